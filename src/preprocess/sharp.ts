@@ -1,0 +1,158 @@
+// Image bytes or a file to a model input tensor, in Node, with sharp (libvips). Untrusted input: every
+// failure becomes an ImageError with the file's name and a plain reason; nothing else escapes.
+//
+// Steps, in order: read the header only and refuse images over the pixel limit (a decompression bomb
+// never gets decoded; sharp's limitInputPixels repeats the check inside libvips) -> first frame of
+// animations -> EXIF orientation -> alpha flattened onto white -> sRGB 8-bit (CMYK via its ICC
+// profile, 16-bit scaled down) -> resize + centre crop per resizeCropPlan -> raw HWC pixels ->
+// pixelsToTensor.
+//
+// Resize kernel: sharp's 'linear' (a triangle filter widened when shrinking, i.e. antialiased
+// bilinear, as torchvision/PIL BILINEAR). resizeCropPixels in normalize.ts is the same filter in
+// TypeScript for the browser. JPEG shrink-on-load is off: its DCT-domain downscale differs from the
+// filter. The two paths agree to a pixel level or two, not bit for bit (libvips shrinks big factors
+// with a box filter first).
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import sharp from 'sharp';
+import type { Tensor } from '../tensor';
+import { pixelsToTensor, resizeCropPlan, type PreprocessSpec } from './normalize';
+
+/** Default pixel limit (width x height of the stored image): 40 Mpixels. */
+export const MAX_PIXELS = 40e6;
+
+export type ImageErrorKind = 'not-found' | 'not-a-file' | 'unreadable' | 'empty' | 'too-large' | 'not-an-image' | 'corrupt';
+
+/** The one error decodeImage throws. `message` starts with the file's name; `kind` is for code. */
+export class ImageError extends Error {
+  override readonly name = 'ImageError';
+  constructor(
+    readonly kind: ImageErrorKind,
+    readonly source: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${source}: ${reason}`, options);
+  }
+}
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this (default MAX_PIXELS). */
+  maxPixels?: number;
+  /** Name used in error messages; default the file's base name, or "image" for bytes. */
+  name?: string;
+}
+
+export interface DecodedImage {
+  tensor: Tensor;
+  /** Size of the image as displayed (after EXIF orientation), before resizing. */
+  width: number;
+  height: number;
+  /** sharp's format name ('jpeg', 'png', 'webp', 'gif', 'tiff', ...), 'avif' for AV1 in HEIF. */
+  format: string;
+}
+
+function formatMpixels(pixels: number): string {
+  return (pixels / 1e6).toFixed(2).replace(/\.?0+$/, '');
+}
+
+/** Map a sharp/libvips failure to a reason a user can act on. */
+function sharpFailure(source: string, err: unknown): ImageError {
+  const text = err instanceof Error ? err.message : String(err);
+  if (/unsupported image format|bad seek|not a known file format/i.test(text)) {
+    return new ImageError('not-an-image', source, 'not an image (unsupported or corrupt data)', { cause: err });
+  }
+  if (/exceeds pixel limit/i.test(text)) {
+    return new ImageError('too-large', source, `image is over the pixel limit (${text})`, { cause: err });
+  }
+  if (/missing/i.test(text)) return new ImageError('not-found', source, 'file not found', { cause: err });
+  const detail = text.split('\n')[0]!.trim();
+  return new ImageError('corrupt', source, `corrupt or truncated image (${detail})`, { cause: err });
+}
+
+async function checkFile(path: string, source: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ImageError('not-found', source, 'file not found', { cause: err });
+    throw new ImageError('unreadable', source, `cannot read file (${code ?? String(err)})`, { cause: err });
+  }
+  if (!info.isFile()) throw new ImageError('not-a-file', source, 'not a file (a directory or device)');
+  if (info.size === 0) throw new ImageError('empty', source, 'empty file (0 bytes)');
+}
+
+/**
+ * Decode an image (bytes or a file path) to a [1, C, H, W] float32 tensor for a model with the given
+ * preprocessing. Throws ImageError for anything that is not a decodable image within the pixel limit.
+ */
+export async function decodeImage(
+  input: Uint8Array | string,
+  spec: PreprocessSpec,
+  opts: DecodeOptions = {},
+): Promise<DecodedImage> {
+  const maxPixels = opts.maxPixels ?? MAX_PIXELS;
+  if (!(maxPixels > 0)) throw new Error(`decodeImage: maxPixels must be positive, got ${maxPixels}`);
+  const source = opts.name ?? (typeof input === 'string' ? basename(input) : 'image');
+  if (typeof input === 'string') await checkFile(input, source);
+  else if (input.length === 0) throw new ImageError('empty', source, 'empty file (0 bytes)');
+  // sharp wants a Buffer for bytes; this view shares the memory.
+  const sharpInput = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+
+  // Header only: dimensions and orientation without decoding pixels.
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(sharpInput, { limitInputPixels: false, pages: 1 }).metadata();
+  } catch (err) {
+    throw sharpFailure(source, err);
+  }
+  const { width, height } = meta;
+  if (!width || !height) throw new ImageError('not-an-image', source, 'not an image (no dimensions in its header)');
+  if (width * height > maxPixels) {
+    throw new ImageError(
+      'too-large',
+      source,
+      `${width}x${height} = ${formatMpixels(width * height)} Mpixels is over the ${formatMpixels(maxPixels)} Mpixel limit`,
+    );
+  }
+  const shown = meta.autoOrient ?? { width, height };
+  const plan = resizeCropPlan(shown.width, shown.height, spec.width, spec.height, spec.resizeShorter);
+
+  let data: Buffer;
+  let info: sharp.OutputInfo;
+  try {
+    ({ data, info } = await sharp(sharpInput, {
+      limitInputPixels: Math.floor(maxPixels),
+      failOn: 'truncated',
+      pages: 1,
+      page: 0,
+    })
+      .autoOrient()
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .resize(plan.resizeWidth, plan.resizeHeight, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false })
+      .extract(plan.crop)
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true }));
+  } catch (err) {
+    throw sharpFailure(source, err);
+  }
+  const channels = info.channels;
+  if (info.width !== spec.width || info.height !== spec.height || (channels !== 1 && channels !== 3 && channels !== 4)) {
+    throw new ImageError(
+      'corrupt',
+      source,
+      `decoder returned ${info.width}x${info.height}x${channels}, expected ${spec.width}x${spec.height} RGB`,
+    );
+  }
+  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const tensor = pixelsToTensor(pixels, { width: info.width, height: info.height, channels }, spec);
+  const format = meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : String(meta.format);
+  return { tensor, width: shown.width, height: shown.height, format };
+}
+
+/** decodeImage for a path, for call sites that only ever read files. */
+export function decodeImageFile(path: string, spec: PreprocessSpec, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  return decodeImage(path, spec, opts);
+}

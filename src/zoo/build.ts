@@ -1,0 +1,201 @@
+// Builds the graph of a spec, in the shape of torchvision's resnet.py (conv3x3, BasicBlock/Bottleneck,
+// _make_layer) and with its parameter names, so our exports and a user's torchvision exports line up.
+import { type Attr, type Graph, type GraphNode, type IrTensor, f32, float, i64, int, ints, str } from '../graph/ir';
+import { BOTTLENECK_EXPANSION, type ModelSpec, specIO } from './spec';
+import { type ModelMeta, META_KEY, defaultMeta } from '../model-meta';
+
+/** Seeded PRNG (mulberry32) and normal samples (Box-Muller): the same seed gives the same weights. */
+export function seededRandom(seed: number): { uniform(): number; normal(): number } {
+  let s = seed >>> 0;
+  const uniform = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const normal = (): number => {
+    const u = Math.max(uniform(), 1e-12);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
+  };
+  return { uniform, normal };
+}
+
+const INT64_MAX = 9223372036854775807n;
+
+class GraphBuilder {
+  readonly nodes: GraphNode[] = [];
+  readonly initializers = new Map<string, IrTensor>();
+  private readonly rng: ReturnType<typeof seededRandom>;
+
+  constructor(seed: number) {
+    this.rng = seededRandom(seed);
+  }
+
+  node(op: string, name: string, inputs: string[], attrs: Record<string, Attr> = {}): string {
+    const output = `${name}.out`;
+    this.nodes.push({ op, name, inputs, outputs: [output], attrs });
+    return output;
+  }
+
+  constant(name: string, t: IrTensor): string {
+    this.initializers.set(name, t);
+    return name;
+  }
+
+  /** He et al. initialisation: normal with std sqrt(2 / fan_in). */
+  private heWeight(name: string, dims: number[], fanIn: number): string {
+    const n = dims.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    const std = Math.sqrt(2 / fanIn);
+    for (let i = 0; i < n; i++) data[i] = this.rng.normal() * std;
+    return this.constant(name, f32(dims, data));
+  }
+
+  conv(x: string, name: string, inC: number, outC: number, k: number, stride: number): string {
+    const w = this.heWeight(`${name}.weight`, [outC, inC, k, k], inC * k * k);
+    const p = Math.floor(k / 2);
+    return this.node('Conv', name, [x, w], {
+      kernel_shape: ints([k, k]), strides: ints([stride, stride]), pads: ints([p, p, p, p]),
+      dilations: ints([1, 1]), group: int(1),
+    });
+  }
+
+  /** Untrained BN statistics near the identity, jittered so that folding BN into conv is really exercised. */
+  bn(x: string, name: string, channels: number): string {
+    const jitter = (centre: number, spread: number): Float32Array =>
+      Float32Array.from({ length: channels }, () => centre + spread * (2 * this.rng.uniform() - 1));
+    const inputs = [
+      this.constant(`${name}.weight`, f32([channels], jitter(1, 0.2))),
+      this.constant(`${name}.bias`, f32([channels], jitter(0, 0.1))),
+      this.constant(`${name}.running_mean`, f32([channels], jitter(0, 0.1))),
+      this.constant(`${name}.running_var`, f32([channels], jitter(1, 0.2))),
+    ];
+    return this.node('BatchNormalization', name, [x, ...inputs], { epsilon: float(1e-5), momentum: float(0.9) });
+  }
+
+  relu(x: string, name: string): string {
+    return this.node('Relu', name, [x]);
+  }
+
+  add(a: string, b: string, name: string): string {
+    return this.node('Add', name, [a, b]);
+  }
+
+  /** Option A: x[:, :, ::s, ::s], then zero channels appended up to outC; standard Slice + Pad, no parameters. */
+  shortcutA(x: string, name: string, inC: number, outC: number, stride: number): string {
+    let y = x;
+    if (stride !== 1) {
+      y = this.node('Slice', `${name}.subsample`, [
+        y,
+        this.constant(`${name}.starts`, i64([0, 0])),
+        this.constant(`${name}.ends`, i64([INT64_MAX, INT64_MAX])),
+        this.constant(`${name}.axes`, i64([2, 3])),
+        this.constant(`${name}.steps`, i64([stride, stride])),
+      ]);
+    }
+    if (outC !== inC) {
+      const pads = this.constant(`${name}.pads`, i64([0, 0, 0, 0, 0, outC - inC, 0, 0]));
+      y = this.node('Pad', `${name}.pad`, [y, pads], { mode: str('constant') });
+    }
+    return y;
+  }
+
+  fc(x: string, name: string, inF: number, outF: number): string {
+    const w = new Float32Array(outF * inF);
+    for (let i = 0; i < w.length; i++) w[i] = this.rng.normal() * 0.01;
+    const wName = this.constant(`${name}.weight`, f32([outF, inF], w));
+    const bName = this.constant(`${name}.bias`, f32([outF], new Float32Array(outF)));
+    return this.node('Gemm', name, [x, wName, bName], { transB: int(1), alpha: float(1), beta: float(1) });
+  }
+
+}
+
+interface BlockArgs {
+  readonly b: GraphBuilder;
+  readonly spec: ModelSpec;
+  readonly x: string;
+  readonly name: string;
+  readonly inC: number;
+  readonly width: number;
+  readonly stride: number;
+}
+
+/** The shortcut of one block, or null for a plain net (the block is then just its residual branch). */
+function shortcut({ b, spec, x, name, inC, stride }: BlockArgs, outC: number): string | null {
+  if (!spec.residual) return null;
+  const shapeChanges = stride !== 1 || inC !== outC;
+  if (spec.shortcut === 'C' || (spec.shortcut === 'B' && shapeChanges)) {
+    return b.bn(b.conv(x, `${name}.downsample.0`, inC, outC, 1, stride), `${name}.downsample.1`, outC);
+  }
+  return shapeChanges ? b.shortcutA(x, `${name}.shortcut`, inC, outC, stride) : x;
+}
+
+function closeBlock(b: GraphBuilder, name: string, branch: string, identity: string | null): string {
+  const sum = identity === null ? branch : b.add(branch, identity, `${name}.add`);
+  return b.relu(sum, `${name}.relu_out`);
+}
+
+function basicBlock(a: BlockArgs): { out: string; outC: number } {
+  const { b, x, name, inC, width, stride } = a;
+  let y = b.relu(b.bn(b.conv(x, `${name}.conv1`, inC, width, 3, stride), `${name}.bn1`, width), `${name}.relu1`);
+  y = b.bn(b.conv(y, `${name}.conv2`, width, width, 3, 1), `${name}.bn2`, width);
+  return { out: closeBlock(b, name, y, shortcut(a, width)), outC: width };
+}
+
+function bottleneckBlock(a: BlockArgs): { out: string; outC: number } {
+  const { b, spec, x, name, inC, width, stride } = a;
+  const outC = width * BOTTLENECK_EXPANSION;
+  const [s1, s3] = spec.bottleneckStride === '3x3' ? [1, stride] : [stride, 1];
+  let y = b.relu(b.bn(b.conv(x, `${name}.conv1`, inC, width, 1, s1), `${name}.bn1`, width), `${name}.relu1`);
+  y = b.relu(b.bn(b.conv(y, `${name}.conv2`, width, width, 3, s3), `${name}.bn2`, width), `${name}.relu2`);
+  y = b.bn(b.conv(y, `${name}.conv3`, width, outC, 1, 1), `${name}.bn3`, outC);
+  return { out: closeBlock(b, name, y, shortcut(a, outC)), outC };
+}
+
+export interface BuildOptions {
+  readonly name: string;
+  readonly seed?: number;
+  /** Overrides merged into the model metadata (labels, normalisation, training record...). */
+  readonly meta?: Partial<ModelMeta>;
+}
+
+/** The graph of a spec with seeded He-initialised weights; its metadata says it is untrained. */
+export function buildModel(spec: ModelSpec, opts: BuildOptions): Graph {
+  const { channels, size, classes } = specIO(spec);
+  const b = new GraphBuilder(opts.seed ?? 1);
+  const stem = spec.family === 'imagenet' ? 64 : spec.widths[0]!;
+  let x = 'input';
+  if (spec.family === 'imagenet') {
+    x = b.relu(b.bn(b.conv(x, 'conv1', channels, stem, 7, 2), 'bn1', stem), 'relu');
+    x = b.node('MaxPool', 'maxpool', [x], { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) });
+  } else {
+    x = b.relu(b.bn(b.conv(x, 'conv1', channels, stem, 3, 1), 'bn1', stem), 'relu');
+  }
+  let inC = stem;
+  const block = spec.block === 'basic' ? basicBlock : bottleneckBlock;
+  spec.stages.forEach((blocks, s) => {
+    for (let i = 0; i < blocks; i++) {
+      const stride = s > 0 && i === 0 ? 2 : 1;
+      const r = block({ b, spec, x, name: `layer${s + 1}.${i}`, inC, width: spec.widths[s]!, stride });
+      x = r.out;
+      inC = r.outC;
+    }
+  });
+  x = b.node('GlobalAveragePool', 'avgpool', [x]);
+  x = b.node('Flatten', 'flatten', [x], { axis: int(1) });
+  x = b.fc(x, 'fc', inC, classes);
+  // Name the output 'logits' by renaming the last node's output.
+  const last = b.nodes.pop()!;
+  b.nodes.push({ ...last, outputs: ['logits'] });
+  const meta = { ...defaultMeta(opts.name, spec), ...opts.meta };
+  return {
+    name: opts.name,
+    inputs: [{ name: 'input', dtype: 'float32', shape: ['N', channels, size, size] }],
+    outputs: [{ name: 'logits', dtype: 'float32', shape: ['N', classes] }],
+    nodes: b.nodes,
+    initializers: b.initializers,
+    metadata: { [META_KEY]: JSON.stringify(meta) },
+    opset: 13,
+  };
+}

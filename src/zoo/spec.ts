@@ -1,0 +1,58 @@
+// Model specs: the paper's networks as data (models/zoo.json), and the options a user may change.
+import zoo from '../../models/zoo.json';
+
+export type Family = 'imagenet' | 'cifar';
+export type BlockKind = 'basic' | 'bottleneck';
+export type ShortcutOption = 'A' | 'B' | 'C';
+
+export interface ModelSpec {
+  readonly family: Family;
+  readonly block: BlockKind;
+  /** Blocks per stage: conv2_x..conv5_x for ImageNet, the three 2n-layer stages for CIFAR. */
+  readonly stages: readonly number[];
+  /** Base width of each stage (bottleneck blocks output 4x this). */
+  readonly widths: readonly number[];
+  readonly shortcut: ShortcutOption;
+  readonly residual: boolean;
+  /** Bottleneck only: where the stride-2 sits, the paper's first 1x1 or torchvision's 3x3. */
+  readonly bottleneckStride?: '1x1' | '3x3';
+  readonly inputChannels?: number;
+  readonly inputSize?: number;
+  readonly classes?: number;
+}
+
+export const BOTTLENECK_EXPANSION = 4;
+
+const ZOO: Record<string, ModelSpec> = Object.fromEntries(
+  Object.entries(zoo).filter(([k]) => !k.startsWith('$')),
+) as Record<string, ModelSpec>;
+
+export function zooNames(): string[] {
+  return Object.keys(ZOO);
+}
+
+export function isZooName(name: string): boolean {
+  return Object.hasOwn(ZOO, name);
+}
+
+export function zooSpec(name: string): ModelSpec {
+  const spec = ZOO[name];
+  if (!spec) throw new Error(`unknown model '${name}' (known: ${zooNames().join(', ')})`);
+  return spec;
+}
+
+/** Input shape [C,H,W] and class count with the family's defaults filled in. */
+export function specIO(spec: ModelSpec): { channels: number; size: number; classes: number } {
+  const imagenet = spec.family === 'imagenet';
+  return {
+    channels: spec.inputChannels ?? 3,
+    size: spec.inputSize ?? (imagenet ? 224 : 32),
+    classes: spec.classes ?? (imagenet ? 1000 : 10),
+  };
+}
+
+/** Weighted layers as the paper counts depth: convs on the main path plus the FC layer. */
+export function specDepth(spec: ModelSpec): number {
+  const perBlock = spec.block === 'basic' ? 2 : 3;
+  return 1 + perBlock * spec.stages.reduce((a, b) => a + b, 0) + 1;
+}
