@@ -11,6 +11,9 @@ export type NodeProto = onnxProto.onnx.INodeProto;
 export type AttributeProto = onnxProto.onnx.IAttributeProto;
 export type TensorProto = onnxProto.onnx.ITensorProto;
 export type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
+// Decoded messages are class instances; only those carry the oneof getters ('value').
+export type DecodedTypeProto = onnxProto.onnx.TypeProto;
+export type DecodedDimension = onnxProto.onnx.TensorShapeProto.Dimension;
 
 /** ONNX TensorProto.DataType codes we name in code (the rest only appear in error messages). */
 export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, DOUBLE: 11 } as const;

@@ -1,0 +1,264 @@
+// ONNX file -> Graph. Decoding is protobufjs's; everything after it is checked here so that a bad file
+// (empty, not protobuf, truncated, lying lengths, impossible shapes, external weights, unsupported
+// dtypes, dangling values) ends in one OnnxError that says what is wrong and where.
+import type { Attr, Dim, DType, Graph, GraphNode, IrTensor, ValueInfo } from '../graph/ir';
+import { OnnxError } from './error';
+import { checkAndOrderNodes } from './graph-check';
+import {
+  AttrType, type AttributeProto, attrTypeName, DataType, dataTypeName, type GraphProto, int64ToBigInt,
+  int64ToNumber, type ModelProto, type NodeProto, onnx, type TensorProto, utf8, type ValueInfoProto,
+  type DecodedDimension, type DecodedTypeProto,
+} from './proto';
+import { MAX_TENSOR_ELEMENTS, tensorFromProto } from './tensor';
+
+export { OnnxError } from './error';
+export { MAX_TENSOR_ELEMENTS } from './tensor';
+
+/** Files larger than this are refused before decoding (protobuf itself cannot address more than 2 GiB). */
+export const MAX_MODEL_BYTES = 2 ** 30;
+
+/** Symbolic name given to a dimension that has neither dim_value nor dim_param. */
+export const UNKNOWN_DIM = '?';
+
+export interface ParseOptions {
+  /** Override MAX_MODEL_BYTES (lower it, e.g. for a UI that previews small files). */
+  readonly maxBytes?: number;
+}
+
+/** Parses and validates an ONNX ModelProto. Throws OnnxError for anything we cannot run faithfully. */
+export function parseOnnx(bytes: Uint8Array, opts: ParseOptions = {}): Graph {
+  const model = decodeModel(bytes, opts.maxBytes ?? MAX_MODEL_BYTES);
+  const g = model.graph;
+  if (!g) throw new OnnxError(`not an ONNX model: the file (${bytes.length} bytes) has no graph`);
+  const opset = defaultOpset(model);
+  return convertGraph(g, opset, metadataOf(model));
+}
+
+/** Parses a serialized TensorProto (the input_N.pb / output_N.pb files of ONNX's test data). */
+export function parseTensorProto(bytes: Uint8Array, what = 'tensor'): IrTensor {
+  if (bytes.length === 0) throw new OnnxError(`${what}: file is empty`);
+  if (bytes.length > MAX_MODEL_BYTES) throw new OnnxError(`${what}: ${bytes.length} bytes is over the limit of ${MAX_MODEL_BYTES}`);
+  let t: TensorProto;
+  try {
+    t = onnx.TensorProto.decode(bytes);
+  } catch (e) {
+    throw decodeError(e, `${what}: not a valid TensorProto`);
+  }
+  return tensorFromProto(t, t.name ? `${what} '${t.name}'` : what);
+}
+
+/** The distinct op types of a graph, sorted, so callers can name every op they do not support at once. */
+export function opsUsed(graph: Graph): string[] {
+  return [...new Set(graph.nodes.map((n) => n.op))].sort();
+}
+
+// ---- decoding -------------------------------------------------------------------------------------
+
+function decodeModel(bytes: Uint8Array, maxBytes: number): ModelProto {
+  if (bytes.length > maxBytes) {
+    throw new OnnxError(`model file is ${bytes.length} bytes, over the limit of ${maxBytes} bytes`);
+  }
+  if (bytes.length === 0) throw new OnnxError('model file is empty (0 bytes)');
+  const kind = sniffNonOnnx(bytes);
+  if (kind) throw new OnnxError(`not an ONNX model: the file looks like ${kind}`);
+  try {
+    return onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw decodeError(e, 'not a valid ONNX model');
+  }
+}
+
+/**
+ * Recognizes common files renamed to .onnx. A valid ModelProto cannot start with these bytes: '<', '{'
+ * and ASCII whitespace all decode to wire types or field numbers that ONNX never writes first.
+ */
+function sniffNonOnnx(bytes: Uint8Array): string | undefined {
+  let i = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3; // UTF-8 BOM
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  const head = String.fromCharCode(...bytes.subarray(i, i + 16));
+  if (head.startsWith('<')) return `an HTML or XML document (it starts with '${printable(head)}')`;
+  if (head.startsWith('{') || head.startsWith('[')) return `JSON or text (it starts with '${printable(head)}')`;
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
+    return 'a ZIP archive (a PyTorch .pt/.pth checkpoint is one; export it with torch.onnx.export)';
+  }
+  return undefined;
+}
+
+function printable(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '.');
+}
+
+function decodeError(e: unknown, prefix: string): OnnxError {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (e instanceof RangeError && /index out of range/.test(msg)) {
+    return new OnnxError(
+      `${prefix}: the file is truncated or corrupt (a length field points past the end of the data: ${msg})`,
+      { cause: e },
+    );
+  }
+  if (e instanceof RangeError && /call stack/i.test(msg)) {
+    return new OnnxError(`${prefix}: messages are nested too deeply`, { cause: e });
+  }
+  return new OnnxError(`${prefix}: protobuf decoding failed (${msg})`, { cause: e });
+}
+
+function defaultOpset(model: ModelProto): number {
+  const entry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  if (!entry) {
+    const domains = model.opsetImport.map((o) => `'${o.domain}'`).join(', ');
+    throw new OnnxError(`model declares no opset for the default ONNX domain (opset_import has ${domains || 'no entries'})`);
+  }
+  const version = int64ToNumber(entry.version);
+  if (!(version >= 1 && version <= 1000)) throw new OnnxError(`model declares opset version ${version}, which is not valid`);
+  return version;
+}
+
+function metadataOf(model: ModelProto): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of model.metadataProps) {
+    if (!p.key) throw new OnnxError('metadata_props has an entry with an empty key');
+    out[p.key] = p.value ?? '';
+  }
+  return out;
+}
+
+// ---- graph ----------------------------------------------------------------------------------------
+
+function convertGraph(g: GraphProto, opset: number, metadata: Record<string, string>): Graph {
+  const nodeProtos = g.node ?? [];
+  if (nodeProtos.length === 0) throw new OnnxError('the graph has no nodes');
+
+  const initializers = new Map<string, IrTensor>();
+  for (const t of g.initializer ?? []) {
+    const name = t.name ?? '';
+    if (name === '') throw new OnnxError('an initializer has no name');
+    if (initializers.has(name)) throw new OnnxError(`initializer '${name}' is declared twice`);
+    initializers.set(name, tensorFromProto(t, `initializer '${name}'`));
+  }
+  if ((g.sparseInitializer?.length ?? 0) > 0) {
+    throw new OnnxError(`sparse initializers are not supported ('${g.sparseInitializer![0]!.values?.name ?? ''}')`);
+  }
+
+  // Before IR version 4 initializers were also listed as graph inputs; they are not inputs to feed.
+  const inputs = (g.input ?? [])
+    .filter((v) => !initializers.has(v.name ?? ''))
+    .map((v) => convertValueInfo(v, 'graph input', true));
+  const outputs = (g.output ?? []).map((v) => convertValueInfo(v, 'graph output', false));
+  if (outputs.length === 0) throw new OnnxError('the graph has no outputs');
+
+  const names = uniqueNodeNames(nodeProtos);
+  const nodes = nodeProtos.map((n, i) => convertNode(n, names[i]!));
+  const ordered = checkAndOrderNodes({ inputs, outputs, nodes, initializers });
+  return { name: g.name ?? '', inputs, outputs, nodes: [...ordered], initializers, metadata, opset };
+}
+
+/**
+ * Node names for the IR: the file's name, `op_N` (N = position) when it is empty, and a `_2`, `_3`...
+ * suffix for repeats. ONNX does not require unique node names, but per-layer views key on them.
+ */
+function uniqueNodeNames(nodes: readonly NodeProto[]): string[] {
+  const taken = new Set(nodes.map((n) => n.name ?? '').filter((s) => s !== ''));
+  const used = new Set<string>();
+  return nodes.map((n, i) => {
+    let base = n.name ?? '';
+    if (base === '') {
+      base = `op_${i}`;
+      while (taken.has(base)) base = `${base}_`;
+    }
+    let name = base;
+    for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
+    used.add(name);
+    return name;
+  });
+}
+
+function convertNode(n: NodeProto, name: string): GraphNode {
+  const opType = n.opType ?? '';
+  if (opType === '') throw new OnnxError(`node '${name}' has no op_type`);
+  // Ops outside the default domain keep their domain in the name, so the engine's "unknown op" error is
+  // exact ('com.microsoft.FusedConv') and the writer can put it back.
+  const domain = n.domain ?? '';
+  const op = domain === '' || domain === 'ai.onnx' ? opType : `${domain}.${opType}`;
+  const where = `node '${name}' (${op})`;
+  const attrs: Record<string, Attr> = {};
+  for (const a of n.attribute ?? []) {
+    const attrName = a.name ?? '';
+    if (attrName === '') throw new OnnxError(`${where}: an attribute has no name`);
+    if (Object.hasOwn(attrs, attrName)) throw new OnnxError(`${where}: attribute '${attrName}' is given twice`);
+    attrs[attrName] = convertAttr(a, `${where} attribute '${attrName}'`);
+  }
+  return { op, name, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
+}
+
+/** The declared attribute type, or for old files that leave it unset, the one field that holds a value. */
+function attrTypeOf(a: AttributeProto): number {
+  if (a.type) return a.type;
+  if (a.t) return AttrType.TENSOR;
+  if (a.g) return AttrType.GRAPH;
+  if ((a.floats?.length ?? 0) > 0) return AttrType.FLOATS;
+  if ((a.ints?.length ?? 0) > 0) return AttrType.INTS;
+  if ((a.strings?.length ?? 0) > 0) return AttrType.STRINGS;
+  if ((a.s?.length ?? 0) > 0) return AttrType.STRING;
+  return AttrType.UNDEFINED;
+}
+
+function convertAttr(a: AttributeProto, where: string): Attr {
+  if (a.refAttrName) throw new OnnxError(`${where}: references function attribute '${a.refAttrName}', which is not supported`);
+  const type = attrTypeOf(a);
+  switch (type) {
+    case AttrType.INT:
+      return { type: 'int', value: int64ToNumber(a.i) };
+    case AttrType.INTS:
+      return { type: 'ints', value: (a.ints ?? []).map(int64ToNumber) };
+    case AttrType.FLOAT:
+      return { type: 'float', value: a.f ?? 0 };
+    case AttrType.FLOATS:
+      return { type: 'floats', value: [...(a.floats ?? [])] };
+    case AttrType.STRING:
+      return { type: 'string', value: utf8(a.s) };
+    case AttrType.TENSOR:
+      if (!a.t) throw new OnnxError(`${where}: has type TENSOR but no tensor`);
+      return { type: 'tensor', value: tensorFromProto(a.t, where) };
+    case AttrType.UNDEFINED:
+      throw new OnnxError(`${where}: has no type and no value`);
+    default:
+      throw new OnnxError(`${where}: has type ${attrTypeName(type)}, which is not supported`);
+  }
+}
+
+function convertValueInfo(v: ValueInfoProto, what: 'graph input' | 'graph output', needShape: boolean): ValueInfo {
+  const name = v.name ?? '';
+  if (name === '') throw new OnnxError(`a ${what} has no name`);
+  const where = `${what} '${name}'`;
+  const tt = v.type?.tensorType;
+  if (!tt) {
+    const kind = (v.type as DecodedTypeProto | null | undefined)?.value;
+    throw new OnnxError(`${where}: ${kind ? `is a ${kind}, not a tensor` : 'has no tensor type'}`);
+  }
+  const dtype = valueDType(tt.elemType ?? 0, where);
+  if (!tt.shape) {
+    // An output's rank is informational (the engine infers shapes); an input's is needed to feed it.
+    if (needShape) throw new OnnxError(`${where}: has no shape`);
+    return { name, dtype, shape: [] };
+  }
+  const shape = ((tt.shape.dim ?? []) as DecodedDimension[]).map((d, i): Dim => {
+    if (d.value === 'dimValue') {
+      const n = int64ToBigInt(d.dimValue);
+      if (n < 0n) throw new OnnxError(`${where}: dimension ${i} is negative (${n})`);
+      if (n > BigInt(MAX_TENSOR_ELEMENTS)) {
+        throw new OnnxError(`${where}: dimension ${i} (${n}) is over the limit of ${MAX_TENSOR_ELEMENTS}`);
+      }
+      return Number(n);
+    }
+    if (d.value === 'dimParam' && d.dimParam) return d.dimParam;
+    return UNKNOWN_DIM;
+  });
+  return { name, dtype, shape };
+}
+
+function valueDType(elemType: number, where: string): DType {
+  if (elemType === DataType.FLOAT) return 'float32';
+  if (elemType === DataType.INT64) return 'int64';
+  throw new OnnxError(`${where}: element type ${dataTypeName(elemType)} is not supported (supported: FLOAT, INT64)`);
+}
