@@ -7,16 +7,18 @@
 // profile, 16-bit scaled down) -> resize + centre crop per resizeCropPlan -> raw HWC pixels ->
 // pixelsToTensor.
 //
-// Resize kernel: sharp's 'linear' (a triangle filter widened when shrinking, i.e. antialiased
-// bilinear, as torchvision/PIL BILINEAR). resizeCropPixels in normalize.ts is the same filter in
-// TypeScript for the browser. JPEG shrink-on-load is off: its DCT-domain downscale differs from the
-// filter. The two paths agree to a pixel level or two, not bit for bit (libvips shrinks big factors
-// with a box filter first).
+// Resize kernel: an antialiased triangle filter (bilinear, widened when shrinking, as PIL's BILINEAR
+// that torchvision uses). Shrinking runs in libvips (sharp's 'linear' kernel, JPEG shrink-on-load off:
+// its DCT-domain downscale is a different filter); it agrees with resizeCropPixels, the TypeScript
+// version of the filter that the browser path can use, to within 1 level on typical images (a few
+// levels on noisy ones: libvips box-shrinks large factors first). Enlarging (images smaller than the
+// target) runs resizeCropPixels here too, because libvips's upsampling grid is offset from the
+// pixel-centre grid PIL and canvases use; sources that small cost nothing to resize in TypeScript.
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import type { Tensor } from '../tensor';
-import { pixelsToTensor, resizeCropPlan, type PreprocessSpec } from './normalize';
+import { pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
 
 /** Default pixel limit (width x height of the stored image): 40 Mpixels. */
 export const MAX_PIXELS = 40e6;
@@ -53,7 +55,17 @@ export interface DecodedImage {
 }
 
 function formatMpixels(pixels: number): string {
-  return (pixels / 1e6).toFixed(2).replace(/\.?0+$/, '');
+  const mp = pixels / 1e6;
+  return (mp < 10 ? mp.toPrecision(3) : mp.toFixed(1)).replace(/\.?0+$/, '');
+}
+
+/** "W x H = N Mpixels is over the L Mpixel limit", falling back to plain pixels when rounding hides it. */
+function overLimit(width: number, height: number, maxPixels: number): string {
+  const size = formatMpixels(width * height);
+  const limit = formatMpixels(maxPixels);
+  return size === limit
+    ? `${width}x${height} = ${width * height} pixels is over the ${maxPixels} pixel limit`
+    : `${width}x${height} = ${size} Mpixels is over the ${limit} Mpixel limit`;
 }
 
 /** Map a sharp/libvips failure to a reason a user can act on. */
@@ -101,7 +113,7 @@ export async function decodeImage(
   const sharpInput = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 
   // Header only: dimensions and orientation without decoding pixels.
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(sharpInput, { limitInputPixels: false, pages: 1 }).metadata();
   } catch (err) {
@@ -113,41 +125,43 @@ export async function decodeImage(
     throw new ImageError(
       'too-large',
       source,
-      `${width}x${height} = ${formatMpixels(width * height)} Mpixels is over the ${formatMpixels(maxPixels)} Mpixel limit`,
+      overLimit(width, height, maxPixels),
     );
   }
   const shown = meta.autoOrient ?? { width, height };
   const plan = resizeCropPlan(shown.width, shown.height, spec.width, spec.height, spec.resizeShorter);
 
+  const enlarging = plan.resizeWidth > shown.width || plan.resizeHeight > shown.height;
   let data: Buffer;
-  let info: sharp.OutputInfo;
+  let info: OutputInfo;
   try {
-    ({ data, info } = await sharp(sharpInput, {
-      limitInputPixels: Math.floor(maxPixels),
-      failOn: 'truncated',
-      pages: 1,
-      page: 0,
-    })
+    let pipeline = sharp(sharpInput, { limitInputPixels: Math.floor(maxPixels), failOn: 'truncated', pages: 1, page: 0 })
       .autoOrient()
       .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .resize(plan.resizeWidth, plan.resizeHeight, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false })
-      .extract(plan.crop)
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true }));
+      .toColourspace('srgb');
+    if (!enlarging) {
+      pipeline = pipeline
+        .resize(plan.resizeWidth, plan.resizeHeight, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false })
+        .extract(plan.crop);
+    }
+    ({ data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (err) {
     throw sharpFailure(source, err);
   }
   const channels = info.channels;
-  if (info.width !== spec.width || info.height !== spec.height || (channels !== 1 && channels !== 3 && channels !== 4)) {
-    throw new ImageError(
-      'corrupt',
-      source,
-      `decoder returned ${info.width}x${info.height}x${channels}, expected ${spec.width}x${spec.height} RGB`,
-    );
+  if (channels !== 1 && channels !== 3 && channels !== 4) {
+    throw new ImageError('corrupt', source, `decoder returned ${channels} channels, expected RGB`);
   }
-  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const tensor = pixelsToTensor(pixels, { width: info.width, height: info.height, channels }, spec);
+  let pixels: Uint8Array | Uint8ClampedArray = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (enlarging) {
+    if (info.width !== shown.width || info.height !== shown.height) {
+      throw new ImageError('corrupt', source, `decoded ${info.width}x${info.height}, header said ${shown.width}x${shown.height}`);
+    }
+    pixels = resizeCropPixels(pixels, { width: info.width, height: info.height, channels }, plan);
+  } else if (info.width !== spec.width || info.height !== spec.height) {
+    throw new ImageError('corrupt', source, `decoder returned ${info.width}x${info.height}, expected ${spec.width}x${spec.height}`);
+  }
+  const tensor = pixelsToTensor(pixels, { width: spec.width, height: spec.height, channels }, spec);
   const format = meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : String(meta.format);
   return { tensor, width: shown.width, height: shown.height, format };
 }
