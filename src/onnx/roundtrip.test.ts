@@ -82,7 +82,7 @@ describe('serializeOnnx -> parseOnnx round trip', () => {
     const nodes = g.nodes.map((n) => (n.name === 'relu' ? { ...n, op: 'com.example.FancyRelu' } : n));
     const bytes = serializeOnnx(withNodes(g, nodes));
     const m = onnx.ModelProto.decode(bytes);
-    const fancy = m.graph!.node.find((n) => n.name === 'relu')!;
+    const fancy = m.graph!.node!.find((n) => n.name === 'relu')!;
     assert.equal(fancy.domain, 'com.example');
     assert.equal(fancy.opType, 'FancyRelu');
     assert.deepStrictEqual(m.opsetImport.map((o) => o.domain), ['', 'com.example']);
