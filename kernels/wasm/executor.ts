@@ -1,0 +1,353 @@
+// The wasm engine: executes a compiled Plan with the generated SIMD kernels on one shared memory
+// (packed weights, a liveness-planned activation arena, indirection tables, the step program), with the
+// work of every step split across worker threads.
+import type { Plan, ValueId } from '../../src/engine/plan';
+import { type Tensor, shapeStr, sizeOf, tensor } from '../../src/tensor';
+import { relaxedSimdSupported } from './emit';
+import { DEFAULT_MR, DESC_BYTES, RESERVED_BYTES, buildKernelModule } from './kernels';
+import {
+  ALIGN, type StepConst, type ValueLayout, buildProgram, isTailStep, layoutBytes, layoutValues, packSteps, planArena, rootOf,
+} from './lower';
+import { type WasmInstance, type WasmMemory, type WasmModule, wasm } from './wasm-api';
+import { WorkerPool, type WorkerFactory, hardwareThreads, mainThreadMayBlock } from './threads';
+
+const PAGE = 65536;
+/** 2 GiB: addresses stay positive as i32. */
+const MAX_PAGES = 32768;
+const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
+
+export interface WasmExecutorOptions {
+  /** Threads including the calling one (default: all hardware threads). */
+  readonly threads?: number;
+  /** Use f32x4.relaxed_madd (default: when the runtime validates it). Forcing true where it is unsupported throws. */
+  readonly relaxedSimd?: boolean;
+  /** Rows per GEMM micro-kernel tile (default 4). */
+  readonly mr?: number;
+  /** How to create workers (default: worker_threads in Node, Blob Web Workers in browsers). */
+  readonly workerFactory?: WorkerFactory;
+}
+
+export interface LayerTime {
+  readonly name: string;
+  readonly kind: string;
+  readonly ms: number;
+}
+
+export interface WasmRunResult {
+  readonly output: Tensor;
+  /** Per step wall time, when run with `{ profile: true }`. */
+  readonly layerMs?: LayerTime[];
+}
+
+export interface WasmExecutor {
+  readonly threads: number;
+  readonly relaxedSimd: boolean;
+  /** input: NCHW with any batch size N. */
+  run(input: Tensor, opts?: { profile?: boolean }): Promise<WasmRunResult>;
+  /** Bytes of the engine's wasm memory (weights, arena, tables). */
+  memoryBytes(): number;
+  dispose(): void;
+}
+
+let sharedOk: boolean | undefined;
+/** Shared memories need SharedArrayBuffer (in browsers: a cross-origin isolated page). */
+export function sharedMemorySupported(): boolean {
+  if (sharedOk === undefined) {
+    try {
+      sharedOk = new wasm.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+    } catch {
+      sharedOk = false;
+    }
+  }
+  return sharedOk;
+}
+
+export interface ModuleConfig {
+  readonly relaxedSimd: boolean;
+  readonly mr: number;
+  readonly shared: boolean;
+}
+
+const moduleCache = new Map<string, WasmModule>();
+const configKey = (c: ModuleConfig): string => `${c.relaxedSimd}/${c.mr}/${c.shared}`;
+
+export async function compileKernels(c: ModuleConfig): Promise<WasmModule> {
+  const k = configKey(c);
+  let m = moduleCache.get(k);
+  if (!m) {
+    m = await wasm.compile(buildKernelModule({ relaxedSimd: c.relaxedSimd, mr: c.mr }, MAX_PAGES, c.shared));
+    moduleCache.set(k, m);
+  }
+  return m;
+}
+
+/** Synchronous compile (fine in Node and workers; browsers' main threads allow only small modules). */
+export function compileKernelsSync(c: ModuleConfig): WasmModule {
+  const k = configKey(c);
+  let m = moduleCache.get(k);
+  if (!m) {
+    m = new wasm.Module(buildKernelModule({ relaxedSimd: c.relaxedSimd, mr: c.mr }, MAX_PAGES, c.shared));
+    moduleCache.set(k, m);
+  }
+  return m;
+}
+
+export function resolveRelaxed(requested: boolean | undefined): boolean {
+  const ok = relaxedSimdSupported();
+  if (requested === true && !ok) {
+    throw new Error('wasm engine: relaxedSimd requested but this runtime does not validate relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)');
+  }
+  return requested ?? ok;
+}
+
+interface Prepared {
+  readonly batch: number;
+  readonly threads: number;
+  readonly progAddr: number;
+  readonly nsteps: number;
+  readonly offsets: Map<ValueId, number>;
+  readonly arenaAddr: number;
+}
+
+/**
+ * The synchronous core: one instance on one memory. Values in `inputs` are written by the caller, values
+ * in `keep` survive to the end of the run (all others share the arena by liveness).
+ */
+export class WasmCore {
+  readonly layouts: readonly ValueLayout[];
+  private readonly instance: WasmInstance;
+  private readonly wasmSteps: number;
+  private readonly weightsAddr: number;
+  private readonly zeroAddr: number;
+  private readonly dynBase: number;
+  private readonly consts: StepConst[];
+  private prepared: Prepared | null = null;
+  private marks: number[] = [];
+
+  constructor(
+    readonly plan: Plan,
+    readonly module: WasmModule,
+    readonly memory: WasmMemory,
+    readonly mr: number,
+    readonly inputs: readonly ValueId[],
+    readonly keep: readonly ValueId[],
+  ) {
+    let tail = plan.steps.length;
+    while (tail > 0 && isTailStep(plan.steps[tail - 1]!)) tail--;
+    this.wasmSteps = tail;
+    for (let i = 0; i < tail; i++) {
+      if (isTailStep(plan.steps[i]!)) throw new Error(`wasm engine: ${plan.steps[i]!.kind} step ${plan.steps[i]!.name} is only supported at the end`);
+    }
+    this.layouts = layoutValues(plan, inputs);
+    const { consts, bytes } = packSteps(plan, this.layouts);
+    this.consts = consts;
+    const maxRow = Math.max(16, ...this.layouts.map((l) => l.cs * 4));
+    this.zeroAddr = RESERVED_BYTES;
+    this.weightsAddr = roundUp(this.zeroAddr + maxRow, ALIGN);
+    this.dynBase = roundUp(this.weightsAddr + bytes, ALIGN);
+    this.ensureBytes(this.dynBase);
+    this.writeConsts(consts);
+    this.instance = new wasm.Instance(module, { env: { memory, mark: () => { this.marks.push(performance.now()); } } });
+  }
+
+  private writeConsts(consts: StepConst[]): void {
+    const f32 = new Float32Array(this.memory.buffer);
+    for (const c of consts) {
+      const at = (this.weightsAddr + c.offset) / 4;
+      if (c.packed) f32.set(c.packed, at);
+      if (c.scaleShift) f32.set(c.scaleShift, at);
+      // The packed copy now lives in wasm memory only.
+      c.packed = undefined;
+      c.scaleShift = undefined;
+    }
+  }
+
+  private ensureBytes(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes <= have) return;
+    const pages = Math.ceil((bytes - have) / PAGE);
+    if (have / PAGE + pages > MAX_PAGES) throw new Error(`wasm engine: needs ${bytes} bytes of memory, more than ${MAX_PAGES * PAGE}`);
+    this.memory.grow(pages);
+  }
+
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /** Arena, indirection tables and program for this batch size and thread count. */
+  prepare(batch: number, threads: number): void {
+    if (this.prepared && this.prepared.batch === batch && this.prepared.threads === threads) return;
+    const { plan, layouts } = this;
+    const progAddr = this.dynBase;
+    const progBytes = roundUp(this.wasmSteps * DESC_BYTES, ALIGN);
+    const arena = planArena(plan, layouts, batch, this.inputs, [...this.keep, this.lastWasmValue], this.wasmSteps);
+    const arenaAddr = progAddr + progBytes;
+    let tablesEnd = roundUp(arenaAddr + arena.bytes, ALIGN);
+    const tables: { at: number; data: Int32Array }[] = [];
+    const addr = (id: ValueId): number => {
+      const off = arena.offsets.get(rootOf(layouts, id));
+      if (off === undefined) throw new Error(`wasm engine: value ${plan.values[id]?.name ?? id} has no buffer`);
+      return arenaAddr + off;
+    };
+    const prog = buildProgram({
+      plan, layouts, consts: this.consts, batch, threads, mr: this.mr, addr,
+      weightsAddr: this.weightsAddr, zeroAddr: this.zeroAddr,
+      allocIndirection: (bytes) => { const at = tablesEnd; tablesEnd = roundUp(tablesEnd + bytes, ALIGN); return at; },
+      writeInt32: (at, data) => { tables.push({ at, data }); },
+    }, this.wasmSteps);
+    this.ensureBytes(tablesEnd);
+    const i32 = new Int32Array(this.memory.buffer);
+    for (const t of tables) i32.set(t.data, t.at / 4);
+    i32.set(prog, progAddr / 4);
+    this.prepared = { batch, threads, progAddr, nsteps: this.wasmSteps, offsets: arena.offsets, arenaAddr };
+  }
+
+  /** Writes an NCHW tensor into value `id`'s NHWC buffer (padded channels zeroed). */
+  writeValue(id: ValueId, t: Tensor): void {
+    const p = this.requirePrepared();
+    const l = this.layouts[id]!;
+    const N = p.batch;
+    const expect = [N, ...this.plan.values[id]!.shape];
+    if (shapeStr(t.shape) !== shapeStr(expect)) throw new Error(`wasm engine: input ${this.plan.values[id]!.name} is ${shapeStr(t.shape)}, expected ${shapeStr(expect)}`);
+    const hw = l.h * l.w;
+    const base = (p.arenaAddr + p.offsets.get(rootOf(this.layouts, id))!) / 4;
+    const dst = new Float32Array(this.memory.buffer, base * 4, N * hw * l.cs);
+    const src = t.data;
+    if (l.c === l.cs && hw === 1) {
+      dst.set(src);
+      return;
+    }
+    dst.fill(0);
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < l.c; c++) {
+        const s0 = (n * l.c + c) * hw;
+        let d = n * hw * l.cs + c;
+        for (let i = 0; i < hw; i++, d += l.cs) dst[d] = src[s0 + i]!;
+      }
+    }
+  }
+
+  /** Reads value `id` back as NCHW (or [N,F]). */
+  readValue(id: ValueId): Tensor {
+    const p = this.requirePrepared();
+    const l = this.layouts[id]!;
+    const N = p.batch;
+    const base = p.arenaAddr + p.offsets.get(rootOf(this.layouts, id))!;
+    const shape = [N, ...this.plan.values[id]!.shape];
+    const src = l.source ?? l;
+    const hw = src.h * src.w;
+    const mem = new Float32Array(this.memory.buffer, base, N * hw * src.cs);
+    const out = new Float32Array(sizeOf(shape));
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < src.c; c++) {
+        const d0 = (n * src.c + c) * hw;
+        let s = n * hw * src.cs + c;
+        for (let i = 0; i < hw; i++, s += src.cs) out[d0 + i] = mem[s]!;
+      }
+    }
+    return tensor(shape, out);
+  }
+
+  /** Runs the program: thread 0 here, the others in `pool`. Returns per-step end times when profiling. */
+  execute(pool: WorkerPool | null, profile: boolean): number[] | undefined {
+    const p = this.requirePrepared();
+    const nth = pool ? pool.size : 1;
+    if (nth !== p.threads) throw new Error(`wasm engine: prepared for ${p.threads} threads, running ${nth}`);
+    this.marks = [];
+    const t0 = performance.now();
+    pool?.start(p.progAddr, p.nsteps, nth);
+    const flags = (mainThreadMayBlock() ? 1 : 0) | (profile ? 2 : 0);
+    (this.instance.exports.run as (a: number, b: number, c: number, d: number, e: number) => void)(p.progAddr, p.nsteps, 0, nth, flags);
+    return profile ? [t0, ...this.marks] : undefined;
+  }
+
+  /** The steps after the wasm program (softmax), applied in JS. */
+  finish(value: Tensor): Tensor {
+    let out = value;
+    for (const s of this.plan.steps.slice(this.wasmSteps)) {
+      if (s.kind === 'softmax') out = softmax(out, s.axis);
+    }
+    return out;
+  }
+
+  get lastWasmValue(): ValueId {
+    return this.wasmSteps > 0 ? this.plan.steps[this.wasmSteps - 1]!.output : this.plan.input;
+  }
+
+  get wasmStepCount(): number {
+    return this.wasmSteps;
+  }
+
+  private requirePrepared(): Prepared {
+    if (!this.prepared) throw new Error('wasm engine: prepare(batch) first');
+    return this.prepared;
+  }
+}
+
+/** Softmax along `axis` of an NCHW tensor (batch included in the numbering). */
+export function softmax(x: Tensor, axis: number): Tensor {
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const len = x.shape[axis]!;
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const out = new Float32Array(x.data.length);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * len * inner + i;
+      let m = -Infinity;
+      for (let k = 0; k < len; k++) m = Math.max(m, x.data[base + k * inner]!);
+      let sum = 0;
+      for (let k = 0; k < len; k++) {
+        const e = Math.exp(x.data[base + k * inner]! - m);
+        out[base + k * inner] = e;
+        sum += e;
+      }
+      for (let k = 0; k < len; k++) out[base + k * inner]! /= sum;
+    }
+  }
+  return tensor(x.shape, out);
+}
+
+export function newMemory(shared: boolean): WasmMemory {
+  return new wasm.Memory({ initial: 1, maximum: MAX_PAGES, shared });
+}
+
+/** Compiles the kernels, packs the plan's weights into a shared memory and starts the worker threads. */
+export async function createWasmExecutor(plan: Plan, opts: WasmExecutorOptions = {}): Promise<WasmExecutor> {
+  const shared = sharedMemorySupported();
+  const threads = shared ? Math.max(1, Math.floor(opts.threads ?? (await hardwareThreads()))) : 1;
+  const relaxed = resolveRelaxed(opts.relaxedSimd);
+  const mr = opts.mr ?? DEFAULT_MR;
+  const module = await compileKernels({ relaxedSimd: relaxed, mr, shared });
+  const memory = newMemory(shared);
+  const core = new WasmCore(plan, module, memory, mr, [plan.input], [plan.output]);
+  const pool = threads > 1 ? await WorkerPool.start(threads, module, memory, opts.workerFactory) : null;
+  let disposed = false;
+  return {
+    threads,
+    relaxedSimd: relaxed,
+    memoryBytes: () => core.memoryBytes,
+    async run(input: Tensor, runOpts?: { profile?: boolean }): Promise<WasmRunResult> {
+      if (disposed) throw new Error('wasm engine: run after dispose');
+      const batch = input.shape[0];
+      if (batch === undefined || input.shape.length !== plan.values[plan.input]!.shape.length + 1) {
+        throw new Error(`wasm engine: input ${shapeStr(input.shape)} does not match the model's [N,${plan.values[plan.input]!.shape.join(',')}]`);
+      }
+      core.prepare(batch, threads);
+      core.writeValue(plan.input, input);
+      const times = core.execute(pool, runOpts?.profile === true);
+      const output = core.finish(core.readValue(core.lastWasmValue));
+      if (!times) return { output };
+      const layerMs: LayerTime[] = [];
+      for (let i = 0; i < core.wasmStepCount; i++) {
+        const s = plan.steps[i]!;
+        layerMs.push({ name: s.name, kind: s.kind, ms: times[i + 1]! - times[i]! });
+      }
+      return { output, layerMs };
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      pool?.dispose();
+    },
+  };
+}

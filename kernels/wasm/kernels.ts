@@ -1,0 +1,518 @@
+// The generated WebAssembly kernels. One module holds every kernel plus `run`, which walks a program of
+// step descriptors in memory and calls the kernel for each step through a function table, with a barrier
+// between steps: a whole network is one JS->wasm call per thread.
+//
+// Every kernel has the signature (desc, tid, nth): it reads its arguments from the descriptor at `desc`
+// (DESC_WORDS i32 words) and does its share `tid` of `nth` of the step's work.
+// Activations are NHWC with a channel stride `cs` (floats per pixel, a multiple of 4, padded lanes are 0).
+import { FuncBuilder, I32, type Local, ModuleBuilder, V128 } from './emit';
+
+export const DESC_WORDS = 32;
+export const DESC_BYTES = DESC_WORDS * 4;
+/** Barrier words live at the bottom of memory (address 0 stays unused so that 0 can mean "none"). */
+export const BARRIER_COUNT_ADDR = 16;
+export const BARRIER_GEN_ADDR = 20;
+/** First byte the engine may use for its own data. */
+export const RESERVED_BYTES = 64;
+
+/** Table indices of the kernels = the `kind` word of a descriptor. */
+export const Kind = {
+  conv: 0,
+  maxPool: 1,
+  avgPool: 2,
+  globalAvgPool: 3,
+  add: 4,
+  relu: 5,
+  affine: 6,
+  shortcutA: 7,
+} as const;
+
+/**
+ * Conv as (indirect) GEMM: out[p, m] = sum_{tap, c} A(p, tap)[c] * W[tap, c, m] + bias[m] (+ res[p, m]), relu.
+ * Weights are packed in panels of 8 output channels: [bias x8][tap0: c0 x8, c1 x8, ...][tap1 ...].
+ * With `ind` = 0 the rows are direct (1x1 stride 1, or fc): A(p) = in + p * inRowBytes.
+ * Otherwise `ind` holds, per tile of MR output pixels and per tap, MR row pointers (padding points at zeros).
+ */
+export const ConvDesc = {
+  kind: 0, input: 1, output: 2, residual: 3, weights: 4, indirection: 5, pixels: 6, channels: 7, taps: 8,
+  inRowBytes: 9, outRowBytes: 10, panels: 11, relu: 12, splitPanels: 13, panelBytes: 14, tileBlock: 15,
+} as const;
+export const PoolDesc = {
+  kind: 0, input: 1, output: 2, n: 3, h: 4, w: 5, oh: 6, ow: 7, cs: 8, kh: 9, kw: 10, sh: 11, sw: 12,
+  padTop: 13, padLeft: 14, dh: 15, dw: 16, countIncludePad: 17, padBottom: 18, padRight: 19,
+} as const;
+export const GapDesc = { kind: 0, input: 1, output: 2, n: 3, hw: 4, cs: 5 } as const;
+/** add: out = relu?(a + b); relu: out = max(a, 0). Counts are in 4-float vectors. */
+export const EltDesc = { kind: 0, a: 1, b: 2, output: 3, vectors: 4, relu: 5 } as const;
+/** affine (inference BatchNorm): out[r, c] = in[r, c] * scale[c] + shift[c]. */
+export const AffineDesc = { kind: 0, input: 1, output: 2, rows: 3, cs: 4, scale: 5, shift: 6 } as const;
+export const ShortcutDesc = { kind: 0, input: 1, output: 2, n: 3, h: 4, w: 5, oh: 6, ow: 7, csIn: 8, csOut: 9, stride: 10 } as const;
+
+export interface KernelOptions {
+  /** Use f32x4.relaxed_madd in the GEMM micro-kernel (only if the runtime validates it). */
+  readonly relaxedSimd: boolean;
+  /** Rows (output pixels) per micro-kernel tile; 8 output channels per tile. */
+  readonly mr: number;
+}
+
+export const DEFAULT_MR = 4;
+
+/** Spin iterations in the barrier before sleeping with memory.atomic.wait32. */
+const BARRIER_SPIN = 20000;
+
+/** Emits `for (i = start; i < end; i += step) body` with `start` already on the stack. */
+function forLoop(f: FuncBuilder, i: Local, end: Local, step: number, body: () => void): void {
+  f.set(i);
+  f.block().loop();
+  f.get(i).get(end).i32GeS().brIf(1);
+  body();
+  f.get(i).i32Const(step).i32Add().set(i);
+  f.br(0).end().end();
+}
+
+/** Pushes field `word` of the descriptor. */
+function field(f: FuncBuilder, desc: Local, word: number): void {
+  f.get(desc).i32Load(word * 4);
+}
+
+function loadField(f: FuncBuilder, desc: Local, word: number): Local {
+  const l = f.local(I32);
+  field(f, desc, word);
+  f.set(l);
+  return l;
+}
+
+/** [start, end) of thread `tid`'s share of `total` work units. */
+function splitRange(f: FuncBuilder, total: Local, tid: Local, nth: Local): { start: Local; end: Local } {
+  const start = f.local(I32);
+  const end = f.local(I32);
+  f.get(total).get(tid).i32Mul().get(nth).i32DivU().set(start);
+  f.get(total).get(tid).i32Const(1).i32Add().i32Mul().get(nth).i32DivU().set(end);
+  return { start, end };
+}
+
+function emitBarrier(m: ModuleBuilder): number {
+  const { f, index } = m.func('barrier', [I32, I32]);
+  const [nth, canWait] = f.params as [Local, Local];
+  const gen = f.local(I32);
+  const spin = f.local(I32);
+  f.get(nth).i32Const(1).i32LeS().if().return().end();
+  f.i32Const(BARRIER_GEN_ADDR).i32AtomicLoad().set(gen);
+  f.i32Const(BARRIER_COUNT_ADDR).i32Const(1).i32AtomicRmwAdd().get(nth).i32Const(1).i32Sub().i32Eq();
+  f.if();
+  {
+    // Last to arrive: reset the count, open the next generation, wake sleepers.
+    f.i32Const(BARRIER_COUNT_ADDR).i32Const(0).i32AtomicStore();
+    f.i32Const(BARRIER_GEN_ADDR).get(gen).i32Const(1).i32Add().i32AtomicStore();
+    f.i32Const(BARRIER_GEN_ADDR).get(nth).atomicNotify().drop();
+    f.return();
+  }
+  f.end();
+  f.i32Const(BARRIER_SPIN).set(spin);
+  f.loop();
+  {
+    f.i32Const(BARRIER_GEN_ADDR).i32AtomicLoad().get(gen).i32Ne().if().return().end();
+    f.get(spin).i32Const(1).i32Sub().tee(spin).i32Const(0).i32GtS().brIf(0);
+    f.get(canWait).if();
+    f.i32Const(BARRIER_GEN_ADDR).get(gen).i64Const(-1).atomicWait32().drop();
+    f.end();
+    f.br(0);
+  }
+  f.end();
+  return index;
+}
+
+/** The conv / fc micro-kernel driver: tiles of MR pixels x 8 channels, bias-initialised accumulators. */
+function emitConv(m: ModuleBuilder, opts: KernelOptions): number {
+  const MR = opts.mr;
+  const { f, index } = m.func('conv', [I32, I32, I32]);
+  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const inp = loadField(f, d, ConvDesc.input);
+  const out = loadField(f, d, ConvDesc.output);
+  const res = loadField(f, d, ConvDesc.residual);
+  const wts = loadField(f, d, ConvDesc.weights);
+  const ind = loadField(f, d, ConvDesc.indirection);
+  const P = loadField(f, d, ConvDesc.pixels);
+  const C = loadField(f, d, ConvDesc.channels);
+  const taps = loadField(f, d, ConvDesc.taps);
+  const rs = loadField(f, d, ConvDesc.inRowBytes);
+  const ocs = loadField(f, d, ConvDesc.outRowBytes);
+  const npan = loadField(f, d, ConvDesc.panels);
+  const relu = loadField(f, d, ConvDesc.relu);
+  const splitPanels = loadField(f, d, ConvDesc.splitPanels);
+  const pstride = loadField(f, d, ConvDesc.panelBytes);
+  const TB = loadField(f, d, ConvDesc.tileBlock);
+
+  const ntiles = f.local(I32);
+  f.get(P).i32Const(MR - 1).i32Add().i32Const(MR).i32DivU().set(ntiles);
+  const t0 = f.local(I32), t1 = f.local(I32), p0 = f.local(I32), p1 = f.local(I32);
+  const tiles = splitRange(f, ntiles, tid, nth);
+  const pans = splitRange(f, npan, tid, nth);
+  f.get(splitPanels).if();
+  f.i32Const(0).set(t0).get(ntiles).set(t1).get(pans.start).set(p0).get(pans.end).set(p1);
+  f.else();
+  f.get(tiles.start).set(t0).get(tiles.end).set(t1).i32Const(0).set(p0).get(npan).set(p1);
+  f.end();
+
+  const tb = f.local(I32), te = f.local(I32), p = f.local(I32), t = f.local(I32);
+  const wp = f.local(I32), w = f.local(I32), ipt = f.local(I32), k = f.local(I32), n = f.local(I32);
+  const o = f.local(I32), rp = f.local(I32), valid = f.local(I32);
+  const a: Local[] = [];
+  for (let r = 0; r < MR; r++) a.push(f.local(I32));
+  const acc: [Local, Local][] = [];
+  for (let r = 0; r < MR; r++) acc.push([f.local(V128), f.local(V128)]);
+  const w0 = f.local(V128), w1 = f.local(V128), s = f.local(V128), zero = f.local(V128);
+  f.v128Const0().set(zero);
+
+  const madd = (accL: Local, wv: Local): void => {
+    if (opts.relaxedSimd) {
+      f.get(s).get(wv).get(accL).f32x4RelaxedMadd().set(accL);
+    } else {
+      f.get(s).get(wv).f32x4Mul().get(accL).f32x4Add().set(accL);
+    }
+  };
+  // One channel step: two weight vectors, then per row a splat of the row's channel times both.
+  const channelStep = (u: number): void => {
+    f.get(w).v128Load(u * 32).set(w0);
+    f.get(w).v128Load(u * 32 + 16).set(w1);
+    for (let r = 0; r < MR; r++) {
+      f.get(a[r]!).v128Load32Splat(u * 4).set(s);
+      madd(acc[r]![0], w0);
+      madd(acc[r]![1], w1);
+    }
+  };
+  const advance = (channels: number): void => {
+    f.get(w).i32Const(channels * 32).i32Add().set(w);
+    for (let r = 0; r < MR; r++) f.get(a[r]!).i32Const(channels * 4).i32Add().set(a[r]!);
+  };
+  // The reduction over C channels for the current row pointers: unrolled by 4, then the remainder.
+  const channelLoop = (): void => {
+    f.get(C).i32Const(2).i32ShrU().tee(n).if();
+    f.loop();
+    for (let u = 0; u < 4; u++) channelStep(u);
+    advance(4);
+    f.get(n).i32Const(1).i32Sub().tee(n).brIf(0);
+    f.end();
+    f.end();
+    f.get(C).i32Const(3).i32And().tee(n).if();
+    f.loop();
+    channelStep(0);
+    advance(1);
+    f.get(n).i32Const(1).i32Sub().tee(n).brIf(0);
+    f.end();
+    f.end();
+  };
+
+  const tile = (): void => {
+    f.get(wp).v128Load(0).set(w0);
+    f.get(wp).v128Load(16).set(w1);
+    for (let r = 0; r < MR; r++) {
+      f.get(w0).set(acc[r]![0]);
+      f.get(w1).set(acc[r]![1]);
+    }
+    f.get(wp).i32Const(32).i32Add().set(w);
+    f.get(ind).if();
+    {
+      f.get(ind).get(t).get(taps).i32Mul().i32Const(MR * 4).i32Mul().i32Add().set(ipt);
+      f.get(taps).set(k);
+      f.loop();
+      for (let r = 0; r < MR; r++) f.get(ipt).i32Load(r * 4).set(a[r]!);
+      f.get(ipt).i32Const(MR * 4).i32Add().set(ipt);
+      channelLoop();
+      f.get(k).i32Const(1).i32Sub().tee(k).brIf(0);
+      f.end();
+    }
+    f.else();
+    {
+      // Direct rows; rows past the end repeat the last pixel (computed, not stored).
+      for (let r = 0; r < MR; r++) {
+        f.get(t).i32Const(MR).i32Mul().i32Const(r).i32Add();
+        f.get(P).i32Const(1).i32Sub();
+        f.get(t).i32Const(MR).i32Mul().i32Const(r).i32Add().get(P).i32Const(1).i32Sub().i32LtS();
+        f.select().get(rs).i32Mul().get(inp).i32Add().set(a[r]!);
+      }
+      channelLoop();
+    }
+    f.end();
+    // Output step: + residual, ReLU, store the valid rows.
+    f.get(P).get(t).i32Const(MR).i32Mul().i32Sub().set(valid);
+    f.get(t).i32Const(MR).i32Mul().get(ocs).i32Mul().get(p).i32Const(32).i32Mul().i32Add().tee(o);
+    f.get(out).i32Add().set(o);
+    f.get(res).if();
+    f.get(o).get(out).i32Sub().get(res).i32Add().set(rp);
+    f.end();
+    for (let r = 0; r < MR; r++) {
+      if (r > 0) f.get(valid).i32Const(r).i32GtS().if();
+      f.get(res).if();
+      f.get(acc[r]![0]).get(rp).v128Load(0).f32x4Add().set(acc[r]![0]);
+      f.get(acc[r]![1]).get(rp).v128Load(16).f32x4Add().set(acc[r]![1]);
+      f.get(rp).get(ocs).i32Add().set(rp);
+      f.end();
+      f.get(relu).if();
+      f.get(acc[r]![0]).get(zero).f32x4Pmax().set(acc[r]![0]);
+      f.get(acc[r]![1]).get(zero).f32x4Pmax().set(acc[r]![1]);
+      f.end();
+      f.get(o).get(acc[r]![0]).v128Store(0);
+      f.get(o).get(acc[r]![1]).v128Store(16);
+      f.get(o).get(ocs).i32Add().set(o);
+      if (r > 0) f.end();
+    }
+  };
+
+  // for tb in [t0, t1) step TB: for p in [p0, p1): for t in [tb, min(tb + TB, t1)): tile
+  f.get(t0).set(tb);
+  f.block().loop();
+  {
+    f.get(tb).get(t1).i32GeS().brIf(1);
+    f.get(tb).get(TB).i32Add().tee(te).get(t1).get(te).get(t1).i32LtS().select().set(te);
+    f.get(p0);
+    forLoop(f, p, p1, 1, () => {
+      f.get(wts).get(p).get(pstride).i32Mul().i32Add().set(wp);
+      f.get(tb);
+      forLoop(f, t, te, 1, tile);
+    });
+    f.get(tb).get(TB).i32Add().set(tb);
+    f.br(0);
+  }
+  f.end().end();
+  return index;
+}
+
+/** Max / average pooling over NHWC, one output pixel at a time, channels 4 at a time. */
+function emitPool(m: ModuleBuilder, isAvg: boolean): number {
+  const { f, index } = m.func(isAvg ? 'avgPool' : 'maxPool', [I32, I32, I32]);
+  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const F = PoolDesc;
+  const inp = loadField(f, d, F.input), out = loadField(f, d, F.output);
+  const N = loadField(f, d, F.n), H = loadField(f, d, F.h), W = loadField(f, d, F.w);
+  const OH = loadField(f, d, F.oh), OW = loadField(f, d, F.ow), cs = loadField(f, d, F.cs);
+  const KH = loadField(f, d, F.kh), KW = loadField(f, d, F.kw), SH = loadField(f, d, F.sh), SW = loadField(f, d, F.sw);
+  const PT = loadField(f, d, F.padTop), PL = loadField(f, d, F.padLeft), DH = loadField(f, d, F.dh), DW = loadField(f, d, F.dw);
+  const cip = loadField(f, d, F.countIncludePad), PB = loadField(f, d, F.padBottom), PR = loadField(f, d, F.padRight);
+  const total = f.local(I32), q = f.local(I32), nn = f.local(I32), oy = f.local(I32), ox = f.local(I32);
+  const o = f.local(I32), c = f.local(I32), rowBytes = f.local(I32), ky = f.local(I32), kx = f.local(I32);
+  const iy = f.local(I32), ix = f.local(I32), ip = f.local(I32), cnt = f.local(I32), ch = f.local(I32), cw = f.local(I32);
+  const init = f.local(V128), scale = f.local(V128);
+  f.get(N).get(OH).i32Mul().get(OW).i32Mul().set(total);
+  f.get(cs).i32Const(4).i32Mul().set(rowBytes);
+  if (isAvg) f.v128Const0().set(init);
+  else f.f32Const(-Infinity).f32x4Splat().set(init);
+  const { start, end } = splitRange(f, total, tid, nth);
+  f.get(start);
+  forLoop(f, q, end, 1, () => {
+    f.get(q).get(OH).get(OW).i32Mul().i32DivU().set(nn);
+    f.get(q).get(OH).get(OW).i32Mul().i32RemU().get(OW).i32DivU().set(oy);
+    f.get(q).get(OW).i32RemU().set(ox);
+    f.get(out).get(q).get(rowBytes).i32Mul().i32Add().set(o);
+    f.i32Const(0);
+    forLoop(f, c, rowBytes, 16, () => {
+      f.get(o).get(c).i32Add().get(init).v128Store();
+    });
+    f.i32Const(0).set(cnt);
+    f.i32Const(0);
+    forLoop(f, ky, KH, 1, () => {
+      f.get(oy).get(SH).i32Mul().get(PT).i32Sub().get(ky).get(DH).i32Mul().i32Add().tee(iy);
+      f.i32Const(0).i32GeS().get(iy).get(H).i32LtS().i32And().if();
+      f.i32Const(0);
+      forLoop(f, kx, KW, 1, () => {
+        f.get(ox).get(SW).i32Mul().get(PL).i32Sub().get(kx).get(DW).i32Mul().i32Add().tee(ix);
+        f.i32Const(0).i32GeS().get(ix).get(W).i32LtS().i32And().if();
+        f.get(nn).get(H).i32Mul().get(iy).i32Add().get(W).i32Mul().get(ix).i32Add().get(rowBytes).i32Mul().get(inp).i32Add().set(ip);
+        f.i32Const(0);
+        forLoop(f, c, rowBytes, 16, () => {
+          f.get(o).get(c).i32Add();
+          f.get(o).get(c).i32Add().v128Load();
+          f.get(ip).get(c).i32Add().v128Load();
+          if (isAvg) f.f32x4Add();
+          else f.f32x4Pmax();
+          f.v128Store();
+        });
+        f.get(cnt).i32Const(1).i32Add().set(cnt);
+        f.end();
+      });
+      f.end();
+    });
+    if (isAvg) {
+      // Divisor: taps inside the image, or with count_include_pad taps inside the padded image.
+      f.get(cip).if();
+      {
+        f.i32Const(0).set(ch).i32Const(0).set(cw);
+        f.i32Const(0);
+        forLoop(f, ky, KH, 1, () => {
+          f.get(oy).get(SH).i32Mul().get(PT).i32Sub().get(ky).get(DH).i32Mul().i32Add().tee(iy);
+          f.i32Const(0).get(PT).i32Sub().i32GeS().get(iy).get(H).get(PB).i32Add().i32LtS().i32And();
+          f.get(ch).i32Add().set(ch);
+        });
+        f.i32Const(0);
+        forLoop(f, kx, KW, 1, () => {
+          f.get(ox).get(SW).i32Mul().get(PL).i32Sub().get(kx).get(DW).i32Mul().i32Add().tee(ix);
+          f.i32Const(0).get(PL).i32Sub().i32GeS().get(ix).get(W).get(PR).i32Add().i32LtS().i32And();
+          f.get(cw).i32Add().set(cw);
+        });
+        f.get(ch).get(cw).i32Mul().set(cnt);
+      }
+      f.end();
+      f.f32Const(1).get(cnt).f32ConvertI32U().f32Div().f32x4Splat().set(scale);
+      f.i32Const(0);
+      forLoop(f, c, rowBytes, 16, () => {
+        f.get(o).get(c).i32Add();
+        f.get(o).get(c).i32Add().v128Load().get(scale).f32x4Mul();
+        f.v128Store();
+      });
+    }
+  });
+  return index;
+}
+
+function emitGlobalAvgPool(m: ModuleBuilder): number {
+  const { f, index } = m.func('globalAvgPool', [I32, I32, I32]);
+  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const inp = loadField(f, d, GapDesc.input), out = loadField(f, d, GapDesc.output);
+  const N = loadField(f, d, GapDesc.n), HW = loadField(f, d, GapDesc.hw), cs = loadField(f, d, GapDesc.cs);
+  const vecs = f.local(I32), total = f.local(I32), u = f.local(I32), nn = f.local(I32), cv = f.local(I32);
+  const ip = f.local(I32), i = f.local(I32), rowBytes = f.local(I32);
+  const sum = f.local(V128), scale = f.local(V128);
+  f.get(cs).i32Const(2).i32ShrU().set(vecs);
+  f.get(N).get(vecs).i32Mul().set(total);
+  f.get(cs).i32Const(4).i32Mul().set(rowBytes);
+  f.f32Const(1).get(HW).f32ConvertI32U().f32Div().f32x4Splat().set(scale);
+  const { start, end } = splitRange(f, total, tid, nth);
+  f.get(start);
+  forLoop(f, u, end, 1, () => {
+    f.get(u).get(vecs).i32DivU().set(nn);
+    f.get(u).get(vecs).i32RemU().set(cv);
+    f.get(inp).get(nn).get(HW).i32Mul().get(rowBytes).i32Mul().i32Add().get(cv).i32Const(16).i32Mul().i32Add().set(ip);
+    f.v128Const0().set(sum);
+    f.i32Const(0);
+    forLoop(f, i, HW, 1, () => {
+      f.get(sum).get(ip).v128Load().f32x4Add().set(sum);
+      f.get(ip).get(rowBytes).i32Add().set(ip);
+    });
+    f.get(out).get(u).i32Const(16).i32Mul().i32Add().get(sum).get(scale).f32x4Mul().v128Store();
+  });
+  return index;
+}
+
+/** add (two inputs, relu flag) and relu (b unused) over whole buffers, 4 floats at a time. */
+function emitElementwise(m: ModuleBuilder, isAdd: boolean): number {
+  const { f, index } = m.func(isAdd ? 'add' : 'relu', [I32, I32, I32]);
+  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const A = loadField(f, d, EltDesc.a), B = loadField(f, d, EltDesc.b), out = loadField(f, d, EltDesc.output);
+  const vecs = loadField(f, d, EltDesc.vectors), relu = loadField(f, d, EltDesc.relu);
+  const i = f.local(I32), off = f.local(I32), v = f.local(V128), zero = f.local(V128);
+  f.v128Const0().set(zero);
+  const { start, end } = splitRange(f, vecs, tid, nth);
+  f.get(start);
+  forLoop(f, i, end, 1, () => {
+    f.get(i).i32Const(16).i32Mul().set(off);
+    f.get(A).get(off).i32Add().v128Load();
+    if (isAdd) f.get(B).get(off).i32Add().v128Load().f32x4Add();
+    f.set(v);
+    if (isAdd) f.get(relu).if();
+    f.get(v).get(zero).f32x4Pmax().set(v);
+    if (isAdd) f.end();
+    f.get(out).get(off).i32Add().get(v).v128Store();
+  });
+  return index;
+}
+
+function emitAffine(m: ModuleBuilder): number {
+  const { f, index } = m.func('affine', [I32, I32, I32]);
+  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const inp = loadField(f, d, AffineDesc.input), out = loadField(f, d, AffineDesc.output);
+  const rows = loadField(f, d, AffineDesc.rows), cs = loadField(f, d, AffineDesc.cs);
+  const sc = loadField(f, d, AffineDesc.scale), sh = loadField(f, d, AffineDesc.shift);
+  const r = f.local(I32), c = f.local(I32), rowBytes = f.local(I32), base = f.local(I32);
+  f.get(cs).i32Const(4).i32Mul().set(rowBytes);
+  const { start, end } = splitRange(f, rows, tid, nth);
+  f.get(start);
+  forLoop(f, r, end, 1, () => {
+    f.get(r).get(rowBytes).i32Mul().set(base);
+    f.i32Const(0);
+    forLoop(f, c, rowBytes, 16, () => {
+      f.get(out).get(base).i32Add().get(c).i32Add();
+      f.get(inp).get(base).i32Add().get(c).i32Add().v128Load();
+      f.get(sc).get(c).i32Add().v128Load().f32x4Mul();
+      f.get(sh).get(c).i32Add().v128Load().f32x4Add();
+      f.v128Store();
+    });
+  });
+  return index;
+}
+
+/** The paper's option-A shortcut: subsample by `stride`, copy the input channels, zero the rest. */
+function emitShortcutA(m: ModuleBuilder): number {
+  const { f, index } = m.func('shortcutA', [I32, I32, I32]);
+  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const F = ShortcutDesc;
+  const inp = loadField(f, d, F.input), out = loadField(f, d, F.output);
+  const N = loadField(f, d, F.n), H = loadField(f, d, F.h), W = loadField(f, d, F.w);
+  const OH = loadField(f, d, F.oh), OW = loadField(f, d, F.ow);
+  const csIn = loadField(f, d, F.csIn), csOut = loadField(f, d, F.csOut), S = loadField(f, d, F.stride);
+  const total = f.local(I32), q = f.local(I32), nn = f.local(I32), oy = f.local(I32), ox = f.local(I32);
+  const ip = f.local(I32), o = f.local(I32), c = f.local(I32), inBytes = f.local(I32), outBytes = f.local(I32);
+  const zero = f.local(V128);
+  f.v128Const0().set(zero);
+  f.get(N).get(OH).i32Mul().get(OW).i32Mul().set(total);
+  f.get(csIn).i32Const(4).i32Mul().set(inBytes);
+  f.get(csOut).i32Const(4).i32Mul().set(outBytes);
+  const { start, end } = splitRange(f, total, tid, nth);
+  f.get(start);
+  forLoop(f, q, end, 1, () => {
+    f.get(q).get(OH).get(OW).i32Mul().i32DivU().set(nn);
+    f.get(q).get(OH).get(OW).i32Mul().i32RemU().get(OW).i32DivU().set(oy);
+    f.get(q).get(OW).i32RemU().set(ox);
+    f.get(nn).get(H).i32Mul().get(oy).get(S).i32Mul().i32Add().get(W).i32Mul().get(ox).get(S).i32Mul().i32Add();
+    f.get(inBytes).i32Mul().get(inp).i32Add().set(ip);
+    f.get(out).get(q).get(outBytes).i32Mul().i32Add().set(o);
+    f.i32Const(0);
+    forLoop(f, c, outBytes, 16, () => {
+      f.get(o).get(c).i32Add();
+      f.get(c).get(inBytes).i32LtS().if(V128);
+      f.get(ip).get(c).i32Add().v128Load();
+      f.else();
+      f.get(zero);
+      f.end();
+      f.v128Store();
+    });
+  });
+  return index;
+}
+
+/**
+ * The whole module. Exports `run(prog, nsteps, tid, nth, flags)`: flags bit 0 = this thread may sleep in
+ * the barrier (false on a browser main thread), bit 1 = thread 0 calls the imported `mark(step)` after
+ * each step's barrier (per-layer timing).
+ */
+export function buildKernelModule(opts: KernelOptions, maxPages: number, sharedMemory: boolean): Uint8Array {
+  const m = new ModuleBuilder();
+  m.importMemory('env', 'memory', 1, maxPages, sharedMemory);
+  const mark = m.importFunc('env', 'mark', [I32], []);
+  const barrier = emitBarrier(m);
+  const kernels: number[] = [];
+  kernels[Kind.conv] = emitConv(m, opts);
+  kernels[Kind.maxPool] = emitPool(m, false);
+  kernels[Kind.avgPool] = emitPool(m, true);
+  kernels[Kind.globalAvgPool] = emitGlobalAvgPool(m);
+  kernels[Kind.add] = emitElementwise(m, true);
+  kernels[Kind.relu] = emitElementwise(m, false);
+  kernels[Kind.affine] = emitAffine(m);
+  kernels[Kind.shortcutA] = emitShortcutA(m);
+  m.setTable(kernels);
+  const kernelType = m.typeIndex([I32, I32, I32], []);
+
+  const { f, index: run } = m.func('run', [I32, I32, I32, I32, I32]);
+  const [prog, nsteps, tid, nth, flags] = f.params as [Local, Local, Local, Local, Local];
+  const i = f.local(I32), desc = f.local(I32);
+  f.i32Const(0);
+  forLoop(f, i, nsteps, 1, () => {
+    f.get(prog).get(i).i32Const(DESC_BYTES).i32Mul().i32Add().set(desc);
+    f.get(desc).get(tid).get(nth).get(desc).i32Load().callIndirect(kernelType);
+    f.get(nth).get(flags).i32Const(1).i32And().call(barrier);
+    f.get(flags).i32Const(2).i32And().get(tid).i32Eqz().i32And().if();
+    f.get(i).call(mark);
+    f.end();
+  });
+  m.export('run', run);
+  return m.toBytes();
+}

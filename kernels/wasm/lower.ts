@@ -1,0 +1,426 @@
+// Lowers a Plan to what the generated kernels execute: NHWC value layouts, weights packed once into
+// panels (bias first), a liveness-planned activation arena for a given batch size, indirection tables,
+// and the program of step descriptors.
+import type { ConvStep, FcStep, Plan, Step, ValueId } from '../../src/engine/plan';
+import { shapeStr } from '../../src/tensor';
+import {
+  AffineDesc, ConvDesc, DESC_WORDS, EltDesc, GapDesc, Kind, PoolDesc, ShortcutDesc,
+} from './kernels';
+
+const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
+export const ALIGN = 64;
+
+/** Where a value lives per sample: NHWC with `cs` floats per pixel (channels C..cs-1 are zero). */
+export interface ValueLayout {
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly cs: number;
+  /** Flatten output: shares the buffer of `aliasOf` (its NHWC layout is `source`). */
+  readonly aliasOf?: ValueId;
+  readonly source?: ValueLayout;
+}
+
+export const layoutBytes = (l: ValueLayout): number => l.h * l.w * l.cs * 4;
+
+function dims3(shape: readonly number[], what: string): [number, number, number] {
+  if (shape.length === 3) return [shape[0]!, shape[1]!, shape[2]!];
+  if (shape.length === 1) return [shape[0]!, 1, 1];
+  throw new Error(`wasm engine: ${what} has shape ${shapeStr(shape)}; only [C,H,W] and [F] are supported`);
+}
+
+/** The steps the engine runs in JS after the wasm program (softmax has no wasm kernel: exp). */
+export function isTailStep(s: Step): boolean {
+  return s.kind === 'softmax';
+}
+
+/** Layout of every value: conv/fc outputs pad channels to 8 (the panel width), others to 4. */
+export function layoutValues(plan: Plan, externalInputs: readonly ValueId[]): ValueLayout[] {
+  const layouts: (ValueLayout | undefined)[] = new Array(plan.values.length);
+  for (const id of externalInputs) {
+    const [c, h, w] = dims3(plan.values[id]!.shape, `input ${plan.values[id]!.name}`);
+    layouts[id] = { c, h, w, cs: roundUp(c, 4) };
+  }
+  const get = (id: ValueId, step: string): ValueLayout => {
+    const l = layouts[id];
+    if (!l) throw new Error(`wasm engine: step ${step} reads value ${plan.values[id]?.name ?? id} before it is produced`);
+    return l;
+  };
+  for (const s of plan.steps) {
+    const [c, h, w] = dims3(plan.values[s.output]!.shape, `value ${plan.values[s.output]!.name}`);
+    let out: ValueLayout;
+    switch (s.kind) {
+      case 'conv':
+      case 'fc':
+        out = { c, h, w, cs: roundUp(c, 8) };
+        break;
+      case 'shortcutA':
+        out = { c, h, w, cs: roundUp(c, 8) };
+        break;
+      case 'flatten': {
+        const src = get(s.input, s.name);
+        out = src.h * src.w === 1 && src.aliasOf === undefined
+          ? { c, h, w, cs: src.cs, aliasOf: s.input }
+          : { c, h, w, cs: c, aliasOf: src.aliasOf ?? s.input, source: src.source ?? src };
+        break;
+      }
+      case 'add': {
+        const a = get(s.a, s.name), b = get(s.b, s.name);
+        if (a.cs !== b.cs || a.h !== b.h || a.w !== b.w) {
+          throw new Error(`wasm engine: add ${s.name} needs equal shapes, got ${a.c}x${a.h}x${a.w} and ${b.c}x${b.h}x${b.w}`);
+        }
+        out = { c, h, w, cs: a.cs };
+        break;
+      }
+      case 'softmax':
+        out = { c, h, w, cs: c };
+        break;
+      default:
+        out = { c, h, w, cs: get(s.input, s.name).cs };
+    }
+    layouts[s.output] = out;
+  }
+  // Values no step produces (none in a well-formed plan) get an empty layout.
+  return Array.from(layouts, (l) => l ?? { c: 0, h: 0, w: 0, cs: 0 });
+}
+
+/** Conv weights [M,C,kh,kw] + bias -> panels of 8 output channels: [bias x8][per tap, per channel: 8 weights]. */
+export function packConv(weight: Float32Array, wshape: readonly number[], bias: Float32Array): Float32Array {
+  const [M, C, KH, KW] = wshape as [number, number, number, number];
+  const taps = KH * KW;
+  const panels = Math.ceil(M / 8);
+  const panelFloats = 8 + taps * C * 8;
+  const out = new Float32Array(panels * panelFloats);
+  for (let p = 0; p < panels; p++) {
+    const base = p * panelFloats;
+    for (let j = 0; j < 8; j++) {
+      const m = p * 8 + j;
+      if (m >= M) continue;
+      out[base + j] = bias[m]!;
+      for (let t = 0; t < taps; t++) {
+        for (let c = 0; c < C; c++) out[base + 8 + (t * C + c) * 8 + j] = weight[(m * C + c) * taps + t]!;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * FC weights [M,K] -> the same panels with one tap over the input's physical row: when the input is a
+ * flattened NHWC map ([C,H,W] with H*W > 1), logical feature c*HW + hw sits at hw*cs + c.
+ */
+export function packFc(weight: Float32Array, M: number, K: number, bias: Float32Array, src: ValueLayout): { packed: Float32Array; kPhys: number } {
+  const hw = src.h * src.w;
+  if (src.c * hw !== K) throw new Error(`wasm engine: fc weight has K=${K}, input has ${src.c}x${src.h}x${src.w}`);
+  const kPhys = hw * src.cs;
+  const physOf = new Int32Array(K);
+  for (let c = 0; c < src.c; c++) for (let i = 0; i < hw; i++) physOf[c * hw + i] = i * src.cs + c;
+  const panels = Math.ceil(M / 8);
+  const panelFloats = 8 + kPhys * 8;
+  const out = new Float32Array(panels * panelFloats);
+  for (let p = 0; p < panels; p++) {
+    const base = p * panelFloats;
+    for (let j = 0; j < 8; j++) {
+      const m = p * 8 + j;
+      if (m >= M) continue;
+      out[base + j] = bias[m]!;
+      for (let k = 0; k < K; k++) out[base + 8 + physOf[k]! * 8 + j] = weight[m * K + k]!;
+    }
+  }
+  return { packed: out, kPhys };
+}
+
+/** Per-step data that does not depend on the batch size: packed weights and their place in memory. */
+export interface StepConst {
+  packed?: Float32Array;
+  /** Byte offset of packed data (or BN scale/shift) inside the weights region. */
+  offset: number;
+  /** fc: physical reduction length. */
+  kPhys?: number;
+  scaleShift?: Float32Array;
+}
+
+export function packSteps(plan: Plan, layouts: readonly ValueLayout[]): { consts: StepConst[]; bytes: number } {
+  let off = 0;
+  const consts: StepConst[] = [];
+  for (const s of plan.steps) {
+    const c: StepConst = { offset: off };
+    if (s.kind === 'conv') {
+      if (s.weight.shape.length !== 4) throw new Error(`wasm engine: conv ${s.name} weight ${shapeStr(s.weight.shape)} is not 4-D`);
+      const cin = layouts[s.input]!.c;
+      if (s.weight.shape[1] !== cin) {
+        throw new Error(`wasm engine: conv ${s.name} weight ${shapeStr(s.weight.shape)} vs input with ${cin} channels (groups are not supported)`);
+      }
+      c.packed = packConv(s.weight.data, s.weight.shape, s.bias);
+    } else if (s.kind === 'fc') {
+      const [M, K] = s.weight.shape as [number, number];
+      const src = layouts[s.input]!;
+      const r = packFc(s.weight.data, M, K, s.bias, src.source ?? src);
+      c.packed = r.packed;
+      c.kPhys = r.kPhys;
+    } else if (s.kind === 'batchNorm') {
+      const cs = layouts[s.input]!.cs;
+      const ss = new Float32Array(2 * cs);
+      ss.set(s.scale, 0);
+      ss.set(s.shift, cs);
+      c.scaleShift = ss;
+    }
+    const n = (c.packed?.length ?? 0) + (c.scaleShift?.length ?? 0);
+    off += roundUp(n * 4, ALIGN);
+    consts.push(c);
+  }
+  return { consts, bytes: off };
+}
+
+/** The buffer a value's bytes live in (flatten outputs alias their source). */
+export function rootOf(layouts: readonly ValueLayout[], id: ValueId): ValueId {
+  return layouts[id]!.aliasOf ?? id;
+}
+
+/**
+ * Liveness-based arena: each buffer lives from the step that writes it to the last step that reads it
+ * (external inputs from the start, kept outputs to the end); buffers are placed largest first at the
+ * lowest offset that overlaps no buffer alive at the same time.
+ */
+export function planArena(plan: Plan, layouts: readonly ValueLayout[], batch: number, externalInputs: readonly ValueId[], keep: readonly ValueId[], wasmSteps: number): { offsets: Map<ValueId, number>; bytes: number } {
+  const first = new Map<ValueId, number>();
+  const last = new Map<ValueId, number>();
+  const touch = (id: ValueId, step: number): void => {
+    const r = rootOf(layouts, id);
+    if (!first.has(r)) first.set(r, step);
+    last.set(r, Math.max(last.get(r) ?? step, step));
+  };
+  for (const id of externalInputs) touch(id, -1);
+  plan.steps.slice(0, wasmSteps).forEach((s, i) => {
+    for (const id of stepInputs(s)) touch(id, i);
+    touch(s.output, i);
+  });
+  for (const id of keep) touch(id, wasmSteps);
+  const buffers = [...first.keys()].map((id) => ({ id, from: first.get(id)!, to: last.get(id)!, size: roundUp(layoutBytes(layouts[id]!) * batch, ALIGN) }));
+  buffers.sort((a, b) => b.size - a.size || a.from - b.from);
+  const placed: { from: number; to: number; off: number; size: number }[] = [];
+  const offsets = new Map<ValueId, number>();
+  let total = 0;
+  for (const b of buffers) {
+    const clash = placed.filter((p) => p.from <= b.to && b.from <= p.to).sort((x, y) => x.off - y.off);
+    let off = 0;
+    for (const p of clash) {
+      if (off + b.size <= p.off) break;
+      off = Math.max(off, p.off + p.size);
+    }
+    placed.push({ from: b.from, to: b.to, off, size: b.size });
+    offsets.set(b.id, off);
+    total = Math.max(total, off + b.size);
+  }
+  return { offsets, bytes: total };
+}
+
+export function stepInputs(s: Step): ValueId[] {
+  switch (s.kind) {
+    case 'add':
+      return [s.a, s.b];
+    case 'conv':
+      return s.residual !== undefined ? [s.input, s.residual] : [s.input];
+    default:
+      return [s.input];
+  }
+}
+
+export interface ConvGeometry {
+  readonly n: number; readonly h: number; readonly w: number; readonly c: number; readonly cs: number;
+  readonly oh: number; readonly ow: number; readonly kh: number; readonly kw: number;
+  readonly sh: number; readonly sw: number; readonly pt: number; readonly pl: number; readonly dh: number; readonly dw: number;
+}
+
+export function convGeometry(s: ConvStep, inL: ValueLayout, outL: ValueLayout, batch: number): ConvGeometry {
+  const [, , kh, kw] = s.weight.shape as [number, number, number, number];
+  const { strides, pads, dilations } = s.attrs;
+  const oh = Math.floor((inL.h + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1) / strides[0]) + 1;
+  const ow = Math.floor((inL.w + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) / strides[1]) + 1;
+  if (oh !== outL.h || ow !== outL.w) {
+    throw new Error(`wasm engine: conv ${s.name} output ${oh}x${ow} disagrees with the plan's ${outL.h}x${outL.w}`);
+  }
+  return { n: batch, h: inL.h, w: inL.w, c: inL.c, cs: inL.cs, oh, ow, kh, kw, sh: strides[0], sw: strides[1], pt: pads[0], pl: pads[1], dh: dilations[0], dw: dilations[1] };
+}
+
+export const isDirectConv = (g: ConvGeometry): boolean =>
+  g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0;
+
+/** Indirection table: per tile of `mr` output pixels, per tap, `mr` byte addresses of input rows (or `zeroAddr`). */
+export function buildIndirection(g: ConvGeometry, mr: number, inAddr: number, zeroAddr: number): Int32Array {
+  const P = g.n * g.oh * g.ow;
+  const tiles = Math.ceil(P / mr);
+  const taps = g.kh * g.kw;
+  const out = new Int32Array(tiles * taps * mr);
+  const rowBytes = g.cs * 4;
+  let i = 0;
+  for (let t = 0; t < tiles; t++) {
+    for (let ky = 0; ky < g.kh; ky++) {
+      for (let kx = 0; kx < g.kw; kx++) {
+        for (let r = 0; r < mr; r++) {
+          const p = Math.min(t * mr + r, P - 1);
+          const n = Math.floor(p / (g.oh * g.ow));
+          const oy = Math.floor(p / g.ow) % g.oh;
+          const ox = p % g.ow;
+          const iy = oy * g.sh - g.pt + ky * g.dh;
+          const ix = ox * g.sw - g.pl + kx * g.dw;
+          out[i++] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? inAddr + ((n * g.h + iy) * g.w + ix) * rowBytes : zeroAddr;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export interface ProgramContext {
+  readonly plan: Plan;
+  readonly layouts: readonly ValueLayout[];
+  readonly consts: readonly StepConst[];
+  readonly batch: number;
+  readonly threads: number;
+  readonly mr: number;
+  /** Byte address of each value's buffer. */
+  readonly addr: (id: ValueId) => number;
+  readonly weightsAddr: number;
+  readonly zeroAddr: number;
+  /** Reserves `bytes` for an indirection table and returns its address. */
+  readonly allocIndirection: (bytes: number) => number;
+  readonly writeInt32: (addr: number, data: Int32Array) => void;
+}
+
+/** L2-sized input working set per block of tiles (the weights panel sweeps over the block). */
+const TILE_BLOCK_BYTES = 1 << 20;
+
+/** The descriptors (DESC_WORDS i32 each) of the wasm-run steps. */
+export function buildProgram(ctx: ProgramContext, wasmSteps: number): Int32Array {
+  const prog = new Int32Array(wasmSteps * DESC_WORDS);
+  const { layouts, batch: N } = ctx;
+  for (let i = 0; i < wasmSteps; i++) {
+    const s = ctx.plan.steps[i]!;
+    const d = prog.subarray(i * DESC_WORDS, (i + 1) * DESC_WORDS);
+    const inL = 'input' in s ? layouts[s.input]! : undefined;
+    const outL = layouts[s.output]!;
+    switch (s.kind) {
+      case 'conv':
+        fillConv(ctx, d, s, inL!, outL);
+        break;
+      case 'fc':
+        fillFc(ctx, d, s, inL!, outL);
+        break;
+      case 'maxPool':
+      case 'avgPool': {
+        const { kernel, strides, pads, dilations } = s.attrs;
+        if (inL!.cs % 4 !== 0) throw new Error(`wasm engine: pool ${s.name} input stride ${inL!.cs} is not a multiple of 4`);
+        d[PoolDesc.kind] = s.kind === 'maxPool' ? Kind.maxPool : Kind.avgPool;
+        d[PoolDesc.input] = ctx.addr(s.input);
+        d[PoolDesc.output] = ctx.addr(s.output);
+        d[PoolDesc.n] = N; d[PoolDesc.h] = inL!.h; d[PoolDesc.w] = inL!.w; d[PoolDesc.oh] = outL.h; d[PoolDesc.ow] = outL.w;
+        d[PoolDesc.cs] = inL!.cs; d[PoolDesc.kh] = kernel[0]; d[PoolDesc.kw] = kernel[1];
+        d[PoolDesc.sh] = strides[0]; d[PoolDesc.sw] = strides[1]; d[PoolDesc.padTop] = pads[0]; d[PoolDesc.padLeft] = pads[1];
+        d[PoolDesc.padBottom] = pads[2]; d[PoolDesc.padRight] = pads[3]; d[PoolDesc.dh] = dilations[0]; d[PoolDesc.dw] = dilations[1];
+        d[PoolDesc.countIncludePad] = s.attrs.countIncludePad ? 1 : 0;
+        break;
+      }
+      case 'globalAvgPool':
+        d[GapDesc.kind] = Kind.globalAvgPool;
+        d[GapDesc.input] = ctx.addr(s.input);
+        d[GapDesc.output] = ctx.addr(s.output);
+        d[GapDesc.n] = N; d[GapDesc.hw] = inL!.h * inL!.w; d[GapDesc.cs] = inL!.cs;
+        break;
+      case 'add':
+        d[EltDesc.kind] = Kind.add;
+        d[EltDesc.a] = ctx.addr(s.a); d[EltDesc.b] = ctx.addr(s.b); d[EltDesc.output] = ctx.addr(s.output);
+        d[EltDesc.vectors] = (N * layoutBytes(outL)) / 16; d[EltDesc.relu] = s.relu ? 1 : 0;
+        break;
+      case 'relu':
+        d[EltDesc.kind] = Kind.relu;
+        d[EltDesc.a] = ctx.addr(s.input); d[EltDesc.output] = ctx.addr(s.output);
+        d[EltDesc.vectors] = (N * layoutBytes(outL)) / 16;
+        break;
+      case 'batchNorm': {
+        const c = ctx.consts[i]!;
+        d[AffineDesc.kind] = Kind.affine;
+        d[AffineDesc.input] = ctx.addr(s.input); d[AffineDesc.output] = ctx.addr(s.output);
+        d[AffineDesc.rows] = N * outL.h * outL.w; d[AffineDesc.cs] = outL.cs;
+        d[AffineDesc.scale] = ctx.weightsAddr + c.offset; d[AffineDesc.shift] = ctx.weightsAddr + c.offset + outL.cs * 4;
+        break;
+      }
+      case 'shortcutA':
+        d[ShortcutDesc.kind] = Kind.shortcutA;
+        d[ShortcutDesc.input] = ctx.addr(s.input); d[ShortcutDesc.output] = ctx.addr(s.output);
+        d[ShortcutDesc.n] = N; d[ShortcutDesc.h] = inL!.h; d[ShortcutDesc.w] = inL!.w; d[ShortcutDesc.oh] = outL.h; d[ShortcutDesc.ow] = outL.w;
+        d[ShortcutDesc.csIn] = inL!.cs; d[ShortcutDesc.csOut] = outL.cs; d[ShortcutDesc.stride] = s.stride;
+        break;
+      case 'flatten': {
+        // Same bytes under another name: nothing to run. A no-op relu over zero vectors keeps the barrier count simple.
+        d[EltDesc.kind] = Kind.relu;
+        d[EltDesc.vectors] = 0;
+        break;
+      }
+      case 'softmax':
+        throw new Error(`wasm engine: softmax ${s.name} must be the last step`);
+    }
+  }
+  return prog;
+}
+
+function splitAndBlock(d: Int32Array, ctx: ProgramContext, tiles: number, panels: number, tileInputBytes: number): void {
+  const byTiles = tiles >= 4 * ctx.threads || panels < ctx.threads;
+  d[ConvDesc.splitPanels] = byTiles ? 0 : 1;
+  d[ConvDesc.tileBlock] = Math.max(1, Math.floor(TILE_BLOCK_BYTES / Math.max(1, tileInputBytes)));
+}
+
+function fillConv(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout): void {
+  const g = convGeometry(s, inL, outL, ctx.batch);
+  const c = ctx.consts[ctx.plan.steps.indexOf(s)]!;
+  const P = ctx.batch * g.oh * g.ow;
+  const taps = g.kh * g.kw;
+  const tiles = Math.ceil(P / ctx.mr);
+  const panels = Math.ceil(outL.c / 8);
+  d[ConvDesc.kind] = Kind.conv;
+  d[ConvDesc.input] = ctx.addr(s.input);
+  d[ConvDesc.output] = ctx.addr(s.output);
+  d[ConvDesc.residual] = s.residual !== undefined ? ctx.addr(s.residual) : 0;
+  if (s.residual !== undefined && ctx.layouts[s.residual]!.cs !== outL.cs) {
+    throw new Error(`wasm engine: conv ${s.name} residual stride ${ctx.layouts[s.residual]!.cs} != output stride ${outL.cs}`);
+  }
+  d[ConvDesc.weights] = ctx.weightsAddr + c.offset;
+  if (isDirectConv(g)) {
+    d[ConvDesc.indirection] = 0;
+  } else {
+    const table = buildIndirection(g, ctx.mr, ctx.addr(s.input), ctx.zeroAddr);
+    const at = ctx.allocIndirection(table.byteLength);
+    ctx.writeInt32(at, table);
+    d[ConvDesc.indirection] = at;
+  }
+  d[ConvDesc.pixels] = P;
+  d[ConvDesc.channels] = g.c;
+  d[ConvDesc.taps] = taps;
+  d[ConvDesc.inRowBytes] = g.cs * 4;
+  d[ConvDesc.outRowBytes] = outL.cs * 4;
+  d[ConvDesc.panels] = panels;
+  d[ConvDesc.relu] = s.relu ? 1 : 0;
+  d[ConvDesc.panelBytes] = (8 + taps * g.c * 8) * 4;
+  splitAndBlock(d, ctx, tiles, panels, ctx.mr * taps * g.c * 4);
+}
+
+function fillFc(ctx: ProgramContext, d: Int32Array, s: FcStep, inL: ValueLayout, outL: ValueLayout): void {
+  const c = ctx.consts[ctx.plan.steps.indexOf(s)]!;
+  const kPhys = c.kPhys!;
+  const panels = Math.ceil(outL.c / 8);
+  d[ConvDesc.kind] = Kind.conv;
+  d[ConvDesc.input] = ctx.addr(s.input);
+  d[ConvDesc.output] = ctx.addr(s.output);
+  d[ConvDesc.residual] = 0;
+  d[ConvDesc.weights] = ctx.weightsAddr + c.offset;
+  d[ConvDesc.indirection] = 0;
+  d[ConvDesc.pixels] = ctx.batch;
+  d[ConvDesc.channels] = kPhys;
+  d[ConvDesc.taps] = 1;
+  d[ConvDesc.inRowBytes] = layoutBytes(inL.source ?? inL);
+  d[ConvDesc.outRowBytes] = outL.cs * 4;
+  d[ConvDesc.panels] = panels;
+  d[ConvDesc.relu] = s.relu ? 1 : 0;
+  d[ConvDesc.panelBytes] = (8 + kPhys * 8) * 4;
+  splitAndBlock(d, ctx, Math.ceil(ctx.batch / ctx.mr), panels, ctx.mr * kPhys * 4);
+}
