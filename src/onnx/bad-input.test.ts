@@ -73,6 +73,11 @@ describe('parseOnnx refuses files that are not ONNX models', () => {
     refuses(Uint8Array.of(0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0, 8, 0), 'ZIP', 'torch.onnx.export');
   });
 
+  it('a Git LFS pointer checked out instead of the model', () => {
+    const pointer = 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2b\nsize 46830571\n';
+    refuses(new TextEncoder().encode(pointer), 'Git LFS pointer');
+  });
+
   it('random bytes (300 seeded buffers of 1 B to 8 KiB)', () => {
     const next = rng(42);
     for (let k = 0; k < 300; k++) {
@@ -141,6 +146,10 @@ describe('parseOnnx refuses files that are not ONNX models', () => {
 
   it('a graph with no nodes', () => {
     refuses(modelWith({ dims: [2, 3], dataType: 1, rawData: rawFloats(6) }, { node: [] }), 'no nodes');
+  });
+
+  it('a model with no ir_version', () => {
+    refuses(encode({ opsetImport: [{ domain: '', version: 13 }], graph: { node: [{ opType: 'Relu' }] } }), 'ir_version is missing');
   });
 
   it('a model with no opset for the default domain', () => {
@@ -296,6 +305,25 @@ describe('parseOnnx checks that the graph is well formed', () => {
     const g = parseOnnx(modelWith(w, { input: [floatInput('x', [2, 3]), floatInput('w', [2, 3])] }));
     assert.deepStrictEqual(g.inputs.map((v) => v.name), ['x']);
     assert.ok(g.initializers.has('w'));
+  });
+
+  it("attribute and metadata keys named '__proto__' stay plain data", () => {
+    const bytes = encode({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      metadataProps: [{ key: '__proto__', value: 'm' }],
+      graph: {
+        node: [{ name: 'r', opType: 'Relu', input: ['x'], output: ['y'], attribute: [{ name: '__proto__', type: 2, i: 3 }] }],
+        input: [floatInput('x', [1])],
+        output: [floatInput('y', [1])],
+      },
+    });
+    const g = parseOnnx(bytes);
+    assert.deepStrictEqual(Object.getOwnPropertyDescriptor(g.nodes[0]!.attrs, '__proto__')?.value, { type: 'int', value: 3 });
+    assert.equal(Object.getPrototypeOf(g.nodes[0]!.attrs), Object.prototype);
+    assert.equal(Object.getOwnPropertyDescriptor(g.metadata, '__proto__')?.value, 'm');
+    // ...and they survive a write.
+    assert.deepStrictEqual(parseOnnx(serializeOnnx(g)), g);
   });
 
   it('unknown ops are accepted here (the engine names them)', () => {

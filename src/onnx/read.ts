@@ -30,6 +30,7 @@ export function parseOnnx(bytes: Uint8Array, opts: ParseOptions = {}): Graph {
   const model = decodeModel(bytes, opts.maxBytes ?? MAX_MODEL_BYTES);
   const g = model.graph;
   if (!g) throw new OnnxError(`not an ONNX model: the file (${bytes.length} bytes) has no graph`);
+  if (int64ToNumber(model.irVersion) < 1) throw new OnnxError('not an ONNX model: ir_version is missing');
   const opset = defaultOpset(model);
   return convertGraph(g, opset, metadataOf(model));
 }
@@ -76,7 +77,8 @@ function sniffNonOnnx(bytes: Uint8Array): string | undefined {
   let i = 0;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3; // UTF-8 BOM
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
-  const head = String.fromCharCode(...bytes.subarray(i, i + 16));
+  const head = String.fromCharCode(...bytes.subarray(i, i + 24));
+  if (head.startsWith('version https')) return 'a Git LFS pointer, not the model itself (fetch it with git lfs pull)';
   if (head.startsWith('<')) return `an HTML or XML document (it starts with '${printable(head)}')`;
   if (head.startsWith('{') || head.startsWith('[')) return `JSON or text (it starts with '${printable(head)}')`;
   if (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
@@ -118,9 +120,14 @@ function metadataOf(model: ModelProto): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of model.metadataProps) {
     if (!p.key) throw new OnnxError('metadata_props has an entry with an empty key');
-    out[p.key] = p.value ?? '';
+    setOwn(out, p.key, p.value ?? '');
   }
   return out;
+}
+
+/** record[key] = value as an own property, even for '__proto__' (a plain assignment would set the prototype). */
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 // ---- graph ----------------------------------------------------------------------------------------
@@ -186,7 +193,7 @@ function convertNode(n: NodeProto, name: string): GraphNode {
     const attrName = a.name ?? '';
     if (attrName === '') throw new OnnxError(`${where}: an attribute has no name`);
     if (Object.hasOwn(attrs, attrName)) throw new OnnxError(`${where}: attribute '${attrName}' is given twice`);
-    attrs[attrName] = convertAttr(a, `${where} attribute '${attrName}'`);
+    setOwn(attrs, attrName, convertAttr(a, `${where} attribute '${attrName}'`));
   }
   return { op, name, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
 }
