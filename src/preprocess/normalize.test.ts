@@ -112,7 +112,8 @@ describe('pixelsToTensor', () => {
     const shape = { height: 2, width: 2, channels: 3 as const };
     assert.throws(() => pixelsToTensor(px, shape, raw(3, 2)), /pixels are 2x2, the model wants 2x3/);
     assert.throws(() => pixelsToTensor(px.subarray(1), shape, raw(2, 2)), /11 bytes do not match 2x2x3 = 12/);
-    assert.throws(() => pixelsToTensor(px, shape, { ...raw(2, 2), mean: [0] }), /need 3 values each/);
+    assert.throws(() => pixelsToTensor(px, shape, { ...raw(2, 2), mean: [0] }), /mean \[0\] and std \[1, 1, 1\] need 3 values each/);
+    assert.throws(() => pixelsToTensor(px, shape, { ...raw(2, 2), scale: NaN }), /scale must be finite and non-zero, got NaN/);
     assert.throws(() => pixelsToTensor(px, shape, { ...raw(2, 2), std: [1, 0, 1] }), /std must be finite and non-zero, got 0/);
   });
 });

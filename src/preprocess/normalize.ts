@@ -115,6 +115,27 @@ export function resizeCropPlan(
   };
 }
 
+/** Throws if a spec cannot be applied: sizes, channel count, mean/std lengths, zero std, scale. */
+export function checkPreprocessSpec(spec: PreprocessSpec): void {
+  assertPositiveInt('preprocess spec: height', spec.height);
+  assertPositiveInt('preprocess spec: width', spec.width);
+  const C = spec.channels;
+  if (C !== 1 && C !== 3) throw new Error(`preprocess spec: channels must be 1 or 3, got ${String(C)}`);
+  if (spec.mean.length !== C || spec.std.length !== C) {
+    throw new Error(
+      `preprocess spec: mean [${spec.mean.join(', ')}] and std [${spec.std.join(', ')}] need ${C} values each`,
+    );
+  }
+  for (const s of spec.std) {
+    if (!(Number.isFinite(s) && s !== 0)) throw new Error(`preprocess spec: std must be finite and non-zero, got ${s}`);
+  }
+  if (!spec.mean.every(Number.isFinite)) throw new Error(`preprocess spec: mean must be finite, got [${spec.mean.join(', ')}]`);
+  if (spec.scale !== undefined && !(Number.isFinite(spec.scale) && spec.scale !== 0)) {
+    throw new Error(`preprocess spec: scale must be finite and non-zero, got ${spec.scale}`);
+  }
+  if (spec.resizeShorter !== undefined) assertPositiveInt('preprocess spec: resizeShorter', spec.resizeShorter);
+}
+
 /**
  * Interleaved 8-bit pixels of exactly spec.height x spec.width (already resized and cropped) to a
  * float32 NCHW tensor [1, C, H, W] with (pixel * scale - mean[c]) / std[c]. 1-channel models get the
@@ -140,16 +161,8 @@ export function pixelsToTensor(
       `pixelsToTensor: pixels are ${W}x${H}, the model wants ${spec.width}x${spec.height} (resize and crop first)`,
     );
   }
+  checkPreprocessSpec(spec);
   const C = spec.channels;
-  if (C !== 1 && C !== 3) throw new Error(`pixelsToTensor: model channels must be 1 or 3, got ${String(C)}`);
-  if (spec.mean.length !== C || spec.std.length !== C) {
-    throw new Error(
-      `pixelsToTensor: mean [${spec.mean.join(', ')}] and std [${spec.std.join(', ')}] need ${C} values each`,
-    );
-  }
-  for (const s of spec.std) {
-    if (!(Number.isFinite(s) && s !== 0)) throw new Error(`pixelsToTensor: std must be finite and non-zero, got ${s}`);
-  }
   const scale = spec.scale ?? 1 / 255;
   const plane = H * W;
   const out = new Float32Array(C * plane);

@@ -188,6 +188,16 @@ describe('decodeImage refuses bad input with ImageError', () => {
     await rejects(new Uint8Array(0), 'empty', /^image: empty file/);
     await rejects(image('missing.png'), 'not-found', /^missing\.png: file not found$/);
     await rejects(IMAGES, 'not-a-file', /^images: not a file/);
+    const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" width="48" height="32"><rect width="48" height="32" fill="red"/></svg>');
+    await rejects(svg, 'not-an-image', /^image: unsupported format 'svg' \(use JPEG, PNG, WebP, GIF, AVIF or TIFF\)$/);
+  });
+
+  it('a bad spec is the caller\'s error (plain Error), checked before reading the file', async () => {
+    await assert.rejects(decodeImage(image('missing.png'), { ...raw(32, 48), std: [1, 0, 1] }), (err: unknown) => {
+      assert.ok(err instanceof Error && !(err instanceof ImageError));
+      assert.match(err.message, /std must be finite and non-zero, got 0/);
+      return true;
+    });
   });
 
   it('decompression bombs and images over the pixel limit, from the header alone', async () => {

@@ -18,10 +18,16 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import type { Tensor } from '../tensor';
-import { pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
+import { checkPreprocessSpec, pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
 
 /** Default pixel limit (width x height of the stored image): 40 Mpixels. */
 export const MAX_PIXELS = 40e6;
+
+/**
+ * Raster formats we decode (sharp's names; AVIF is 'heif'). sharp also reads SVG and libvips's own
+ * .v files: neither is a photo, and SVG rendering is attack surface an image classifier does not need.
+ */
+const FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'gif', 'heif', 'tiff', 'jp2', 'jxl']);
 
 export type ImageErrorKind = 'not-found' | 'not-a-file' | 'unreadable' | 'empty' | 'too-large' | 'not-an-image' | 'corrupt';
 
@@ -77,7 +83,7 @@ function sharpFailure(source: string, err: unknown): ImageError {
   if (/exceeds pixel limit/i.test(text)) {
     return new ImageError('too-large', source, `image is over the pixel limit (${text})`, { cause: err });
   }
-  if (/missing/i.test(text)) return new ImageError('not-found', source, 'file not found', { cause: err });
+  if (/input file is missing/i.test(text)) return new ImageError('not-found', source, 'file not found', { cause: err });
   const detail = text.split('\n')[0]!.trim();
   return new ImageError('corrupt', source, `corrupt or truncated image (${detail})`, { cause: err });
 }
@@ -104,6 +110,7 @@ export async function decodeImage(
   spec: PreprocessSpec,
   opts: DecodeOptions = {},
 ): Promise<DecodedImage> {
+  checkPreprocessSpec(spec); // a caller's mistake, not the image's: plain Error, before any I/O
   const maxPixels = opts.maxPixels ?? MAX_PIXELS;
   if (!(maxPixels > 0)) throw new Error(`decodeImage: maxPixels must be positive, got ${maxPixels}`);
   const source = opts.name ?? (typeof input === 'string' ? basename(input) : 'image');
@@ -119,14 +126,13 @@ export async function decodeImage(
   } catch (err) {
     throw sharpFailure(source, err);
   }
+  if (!FORMATS.has(meta.format)) {
+    throw new ImageError('not-an-image', source, `unsupported format '${meta.format}' (use JPEG, PNG, WebP, GIF, AVIF or TIFF)`);
+  }
   const { width, height } = meta;
   if (!width || !height) throw new ImageError('not-an-image', source, 'not an image (no dimensions in its header)');
   if (width * height > maxPixels) {
-    throw new ImageError(
-      'too-large',
-      source,
-      overLimit(width, height, maxPixels),
-    );
+    throw new ImageError('too-large', source, overLimit(width, height, maxPixels));
   }
   const shown = meta.autoOrient ?? { width, height };
   const plan = resizeCropPlan(shown.width, shown.height, spec.width, spec.height, spec.resizeShorter);
@@ -135,7 +141,7 @@ export async function decodeImage(
   let data: Buffer;
   let info: OutputInfo;
   try {
-    let pipeline = sharp(sharpInput, { limitInputPixels: Math.floor(maxPixels), failOn: 'truncated', pages: 1, page: 0 })
+    let pipeline = sharp(sharpInput, { limitInputPixels: Math.max(1, Math.floor(maxPixels)), failOn: 'truncated', pages: 1, page: 0 })
       .autoOrient()
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb');
