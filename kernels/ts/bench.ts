@@ -30,6 +30,7 @@ interface ConvCase { name: string; x: number[]; w: number[]; stride: number; pad
 const convCases: ConvCase[] = [
   { name: 'conv3x3 64->64 @56 s1', x: [1, 64, 56, 56], w: [64, 64, 3, 3], stride: 1, pad: 1 },
   { name: 'conv3x3 128->128 @28 s1', x: [1, 128, 28, 28], w: [128, 128, 3, 3], stride: 1, pad: 1 },
+  { name: 'conv3x3 512->512 @7 s1', x: [1, 512, 7, 7], w: [512, 512, 3, 3], stride: 1, pad: 1 },
   { name: 'conv3x3 64->128 @56 s2', x: [1, 64, 56, 56], w: [128, 64, 3, 3], stride: 2, pad: 1 },
   { name: 'conv1x1 256->64 @56 s1', x: [1, 256, 56, 56], w: [64, 256, 1, 1], stride: 1, pad: 0 },
   { name: 'conv7x7 3->64 @224 s2 (stem)', x: [1, 3, 224, 224], w: [64, 3, 7, 7], stride: 2, pad: 3 },
