@@ -28,7 +28,7 @@ class GraphBuilder {
   readonly initializers = new Map<string, IrTensor>();
   private readonly rng: ReturnType<typeof seededRandom>;
 
-  constructor(seed: number) {
+  constructor(seed: number, private readonly init: 'he' | 'zeros') {
     this.rng = seededRandom(seed);
   }
 
@@ -48,7 +48,7 @@ class GraphBuilder {
     const n = dims.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     const std = Math.sqrt(2 / fanIn);
-    for (let i = 0; i < n; i++) data[i] = this.rng.normal() * std;
+    if (this.init === 'he') for (let i = 0; i < n; i++) data[i] = this.rng.normal() * std;
     return this.constant(name, f32(dims, data));
   }
 
@@ -103,7 +103,7 @@ class GraphBuilder {
 
   fc(x: string, name: string, inF: number, outF: number): string {
     const w = new Float32Array(outF * inF);
-    for (let i = 0; i < w.length; i++) w[i] = this.rng.normal() * 0.01;
+    if (this.init === 'he') for (let i = 0; i < w.length; i++) w[i] = this.rng.normal() * 0.01;
     const wName = this.constant(`${name}.weight`, f32([outF, inF], w));
     const bName = this.constant(`${name}.bias`, f32([outF], new Float32Array(outF)));
     return this.node('Gemm', name, [x, wName, bName], { transB: int(1), alpha: float(1), beta: float(1) });
@@ -156,6 +156,8 @@ function bottleneckBlock(a: BlockArgs): { out: string; outC: number } {
 export interface BuildOptions {
   readonly name: string;
   readonly seed?: number;
+  /** 'zeros' skips drawing weights: for when only shapes and counts matter. */
+  readonly init?: 'he' | 'zeros';
   /** Overrides merged into the model metadata (labels, normalisation, training record...). */
   readonly meta?: Partial<ModelMeta>;
 }
@@ -163,7 +165,7 @@ export interface BuildOptions {
 /** The graph of a spec with seeded He-initialised weights; its metadata says it is untrained. */
 export function buildModel(spec: ModelSpec, opts: BuildOptions): Graph {
   const { channels, size, classes } = specIO(spec);
-  const b = new GraphBuilder(opts.seed ?? 1);
+  const b = new GraphBuilder(opts.seed ?? 1, opts.init ?? 'he');
   const stem = spec.family === 'imagenet' ? 64 : spec.widths[0]!;
   let x = 'input';
   if (spec.family === 'imagenet') {

@@ -1,0 +1,58 @@
+// Resolving a model argument: a zoo name (its shipped trained file if there is one, else seeded weights)
+// or an ONNX file on disk.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serializeOnnx } from '../onnx/write';
+import { MAX_MODEL_BYTES } from '../onnx/read';
+import { buildModel } from '../zoo/build';
+import { isZooName, zooSpec, type ShortcutOption } from '../zoo/spec';
+import { CliError } from './args';
+
+/** The package root (where package.json and models/ are), from src/cli or from the bundled dist/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the resnet-lab package root');
+    dir = up;
+  }
+  return dir;
+}
+
+export function shippedModelPath(name: string): string | undefined {
+  const p = join(packageRoot(), 'models', `${name}.onnx`);
+  return existsSync(p) ? p : undefined;
+}
+
+export function readModelFile(path: string): Uint8Array {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new CliError(`${path}: not a file`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`${path}: no such file`);
+  }
+  if (size > MAX_MODEL_BYTES) throw new CliError(`${path}: ${size} bytes is over the ${MAX_MODEL_BYTES}-byte model size limit`);
+  return new Uint8Array(readFileSync(path));
+}
+
+export interface ZooOptions {
+  readonly shortcut?: ShortcutOption;
+  readonly bottleneckStride?: '1x1' | '3x3';
+}
+
+/** ONNX bytes for NAME (zoo) or FILE.onnx. */
+export function modelBytes(arg: string, opts: ZooOptions = {}): Uint8Array {
+  if (isZooName(arg)) {
+    const custom = opts.shortcut !== undefined || opts.bottleneckStride !== undefined;
+    const shipped = custom ? undefined : shippedModelPath(arg);
+    if (shipped) return readModelFile(shipped);
+    const spec = { ...zooSpec(arg), ...opts };
+    return serializeOnnx(buildModel(spec, { name: arg }));
+  }
+  if (!arg.endsWith('.onnx') && !existsSync(arg)) throw new CliError(`unknown model '${arg}': give a zoo name (see 'resnet models') or an .onnx file`);
+  return readModelFile(arg);
+}

@@ -1,0 +1,141 @@
+// The one way to run a model: load ONNX bytes on an engine, run batches, get outputs, probabilities and
+// per-layer timings. Our engines and ONNX Runtime share this interface, so callers (CLI, app worker,
+// benchmarks, parity tests) never care which one runs.
+import { registerAll } from '../../kernels/index';
+import type { Graph } from '../graph/ir';
+import { type ModelMeta, parseMeta } from '../model-meta';
+import { parseOnnx } from '../onnx/read';
+import { createOrtRunner, type OrtRunner } from '../ort/ort-session';
+import { type Tensor, sizeOf } from '../tensor';
+import { softmaxRows } from './classify';
+import { compileGraph } from './compile';
+import type { LayerStat, Plan } from './plan';
+import { runPlan, type StepTiming } from './run-ts';
+
+export const ENGINES = ['ts', 'ort-wasm', 'ort-webgpu'] as const;
+export type EngineName = (typeof ENGINES)[number];
+
+export function isEngineName(s: string): s is EngineName {
+  return (ENGINES as readonly string[]).includes(s);
+}
+
+export interface SessionOptions {
+  readonly engine: EngineName;
+  readonly threads?: number;
+  /** [C,H,W] for models whose file leaves the spatial size open. */
+  readonly inputShape?: readonly number[];
+  /** ORT only: where its wasm files are served from. */
+  readonly wasmPaths?: string;
+}
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly meta: ModelMeta | null;
+  /** [C,H,W] */
+  readonly inputShape: readonly number[];
+  readonly classes: number;
+  readonly labels: readonly string[];
+  readonly trained: boolean;
+  readonly params: number;
+  readonly macs: number;
+  readonly layers: readonly LayerStat[];
+}
+
+export interface RunOptions {
+  /** Keep every layer's output (our engines only). */
+  readonly captureActivations?: boolean;
+}
+
+export interface RunResult {
+  /** The model's output as computed ([N,K] logits, or probabilities if the model ends in Softmax). */
+  readonly output: Tensor;
+  readonly probs: Tensor;
+  readonly ms: number;
+  /** Per-step timings (our engines; empty for ORT, which runs the graph as one call). */
+  readonly timings: readonly StepTiming[];
+  readonly activations?: ReadonlyMap<string, Tensor>;
+}
+
+export interface Session {
+  readonly engine: EngineName;
+  readonly info: ModelInfo;
+  readonly plan: Plan;
+  run(x: Tensor, opts?: RunOptions): Promise<RunResult>;
+  dispose(): Promise<void>;
+}
+
+export function modelInfo(graph: Graph, plan: Plan): ModelInfo {
+  const meta = parseMeta(graph.metadata);
+  const inputShape = plan.values[plan.input]!.shape;
+  const classes = sizeOf(plan.values[plan.output]!.shape);
+  const labels = meta?.labels.length ? meta.labels : [];
+  return {
+    name: meta?.name ?? graph.name,
+    meta,
+    inputShape,
+    classes,
+    labels: labels.length === classes ? labels : [],
+    trained: meta ? meta.trained : true,
+    params: plan.stats.reduce((s, l) => s + l.params, 0),
+    macs: plan.stats.reduce((s, l) => s + l.macs, 0),
+    layers: plan.stats,
+  };
+}
+
+/** Input size from our metadata when the file leaves it symbolic. */
+function defaultInputShape(graph: Graph): readonly number[] | undefined {
+  const meta = parseMeta(graph.metadata);
+  return meta ? meta.input : undefined;
+}
+
+export function compileModel(bytes: Uint8Array, inputShape?: readonly number[]): { graph: Graph; plan: Plan; info: ModelInfo } {
+  const graph = parseOnnx(bytes);
+  const plan = compileGraph(graph, { inputShape: inputShape ?? defaultInputShape(graph) ?? [3, 224, 224] });
+  return { graph, plan, info: modelInfo(graph, plan) };
+}
+
+export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promise<Session> {
+  const { plan, info } = compileModel(bytes, opts.inputShape);
+  const finish = (output: Tensor, ms: number, timings: readonly StepTiming[], activations?: ReadonlyMap<string, Tensor>): RunResult => ({
+    output,
+    probs: plan.outputIsProbabilities ? output : softmaxRows(output),
+    ms,
+    timings,
+    activations,
+  });
+  const check = (x: Tensor): void => {
+    const want = info.inputShape;
+    if (x.shape.length !== want.length + 1 || x.shape.slice(1).some((d, i) => d !== want[i])) {
+      throw new Error(`input has shape [${x.shape.join(',')}], the model expects [N,${want.join(',')}]`);
+    }
+  };
+  if (opts.engine === 'ts') {
+    registerAll();
+    return {
+      engine: opts.engine, info, plan,
+      async run(x, ro) {
+        check(x);
+        const t0 = performance.now();
+        const r = runPlan(plan, x, 'ts', ro?.captureActivations);
+        return finish(r.output, performance.now() - t0, r.timings, r.activations);
+      },
+      async dispose() {},
+    };
+  }
+  const backend = opts.engine === 'ort-webgpu' ? 'webgpu' : 'wasm';
+  let runner: OrtRunner | undefined = await createOrtRunner(bytes, { backend, threads: opts.threads, wasmPaths: opts.wasmPaths });
+  return {
+    engine: opts.engine, info, plan,
+    async run(x) {
+      check(x);
+      if (!runner) throw new Error('session was disposed');
+      const t0 = performance.now();
+      const y = await runner.run(x);
+      return finish(y, performance.now() - t0, []);
+    },
+    async dispose() {
+      await runner?.release();
+      runner = undefined;
+    },
+  };
+}

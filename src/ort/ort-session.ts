@@ -1,0 +1,57 @@
+// ONNX Runtime Web as the second engine, on the same ONNX bytes. The wasm backend runs in Node and browsers;
+// WebGPU comes from the 'onnxruntime-web/webgpu' entry and exists only where an adapter does.
+import type * as Ort from 'onnxruntime-web';
+import type { Tensor } from '../tensor';
+
+export type OrtBackend = 'wasm' | 'webgpu';
+
+export interface OrtOptions {
+  readonly backend: OrtBackend;
+  /** wasm threads; ORT fixes this when its wasm first loads, so the first session's value holds per process. */
+  readonly threads?: number;
+  /** Where ORT's .wasm/.mjs files are served from (packaged apps). */
+  readonly wasmPaths?: string;
+}
+
+let loaded: { module: typeof Ort; backend: OrtBackend } | undefined;
+
+async function loadOrt(opts: OrtOptions): Promise<typeof Ort> {
+  if (loaded && (loaded.backend === opts.backend || opts.backend === 'wasm')) return loaded.module;
+  const module = (opts.backend === 'webgpu'
+    ? await import('onnxruntime-web/webgpu')
+    : await import('onnxruntime-web')) as typeof Ort;
+  if (!loaded) {
+    if (opts.threads !== undefined) module.env.wasm.numThreads = opts.threads;
+    if (opts.wasmPaths !== undefined) module.env.wasm.wasmPaths = opts.wasmPaths;
+  }
+  loaded = { module, backend: opts.backend };
+  return module;
+}
+
+export interface OrtRunner {
+  run(x: Tensor): Promise<Tensor>;
+  release(): Promise<void>;
+}
+
+export async function createOrtRunner(bytes: Uint8Array, opts: OrtOptions): Promise<OrtRunner> {
+  const ort = await loadOrt(opts);
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: [opts.backend],
+    graphOptimizationLevel: 'all',
+  });
+  const inputName = session.inputNames[0]!;
+  const outputName = session.outputNames[0]!;
+  return {
+    async run(x: Tensor): Promise<Tensor> {
+      const feeds = { [inputName]: new ort.Tensor('float32', x.data, [...x.shape]) };
+      const result = await session.run(feeds);
+      const y = result[outputName]!;
+      // Copy before dispose: the data may be a view that dispose releases.
+      const data = Float32Array.from((await y.getData()) as ArrayLike<number>);
+      const shape = [...y.dims];
+      y.dispose();
+      return { shape, data };
+    },
+    release: () => session.release(),
+  };
+}
