@@ -91,7 +91,7 @@ async function cmdInfo(argv: string[], io: CliIO): Promise<void> {
   }
   io.out(`${info.name}: input [${info.inputShape.join(',')}], ${info.classes} classes, ${formatCount(info.params)} parameters, ${formatCount(info.macs)} multiply-adds${info.trained ? '' : ' (untrained weights)'}`);
   const head = ['layer', 'op', 'output', 'params', 'mult-adds'];
-  const body = info.layers.map((l) => [l.name, l.kind, `[${l.outShape.join(',')}]`, l.params ? String(l.params) : '-', l.macs ? String(l.macs) : '-']);
+  const body = info.layers.map((l) => [l.name, l.detail, `[${l.outShape.join(',')}]`, l.params ? String(l.params) : '-', l.macs ? String(l.macs) : '-']);
   body.push(['total', '', '', String(info.params), String(info.macs)]);
   for (const l of table([head, ...body], (c) => c >= 3)) io.out(l);
 }

@@ -133,7 +133,7 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): Plan {
   const addStep = (step: Step, params: number, macs: number): void => {
     producer.set(step.output, { step, index: steps.length });
     steps.push(step);
-    stats.push({ name: step.name, kind: step.kind, outShape: values[step.output]!.shape, params, macs });
+    stats.push({ name: step.name, kind: step.kind, detail: step.kind, outShape: values[step.output]!.shape, params, macs });
   };
   /** Replace a step in place (fusion), adding to its counts. */
   const updateStep = (p: Producer, step: Step, extraParams: number): void => {
@@ -281,14 +281,16 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): Plan {
         const b = act(node, 1);
         const [sa, sb] = [values[a]!.shape, values[b]!.shape];
         if (shapeStr(sa) !== shapeStr(sb)) fail(node, `inputs must have the same shape, got ${shapeStr(sa)} and ${shapeStr(sb)}`);
-        // Fuse into the later of the two producing convs whose other operand already exists by then.
+        // Fuse into the later of the two producing convs whose other operand exists by then (a cheap
+        // shortcut computed after the conv, as option A's is in torchvision's order, is moved before it).
+        const readyBefore = (v: ValueId, index: number): boolean =>
+          v === inputId || (producer.get(v)?.index ?? Infinity) < index || hoistBefore(v, index);
         const candidates = [0, 1]
           .map((i) => ({ p: fusable(node, i), other: i === 0 ? b : a }))
           .filter((c): c is { p: Producer; other: ValueId } =>
-            !!c.p && c.p.step.kind === 'conv' && !c.p.step.relu && c.p.step.residual === undefined &&
-            (c.other === inputId || (producer.get(c.other)?.index ?? Infinity) < c.p.index))
+            !!c.p && c.p.step.kind === 'conv' && !c.p.step.relu && c.p.step.residual === undefined)
           .sort((x, y) => y.p.index - x.p.index);
-        const best = candidates[0];
+        const best = candidates.find((c) => readyBefore(c.other, c.p.index));
         if (best) {
           const conv = best.p.step as ConvStep;
           updateStep(best.p, { ...conv, residual: best.other, output: newValue(out, sa) }, 0);
@@ -411,6 +413,23 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): Plan {
     }
   }
 
+  /** Moves the parameter-free step producing v to just before step `index`, if its inputs exist by then. */
+  function hoistBefore(v: ValueId, index: number): boolean {
+    const p = producer.get(v);
+    if (!p || p.index <= index || !['shortcutA', 'pad', 'slice'].includes(p.step.kind)) return false;
+    const input = (p.step as { input: ValueId }).input;
+    if (input !== inputId && (producer.get(input)?.index ?? Infinity) >= index) return false;
+    const [step] = steps.splice(p.index, 1);
+    const [stat] = stats.splice(p.index, 1);
+    steps.splice(index, 0, step!);
+    stats.splice(index, 0, stat!);
+    steps.forEach((st, i) => {
+      const pr = producer.get(st.output);
+      if (pr) pr.index = i;
+    });
+    return true;
+  }
+
   function reshapeTo(node: GraphNode, x: ValueId, shape: readonly number[]): void {
     if (shapeStr(shape) === shapeStr(values[x]!.shape)) return alias(node, x);
     const output = newValue(node.outputs[0]!, shape);
@@ -425,10 +444,11 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): Plan {
     const s = values[x]!.shape;
     const channels = s[0]!;
     const perChannel = c.length === 1 || c.length === channels;
-    if (p && (p.step.kind === 'fc' || p.step.kind === 'conv') && !p.step.relu && p.step.residual === undefined && perChannel &&
-        (p.step.kind === 'fc' || c.length === 1 || sizeOf(constant(node, constIdx)!.dims.slice(-2)) === 1)) {
-      const bias = p.step.bias.map((v, i) => v + c[c.length === 1 ? 0 : i]!);
-      updateStep(p, { ...p.step, bias, output: newValue(node.outputs[0]!, s) } as Step, paramsOf([node.inputs[constIdx]!]));
+    const target = p && (p.step.kind === 'fc' || (p.step.kind === 'conv' && p.step.residual === undefined)) ? p.step : undefined;
+    const fitsChannels = target?.kind === 'fc' || c.length === 1 || sizeOf(constant(node, constIdx)!.dims.slice(-2)) === 1;
+    if (p && target && !target.relu && perChannel && fitsChannels) {
+      const bias = target.bias.map((v, i) => v + c[c.length === 1 ? 0 : i]!);
+      updateStep(p, { ...target, bias, output: newValue(node.outputs[0]!, s) }, paramsOf([node.inputs[constIdx]!]));
       alias(node, p.step.output);
       return;
     }
@@ -525,9 +545,35 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): Plan {
   if (!outKnown || outKnown.kind !== 'act') throw new ModelError(`the model output '${outName ?? ''}' is not computed from the input`);
   const outProducer = producer.get(outKnown.id);
   return {
-    values, input: inputId, output: outKnown.id, steps, stats,
+    values, input: inputId, output: outKnown.id, steps,
+    stats: stats.map((st, i) => ({ ...st, detail: describeStep(steps[i]!) })),
     outputIsProbabilities: outProducer?.step.kind === 'softmax',
   };
+}
+
+export function describeStep(s: Step): string {
+  const relu = 'relu' in s && s.relu ? ' +relu' : '';
+  switch (s.kind) {
+    case 'conv': {
+      const [, , kh, kw] = s.weight.shape;
+      const [sh, sw] = s.attrs.strides;
+      const st = sh === 1 && sw === 1 ? '' : sh === sw ? `/${sh}` : `/${sh}x${sw}`;
+      return `conv ${kh}x${kw}${st}${s.residual === undefined ? '' : ' +residual'}${relu}`;
+    }
+    case 'maxPool':
+    case 'avgPool':
+      return `${s.kind === 'maxPool' ? 'max' : 'avg'} pool ${s.attrs.kernel.join('x')}/${s.attrs.strides[0]}`;
+    case 'shortcutA':
+      return `shortcut A${s.stride === 1 ? '' : `/${s.stride}`}`;
+    case 'globalAvgPool':
+      return 'global avg pool';
+    case 'fc':
+      return `fc${relu}`;
+    case 'add':
+      return `add${relu}`;
+    default:
+      return s.kind;
+  }
 }
 
 function sliceLength(dim: number, start: number, end: number, step: number): number {

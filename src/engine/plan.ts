@@ -105,6 +105,8 @@ export type Step =
 export interface LayerStat {
   readonly name: string;
   readonly kind: Step['kind'];
+  /** What the step does, fusions included, e.g. 'conv 3x3/2 +residual +relu'. */
+  readonly detail: string;
   /** Output shape without the batch dimension. */
   readonly outShape: readonly number[];
   /** Learned parameters of the ONNX nodes fused into this step (BN running statistics are not parameters). */

@@ -82,15 +82,22 @@ export function modelInfo(graph: Graph, plan: Plan): ModelInfo {
   };
 }
 
-/** Input size from our metadata when the file leaves it symbolic. */
+/**
+ * Input size for files that leave it symbolic: our metadata's, else the ImageNet size 224x224 (what
+ * exporters of ImageNet classifiers with dynamic axes expect).
+ */
 function defaultInputShape(graph: Graph): readonly number[] | undefined {
   const meta = parseMeta(graph.metadata);
-  return meta ? meta.input : undefined;
+  if (meta) return meta.input;
+  const input = graph.inputs.find((i) => !graph.initializers.has(i.name));
+  const dims = input?.shape.slice(1) ?? [];
+  if (dims.length !== 3 || dims.every((d) => typeof d === 'number')) return undefined;
+  return [typeof dims[0] === 'number' ? dims[0] : 3, 224, 224];
 }
 
 export function compileModel(bytes: Uint8Array, inputShape?: readonly number[]): { graph: Graph; plan: Plan; info: ModelInfo } {
   const graph = parseOnnx(bytes);
-  const plan = compileGraph(graph, { inputShape: inputShape ?? defaultInputShape(graph) ?? [3, 224, 224] });
+  const plan = compileGraph(graph, { inputShape: inputShape ?? defaultInputShape(graph) });
   return { graph, plan, info: modelInfo(graph, plan) };
 }
 

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseNpy, serializeNpy } from '../npy';
+import { parseOnnx } from '../onnx/read';
+import { main } from './main';
+import { packageRoot } from './models';
+
+const dir = mkdtempSync(join(tmpdir(), 'resnet-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const images = join(packageRoot(), 'src/testdata/images');
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('resnet CLI', () => {
+  it('models --json lists every zoo model with params and macs', async () => {
+    const r = await cli('models', '--json');
+    assert.equal(r.code, 0, r.err);
+    const rows = JSON.parse(r.out) as { name: string; params: number; macs: number }[];
+    const r18 = rows.find((x) => x.name === 'resnet18')!;
+    assert.ok(Math.abs(r18.macs - 1.8e9) / 1.8e9 < 0.05);
+    assert.equal(rows.find((x) => x.name === 'plain56')!.params, rows.find((x) => x.name === 'resnet56')!.params);
+    assert.equal(rows.length, 17);
+  });
+
+  it('info prints the layer table with totals', async () => {
+    const r = await cli('info', 'resnet20');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /resnet20: input \[3,32,32\], 10 classes/);
+    assert.match(r.out, /layer1\.0\.conv1\s+conv 3x3 \+relu\s+\[16,32,32\]\s+2336\s+2359296/);
+    assert.match(r.out, /layer2\.0\.conv2\s+conv 3x3 \+residual \+relu\s+\[32,16,16\]/);
+    assert.match(r.out, /layer2\.0\.shortcut\.subsample\s+shortcut A\/2\s+\[32,16,16\]\s+-\s+-/);
+    assert.match(r.out, /total\s+269722\s+40551040/);
+  });
+
+  it('exports an ONNX file with the chosen shortcut, which info then reads', async () => {
+    const out = join(dir, 'r20b.onnx');
+    const r = await cli('export', 'resnet20', '--shortcut', 'B', '--out', out);
+    assert.equal(r.code, 0, r.err);
+    const g = parseOnnx(new Uint8Array(readFileSync(out)));
+    assert.ok(g.opset >= 13);
+    assert.ok(g.nodes.some((n) => n.name === 'layer2.0.downsample.0'));
+    const info = await cli('info', out, '--json');
+    assert.equal(JSON.parse(info.out).params, 269722 + 16 * 32 + 64 + 32 * 64 + 128);
+  });
+
+  it('runs a .npy tensor on both engines with the same result', async () => {
+    const x = { shape: [2, 3, 32, 32], data: Float32Array.from({ length: 6144 }, (_, i) => Math.sin(i)) };
+    writeFileSync(join(dir, 'x.npy'), serializeNpy(x));
+    const outs = [];
+    for (const engine of ['ts', 'ort-wasm']) {
+      const y = join(dir, `y-${engine}.npy`);
+      const r = await cli('run', 'resnet20', '--input', join(dir, 'x.npy'), '--engine', engine, '--out', y);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /output \[2,10\]/);
+      outs.push(parseNpy(new Uint8Array(readFileSync(y))));
+    }
+    const [a, b] = outs as [ReturnType<typeof parseNpy>, ReturnType<typeof parseNpy>];
+    assert.deepEqual(a.shape, [2, 10]);
+    a.data.forEach((v, i) => assert.ok(Math.abs(v - b.data[i]!) < 1e-4 * 10, `${v} vs ${b.data[i]}`));
+  });
+
+  it('classifies images on both engines, says the weights are untrained, and reports bad images', async () => {
+    const args = ['classify', join(images, 'marker.png'), join(images, 'orient-6.jpg'), join(images, 'truncated.jpg'), '--model', 'resnet20', '--top', '3'];
+    const top1 = [];
+    for (const engine of ['ts', 'ort-wasm']) {
+      const r = await cli(...args, '--engine', engine, '--json');
+      assert.equal(r.code, 0, r.err);
+      const res = JSON.parse(r.out) as { image: string; error?: string; trained?: boolean; top?: { label: string; probability: number }[] }[];
+      assert.equal(res.length, 3);
+      assert.equal(res[0]!.trained, false);
+      assert.equal(res[0]!.top!.length, 3);
+      assert.match(res[2]!.error!, /truncated\.jpg/);
+      top1.push(res.slice(0, 2).map((x) => x.top![0]!.label));
+    }
+    assert.deepEqual(top1[0], top1[1]);
+    const text = await cli(...args);
+    assert.match(text.err, /untrained/);
+    assert.match(text.out, /marker\.png\s+\(resnet20, ts, [\d.]+ ms\)\n\s+[\d.]+%\s+\w+/);
+  });
+
+  it('gives one line and exit 1 for bad arguments and files, never a stack trace', async () => {
+    writeFileSync(join(dir, 'junk.onnx'), '<html><body>not a model</body></html>');
+    writeFileSync(join(dir, 'bad.npy'), 'nope');
+    const cases: [string[], RegExp][] = [
+      [['export', 'resnet99'], /unknown model 'resnet99'/],
+      [['export', 'resnet20', '--shortcut', 'D'], /--shortcut must be one of A, B, C/],
+      [['info', join(dir, 'missing.onnx')], /missing\.onnx: no such file/],
+      [['info', join(dir, 'junk.onnx')], /HTML/i],
+      [['run', 'resnet20', '--input', join(dir, 'bad.npy')], /bad\.npy/],
+      [['run', 'resnet20', '--input', join(dir, 'nothing.npy')], /nothing\.npy: cannot read/],
+      [['classify', join(images, 'not-an-image.jpg'), '--model', 'resnet20'], /not-an-image\.jpg/],
+      [['classify', join(images, 'marker.png'), '--model', 'resnet20', '--engine', 'gpu'], /--engine must be one of/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+      [['models', '--colour'], /Unknown option '--colour'/],
+    ];
+    for (const [argv, pattern] of cases) {
+      const r = await cli(...argv);
+      assert.equal(r.code, 1, `${argv.join(' ')}: exit ${r.code}, ${r.err}`);
+      assert.match(r.err, pattern, argv.join(' '));
+      assert.equal(r.err.split('\n').filter((l) => l.startsWith('resnet')).length, 1, r.err);
+      assert.doesNotMatch(r.err, /\n\s+at /);
+    }
+  });
+
+  it('runs as the installed bin with exit codes', { skip: !existsDist() && 'dist/cli.js is not built (npm run build)' }, () => {
+    const bin = join(packageRoot(), 'bin/resnet.js');
+    const ok = spawnSync(process.execPath, [bin, 'models'], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /resnet152\s+imagenet\s+152\s+bottleneck\s+B\s+60\.19M\s+11\.28G/);
+    const bad = spawnSync(process.execPath, [bin, 'info', 'nowhere.onnx'], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  });
+});
+
+function existsDist(): boolean {
+  try {
+    readFileSync(join(packageRoot(), 'dist/cli.js'));
+    return true;
+  } catch {
+    return false;
+  }
+}
