@@ -4,6 +4,12 @@
 import type { ModelSpec } from './zoo/spec';
 import { specIO } from './zoo/spec';
 import cifar10 from '../models/labels/cifar10.json';
+import imagenet from '../models/labels/imagenet.json';
+
+/** Class names for a classifier with no names of its own: ImageNet-1k's for 1000-way outputs. */
+export function fallbackLabels(classes: number): readonly string[] {
+  return classes === 1000 ? imagenet : [];
+}
 
 export const META_KEY = 'resnet-lab';
 
@@ -44,7 +50,7 @@ export function defaultMeta(name: string, spec: ModelSpec): ModelMeta {
     input: [channels, size, size],
     mean: pick(mean),
     std: pick(std),
-    labels: !imagenet && classes === 10 && channels === 3 ? cifar10 : [],
+    labels: imagenet ? fallbackLabels(classes) : classes === 10 && channels === 3 ? cifar10 : [],
     trained: false,
     spec,
   };

@@ -3,7 +3,7 @@
 // benchmarks, parity tests) never care which one runs.
 import { registerAll } from '../../kernels/index';
 import type { Graph } from '../graph/ir';
-import { type ModelMeta, parseMeta } from '../model-meta';
+import { type ModelMeta, fallbackLabels, parseMeta } from '../model-meta';
 import { parseOnnx } from '../onnx/read';
 import { createOrtRunner, type OrtRunner } from '../ort/ort-session';
 import { type Tensor, sizeOf } from '../tensor';
@@ -68,7 +68,7 @@ export function modelInfo(graph: Graph, plan: Plan): ModelInfo {
   const meta = parseMeta(graph.metadata);
   const inputShape = plan.values[plan.input]!.shape;
   const classes = sizeOf(plan.values[plan.output]!.shape);
-  const labels = meta?.labels.length ? meta.labels : [];
+  const labels = meta?.labels.length ? meta.labels : fallbackLabels(classes);
   return {
     name: meta?.name ?? graph.name,
     meta,
