@@ -1,0 +1,90 @@
+// Batch normalisation for training over CNHW activations: channel c is the contiguous run x[c*S, (c+1)*S),
+// S = N*H*W, so every statistic is one pass over one run.
+import type { FloatArray } from './gemm';
+
+export interface BnSaved {
+  /** Per-channel batch mean and 1/sqrt(var + eps), kept for the backward pass. */
+  readonly mean: FloatArray;
+  readonly invStd: FloatArray;
+}
+
+/**
+ * Training-mode forward: normalise with the batch's statistics (biased variance), then update the running
+ * averages as ONNX and PyTorch do: running = momentum * running + (1 - momentum) * batch, with the unbiased
+ * variance. `momentum` is ONNX's (0.9 = PyTorch's 0.1).
+ */
+export function bnForwardTrain(
+  x: FloatArray, C: number, S: number, gamma: FloatArray, beta: FloatArray, eps: number, y: FloatArray,
+  saved: BnSaved, running: { mean: FloatArray; variance: FloatArray; momentum: number } | null,
+): void {
+  if (S < 2) throw new Error(`batch norm: training needs more than one value per channel, got ${S} (C=${C})`);
+  for (let c = 0; c < C; c++) {
+    const o = c * S;
+    let sum = 0;
+    for (let i = 0; i < S; i++) sum += x[o + i]!;
+    const mean = sum / S;
+    let sq = 0;
+    for (let i = 0; i < S; i++) {
+      const d = x[o + i]! - mean;
+      sq += d * d;
+    }
+    const variance = sq / S;
+    const invStd = 1 / Math.sqrt(variance + eps);
+    saved.mean[c] = mean;
+    saved.invStd[c] = invStd;
+    const scale = gamma[c]! * invStd;
+    const shift = beta[c]! - mean * scale;
+    for (let i = 0; i < S; i++) y[o + i] = x[o + i]! * scale + shift;
+    if (running) {
+      const m = running.momentum;
+      running.mean[c] = m * running.mean[c]! + (1 - m) * mean;
+      running.variance[c] = m * running.variance[c]! + (1 - m) * variance * (S / (S - 1));
+    }
+  }
+}
+
+/** Inference-mode forward with the running statistics. */
+export function bnForwardEval(
+  x: FloatArray, C: number, S: number, gamma: FloatArray, beta: FloatArray, mean: FloatArray, variance: FloatArray,
+  eps: number, y: FloatArray,
+): void {
+  for (let c = 0; c < C; c++) {
+    const scale = gamma[c]! / Math.sqrt(variance[c]! + eps);
+    const shift = beta[c]! - mean[c]! * scale;
+    const o = c * S;
+    for (let i = 0; i < S; i++) y[o + i] = x[o + i]! * scale + shift;
+  }
+}
+
+/**
+ * Backward of the training-mode forward: with xhat = (x - mean) * invStd,
+ *   dgamma = sum(dy * xhat), dbeta = sum(dy), dx = gamma * invStd / S * (S*dy - dbeta - xhat * dgamma).
+ * dgamma and dbeta are overwritten; dx is added to when accumulate.
+ */
+export function bnBackward(
+  x: FloatArray, dy: FloatArray, C: number, S: number, gamma: FloatArray, saved: BnSaved,
+  dGamma: FloatArray, dBeta: FloatArray, dx: FloatArray, accumulate: boolean,
+): void {
+  for (let c = 0; c < C; c++) {
+    const o = c * S;
+    const mean = saved.mean[c]!;
+    const invStd = saved.invStd[c]!;
+    let sdy = 0;
+    let sdyx = 0;
+    for (let i = 0; i < S; i++) {
+      const g = dy[o + i]!;
+      sdy += g;
+      sdyx += g * (x[o + i]! - mean);
+    }
+    const dg = sdyx * invStd;
+    dGamma[c] = dg;
+    dBeta[c] = sdy;
+    // dx = k * (dy - sdy/S - (x - mean) * invStd^2 * sdyx / S), k = gamma * invStd
+    const k = gamma[c]! * invStd;
+    const a = k;
+    const b = -k * sdy / S + k * mean * invStd * invStd * sdyx / S;
+    const cx = -k * invStd * invStd * sdyx / S;
+    if (accumulate) for (let i = 0; i < S; i++) dx[o + i] += a * dy[o + i]! + cx * x[o + i]! + b;
+    else for (let i = 0; i < S; i++) dx[o + i] = a * dy[o + i]! + cx * x[o + i]! + b;
+  }
+}

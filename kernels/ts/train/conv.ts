@@ -1,0 +1,90 @@
+// Convolution for training, as GEMMs over CNHW activations (square kernels, equal strides and pads, groups 1):
+//   forward       y[M, P]      = W[M, C*k*k] x col(x)[C*k*k, P]            (P = N*OH*OW)
+//   weight grad   dW[M, C*k*k] = dy[M, P] x col(x)^T
+//   input grad    dx           = col2im(W^T x dy)
+import { type FloatArray, gemmNN, gemmNT, transpose } from './gemm';
+
+export interface ConvGeom {
+  /** input channels, batch, input height and width */
+  readonly c: number;
+  readonly n: number;
+  readonly h: number;
+  readonly w: number;
+  /** output channels, kernel size, stride, zero padding on every side */
+  readonly m: number;
+  readonly k: number;
+  readonly stride: number;
+  readonly pad: number;
+  readonly oh: number;
+  readonly ow: number;
+}
+
+export function convGeom(c: number, n: number, h: number, w: number, m: number, k: number, stride: number, pad: number): ConvGeom {
+  const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
+  const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
+  if (oh < 1 || ow < 1) throw new Error(`conv: input [${c},${n},${h},${w}] is too small for kernel ${k}, stride ${stride}, pad ${pad}`);
+  return { c, n, h, w, m, k, stride, pad, oh, ow };
+}
+
+/** Rows of col(x) (C*k*k) and its columns (N*OH*OW). */
+export const colRows = (g: ConvGeom): number => g.c * g.k * g.k;
+export const colCols = (g: ConvGeom): number => g.n * g.oh * g.ow;
+
+/**
+ * col[(c*k + kh)*k + kw, p - p0] = x[c, n, oh*s - p + kh, ow*s - p + kw] (0 outside the image) for the output
+ * pixels p = (n*OH + oh)*OW + ow in [p0, p1); rows of col are ldcol apart. Defaults: all pixels, packed.
+ */
+export function im2col(x: FloatArray, g: ConvGeom, col: FloatArray, ldcol = colCols(g), p0 = 0, p1 = colCols(g)): void {
+  forEachTap(g, p0, p1, (r, p, xi) => { col[r * ldcol + p - p0] = xi < 0 ? 0 : x[xi]!; });
+}
+
+/** The adjoint of im2col: dx[c, n, ih, iw] += every col entry that was read from it. */
+export function col2im(col: FloatArray, g: ConvGeom, dx: FloatArray, ldcol = colCols(g), p0 = 0, p1 = colCols(g)): void {
+  forEachTap(g, p0, p1, (r, p, xi) => { if (xi >= 0) dx[xi] += col[r * ldcol + p - p0]!; });
+}
+
+/** Calls fn(row of col, output pixel, index into x or -1 for padding) for every tap of every pixel in range. */
+function forEachTap(g: ConvGeom, p0: number, p1: number, fn: (r: number, p: number, xi: number) => void): void {
+  const { c: C, n: N, h: H, w: W, k: K, stride: S, pad: P, oh: OH, ow: OW } = g;
+  for (let c = 0; c < C; c++) {
+    for (let kh = 0; kh < K; kh++) {
+      for (let kw = 0; kw < K; kw++) {
+        const r = (c * K + kh) * K + kw;
+        for (let p = p0; p < p1; p++) {
+          const n = Math.floor(p / (OH * OW));
+          const oh = Math.floor(p / OW) % OH;
+          const ow = p % OW;
+          const ih = oh * S - P + kh;
+          const iw = ow * S - P + kw;
+          fn(r, p, ih >= 0 && ih < H && iw >= 0 && iw < W ? ((c * N + n) * H + ih) * W + iw : -1);
+        }
+      }
+    }
+  }
+}
+
+/** y[M, N*OH*OW] = W[M, C*k*k] x col(x). `col` is scratch of at least colRows*colCols. */
+export function convForward(x: FloatArray, weight: FloatArray, g: ConvGeom, y: FloatArray, col: FloatArray): void {
+  im2col(x, g, col);
+  const P = colCols(g);
+  gemmNN(g.m, P, colRows(g), weight, colRows(g), col, P, y, P, false);
+}
+
+/**
+ * Gradients of a conv: dW = dy col(x)^T (overwritten), and if dx is given dx (+)= col2im(W^T dy) (added to
+ * when accumulate, else overwritten).
+ */
+export function convBackward(
+  x: FloatArray, weight: FloatArray, dy: FloatArray, g: ConvGeom, dW: FloatArray,
+  dx: FloatArray | null, accumulate: boolean, col: FloatArray,
+): void {
+  const R = colRows(g);
+  const P = colCols(g);
+  im2col(x, g, col);
+  gemmNT(g.m, R, P, dy, P, col, P, dW, R, false);
+  if (!dx) return;
+  const wT = transpose(weight, g.m, R, weight instanceof Float64Array ? new Float64Array(R * g.m) : new Float32Array(R * g.m));
+  gemmNN(R, P, g.m, wT, g.m, dy, P, col, P, false);
+  if (!accumulate) dx.fill(0, 0, g.c * g.n * g.h * g.w);
+  col2im(col, g, dx);
+}

@@ -1,0 +1,188 @@
+// Where a training network's buffers live and who runs its GEMMs and im2col: the readable TypeScript
+// kernels (float64 for gradient checks, or float32), or our WebAssembly SIMD kernels (float32, buffers in
+// one wasm memory). Everything else (batch norm, ReLU, ...) runs the TypeScript kernels on either.
+import v8 from 'node:v8';
+import { type BnSaved, bnBackward, bnForwardEval, bnForwardTrain } from '../../kernels/ts/train/batchnorm';
+import { type ConvGeom, col2im, im2col } from '../../kernels/ts/train/conv';
+import { addForward, passBackward, reluBackward, reluForward } from '../../kernels/ts/train/elementwise';
+import { type FloatArray, gemmNN, gemmNT } from '../../kernels/ts/train/gemm';
+import { relaxedSimdSupported, simdSupported } from '../../kernels/wasm/emit';
+import { type WasmMemory, wasm } from '../../kernels/wasm/wasm-api';
+import { buildTrainKernelModule } from './wasm/kernels';
+
+export type BackendName = 'js64' | 'js32' | 'wasm';
+
+export interface TrainBackend {
+  readonly name: BackendName;
+  /** A zeroed buffer of n floats. */
+  alloc(n: number): FloatArray;
+  gemmNN(M: number, N: number, K: number, A: FloatArray, lda: number, B: FloatArray, ldb: number, C: FloatArray, ldc: number, accumulate: boolean): void;
+  gemmNT(M: number, N: number, K: number, A: FloatArray, lda: number, B: FloatArray, ldb: number, C: FloatArray, ldc: number, accumulate: boolean): void;
+  /** col[r * ldcol + p - p0] for the output pixels [p0, p1) (see kernels/ts/train/conv.ts). */
+  im2col(x: FloatArray, g: ConvGeom, col: FloatArray, ldcol: number, p0: number, p1: number): void;
+  /** dx += col2im(col) for the output pixels [p0, p1). */
+  col2im(col: FloatArray, g: ConvGeom, dx: FloatArray, ldcol: number, p0: number, p1: number): void;
+  // The elementwise and batch-norm kernels of kernels/ts/train, same signatures.
+  relu: typeof reluForward;
+  reluBackward: typeof reluBackward;
+  add: typeof addForward;
+  pass: typeof passBackward;
+  bnForwardTrain: typeof bnForwardTrain;
+  bnForwardEval: typeof bnForwardEval;
+  bnBackward: typeof bnBackward;
+}
+
+export function jsBackend(precision: 64 | 32): TrainBackend {
+  return {
+    name: precision === 64 ? 'js64' : 'js32',
+    alloc: (n) => (precision === 64 ? new Float64Array(n) : new Float32Array(n)),
+    gemmNN, gemmNT, im2col, col2im,
+    relu: reluForward, reluBackward, add: addForward, pass: passBackward, bnForwardTrain, bnForwardEval, bnBackward,
+  };
+}
+
+const PAGE = 65536;
+/** 4 GiB: the wasm32 limit. Shared memory reserves address space up front, it does not commit it. */
+const MAX_PAGES = 65536;
+const ALIGN = 64;
+
+type GemmFn = (M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number, C: number, ldc: number, acc: number) => void;
+type Fn = (...args: number[]) => void;
+type Im2colFn = (src: number, dst: number, ldcol: number, p0: number, p1: number, C: number, N: number, H: number, W: number, k: number, s: number, p: number, OH: number, OW: number) => void;
+
+/**
+ * Turns on relaxed SIMD in this process if the runtime has it behind a flag (Node 20). Must run before the
+ * module is compiled. Returns whether relaxed SIMD validates now.
+ */
+export function enableRelaxedSimd(): boolean {
+  if (relaxedSimdSupported()) return true;
+  try {
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return relaxedSimdSupported();
+}
+
+export interface WasmBackendOptions {
+  /** Default: use relaxed SIMD (FMA) when it can be enabled. */
+  readonly relaxedSimd?: boolean;
+}
+
+/**
+ * The WebAssembly backend. Buffers are views of one shared wasm memory, which grows as buffers are allocated;
+ * growing a shared memory keeps earlier views valid, so buffers can be allocated at any time.
+ */
+export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { readonly relaxedSimd: boolean; memoryBytes(): number } {
+  if (!simdSupported()) throw new Error('training: this runtime has no WebAssembly SIMD');
+  const relaxed = opts.relaxedSimd === false ? false : enableRelaxedSimd();
+  if (opts.relaxedSimd === true && !relaxed) throw new Error('training: relaxed SIMD requested but not supported by this runtime');
+  const memory: WasmMemory = new wasm.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+  const module = new wasm.Module(buildTrainKernelModule({ relaxedSimd: relaxed }, MAX_PAGES));
+  const ex = new wasm.Instance(module, { env: { memory } }).exports;
+  const nn = ex['gemm_nn'] as GemmFn;
+  const nt = ex['gemm_nt'] as GemmFn;
+  const i2c = ex['im2col'] as Im2colFn;
+  const c2i = ex['col2im'] as Im2colFn;
+  const k = (name: string): Fn => ex[name] as Fn;
+  const [relu, reluBwd, add, pass, bnSums, bnSqdev, bnAffine, bnDx] =
+    ['relu', 'relu_bwd', 'add', 'pass', 'bn_sums', 'bn_sqdev', 'bn_affine', 'bn_dx'].map(k) as [Fn, Fn, Fn, Fn, Fn, Fn, Fn, Fn];
+  // Address 0 stays unused.
+  let top = ALIGN;
+  const addr = (a: FloatArray): number => {
+    if (!(a instanceof Float32Array) || !(a.buffer instanceof SharedArrayBuffer)) throw new Error('wasm backend: buffer was not allocated by this backend');
+    return a.byteOffset;
+  };
+  const alloc = (n: number): Float32Array => {
+    const bytes = Math.ceil((n * 4) / ALIGN) * ALIGN;
+    const end = top + bytes;
+    const have = memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      if (have / PAGE + pages > MAX_PAGES) throw new Error(`wasm backend: ${end} bytes of buffers exceed the 4 GiB wasm memory`);
+      memory.grow(pages);
+    }
+    const view = new Float32Array(memory.buffer, top, n);
+    top = end;
+    return view;
+  };
+  // Per-channel vectors for the batch-norm kernels (grown when a wider layer comes).
+  let perChannel: Float32Array[] = [];
+  const channelVectors = (C: number): Float32Array[] => {
+    if (!perChannel[0] || perChannel[0].length < 2 * C) perChannel = Array.from({ length: 4 }, () => alloc(2 * C));
+    return perChannel;
+  };
+  return {
+    name: 'wasm',
+    relaxedSimd: relaxed,
+    memoryBytes: () => memory.buffer.byteLength,
+    alloc,
+    gemmNN(M, N, K, A, lda, B, ldb, C, ldc, accumulate) {
+      nn(M, N, K, addr(A), lda, addr(B), ldb, addr(C), ldc, accumulate ? 1 : 0);
+    },
+    gemmNT(M, N, K, A, lda, B, ldb, C, ldc, accumulate) {
+      nt(M, N, K, addr(A), lda, addr(B), ldb, addr(C), ldc, accumulate ? 1 : 0);
+    },
+    im2col(x, g, col, ldcol, p0, p1) {
+      i2c(addr(x), addr(col), ldcol, p0, p1, g.c, g.n, g.h, g.w, g.k, g.stride, g.pad, g.oh, g.ow);
+    },
+    col2im(col, g, dx, ldcol, p0, p1) {
+      c2i(addr(col), addr(dx), ldcol, p0, p1, g.c, g.n, g.h, g.w, g.k, g.stride, g.pad, g.oh, g.ow);
+    },
+    relu(x, n, y) { relu(addr(x), addr(y), n); },
+    reluBackward(y, dy, n, dx, acc) { reluBwd(addr(y), addr(dy), addr(dx), n, acc ? 1 : 0); },
+    add(a, b, n, y) { add(addr(a), addr(b), addr(y), n); },
+    pass(dy, n, dx, acc) { pass(addr(dy), addr(dx), n, acc ? 1 : 0); },
+    bnForwardTrain(x, C, S, gamma, beta, eps, y, saved, running) {
+      if (S < 2) throw new Error(`batch norm: training needs more than one value per channel, got ${S} (C=${C})`);
+      const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
+      mean.fill(0, 0, C);
+      bnSums(addr(x), 0, C, S, addr(mean), addr(out));
+      for (let c = 0; c < C; c++) mean[c] = out[c]! / S;
+      bnSqdev(addr(x), C, S, addr(mean), addr(out));
+      for (let c = 0; c < C; c++) {
+        const variance = out[c]! / S;
+        const invStd = 1 / Math.sqrt(variance + eps);
+        saved.mean[c] = mean[c]!;
+        saved.invStd[c] = invStd;
+        a[c] = gamma[c]! * invStd;
+        b[c] = beta[c]! - mean[c]! * gamma[c]! * invStd;
+        if (running) {
+          const m = running.momentum;
+          running.mean[c] = m * running.mean[c]! + (1 - m) * mean[c]!;
+          running.variance[c] = m * running.variance[c]! + (1 - m) * variance * (S / (S - 1));
+        }
+      }
+      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b));
+    },
+    bnForwardEval(x, C, S, gamma, beta, mean, variance, eps, y) {
+      const [, , a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
+      for (let c = 0; c < C; c++) {
+        a[c] = gamma[c]! / Math.sqrt(variance[c]! + eps);
+        b[c] = beta[c]! - mean[c]! * a[c]!;
+      }
+      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b));
+    },
+    bnBackward(x, dy, C, S, gamma, saved: BnSaved, dGamma, dBeta, dx, acc) {
+      const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
+      for (let c = 0; c < C; c++) mean[c] = saved.mean[c]!;
+      bnSums(addr(x), addr(dy), C, S, addr(mean), addr(out));
+      // dx = k dy + cx x + b0 with k = gamma invStd (see kernels/ts/train/batchnorm.ts); cx goes in `mean`'s
+      // second half, since `mean` is no longer needed.
+      const cx = mean.subarray(C);
+      for (let c = 0; c < C; c++) {
+        const sdy = out[2 * c]!;
+        const sdyx = out[2 * c + 1]!;
+        const invStd = saved.invStd[c]!;
+        const m = saved.mean[c]!;
+        dGamma[c] = sdyx * invStd;
+        dBeta[c] = sdy;
+        const k = gamma[c]! * invStd;
+        a[c] = k;
+        cx[c] = -k * invStd * invStd * sdyx / S;
+        b[c] = -k * sdy / S + k * m * invStd * invStd * sdyx / S;
+      }
+      bnDx(addr(x), addr(dy), addr(dx), C, S, addr(a), addr(cx), addr(b), acc ? 1 : 0);
+    },
+  };
+}

@@ -1,0 +1,541 @@
+// A trainable network built from a Graph (the zoo's, or one read back from our ONNX files): forward in
+// training mode (batch statistics) or inference mode (running statistics), backward through every op, and
+// the weights written back into a Graph. Activations are CNHW ([C, N, H, W]): every conv is one GEMM over
+// the whole batch (see kernels/ts/train). Buffers are sized once for the largest batch.
+import type { BnSaved } from '../../kernels/ts/train/batchnorm';
+import { type ConvGeom, colRows, convGeom } from '../../kernels/ts/train/conv';
+import {
+  channelPadBackward, channelPadForward, gapBackward, gapForward, subsampleBackward, subsampleForward,
+} from '../../kernels/ts/train/elementwise';
+import type { FloatArray } from '../../kernels/ts/train/gemm';
+import { fcBackward, fcForward, type LossResult, softmaxCrossEntropy } from '../../kernels/ts/train/loss';
+import { type Graph, type GraphNode, type IrTensor, attrFloat, attrInt, attrInts, attrString, f32 } from '../graph/ir';
+import type { TrainBackend } from './backend';
+
+/** A learnable tensor and its gradient (same shape, overwritten by every backward pass). */
+export interface Param {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly data: FloatArray;
+  readonly grad: FloatArray;
+  /** What it is, so callers may treat kinds differently (e.g. leave BN out of weight decay). */
+  readonly kind: 'conv' | 'fc-weight' | 'fc-bias' | 'conv-bias' | 'bn-scale' | 'bn-bias';
+}
+
+/** Non-learned state: batch norm running statistics. */
+export interface StateTensor {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly data: FloatArray;
+}
+
+/** An activation: per-sample shape [c, h, w]; buffers hold c * maxBatch * h * w values. */
+interface Value {
+  readonly name: string;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly data: FloatArray;
+  /** null for the network input (no gradient needed). */
+  readonly grad: FloatArray | null;
+}
+
+type Op =
+  | { kind: 'conv'; name: string; x: Value; y: Value; weight: Param; bias: Param | null; k: number; stride: number; pad: number }
+  | { kind: 'bn'; name: string; x: Value; y: Value; gamma: Param; beta: Param; mean: StateTensor; variance: StateTensor; eps: number; momentum: number; saved: BnSaved }
+  | { kind: 'relu'; name: string; x: Value; y: Value }
+  | { kind: 'add'; name: string; a: Value; b: Value; y: Value }
+  | { kind: 'subsample'; name: string; x: Value; y: Value; stride: number }
+  | { kind: 'channelPad'; name: string; x: Value; y: Value; before: number; after: number }
+  | { kind: 'gap'; name: string; x: Value; y: Value }
+  | { kind: 'fc'; name: string; x: Value; y: Value; weight: Param; bias: Param };
+
+export interface TrainNetOptions {
+  readonly backend: TrainBackend;
+  /** Largest batch forward/backward will be called with (buffers are sized for it). */
+  readonly maxBatch: number;
+  /** Reset BN to gamma 1, beta 0, mean 0, var 1 (a fresh net); false keeps the graph's values. */
+  readonly resetBatchNorm?: boolean;
+  /** Also compute the gradient with respect to the input (for gradient checks). */
+  readonly inputGradient?: boolean;
+}
+
+/** Ops a trainable graph may use; anything else is refused by name. */
+export const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
+
+class TrainGraphError extends Error {
+  override name = 'TrainGraphError';
+}
+
+function fail(node: GraphNode, msg: string): never {
+  throw new TrainGraphError(`training: ${node.op} '${node.name}': ${msg}`);
+}
+
+const INT32_MAX = 2147483647;
+
+function intsOf(t: IrTensor | undefined, node: GraphNode, what: string): number[] {
+  if (!t) fail(node, `${what} must be a constant initializer`);
+  if (t.dtype === 'int64') return Array.from(t.data, (v) => (v > BigInt(INT32_MAX) ? INT32_MAX : v < -BigInt(INT32_MAX) ? -INT32_MAX : Number(v)));
+  return Array.from(t.data, Math.trunc);
+}
+
+/** Pixels per conv GEMM chunk: the chunk of im2col (rows x chunk floats) stays in L2 (about 512 KB). */
+function chunkPixels(rows: number): number {
+  return Math.max(64, Math.min(1024, Math.floor(131072 / rows / 8) * 8));
+}
+
+export class TrainNet {
+  readonly params: Param[] = [];
+  readonly states: StateTensor[] = [];
+  readonly input: Value;
+  readonly output: Value;
+  readonly classes: number;
+  readonly maxBatch: number;
+  private readonly ops: Op[] = [];
+  private readonly values = new Map<string, Value>();
+  private readonly backend: TrainBackend;
+  private readonly col: FloatArray;
+  private readonly wT: FloatArray;
+  private readonly gradReady = new Set<Value>();
+  private batch = 0;
+  private training = false;
+
+  constructor(readonly graph: Graph, opts: TrainNetOptions) {
+    this.backend = opts.backend;
+    this.maxBatch = opts.maxBatch;
+    if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
+      throw new TrainGraphError(`training: graph '${graph.name}' must have one input and one output, has ${graph.inputs.length} and ${graph.outputs.length}`);
+    }
+    const inShape = graph.inputs[0]!.shape.slice(1);
+    if (inShape.length !== 3 || !inShape.every((d): d is number => typeof d === 'number' && d > 0)) {
+      throw new TrainGraphError(`training: input '${graph.inputs[0]!.name}' must have a fixed [C,H,W] after the batch, got [${graph.inputs[0]!.shape.join(',')}]`);
+    }
+    const [c, h, w] = inShape;
+    this.input = this.newValue(graph.inputs[0]!.name, c, h, w, opts.inputGradient ?? false);
+    let colSize = 0;
+    let wtSize = 0;
+    for (const node of graph.nodes) {
+      const op = this.buildOp(node, opts.resetBatchNorm ?? false);
+      if (!op) continue;
+      this.ops.push(op);
+      if (op.kind === 'conv') {
+        const rows = op.x.c * op.k * op.k;
+        colSize = Math.max(colSize, rows * chunkPixels(rows));
+        wtSize = Math.max(wtSize, rows * op.y.c);
+      }
+    }
+    const out = this.values.get(graph.outputs[0]!.name);
+    if (!out) throw new TrainGraphError(`training: output '${graph.outputs[0]!.name}' is not produced by any node`);
+    if (out.h !== 1 || out.w !== 1) throw new TrainGraphError(`training: output '${out.name}' must be [N, classes], is [N,${out.c},${out.h},${out.w}]`);
+    this.output = out;
+    this.classes = out.c;
+    this.col = this.backend.alloc(Math.max(colSize, 1));
+    this.wT = this.backend.alloc(Math.max(wtSize, 1));
+  }
+
+  private newValue(name: string, c: number, h: number, w: number, grad = true): Value {
+    if (this.values.has(name)) throw new TrainGraphError(`training: value '${name}' is produced twice`);
+    const n = c * h * w * this.maxBatch;
+    const v: Value = { name, c, h, w, data: this.backend.alloc(n), grad: grad ? this.backend.alloc(n) : null };
+    this.values.set(name, v);
+    return v;
+  }
+
+  private valueOf(node: GraphNode, i: number): Value {
+    const name = node.inputs[i];
+    const v = name === undefined ? undefined : this.values.get(name);
+    if (!v) fail(node, `input ${i} '${name ?? ''}' is not an activation computed before this node`);
+    return v;
+  }
+
+  private floatInit(node: GraphNode, i: number, dims: readonly number[]): { name: string; data: Float32Array } {
+    const name = node.inputs[i];
+    const t = name ? this.graph.initializers.get(name) : undefined;
+    if (!name || !t || t.dtype !== 'float32') fail(node, `input ${i} must be a float32 initializer`);
+    if (t.dims.length !== dims.length || t.dims.some((d, j) => d !== dims[j])) {
+      fail(node, `initializer '${name}' has shape [${t.dims.join(',')}], expected [${dims.join(',')}]`);
+    }
+    return { name, data: t.data };
+  }
+
+  private param(node: GraphNode, i: number, dims: readonly number[], kind: Param['kind'], init?: number): Param {
+    const { name, data } = this.floatInit(node, i, dims);
+    const p: Param = { name, dims, kind, data: this.backend.alloc(data.length), grad: this.backend.alloc(data.length) };
+    if (init === undefined) p.data.set(data);
+    else p.data.fill(init);
+    this.params.push(p);
+    return p;
+  }
+
+  private state(node: GraphNode, i: number, dims: readonly number[], init?: number): StateTensor {
+    const { name, data } = this.floatInit(node, i, dims);
+    const s: StateTensor = { name, dims, data: this.backend.alloc(data.length) };
+    if (init === undefined) s.data.set(data);
+    else s.data.fill(init);
+    this.states.push(s);
+    return s;
+  }
+
+  private buildOp(node: GraphNode, resetBn: boolean): Op | null {
+    const out = node.outputs[0];
+    if (node.outputs.length !== 1 || !out) fail(node, `must have one output, has ${node.outputs.length}`);
+    switch (node.op) {
+      case 'Conv': {
+        const x = this.valueOf(node, 0);
+        const wName = node.inputs[1] ?? '';
+        const wt = this.graph.initializers.get(wName);
+        if (!wt || wt.dims.length !== 4) fail(node, `weight '${wName}' must be a 4-D initializer`);
+        const [m, cin, kh, kw] = wt.dims as [number, number, number, number];
+        const strides = attrInts(node, 'strides', [1, 1]);
+        const pads = attrInts(node, 'pads', [0, 0, 0, 0]);
+        if (cin !== x.c) fail(node, `weight [${wt.dims.join(',')}] expects ${cin} input channels, input has ${x.c}`);
+        if (kh !== kw || strides[0] !== strides[1] || pads.length !== 4 || new Set(pads).size !== 1) {
+          fail(node, `only square kernels with equal strides and equal pads train here (kernel ${kh}x${kw}, strides [${strides.join(',')}], pads [${pads.join(',')}])`);
+        }
+        if (attrInt(node, 'group', 1) !== 1 || attrInts(node, 'dilations', [1, 1]).some((d) => d !== 1)) fail(node, 'groups and dilations must be 1');
+        if (attrString(node, 'auto_pad', 'NOTSET') !== 'NOTSET') fail(node, 'auto_pad is not supported for training');
+        const k = kh;
+        const stride = strides[0]!;
+        const pad = pads[0]!;
+        const g = convGeom(cin, 1, x.h, x.w, m, k, stride, pad);
+        const weight = this.param(node, 1, wt.dims, 'conv');
+        const bias = node.inputs[2] ? this.param(node, 2, [m], 'conv-bias') : null;
+        return { kind: 'conv', name: node.name, x, y: this.newValue(out, m, g.oh, g.ow), weight, bias, k, stride, pad };
+      }
+      case 'BatchNormalization': {
+        const x = this.valueOf(node, 0);
+        const C = x.c;
+        if (node.inputs.length !== 5) fail(node, `needs 5 inputs, has ${node.inputs.length}`);
+        const gamma = this.param(node, 1, [C], 'bn-scale', resetBn ? 1 : undefined);
+        const beta = this.param(node, 2, [C], 'bn-bias', resetBn ? 0 : undefined);
+        const mean = this.state(node, 3, [C], resetBn ? 0 : undefined);
+        const variance = this.state(node, 4, [C], resetBn ? 1 : undefined);
+        const saved: BnSaved = { mean: new Float64Array(C), invStd: new Float64Array(C) };
+        return {
+          kind: 'bn', name: node.name, x, y: this.newValue(out, C, x.h, x.w), gamma, beta, mean, variance, saved,
+          eps: attrFloat(node, 'epsilon', 1e-5), momentum: attrFloat(node, 'momentum', 0.9),
+        };
+      }
+      case 'Relu': {
+        const x = this.valueOf(node, 0);
+        return { kind: 'relu', name: node.name, x, y: this.newValue(out, x.c, x.h, x.w) };
+      }
+      case 'Add': {
+        const a = this.valueOf(node, 0);
+        const b = this.valueOf(node, 1);
+        if (a.c !== b.c || a.h !== b.h || a.w !== b.w) fail(node, `inputs have shapes [${a.c},${a.h},${a.w}] and [${b.c},${b.h},${b.w}]; training needs equal shapes`);
+        return { kind: 'add', name: node.name, a, b, y: this.newValue(out, a.c, a.h, a.w) };
+      }
+      case 'Slice': {
+        // Option A's subsampling: starts 0, ends past the end, steps s on H and W.
+        const x = this.valueOf(node, 0);
+        const starts = intsOf(this.graph.initializers.get(node.inputs[1] ?? ''), node, 'starts');
+        const ends = intsOf(this.graph.initializers.get(node.inputs[2] ?? ''), node, 'ends');
+        const axes = node.inputs[3] ? intsOf(this.graph.initializers.get(node.inputs[3]), node, 'axes') : starts.map((_, i) => i);
+        const steps = node.inputs[4] ? intsOf(this.graph.initializers.get(node.inputs[4]), node, 'steps') : starts.map(() => 1);
+        const norm = axes.map((a) => (a < 0 ? a + 4 : a));
+        const dims = [this.maxBatch, x.c, x.h, x.w];
+        const ok = norm.length === 2 && norm.includes(2) && norm.includes(3) && steps[0] === steps[1] && steps[0]! >= 1 &&
+          starts.every((s) => s === 0) && ends.every((e, i) => e >= dims[norm[i]!]!);
+        if (!ok) fail(node, `only spatial subsampling (starts 0, steps s on axes 2 and 3) trains here; got starts [${starts}], ends [${ends}], axes [${axes}], steps [${steps}]`);
+        const s = steps[0]!;
+        return { kind: 'subsample', name: node.name, x, y: this.newValue(out, x.c, Math.ceil(x.h / s), Math.ceil(x.w / s)), stride: s };
+      }
+      case 'Pad': {
+        // Option A's extra channels: constant zero padding on the channel axis only.
+        const x = this.valueOf(node, 0);
+        const pads = intsOf(this.graph.initializers.get(node.inputs[1] ?? ''), node, 'pads');
+        const value = node.inputs[2] ? this.graph.initializers.get(node.inputs[2]) : undefined;
+        const zeroValue = !value || (value.dtype === 'float32' && value.data.every((v) => v === 0));
+        if (attrString(node, 'mode', 'constant') !== 'constant' || !zeroValue || pads.length !== 8 ||
+          pads.some((p, i) => (i % 4 === 1 ? p < 0 : p !== 0))) {
+          fail(node, `only zero padding of the channel axis trains here; got pads [${pads.join(',')}]`);
+        }
+        return { kind: 'channelPad', name: node.name, x, y: this.newValue(out, x.c + pads[1]! + pads[5]!, x.h, x.w), before: pads[1]!, after: pads[5]! };
+      }
+      case 'GlobalAveragePool': {
+        const x = this.valueOf(node, 0);
+        return { kind: 'gap', name: node.name, x, y: this.newValue(out, x.c, 1, 1) };
+      }
+      case 'Flatten':
+      case 'Identity': {
+        // [C, N, 1, 1] and [C, N] are the same buffer in CNHW; Identity is an alias too.
+        const x = this.valueOf(node, 0);
+        if (node.op === 'Flatten' && (attrInt(node, 'axis', 1) !== 1 || x.h !== 1 || x.w !== 1)) fail(node, `only flattening [N,C,1,1] on axis 1 trains here, input is [N,${x.c},${x.h},${x.w}]`);
+        if (this.values.has(out)) fail(node, `value '${out}' is produced twice`);
+        this.values.set(out, x);
+        return null;
+      }
+      case 'Gemm': {
+        const x = this.valueOf(node, 0);
+        if (x.h !== 1 || x.w !== 1) fail(node, `input must be [N,F], is [N,${x.c},${x.h},${x.w}]`);
+        if (attrInt(node, 'transA', 0) !== 0 || attrInt(node, 'transB', 0) !== 1 || attrFloat(node, 'alpha', 1) !== 1 || attrFloat(node, 'beta', 1) !== 1) {
+          fail(node, 'only Gemm with transB=1, transA=0, alpha=beta=1 (a linear layer) trains here');
+        }
+        const wt = this.graph.initializers.get(node.inputs[1] ?? '');
+        if (!wt || wt.dims.length !== 2 || wt.dims[1] !== x.c) fail(node, `weight must be [K,${x.c}]`);
+        const K = wt.dims[0]!;
+        const weight = this.param(node, 1, [K, x.c], 'fc-weight');
+        if (!node.inputs[2]) fail(node, 'needs a bias');
+        const bias = this.param(node, 2, [K], 'fc-bias');
+        return { kind: 'fc', name: node.name, x, y: this.newValue(out, K, 1, 1), weight, bias };
+      }
+      default:
+        fail(node, `op is not supported for training (supported: ${TRAINABLE_OPS.join(', ')})`);
+    }
+  }
+
+  /** Per-sample input size C*H*W. */
+  get inputSize(): number {
+    return this.input.c * this.input.h * this.input.w;
+  }
+
+  /**
+   * Runs the network on n samples given NCHW (n x C*H*W floats, already normalised). Training mode uses and
+   * updates batch statistics; returns the logits as [classes, n] (column per sample) in the net's buffer.
+   */
+  forward(x: ArrayLike<number>, n: number, training: boolean): FloatArray {
+    if (!Number.isInteger(n) || n < 1 || n > this.maxBatch) throw new Error(`forward: batch ${n} is not in [1, ${this.maxBatch}]`);
+    const per = this.inputSize;
+    if (x.length < n * per) throw new Error(`forward: input has ${x.length} values, ${n} samples of [${this.input.c},${this.input.h},${this.input.w}] need ${n * per}`);
+    this.batch = n;
+    this.training = training;
+    const { c, h, w } = this.input;
+    const hw = h * w;
+    const d = this.input.data;
+    // NCHW -> CNHW
+    for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) {
+      const src = (s * c + ch) * hw;
+      const dst = (ch * n + s) * hw;
+      for (let i = 0; i < hw; i++) d[dst + i] = x[src + i]!;
+    }
+    for (const op of this.ops) this.forwardOp(op, n, training);
+    return this.output.data.subarray(0, this.classes * n);
+  }
+
+  /** Logits of the last forward as [n, classes] (row per sample). */
+  logitsRows(): Float32Array {
+    const n = this.batch;
+    const K = this.classes;
+    const out = new Float32Array(n * K);
+    const y = this.output.data;
+    for (let k = 0; k < K; k++) for (let s = 0; s < n; s++) out[s * K + k] = y[k * n + s]!;
+    return out;
+  }
+
+  /** Mean softmax cross-entropy of the last forward against labels, and the gradients of every parameter. */
+  lossAndBackward(labels: ArrayLike<number>): LossResult {
+    if (!this.training) throw new Error('backward: the last forward was not in training mode');
+    const n = this.batch;
+    const out = this.output;
+    const r = softmaxCrossEntropy(out.data, labels, this.classes, n, out.grad!);
+    this.gradReady.clear();
+    this.gradReady.add(out);
+    for (let i = this.ops.length - 1; i >= 0; i--) this.backwardOp(this.ops[i]!, n);
+    return r;
+  }
+
+  /** The gradient of the last backward with respect to the input, NCHW (needs inputGradient). */
+  inputGrad(): Float64Array {
+    const g = this.input.grad;
+    if (!g) throw new Error('inputGrad: the net was built without inputGradient');
+    const n = this.batch;
+    const { c, h, w } = this.input;
+    const hw = h * w;
+    const out = new Float64Array(n * c * hw);
+    const ready = this.gradReady.has(this.input);
+    if (ready) for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < hw; i++) out[(s * c + ch) * hw + i] = g[(ch * n + s) * hw + i]!;
+    return out;
+  }
+
+  /** Loss and correct count of the last forward, no gradients. */
+  loss(labels: ArrayLike<number>): LossResult {
+    return softmaxCrossEntropy(this.output.data, labels, this.classes, this.batch, null);
+  }
+
+  private forwardOp(op: Op, n: number, training: boolean): void {
+    switch (op.kind) {
+      case 'conv': return this.convForward(op, n);
+      case 'bn': {
+        const S = n * op.x.h * op.x.w;
+        if (training) {
+          this.backend.bnForwardTrain(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.eps, op.y.data, op.saved,
+            { mean: op.mean.data, variance: op.variance.data, momentum: op.momentum });
+        } else {
+          this.backend.bnForwardEval(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.mean.data, op.variance.data, op.eps, op.y.data);
+        }
+        return;
+      }
+      case 'relu': return this.backend.relu(op.x.data, size(op.x, n), op.y.data);
+      case 'add': return this.backend.add(op.a.data, op.b.data, size(op.a, n), op.y.data);
+      case 'subsample': return subsampleForward(op.x.data, op.x.c * n, op.x.h, op.x.w, op.stride, op.y.data);
+      case 'channelPad': return channelPadForward(op.x.data, op.x.c, op.before, op.after, n * op.x.h * op.x.w, op.y.data);
+      case 'gap': return gapForward(op.x.data, op.x.c * n, op.x.h * op.x.w, op.y.data);
+      case 'fc': return fcForward(op.x.data, op.weight.data, op.bias.data, op.x.c, op.y.c, n, op.y.data);
+    }
+  }
+
+  /** The gradient buffer of x and whether to add into it (a second consumer) or overwrite it. */
+  private target(x: Value): { dx: FloatArray; acc: boolean } | null {
+    if (!x.grad) return null;
+    const acc = this.gradReady.has(x);
+    this.gradReady.add(x);
+    return { dx: x.grad, acc };
+  }
+
+  private dyOf(op: Op): FloatArray {
+    if (!this.gradReady.has(op.y)) throw new Error(`backward: no gradient reached '${op.y.name}' (output of ${op.kind} '${op.name}')`);
+    return op.y.grad!;
+  }
+
+  private backwardOp(op: Op, n: number): void {
+    const dy = this.dyOf(op);
+    switch (op.kind) {
+      case 'conv': return this.convBackward(op, n, dy);
+      case 'bn': {
+        const t = this.target(op.x)!;
+        this.backend.bnBackward(op.x.data, dy, op.x.c, n * op.x.h * op.x.w, op.gamma.data, op.saved, op.gamma.grad, op.beta.grad, t.dx, t.acc);
+        return;
+      }
+      case 'relu': {
+        const t = this.target(op.x);
+        if (t) this.backend.reluBackward(op.y.data, dy, size(op.x, n), t.dx, t.acc);
+        return;
+      }
+      case 'add': {
+        for (const v of [op.a, op.b]) {
+          const t = this.target(v);
+          if (t) this.backend.pass(dy, size(v, n), t.dx, t.acc);
+        }
+        return;
+      }
+      case 'subsample': {
+        const t = this.target(op.x);
+        if (t) subsampleBackward(dy, op.x.c * n, op.x.h, op.x.w, op.stride, t.dx, t.acc);
+        return;
+      }
+      case 'channelPad': {
+        const t = this.target(op.x);
+        if (t) channelPadBackward(dy, op.x.c, op.before, n * op.x.h * op.x.w, t.dx, t.acc);
+        return;
+      }
+      case 'gap': {
+        const t = this.target(op.x);
+        if (t) gapBackward(dy, op.x.c * n, op.x.h * op.x.w, t.dx, t.acc);
+        return;
+      }
+      case 'fc': {
+        const t = this.target(op.x);
+        fcBackward(op.x.data, op.weight.data, dy, op.x.c, op.y.c, n, op.weight.grad, op.bias.grad, t ? t.dx : null, t ? t.acc : false);
+        return;
+      }
+    }
+  }
+
+  private geom(op: Extract<Op, { kind: 'conv' }>, n: number): ConvGeom {
+    return convGeom(op.x.c, n, op.x.h, op.x.w, op.y.c, op.k, op.stride, op.pad);
+  }
+
+  /** y = W col(x), in chunks of pixels whose im2col stays in cache. */
+  private convForward(op: Extract<Op, { kind: 'conv' }>, n: number): void {
+    const g = this.geom(op, n);
+    const R = colRows(g);
+    const P = n * g.oh * g.ow;
+    const pc = chunkPixels(R);
+    const be = this.backend;
+    for (let p0 = 0; p0 < P; p0 += pc) {
+      const p1 = Math.min(P, p0 + pc);
+      be.im2col(op.x.data, g, this.col, pc, p0, p1);
+      be.gemmNN(g.m, p1 - p0, R, op.weight.data, R, this.col, pc, op.y.data.subarray(p0), P, false);
+    }
+    if (op.bias) addRowBias(op.y.data, op.bias.data, g.m, P);
+  }
+
+  /** dW = dy col(x)^T; dx (+)= col2im(W^T dy), chunk by chunk. */
+  private convBackward(op: Extract<Op, { kind: 'conv' }>, n: number, dy: FloatArray): void {
+    const g = this.geom(op, n);
+    const R = colRows(g);
+    const M = g.m;
+    const P = n * g.oh * g.ow;
+    const pc = chunkPixels(R);
+    const be = this.backend;
+    for (let p0 = 0; p0 < P; p0 += pc) {
+      const p1 = Math.min(P, p0 + pc);
+      be.im2col(op.x.data, g, this.col, pc, p0, p1);
+      be.gemmNT(M, R, p1 - p0, dy.subarray(p0), P, this.col, pc, op.weight.grad, R, p0 > 0);
+    }
+    if (op.bias) rowSums(dy, M, P, op.bias.grad);
+    const t = this.target(op.x);
+    if (!t) return;
+    const w = op.weight.data;
+    const wT = this.wT;
+    for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = w[m * R + r]!;
+    if (!t.acc) t.dx.fill(0, 0, size(op.x, n));
+    for (let p0 = 0; p0 < P; p0 += pc) {
+      const p1 = Math.min(P, p0 + pc);
+      be.gemmNN(R, p1 - p0, M, wT, M, dy.subarray(p0), P, this.col, pc, false);
+      be.col2im(this.col, g, t.dx, pc, p0, p1);
+    }
+  }
+
+  /** A copy of the graph with this net's weights and BN statistics as its initializers. */
+  toGraph(metadata?: Readonly<Record<string, string>>): Graph {
+    const inits = new Map(this.graph.initializers);
+    for (const t of [...this.params, ...this.states]) inits.set(t.name, f32(t.dims, Float32Array.from(t.data)));
+    return { ...this.graph, initializers: inits, metadata: metadata ?? this.graph.metadata };
+  }
+
+  /** Every parameter then every state, as one flat vector (for checkpoints and between threads). */
+  get flatSize(): number {
+    return [...this.params, ...this.states].reduce((s, t) => s + t.data.length, 0);
+  }
+
+  readFlat(out = new Float32Array(this.flatSize)): Float32Array {
+    let o = 0;
+    for (const t of [...this.params, ...this.states]) { out.set(t.data, o); o += t.data.length; }
+    return out;
+  }
+
+  writeFlat(v: ArrayLike<number>): void {
+    if (v.length !== this.flatSize) throw new Error(`writeFlat: ${v.length} values, the net has ${this.flatSize}`);
+    let o = 0;
+    for (const t of [...this.params, ...this.states]) {
+      for (let i = 0; i < t.data.length; i++) t.data[i] = v[o + i]!;
+      o += t.data.length;
+    }
+  }
+
+  /** Multiply-adds of one training-mode forward per sample (convs and FC), for throughput figures. */
+  get macsPerSample(): number {
+    let macs = 0;
+    for (const op of this.ops) {
+      if (op.kind === 'conv') macs += op.y.c * op.y.h * op.y.w * op.x.c * op.k * op.k;
+      if (op.kind === 'fc') macs += op.y.c * op.x.c;
+    }
+    return macs;
+  }
+
+  /** Names of the ops in execution order with their kinds (for tests and logs). */
+  get opKinds(): string[] {
+    return this.ops.map((o) => o.kind);
+  }
+}
+
+function size(v: Value, n: number): number {
+  return v.c * n * v.h * v.w;
+}
+
+function addRowBias(y: FloatArray, b: FloatArray, M: number, P: number): void {
+  for (let m = 0; m < M; m++) {
+    const v = b[m]!;
+    for (let p = 0; p < P; p++) y[m * P + p] += v;
+  }
+}
+
+function rowSums(a: FloatArray, M: number, P: number, out: FloatArray): void {
+  for (let m = 0; m < M; m++) {
+    let s = 0;
+    for (let p = 0; p < P; p++) s += a[m * P + p]!;
+    out[m] = s;
+  }
+}
