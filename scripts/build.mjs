@@ -1,13 +1,94 @@
-// Bundles the CLI, the Electron main/preload/utility scripts and the renderer with esbuild.
+// Bundles the CLI, the Electron main/preload/utility scripts, the `npm run web` server and the renderer
+// (UI + workers) with esbuild, and lays out dist/:
+//   dist/cli.js                 the `resnet` command
+//   dist/web-server.js          `npm run web`
+//   dist/app/main.js            Electron main (ESM)     dist/app/preload.cjs  sandboxed preload (CommonJS)
+//   dist/app/decoder.js         image-decoder utility process (sharp)
+//   dist/web/                   the renderer, served as app://resnet-lab/ or http://127.0.0.1:PORT/
+//     index.html styles.css app.js inference-worker.js decode-worker.js chunks/
+//     ort/                      ONNX Runtime Web's .mjs/.wasm (loaded by the worker at run time)
+//     models/manifest.json      the shipped models found in models/ at build time, with their sidecars
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
+const require = createRequire(import.meta.url);
 const node = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: true, logLevel: 'warning',
   packages: 'external' };
+const web = {
+  bundle: true, platform: 'browser', target: ['chrome120'], format: 'esm', sourcemap: true, logLevel: 'warning',
+  splitting: true, chunkNames: 'chunks/[name]-[hash]',
+  // ORT's glue (.mjs) and wasm stay separate files under web/ort/, imported at run time from wasmPaths,
+  // so ORT's own thread workers load from a real same-origin URL.
+  conditions: ['onnxruntime-web-use-extern-wasm'],
+};
 const entries = [
   { entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', ...node },
+  { entryPoints: { 'web-server': 'app/main/web-server.ts' }, outdir: 'dist', ...node },
+  { entryPoints: { main: 'app/main/main.ts', decoder: 'app/main/decoder-process.ts' }, outdir: 'dist/app', ...node },
+  // Sandboxed preloads cannot be ES modules; 'electron' is the only thing they may require.
+  { entryPoints: { preload: 'app/preload/preload.ts' }, outdir: 'dist/app', ...node, format: 'cjs', outExtension: { '.js': '.cjs' } },
+  {
+    entryPoints: { app: 'app/renderer/main.ts', 'inference-worker': 'app/renderer/inference-worker.ts', 'decode-worker': 'app/renderer/decode-worker.ts' },
+    outdir: 'dist/web', ...web,
+  },
 ];
 for (const e of entries) {
   const files = Object.values(e.entryPoints);
-  if (files.every((f) => existsSync(f))) await build(e);
+  if (files.every((f) => existsSync(f))) {
+    if (e.splitting) rmSync(join(e.outdir, 'chunks'), { recursive: true, force: true });
+    await build(e);
+  }
+}
+
+/** Copy unless the destination already has the same size and is not older. */
+function copyIfChanged(src, dst) {
+  const s = statSync(src);
+  if (existsSync(dst)) {
+    const d = statSync(dst);
+    if (d.size === s.size && d.mtimeMs >= s.mtimeMs) return;
+  }
+  mkdirSync(dirname(dst), { recursive: true });
+  copyFileSync(src, dst);
+}
+
+if (existsSync('app/renderer/index.html')) {
+  for (const f of ['index.html', 'styles.css']) copyIfChanged(join('app/renderer', f), join('dist/web', f));
+
+  // ONNX Runtime Web: ort.min.mjs loads the jsep build, ort.webgpu.min.mjs the asyncify one.
+  const ortDist = dirname(require.resolve('onnxruntime-web')); // .../onnxruntime-web/dist
+  for (const f of ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm',
+    'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm']) {
+    copyIfChanged(join(ortDist, f), join('dist/web/ort', f));
+  }
+
+  // Shipped models: every models/*.onnx with its sidecar models/<id>.json (labels, training record,
+  // curves), listed in a manifest so the UI offers them (and prefers them) without code changes.
+  const modelsOut = 'dist/web/models';
+  rmSync(modelsOut, { recursive: true, force: true });
+  mkdirSync(modelsOut, { recursive: true });
+  const models = [];
+  for (const f of existsSync('models') ? readdirSync('models').sort() : []) {
+    if (!f.endsWith('.onnx')) continue;
+    const id = f.slice(0, -'.onnx'.length);
+    const src = join('models', f);
+    const head = readFileSync(src).subarray(0, 64).toString('latin1');
+    if (head.startsWith('version https://git-lfs')) {
+      console.warn(`build: models/${f} is a Git LFS pointer, not a model; skipped (run git lfs pull)`);
+      continue;
+    }
+    copyFileSync(src, join(modelsOut, f));
+    let sidecar = null;
+    const sidecarPath = join('models', `${id}.json`);
+    if (existsSync(sidecarPath)) {
+      try {
+        sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8'));
+      } catch (err) {
+        console.warn(`build: ${sidecarPath} is not valid JSON (${err.message}); listed without it`);
+      }
+    }
+    models.push({ id, file: f, bytes: statSync(src).size, sidecar });
+  }
+  writeFileSync(join(modelsOut, 'manifest.json'), JSON.stringify({ models }, null, 1));
 }

@@ -14,15 +14,19 @@ export interface OrtOptions {
 }
 
 let loaded: { module: typeof Ort; backend: OrtBackend } | undefined;
+const configured = new WeakSet<object>();
 
 async function loadOrt(opts: OrtOptions): Promise<typeof Ort> {
   if (loaded && (loaded.backend === opts.backend || opts.backend === 'wasm')) return loaded.module;
   const module = (opts.backend === 'webgpu'
     ? await import('onnxruntime-web/webgpu')
     : await import('onnxruntime-web')) as typeof Ort;
-  if (!loaded) {
+  // Each entry ('onnxruntime-web', '.../webgpu') is its own bundle with its own env: configure every one
+  // the first time it is imported, or the second would look for its wasm next to the script.
+  if (!configured.has(module)) {
     if (opts.threads !== undefined) module.env.wasm.numThreads = opts.threads;
     if (opts.wasmPaths !== undefined) module.env.wasm.wasmPaths = opts.wasmPaths;
+    configured.add(module);
   }
   loaded = { module, backend: opts.backend };
   return module;

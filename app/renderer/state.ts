@@ -1,0 +1,83 @@
+// The UI's state: what is loaded in each slot, the images and their results. Plain data; app.ts changes
+// it and views.ts draws it.
+import type { ClassScore } from '../../src/engine/classify';
+import type { ModelInfo } from '../../src/engine/session';
+import type { ModelSource, PairChoice, TrainingCurves } from '../shared/catalogue';
+import type { ErrorKind } from '../shared/ipc';
+import type { LayerResponse } from '../shared/layer-stds';
+import type { HostImage } from './host';
+import type { EngineStatus, SlotId, TensorData } from './worker-protocol';
+
+export const SLOTS: readonly SlotId[] = ['a', 'b'];
+
+export interface SlotState {
+  source: ModelSource;
+  /** 'plain' / 'residual' for the pair's nets, 'custom' for a user's file. */
+  role: 'plain' | 'residual' | 'custom';
+  status: 'loading' | 'ready' | 'unloaded' | 'error';
+  info?: ModelInfo;
+  labels: readonly string[];
+  engine?: string;
+  loadMs?: number;
+  warmupMs?: number;
+  curves?: TrainingCurves | null;
+  message?: string;
+}
+
+export interface SlotResult {
+  readonly top: readonly ClassScore[];
+  readonly ms: number;
+  readonly runs: number;
+  readonly engine: string;
+}
+
+export interface ImageItem {
+  readonly id: number;
+  readonly image: HostImage;
+  status: 'pending' | 'working' | 'done' | 'error' | 'cancelled';
+  error?: { kind: ErrorKind | string; message: string };
+  width?: number;
+  height?: number;
+  format?: string;
+  thumbUrl?: string;
+  /** Model inputs by preprocessing spec (JSON of the spec). */
+  readonly tensors: Map<string, TensorData>;
+  results: Partial<Record<SlotId, SlotResult>>;
+  /** Figure 7 data per slot, keyed by the slot's model source. */
+  stds: Partial<Record<SlotId, { key: string; layers: readonly LayerResponse[] }>>;
+}
+
+export interface Busy {
+  readonly text: string;
+  readonly fraction?: number;
+}
+
+export interface AppErrorItem {
+  readonly id: number;
+  readonly title: string;
+  readonly message: string;
+}
+
+export interface EngineCheck {
+  readonly from: string;
+  readonly to: string;
+  readonly compared: number;
+  readonly same: number;
+  readonly differences: readonly string[];
+}
+
+export interface AppState {
+  pairs: PairChoice[];
+  pairKey: string;
+  engines: EngineStatus[];
+  engine: string;
+  slots: Record<SlotId, SlotState>;
+  images: ImageItem[];
+  selectedId: number | null;
+  errors: AppErrorItem[];
+  busy: Busy | null;
+  notice: string | null;
+  engineCheck: EngineCheck | null;
+  sortStds: boolean;
+  env: { crossOriginIsolated: boolean; cores: number; gpu?: string; decoder: string };
+}

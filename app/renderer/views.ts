@@ -1,0 +1,283 @@
+// Drawing the state: pure functions from AppState to DOM, with callbacks for what the user does.
+import { sourceName } from '../shared/catalogue';
+import { agreement, formatBytes, formatCount, formatMs } from '../shared/results';
+import { lineChart, type Series } from './charts';
+import { h } from './dom';
+import { type AppState, type ImageItem, SLOTS, type SlotState } from './state';
+import { engineLabel, type SlotId } from './worker-protocol';
+
+export interface ViewHandlers {
+  select(id: number): void;
+  openModelInto(slot: SlotId): void;
+  reload(): void;
+  dismissError(id: number): void;
+  setSortStds(sorted: boolean): void;
+  saveCsv(): void;
+  rerun(): void;
+  clearImages(): void;
+  openImages(): void;
+}
+
+const pct = (p: number): string => `${(p * 100).toFixed(p >= 0.1 ? 1 : 2)}%`;
+
+export function slotTitle(slot: SlotState): string {
+  return slot.info?.name ?? sourceName(slot.source);
+}
+
+function roleLabel(slot: SlotState): string {
+  return slot.role === 'plain' ? 'Plain net' : slot.role === 'residual' ? 'Residual net' : 'Your model';
+}
+
+export function selectedImage(state: AppState): ImageItem | undefined {
+  return state.images.find((i) => i.id === state.selectedId);
+}
+
+// -----------------------------------------------------------------------------------------------
+
+export function renderErrors(state: AppState, on: ViewHandlers): HTMLElement {
+  return h('div', { class: 'errors', 'data-testid': 'errors' },
+    state.errors.map((e) => h('div', { class: 'error-item', role: 'alert', 'data-testid': 'error-item' },
+      h('div', { class: 'error-text' }, h('strong', {}, e.title), ' ', h('span', { class: 'error-message' }, e.message)),
+      h('button', { class: 'icon-button', type: 'button', 'aria-label': `Dismiss: ${e.title}`, onclick: () => on.dismissError(e.id) }, '×'))));
+}
+
+export function renderImageList(state: AppState, on: ViewHandlers): HTMLElement {
+  if (state.images.length === 0) {
+    return h('div', { class: 'image-list empty', 'data-testid': 'image-list' },
+      h('p', { class: 'muted' }, 'No images yet.'));
+  }
+  return h('ul', { class: 'image-list', 'data-testid': 'image-list', 'aria-label': 'Images' },
+    state.images.map((img) => {
+      const a = img.results.a?.top[0];
+      const b = img.results.b?.top[0];
+      const statusText = img.status === 'error' ? 'error' : img.status === 'done' ? `${a?.label ?? '—'} · ${b?.label ?? '—'}`
+        : img.status === 'cancelled' ? 'not classified (cancelled)' : 'working…';
+      return h('li', {},
+        h('button', {
+          type: 'button', class: `thumb ${img.status}${img.id === state.selectedId ? ' selected' : ''}`,
+          'aria-pressed': img.id === state.selectedId ? 'true' : 'false', 'data-testid': 'thumb', 'data-name': img.image.name,
+          'data-status': img.status, 'aria-label': `${img.image.name}: ${statusText}`, onclick: () => on.select(img.id),
+        },
+        img.thumbUrl ? h('img', { src: img.thumbUrl, alt: '' }) : h('span', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, img.status === 'error' ? '!' : '…'),
+        h('span', { class: 'thumb-text' },
+          h('span', { class: 'thumb-name' }, img.image.name),
+          h('span', { class: 'thumb-sub' }, statusText))));
+    }));
+}
+
+function facts(slot: SlotState): HTMLElement {
+  const info = slot.info;
+  if (!info) return h('p', { class: 'muted' }, slot.message ?? (slot.status === 'loading' ? 'Loading…' : 'Not loaded'));
+  const convs = info.layers.filter((l) => l.kind === 'conv').length;
+  const fcs = info.layers.filter((l) => l.kind === 'fc').length;
+  const row = (k: string, v: string, testid: string): HTMLElement[] => [h('dt', {}, k), h('dd', { 'data-testid': testid }, v)];
+  return h('dl', { class: 'facts', 'data-testid': 'facts' },
+    row('Input', info.inputShape.join('×'), 'fact-input'),
+    row('Classes', String(info.classes), 'fact-classes'),
+    row('Parameters', formatCount(info.params), 'fact-params'),
+    row('Mult-adds', formatCount(info.macs), 'fact-macs'),
+    row('Layers', `${convs} conv + ${fcs} fc`, 'fact-layers'),
+    row('Engine', slot.engine ? engineLabel(slot.engine) : '—', 'fact-engine'),
+    slot.loadMs !== undefined ? row('Load · warm-up', `${formatMs(slot.loadMs)} · ${formatMs(slot.warmupMs ?? 0)}`, 'fact-load') : []);
+}
+
+function topList(img: ImageItem | undefined, slotId: SlotId): HTMLElement {
+  if (!img) return h('p', { class: 'muted hint' }, 'Drop an image to see what this net makes of it.');
+  if (img.status === 'error') return h('p', { class: 'muted' }, 'This image could not be read.');
+  const r = img.results[slotId];
+  if (!r) return h('p', { class: 'muted' }, img.status === 'cancelled' ? 'Not classified (cancelled).' : 'Classifying…');
+  return h('div', { class: 'result' },
+    h('ol', { class: 'top5', 'data-testid': 'top5', 'aria-label': 'Top-5 classes' },
+      r.top.map((c, i) => {
+        const bar = h('span', { class: 'bar-fill' });
+        bar.style.width = `${Math.max(0.5, c.probability * 100)}%`;
+        return h('li', { class: i === 0 ? 'top1' : '', 'data-label': c.label, 'data-prob': c.probability.toFixed(6) },
+          h('span', { class: 'label' }, c.label),
+          h('span', { class: 'bar', 'aria-hidden': 'true' }, bar),
+          h('span', { class: 'prob' }, pct(c.probability)));
+      })),
+    h('p', { class: 'latency', 'data-testid': 'latency' },
+      h('strong', {}, formatMs(r.ms)), ` median of ${r.runs} run${r.runs === 1 ? '' : 's'} · ${engineLabel(r.engine)}`));
+}
+
+function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElement {
+  const slot = state.slots[slotId];
+  const img = selectedImage(state);
+  const title = slotTitle(slot);
+  const trained = slot.info?.trained;
+  const badge = slot.info === undefined ? null : trained
+    ? h('span', { class: 'badge ok', 'data-testid': 'badge-trained' }, slot.info.meta?.training?.dataset ? `trained · ${slot.info.meta.training.dataset}` : 'trained')
+    : h('span', { class: 'badge warn', 'data-testid': 'badge-trained', title: 'Seeded random weights: the predictions mean nothing' }, 'untrained');
+  return h('section', {
+    class: `card slot slot-${slot.role} status-${slot.status}`, 'data-testid': `slot-${slotId}`, 'data-status': slot.status,
+    'aria-label': `${roleLabel(slot)}: ${title}`,
+  },
+  h('header', { class: 'slot-head' },
+    h('div', {},
+      h('p', { class: 'eyebrow' }, roleLabel(slot)),
+      h('h2', { 'data-testid': 'model-name' }, title), ' ', badge),
+    h('div', { class: 'slot-actions' },
+      slot.status === 'unloaded' ? h('button', { type: 'button', class: 'small', onclick: () => on.reload() }, 'Reload') : null,
+      h('button', { type: 'button', class: 'small', 'data-testid': `open-model-${slotId}`, 'aria-label': `Open an ONNX model in place of ${title}`, onclick: () => on.openModelInto(slotId) }, 'Open ONNX…'))),
+  slot.status === 'loading' ? h('p', { class: 'loading-line' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), slot.message ?? 'Loading…') : null,
+  slot.status === 'error' && slot.message ? h('p', { class: 'slot-error' }, slot.message) : null,
+  facts(slot),
+  topList(img, slotId));
+}
+
+function agreementChip(state: AppState): HTMLElement | null {
+  const img = selectedImage(state);
+  const ra = img?.results.a;
+  const rb = img?.results.b;
+  const ia = state.slots.a.info;
+  const ib = state.slots.b.info;
+  if (!img || !ra || !rb || !ia || !ib) return null;
+  const verdict = agreement(
+    { top1: ra.top[0]!, labels: state.slots.a.labels, classes: ia.classes },
+    { top1: rb.top[0]!, labels: state.slots.b.labels, classes: ib.classes },
+  );
+  const text = verdict === 'agree' ? `Both nets say “${ra.top[0]!.label}”`
+    : verdict === 'disagree' ? `The nets disagree: “${ra.top[0]!.label}” vs “${rb.top[0]!.label}”`
+      : 'Not comparable: the two models have different classes';
+  return h('p', { class: `agreement ${verdict}`, 'data-testid': 'agreement', 'data-verdict': verdict }, text);
+}
+
+export function renderCompare(state: AppState, on: ViewHandlers): HTMLElement {
+  const img = selectedImage(state);
+  const untrained = SLOTS.some((s) => state.slots[s].info?.trained === false);
+  return h('div', { class: 'compare' },
+    untrained ? h('p', { class: 'banner', 'data-testid': 'untrained-banner' },
+      h('strong', {}, 'Untrained weights. '),
+      'These nets use seeded random weights, so their predictions mean nothing yet; the shapes, costs, timings and layer responses are real. ',
+      'Trained models in models/ are picked up automatically.') : null,
+    img ? h('div', { class: 'selected-head', 'data-testid': 'selected' },
+      img.thumbUrl ? h('img', { class: 'preview', src: img.thumbUrl, alt: `Preview of ${img.image.name}` }) : h('div', { class: 'preview placeholder' }, '?'),
+      h('div', { class: 'selected-text' },
+        h('h2', { 'data-testid': 'selected-name' }, img.image.name),
+        h('p', { class: 'muted' }, [
+          img.width ? `${img.width}×${img.height}` : null, img.format?.toUpperCase(), formatBytes(img.image.size),
+        ].filter(Boolean).join(' · ')),
+        img.error ? h('p', { class: 'slot-error', 'data-testid': 'selected-error' }, img.error.message) : agreementChip(state)))
+      : h('div', { class: 'selected-head empty' },
+        h('div', { class: 'selected-text' },
+          h('h2', {}, 'Plain vs residual, side by side'),
+          h('p', { class: 'muted' }, 'Drop photos anywhere in the window, paste one, or ',
+            h('button', { type: 'button', class: 'link', onclick: () => on.openImages() }, 'open images'),
+            '. Each is classified by both nets on the engine you choose.'))),
+    h('div', { class: 'slots' }, SLOTS.map((s) => slotCard(state, s, on))));
+}
+
+export function renderFigure7(state: AppState, on: ViewHandlers): HTMLElement {
+  const img = selectedImage(state);
+  const sa = img?.stds.a;
+  const sb = img?.stds.b;
+  const body: (HTMLElement | SVGElement)[] = [];
+  if (!img || img.status === 'error') {
+    body.push(h('p', { class: 'muted' }, 'Select a classified image to see how strongly each layer responds to it.'));
+  } else if (!sa || !sb) {
+    body.push(h('p', { class: 'muted' }, 'Computing layer responses…'));
+  } else {
+    const series = (layers: readonly { std: number }[], name: string, className: string): Series => {
+      const ys = layers.map((l) => l.std);
+      if (state.sortStds) ys.sort((p, q) => q - p);
+      return { name, x: ys.map((_, i) => i + 1), y: ys, className };
+    };
+    body.push(lineChart([
+      series(sa.layers, slotTitle(state.slots.a), `series-${state.slots.a.role === 'residual' ? 'residual' : 'plain'}`),
+      series(sb.layers, slotTitle(state.slots.b), `series-${state.slots.b.role === 'plain' ? 'plain' : 'residual'}`),
+    ], {
+      title: `Standard deviation of layer responses for ${img.image.name}`,
+      xLabel: state.sortStds ? 'layer index (sorted by magnitude)' : 'layer index (original)',
+      yLabel: 'std', yMin: 0,
+    }));
+    body.push(legend([[slotTitle(state.slots.a), state.slots.a.role === 'residual' ? 'residual' : 'plain'], [slotTitle(state.slots.b), state.slots.b.role === 'plain' ? 'plain' : 'residual']]));
+  }
+  const sortBox = h('input', { type: 'checkbox', id: 'sort-stds', onchange: (e: Event) => on.setSortStds((e.target as HTMLInputElement).checked) });
+  sortBox.checked = state.sortStds;
+  return h('section', { class: 'card figure', 'data-testid': 'fig7', 'aria-label': 'Layer responses (Figure 7)' },
+    h('header', { class: 'card-head' },
+      h('h3', {}, 'Layer responses ', h('span', { class: 'muted' }, '· Figure 7')),
+      h('label', { class: 'check' }, sortBox, 'Sort by magnitude')),
+    ...body,
+    h('p', { class: 'caption' }, 'Std of each 3×3 layer’s output after BN and before ReLU/addition, for this image. ',
+      'In the paper, residual functions respond less than their plain counterparts once trained: the shortcut carries the signal.'));
+}
+
+function legend(items: readonly [string, string][]): HTMLElement {
+  return h('ul', { class: 'legend' }, items.map(([name, cls]) => h('li', {}, h('span', { class: `swatch series-${cls}`, 'aria-hidden': 'true' }), name)));
+}
+
+export function renderFigure6(state: AppState): HTMLElement {
+  const curves = SLOTS.map((s) => ({ slot: state.slots[s], c: state.slots[s].curves })).filter((x) => x.c);
+  const body: (HTMLElement | SVGElement)[] = [];
+  if (curves.length === 0) {
+    body.push(h('p', { class: 'muted', 'data-testid': 'fig6-empty' },
+      'Training curves appear here for trained models shipped in models/ with their training record (models/<id>.json).'));
+  } else {
+    const series: Series[] = [];
+    const items: [string, string][] = [];
+    for (const { slot, c } of curves) {
+      const cls = slot.role === 'residual' ? 'residual' : 'plain';
+      series.push({ name: `${slotTitle(slot)} test`, x: c!.epochs, y: c!.testError.map((v) => v * 100), className: `series-${cls}` });
+      series.push({ name: `${slotTitle(slot)} train`, x: c!.epochs, y: c!.trainError.map((v) => v * 100), className: `series-${cls} dashed` });
+      items.push([`${slotTitle(slot)} (bold: test, dashed: train)`, cls]);
+    }
+    body.push(lineChart(series, { title: 'Training curves', xLabel: 'epoch', yLabel: 'error (%)', yMin: 0 }), legend(items));
+  }
+  return h('section', { class: 'card figure', 'data-testid': 'fig6', 'aria-label': 'Training curves (Figure 6)' },
+    h('header', { class: 'card-head' }, h('h3', {}, 'Training ', h('span', { class: 'muted' }, '· Figure 6'))),
+    ...body);
+}
+
+export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
+  const a = slotTitle(state.slots.a);
+  const b = slotTitle(state.slots.b);
+  const done = state.images.filter((i) => i.status === 'done');
+  const agreeCount = done.filter((i) => i.results.a && i.results.b && i.results.a.top[0]!.index === i.results.b.top[0]!.index).length;
+  const check = state.engineCheck;
+  return h('section', { class: 'card batch', 'data-testid': 'batch', 'aria-label': 'All results' },
+    h('header', { class: 'card-head' },
+      h('h3', {}, 'All images ', h('span', { class: 'muted', 'data-testid': 'batch-summary' },
+        `· ${done.length} classified${done.length ? `, the nets agree on ${agreeCount}` : ''}`)),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'small', onclick: () => on.rerun(), disabled: state.images.length === 0 }, 'Classify again'),
+        h('button', { type: 'button', class: 'small', onclick: () => on.clearImages(), disabled: state.images.length === 0 }, 'Clear'),
+        h('button', { type: 'button', class: 'small primary', 'data-testid': 'save-csv', onclick: () => on.saveCsv(), disabled: done.length === 0 }, 'Save CSV…'))),
+    check ? h('p', { class: `engine-check ${check.same === check.compared ? 'agree' : 'disagree'}`, 'data-testid': 'engine-check', 'data-same': check.same, 'data-compared': check.compared },
+      check.same === check.compared
+        ? `Same top-1 on ${engineLabel(check.to)} as on ${engineLabel(check.from)} for all ${check.compared} results.`
+        : `Top-1 differs between ${engineLabel(check.from)} and ${engineLabel(check.to)} for ${check.compared - check.same} of ${check.compared}: ${check.differences.join('; ')}`) : null,
+    state.images.length === 0 ? h('p', { class: 'muted' }, 'Results for every image you drop are listed here and can be saved as CSV.') :
+      h('div', { class: 'table-wrap' },
+        h('table', { 'data-testid': 'batch-table' },
+          h('thead', {}, h('tr', {},
+            h('th', { scope: 'col' }, 'Image'), h('th', { scope: 'col' }, 'Size'),
+            h('th', { scope: 'col' }, `${a} top-1`), h('th', { scope: 'col', class: 'num' }, 'p'), h('th', { scope: 'col', class: 'num' }, 'ms'),
+            h('th', { scope: 'col' }, `${b} top-1`), h('th', { scope: 'col', class: 'num' }, 'p'), h('th', { scope: 'col', class: 'num' }, 'ms'),
+            h('th', { scope: 'col' }, 'Agree'))),
+          h('tbody', {}, state.images.map((img) => {
+            const ra = img.results.a;
+            const rb = img.results.b;
+            const agree = ra && rb ? (ra.top[0]!.index === rb.top[0]!.index ? 'yes' : 'no') : '';
+            return h('tr', { class: img.id === state.selectedId ? 'selected' : '', 'data-name': img.image.name, onclick: () => on.select(img.id) },
+              h('td', { class: 'name' }, img.image.name),
+              h('td', {}, img.width ? `${img.width}×${img.height}` : ''),
+              img.status === 'error'
+                ? h('td', { colspan: 7, class: 'error-cell' }, img.error?.message ?? 'error')
+                : [
+                  h('td', { 'data-col': 'a-top1' }, ra?.top[0]?.label ?? ''), h('td', { class: 'num' }, ra ? pct(ra.top[0]!.probability) : ''), h('td', { class: 'num' }, ra ? ra.ms.toFixed(2) : ''),
+                  h('td', { 'data-col': 'b-top1' }, rb?.top[0]?.label ?? ''), h('td', { class: 'num' }, rb ? pct(rb.top[0]!.probability) : ''), h('td', { class: 'num' }, rb ? rb.ms.toFixed(2) : ''),
+                  h('td', { class: `agree-${agree}` }, agree),
+                ]);
+          })))));
+}
+
+export function renderEnv(state: AppState): string {
+  const e = state.env;
+  return [
+    e.decoder,
+    e.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated (single-threaded wasm)',
+    `${e.cores} cores`,
+    e.gpu ? `WebGPU: ${e.gpu}` : 'no WebGPU adapter',
+  ].join(' · ');
+}

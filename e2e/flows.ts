@@ -1,0 +1,231 @@
+// The e2e test bodies, shared by the web build in Chromium (web.test.ts) and the Electron app
+// (electron.test.ts). They run in order on one window, as a user would: start, drop images, switch
+// engines, open models, drop bad files, cancel, export.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Page } from 'playwright';
+import imagenetLabels from '../models/labels/imagenet.json';
+import { formatCount } from '../app/shared/results';
+import { serializeOnnx } from '../src/onnx/write';
+import { buildModel } from '../src/zoo/build';
+import { zooSpec } from '../src/zoo/spec';
+import { FIXTURES, IMAGES, chooseEngine, dropFiles, screenshotPath, tableTop1, textOf as text, until, waitIdle } from './harness';
+
+export interface FlowContext {
+  readonly kind: 'web' | 'electron';
+  page(): Page;
+  /** Clicks "Save CSV…" and returns the text written. */
+  saveCsv(page: Page): Promise<string>;
+}
+
+const GOOD_IMAGES = [
+  join(FIXTURES, 'trouser.jpg'), join(FIXTURES, 'tshirt.png'), join(FIXTURES, 'sneaker.webp'), join(FIXTURES, 'bag.gif'),
+  join(FIXTURES, 'dress-exif6.jpg'), join(IMAGES, 'marker.avif'), join(IMAGES, 'alpha.png'),
+];
+const base = (p: string): string => p.split('/').pop()!;
+
+const T = { timeout: 120_000 };
+
+async function slotTop5(page: Page, slot: 'a' | 'b'): Promise<{ label: string; prob: number }[]> {
+  return page.$$eval(`[data-testid="slot-${slot}"] [data-testid="top5"] li`, (lis) => lis.map((li) => ({
+    label: li.getAttribute('data-label') ?? '', prob: Number(li.getAttribute('data-prob')),
+  })));
+}
+
+const thumbStatus = (page: Page, name: string): Promise<string | null> =>
+  page.locator(`[data-testid="thumb"][data-name="${name}"]`).first().getAttribute('data-status');
+
+/** A torchvision-style classifier: 1000 classes, no resnet-lab metadata (so no labels of its own). */
+function foreignClassifier(): { name: string; bytes: Uint8Array; params: number } {
+  const graph = buildModel({ ...zooSpec('resnet20'), classes: 1000 }, { name: 'resnet20-1000' });
+  let params = 0;
+  for (const [name, t] of graph.initializers) if (t.dtype === 'float32' && !/running_(mean|var)$/.test(name)) params += t.data.length;
+  return { name: 'resnet20-1000way.onnx', bytes: serializeOnnx({ ...graph, metadata: {} }), params };
+}
+
+export function appFlows(ctx: FlowContext): void {
+  const shot = (name: string): string => screenshotPath(`${ctx.kind}-${name}`);
+  let defaultPair = '';
+
+  test('starts with the default plain/residual pair loaded', T, async () => {
+    const page = ctx.page();
+    await page.waitForSelector('[data-testid="slot-b"][data-status="ready"]', { timeout: 60_000 });
+    await waitIdle(page);
+    const a = await text(page, '[data-testid="slot-a"] [data-testid="model-name"]');
+    const b = await text(page, '[data-testid="slot-b"] [data-testid="model-name"]');
+    defaultPair = await page.locator('[data-testid="pair-select"]').inputValue();
+    assert.match(a, /^plain\d+$/);
+    assert.match(b, /^resnet\d+$/);
+    assert.equal(a.slice(5), b.slice(6), 'the two nets have the same depth');
+    // The shortcuts (option A) are free: same parameters and multiply-adds.
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="fact-params"]'), await text(page, '[data-testid="slot-b"] [data-testid="fact-params"]'));
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="fact-macs"]'), await text(page, '[data-testid="slot-b"] [data-testid="fact-macs"]'));
+    if (await text(page, '[data-testid="slot-a"] [data-testid="badge-trained"]') === 'untrained') {
+      assert.ok(await page.locator('[data-testid="untrained-banner"]').isVisible());
+    }
+    const engines = await page.$$eval('[data-testid="engine-select"] option', (os) => os.map((o) => o.getAttribute('value')));
+    for (const e of ['ts', 'ort-wasm', 'ort-webgpu']) assert.ok(engines.includes(e), `engine ${e} offered (got ${engines.join(', ')})`);
+    assert.match(await text(page, '[data-testid="env"]'), /cross-origin isolated/);
+    assert.equal(await page.evaluate('self.crossOriginIsolated'), true);
+    await page.screenshot({ path: shot('start') });
+  });
+
+  test('classifies dropped images with both nets side by side', T, async () => {
+    const page = ctx.page();
+    await dropFiles(page, GOOD_IMAGES);
+    await until('thumbnails for the dropped images', async () => (await page.locator('[data-testid="thumb"]').count()) === GOOD_IMAGES.length);
+    await waitIdle(page);
+    const statuses = await page.$$eval('[data-testid="thumb"]', (ts) => ts.map((t) => `${t.getAttribute('data-name')}=${t.getAttribute('data-status')}`));
+    assert.deepEqual(statuses, GOOD_IMAGES.map((f) => `${base(f)}=done`));
+    // The first dropped image is selected: both nets show five classes, sorted, probabilities summing to <= 1.
+    for (const slot of ['a', 'b'] as const) {
+      const top = await slotTop5(page, slot);
+      assert.equal(top.length, 5, `slot ${slot} shows a top-5`);
+      assert.ok(top.every((t, i) => i === 0 || t.prob <= top[i - 1]!.prob), 'sorted by probability');
+      const sum = top.reduce((s, t) => s + t.prob, 0);
+      assert.ok(sum > 0 && sum <= 1.0001, `top-5 probabilities sum to ${sum}`);
+      assert.match(await text(page, `[data-testid="slot-${slot}"] [data-testid="latency"]`), /median of \d+ runs?/);
+    }
+    assert.match(await text(page, '[data-testid="agreement"]'), /Both nets say|disagree/);
+    const rows = await tableTop1(page);
+    assert.equal(rows.length, GOOD_IMAGES.length);
+    assert.ok(rows.every((r) => r.a !== '' && r.b !== ''), 'every row has both top-1s');
+    // EXIF orientation 6: stored 240x200, shown 200x240.
+    await page.click('[data-testid="thumb"][data-name="dress-exif6.jpg"]');
+    await until('the EXIF-rotated image to be selected', async () => await text(page, '[data-testid="selected-name"]') === 'dress-exif6.jpg');
+    assert.match(await text(page, '[data-testid="selected"] .muted'), /^200×240 · JPEG/);
+    // Figure 7: one point per 3x3 conv of each net (6n+1 of them in the CIFAR family).
+    await page.waitForSelector('[data-testid="fig7"] polyline');
+    await waitIdle(page);
+    const series = await page.$$eval('[data-testid="fig7"] polyline', (ps) => ps.map((p) => Number(p.getAttribute('data-points'))));
+    const depth = Number((await text(page, '[data-testid="slot-b"] [data-testid="model-name"]')).replace(/\D/g, ''));
+    assert.deepEqual(series, [depth - 1, depth - 1]);
+    await page.click('[data-testid="thumb"][data-name="trouser.jpg"]');
+    await page.waitForSelector('[data-testid="fig7"] polyline');
+    await waitIdle(page);
+    await page.screenshot({ path: shot('compare'), fullPage: true });
+  });
+
+  test('switching engines gives the same top-1 (ours, ORT wasm, ORT WebGPU)', { timeout: 180_000 }, async () => {
+    const page = ctx.page();
+    const ours = await tableTop1(page);
+    const webgpu = !(await page.locator('[data-testid="engine-select"] option[value="ort-webgpu"]').isDisabled());
+    if (!webgpu) assert.match(await text(page, '[data-testid="engine-note"]'), /WebGPU/);
+    for (const engine of webgpu ? ['ort-wasm', 'ort-webgpu'] : ['ort-wasm']) {
+      await chooseEngine(page, engine);
+      await page.waitForSelector('[data-testid="engine-check"]', { timeout: 150_000 });
+      await waitIdle(page, 150_000);
+      const check = page.locator('[data-testid="engine-check"]');
+      assert.equal(await check.getAttribute('data-same'), await check.getAttribute('data-compared'), (await check.textContent()) ?? '');
+      assert.equal(Number(await check.getAttribute('data-compared')), 2 * GOOD_IMAGES.length);
+      assert.deepEqual(await tableTop1(page), ours, `top-1 on ${engine} equals ours`);
+      assert.match(await text(page, '[data-testid="slot-a"] [data-testid="fact-engine"]'), engine === 'ort-wasm' ? /ONNX Runtime · wasm/ : /ONNX Runtime · WebGPU/);
+      if (engine === 'ort-webgpu') await page.screenshot({ path: shot('webgpu'), fullPage: true });
+    }
+    await chooseEngine(page, 'ts');
+    await page.waitForSelector('[data-testid="engine-check"]');
+    await waitIdle(page);
+    assert.match(await text(page, '[data-testid="slot-b"] [data-testid="fact-engine"]'), /Ours/);
+  });
+
+  test('bad images give clear errors and the app keeps working', T, async () => {
+    const page = ctx.page();
+    const bad: [string, RegExp][] = [
+      [join(IMAGES, 'not-an-image.jpg'), /not-an-image\.jpg: not an image/],
+      [join(IMAGES, 'truncated.jpg'), /truncated\.jpg: corrupt or truncated/],
+      [join(IMAGES, 'bomb-30000.png'), /bomb-30000\.png: 30000x30000 = 900 Mpixels is over the 40 Mpixel limit/],
+      [join(IMAGES, 'empty.png'), /empty\.png: empty file \(0 bytes\)/],
+      [join(FIXTURES, 'notes.txt'), /notes\.txt: not an image/],
+    ];
+    const before = await page.locator('[data-testid="thumb"]').count();
+    await dropFiles(page, bad.map(([f]) => f));
+    await until('thumbnails for the bad files', async () => (await page.locator('[data-testid="thumb"]').count()) === before + bad.length);
+    await waitIdle(page);
+    const errors = await page.$$eval('[data-testid="error-item"]', (es) => es.map((e) => e.textContent ?? ''));
+    for (const [file, re] of bad) {
+      assert.ok(errors.some((e) => re.test(e)), `an error for ${base(file)} matching ${re} (got: ${errors.join(' | ')})`);
+      assert.equal(await thumbStatus(page, base(file)), 'error');
+    }
+    await page.screenshot({ path: shot('errors'), fullPage: true });
+    // Still works: a good image dropped afterwards is classified by both nets.
+    await dropFiles(page, [join(IMAGES, 'marker.png')]);
+    await until('marker.png to be classified', async () => (await thumbStatus(page, 'marker.png')) === 'done');
+    await waitIdle(page);
+    assert.equal((await slotTop5(page, 'a')).length, 5);
+    assert.equal((await slotTop5(page, 'b')).length, 5);
+    const dismiss = page.locator('[data-testid="error-item"] button');
+    for (let n = await dismiss.count(); n > 0; n = await dismiss.count()) {
+      await dismiss.first().click();
+      await until('the dismissed error to go', async () => (await dismiss.count()) < n);
+    }
+    assert.equal(await page.locator('[data-testid="error-item"]').count(), 0);
+  });
+
+  test('opens an ONNX classifier: 1000 classes get ImageNet names; a malformed file is refused', T, async () => {
+    const page = ctx.page();
+    const model = foreignClassifier();
+    await dropFiles(page, [{ name: model.name, bytes: model.bytes }], '[data-testid="slot-a"]');
+    await until('the opened model in the left slot', async () => await text(page, '[data-testid="slot-a"] [data-testid="fact-classes"]') === '1000');
+    await waitIdle(page);
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="fact-input"]'), '3×32×32');
+    assert.match(await text(page, '[data-testid="slot-a"] .eyebrow'), /Your model/);
+    // The file's learned parameters (BN running statistics are not parameters).
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="fact-params"]'), formatCount(model.params));
+    const top = await slotTop5(page, 'a');
+    assert.equal(top.length, 5);
+    for (const t of top) assert.ok((imagenetLabels as string[]).includes(t.label), `'${t.label}' is an ImageNet class name`);
+    assert.equal(await page.locator('[data-testid="pair-select"]').inputValue(), 'custom');
+    assert.equal(await text(page, '[data-testid="agreement"]'), 'Not comparable: the two models have different classes');
+    await page.screenshot({ path: shot('onnx'), fullPage: true });
+
+    // A file that is not ONNX: a clear error naming it; the residual net stays loaded and working.
+    const resBefore = await text(page, '[data-testid="slot-b"] [data-testid="model-name"]');
+    await dropFiles(page, [join(FIXTURES, 'garbage.onnx')], '[data-testid="slot-b"]');
+    await until('an error naming garbage.onnx', async () => (await page.locator('[data-testid="error-item"]', { hasText: 'garbage.onnx' }).count()) > 0, 30_000);
+    await waitIdle(page);
+    assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="model-name"]'), resBefore);
+    assert.equal(await page.getAttribute('[data-testid="slot-b"]', 'data-status'), 'ready');
+    assert.equal((await slotTop5(page, 'b')).length, 5);
+  });
+
+  test('a long model load can be cancelled; the window stays responsive and the last models come back', T, async () => {
+    const page = ctx.page();
+    const nameA = await text(page, '[data-testid="slot-a"] [data-testid="model-name"]');
+    await page.selectOption('[data-testid="pair-select"]', 'zoo:resnet152:imagenet');
+    await until('the big model to start building', async () => /Building plain152/.test(await text(page, '[data-testid="status"]')), 30_000);
+    // The UI thread stays free while the worker builds a 60M-parameter net.
+    const t0 = Date.now();
+    await page.click('[data-testid="thumb"][data-name="sneaker.webp"]');
+    await until('the clicked image to be selected', async () => await text(page, '[data-testid="selected-name"]') === 'sneaker.webp');
+    assert.ok(Date.now() - t0 < 3000, `selecting an image took ${Date.now() - t0} ms during a model load`);
+    await page.click('[data-testid="cancel"]');
+    await waitIdle(page);
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="model-name"]'), nameA);
+    assert.equal(await page.getAttribute('[data-testid="slot-a"]', 'data-status'), 'ready');
+    assert.equal(await page.locator('[data-testid="pair-select"]').inputValue(), 'custom');
+    // Back to the default pair; everything classifies again.
+    await page.selectOption('[data-testid="pair-select"]', defaultPair);
+    await until('the default pair', async () => /^plain/.test(await text(page, '[data-testid="slot-a"] [data-testid="model-name"]')));
+    await waitIdle(page);
+    const rows = await tableTop1(page);
+    assert.equal(rows.filter((r) => r.a !== '' && r.b !== '').length, GOOD_IMAGES.length + 1);
+  });
+
+  test('the batch table saves as CSV', T, async () => {
+    const page = ctx.page();
+    const csv = await ctx.saveCsv(page);
+    const lines = csv.trim().split(/\r?\n/);
+    assert.match(lines[0]!, /^image,width,height,format,engine,plain\d+ top-1,plain\d+ probability,plain\d+ ms,resnet\d+ top-1,resnet\d+ probability,resnet\d+ ms,agree,error$/);
+    const rows = await tableTop1(page);
+    assert.equal(lines.length, 1 + rows.length);
+    const r = rows.find((x) => x.name === 'trouser.jpg')!;
+    const line = lines.find((l) => l.startsWith('trouser.jpg,'));
+    assert.ok(line, 'a row for trouser.jpg');
+    const cells = line.split(',');
+    assert.deepEqual(cells.slice(0, 6), ['trouser.jpg', '200', '240', 'jpeg', 'ts', r.a]);
+    assert.ok(Number(cells[6]) > 0 && Number(cells[6]) <= 1 && Number(cells[7]) > 0, `probability and ms: ${line}`);
+    assert.equal(cells[8], r.b);
+    assert.ok(lines.some((l) => l.startsWith('not-an-image.jpg,') && l.includes('not an image')), 'refused images are listed with their error');
+  });
+}

@@ -1,0 +1,141 @@
+// Shared e2e plumbing: build, the `npm run web` server, Chromium and Electron launchers, and page helpers
+// (dropping real files, waiting for the app to settle, reading results).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const FIXTURES = join(ROOT, 'e2e', 'fixtures');
+export const IMAGES = join(ROOT, 'src', 'testdata', 'images');
+export const SCREENSHOTS = join(ROOT, 'e2e', 'screenshots');
+export const CHROMIUM = '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader',
+];
+
+/** Builds dist/ (esbuild, about a second) so the tests always run the current sources. */
+export function build(): void {
+  const r = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`build failed:\n${r.stderr}${r.stdout}`);
+}
+
+export interface Server {
+  readonly url: string;
+  stop(): void;
+}
+
+/** `node dist/web-server.js --port 0`, exactly what `npm run web` runs, on a free port. */
+export async function startWebServer(): Promise<Server> {
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'web-server.js'), '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += String(d); });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`web server did not start: ${stderr}`)), 15_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(String(d));
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`web server exited with ${code}: ${stderr}`)));
+  });
+  return { url, stop: () => void child.kill('SIGTERM') };
+}
+
+/** Path of the Electron binary, or why there is none. */
+export function electronBinary(): { path: string } | { reason: string } {
+  try {
+    const require = createRequire(import.meta.url);
+    const p = require('electron') as unknown;
+    if (typeof p === 'string' && existsSync(p)) return { path: p };
+    return { reason: 'the electron package has no binary (its download was not possible here)' };
+  } catch (e) {
+    return { reason: `no Electron binary: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
+  }
+}
+
+export function screenshotPath(name: string): string {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return join(SCREENSHOTS, `${name}.png`);
+}
+
+const MIME: Record<string, string> = {
+  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif',
+  '.avif': 'image/avif', '.tiff': 'image/tiff', '.tif': 'image/tiff', '.txt': 'text/plain', '.onnx': 'application/octet-stream',
+};
+
+// In-page code is passed as source text: this file is type-checked for Node (no DOM types), and the
+// functions below only run inside the page.
+const DROP_IN_PAGE = `({ payload, selector }) => {
+  const dt = new DataTransfer();
+  for (const p of payload) {
+    const bin = atob(p.b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    dt.items.add(new File([bytes], p.name, { type: p.type }));
+  }
+  const target = document.querySelector(selector);
+  if (!target) throw new Error('no drop target ' + selector);
+  for (const type of ['dragenter', 'dragover', 'drop']) {
+    target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+  }
+}`;
+
+/** Drops real files on an element the way a user's drag and drop does (dragenter, dragover, drop). */
+export async function dropFiles(page: Page, files: readonly (string | { name: string; bytes: Uint8Array })[], selector = '[data-testid="dropzone"]'): Promise<void> {
+  const payload = files.map((f) => typeof f === 'string'
+    ? { name: basename(f), b64: readFileSync(f).toString('base64'), type: MIME[extname(f).toLowerCase()] ?? '' }
+    : { name: f.name, b64: Buffer.from(f.bytes).toString('base64'), type: MIME[extname(f.name).toLowerCase()] ?? '' });
+  await page.evaluate(`(${DROP_IN_PAGE})(${JSON.stringify({ payload, selector })})`);
+}
+
+/** Polls `check` until it holds (twice in a row, so a state between two steps does not count). */
+export async function until(what: string, check: () => Promise<boolean>, timeout = 60_000): Promise<void> {
+  const end = Date.now() + timeout;
+  let streak = 0;
+  for (;;) {
+    streak = (await check()) ? streak + 1 : 0;
+    if (streak >= 2) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until no work is running and every image is classified or refused. */
+export async function waitIdle(page: Page, timeout = 90_000): Promise<void> {
+  await until('the app to be idle', async () =>
+    (await page.locator('#app[data-busy="false"]').count()) === 1
+    && (await page.locator('[data-testid^="slot-"][data-status="loading"]').count()) === 0
+    && (await page.locator('[data-testid="thumb"][data-status="pending"], [data-testid="thumb"][data-status="working"]').count()) === 0,
+  timeout);
+}
+
+export async function textOf(page: Page, selector: string): Promise<string> {
+  const l = page.locator(selector).first();
+  return (await l.count()) === 0 ? '' : ((await l.textContent()) ?? '').trim();
+}
+
+export interface RowResult {
+  readonly name: string;
+  readonly a: string;
+  readonly b: string;
+}
+
+/** Top-1 labels of every classified image, from the batch table. */
+export async function tableTop1(page: Page): Promise<RowResult[]> {
+  return page.$$eval('[data-testid="batch-table"] tbody tr', (rows) => rows.map((r) => ({
+    name: r.getAttribute('data-name') ?? '',
+    a: r.querySelector('[data-col="a-top1"]')?.textContent ?? '',
+    b: r.querySelector('[data-col="b-top1"]')?.textContent ?? '',
+  })));
+}
+
+export async function chooseEngine(page: Page, engine: string): Promise<void> {
+  await page.selectOption('[data-testid="engine-select"]', engine);
+}
