@@ -130,6 +130,7 @@ async function cmdRun(argv: string[], io: CliIO): Promise<void> {
   }
   const session = await loadModel(modelBytes(positionals[0]!), { engine, threads });
   try {
+    untrainedNote(session.info, io);
     const r = await session.run(x);
     io.out(`output [${r.output.shape.join(',')}] in ${r.ms.toFixed(1)} ms on ${engine}`);
     const rows = r.output.shape[0]!;
