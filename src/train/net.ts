@@ -120,7 +120,8 @@ export class TrainNet {
       this.ops.push(op);
       if (op.kind === 'conv') {
         const rows = op.x.c * op.k * op.k;
-        colSize = Math.max(colSize, rows * chunkPixels(rows));
+        const rowsT = op.y.c * op.k * op.k;
+        colSize = Math.max(colSize, rows * chunkPixels(rows), rowsT * chunkPixels(rowsT));
         wtSize = Math.max(wtSize, rows * op.y.c);
       }
     }
@@ -469,6 +470,26 @@ export class TrainNet {
     if (!t) return;
     const w = op.weight.data;
     const wT = this.wT;
+    const K = g.k;
+    if (g.stride === 1 && g.pad <= K - 1) {
+      // Stride 1: dx = conv(dy, W') with W'[c, m, kh, kw] = W[m, c, K-1-kh, K-1-kw] and pad K-1-pad: a
+      // forward-shaped GEMM whose im2col is cheap and whose output is dx itself (no col2im scatter).
+      const C = g.c;
+      for (let m = 0; m < M; m++) for (let c = 0; c < C; c++) for (let kk = 0; kk < K * K; kk++) {
+        wT[(c * M + m) * K * K + (K * K - 1 - kk)] = w[(m * C + c) * K * K + kk]!;
+      }
+      const gT = convGeom(M, n, g.oh, g.ow, C, K, 1, K - 1 - g.pad);
+      const RT = colRows(gT);
+      const pcT = chunkPixels(RT);
+      const PX = n * g.h * g.w;
+      for (let p0 = 0; p0 < PX; p0 += pcT) {
+        const p1 = Math.min(PX, p0 + pcT);
+        be.im2col(dy, gT, this.col, pcT, p0, p1);
+        be.gemmNN(C, p1 - p0, RT, wT, RT, this.col, pcT, t.dx.subarray(p0), PX, t.acc);
+      }
+      return;
+    }
+    // Other strides: dcol = W^T dy, then scatter-add with col2im.
     for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = w[m * R + r]!;
     if (!t.acc) t.dx.fill(0, 0, size(op.x, n));
     for (let p0 = 0; p0 < P; p0 += pc) {
@@ -485,24 +506,45 @@ export class TrainNet {
     return { ...this.graph, initializers: inits, metadata: metadata ?? this.graph.metadata };
   }
 
-  /** Every parameter then every state, as one flat vector (for checkpoints and between threads). */
-  get flatSize(): number {
-    return [...this.params, ...this.states].reduce((s, t) => s + t.data.length, 0);
+  /** Sizes of the flat vectors below: all parameters, all states. */
+  get paramCount(): number {
+    return this.params.reduce((s, t) => s + t.data.length, 0);
   }
 
-  readFlat(out = new Float32Array(this.flatSize)): Float32Array {
-    let o = 0;
-    for (const t of [...this.params, ...this.states]) { out.set(t.data, o); o += t.data.length; }
-    return out;
+  get stateCount(): number {
+    return this.states.reduce((s, t) => s + t.data.length, 0);
   }
 
-  writeFlat(v: ArrayLike<number>): void {
-    if (v.length !== this.flatSize) throw new Error(`writeFlat: ${v.length} values, the net has ${this.flatSize}`);
+  /** Parameters, their gradients and the states as flat vectors (checkpoints, optimizer, threads). */
+  getParams(out = new Float32Array(this.paramCount)): Float32Array {
+    return gather(this.params.map((p) => p.data), out);
+  }
+
+  getGrads(out = new Float32Array(this.paramCount)): Float32Array {
+    return gather(this.params.map((p) => p.grad), out);
+  }
+
+  getStates(out = new Float32Array(this.stateCount)): Float32Array {
+    return gather(this.states.map((s) => s.data), out);
+  }
+
+  setParams(v: ArrayLike<number>): void {
+    scatter(v, this.params.map((p) => p.data), 'parameters');
+  }
+
+  setStates(v: ArrayLike<number>): void {
+    scatter(v, this.states.map((s) => s.data), 'states');
+  }
+
+  /** 1 for parameters that weight decay applies to, per flat entry. */
+  decayMask(kinds: readonly Param['kind'][]): Uint8Array {
+    const mask = new Uint8Array(this.paramCount);
     let o = 0;
-    for (const t of [...this.params, ...this.states]) {
-      for (let i = 0; i < t.data.length; i++) t.data[i] = v[o + i]!;
-      o += t.data.length;
+    for (const p of this.params) {
+      if (kinds.includes(p.kind)) mask.fill(1, o, o + p.data.length);
+      o += p.data.length;
     }
+    return mask;
   }
 
   /** Multiply-adds of one training-mode forward per sample (convs and FC), for throughput figures. */
@@ -518,6 +560,25 @@ export class TrainNet {
   /** Names of the ops in execution order with their kinds (for tests and logs). */
   get opKinds(): string[] {
     return this.ops.map((o) => o.kind);
+  }
+}
+
+function gather(parts: readonly FloatArray[], out: Float32Array): Float32Array {
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function scatter(v: ArrayLike<number>, parts: readonly FloatArray[], what: string): void {
+  const total = parts.reduce((s, p) => s + p.length, 0);
+  if (v.length !== total) throw new Error(`set ${what}: ${v.length} values, the net has ${total}`);
+  let o = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) p[i] = v[o + i]!;
+    o += p.length;
   }
 }
 

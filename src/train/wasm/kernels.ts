@@ -15,8 +15,12 @@ export interface TrainKernelOptions {
   readonly relaxedSimd: boolean;
 }
 
-/** Rows of A and 4-float column vectors of B per gemm_nn tile (4 x 8 floats: 8 accumulators). */
-const NN_MR = 4;
+/**
+ * Rows of A per gemm_nn tile of 8 columns: 6 rows = 12 accumulators, enough independent FMAs to hide their
+ * latency, and with 2 B vectors and a splat still within x64's 16 vector registers. Row counts that 6 does
+ * not divide end with 4-row (and 1-row) tiles.
+ */
+const NN_MR = 6;
 /** k steps per iteration of gemm_nn's inner loop. */
 const NN_UNROLL = 4;
 /** gemm_nt reduces over K in chunks of this many floats, so the chunk of B's rows stays in L2. */
@@ -42,7 +46,7 @@ function madd(f: FuncBuilder, relaxed: boolean, a: Local, b: Local, acc: Local):
 function emitGemmNN(m: ModuleBuilder, opts: TrainKernelOptions): number {
   const { f, index } = m.func('gemm_nn', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
   const [M, N, K, A, lda, B, ldb, C, ldc, accFlag] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
-  const lda4 = f.local(I32), ldb4 = f.local(I32), ldc4 = f.local(I32), M4 = f.local(I32), N8 = f.local(I32);
+  const lda4 = f.local(I32), ldb4 = f.local(I32), ldc4 = f.local(I32), rem = f.local(I32), N8 = f.local(I32);
   const i = f.local(I32), j = f.local(I32), k = f.local(I32), pb = f.local(I32), cp = f.local(I32), kq = f.local(I32);
   const a: Local[] = Array.from({ length: NN_MR }, () => f.local(I32));
   const acc: [Local, Local][] = Array.from({ length: NN_MR }, () => [f.local(V128), f.local(V128)]);
@@ -51,7 +55,6 @@ function emitGemmNN(m: ModuleBuilder, opts: TrainKernelOptions): number {
   f.get(lda).i32Const(4).i32Mul().set(lda4);
   f.get(ldb).i32Const(4).i32Mul().set(ldb4);
   f.get(ldc).i32Const(4).i32Mul().set(ldc4);
-  f.get(M).i32Const(-NN_MR).i32And().set(M4);
   f.get(N).i32Const(-8).i32And().set(N8);
 
   /** One tile of `rows` rows x 8 columns at (i, j). */
@@ -101,10 +104,28 @@ function emitGemmNN(m: ModuleBuilder, opts: TrainKernelOptions): number {
 
   f.i32Const(0);
   forLoop(f, j, N8, 8, () => {
-    f.i32Const(0);
-    forLoop(f, i, M4, NN_MR, () => tile(NN_MR));
-    f.get(M4);
-    forLoop(f, i, M, 1, () => tile(1));
+    // Row tiles: 6 while at least 10 rows remain (or exactly 6), then 4, then 1.
+    f.i32Const(0).set(i);
+    f.block().loop();
+    {
+      f.get(M).get(i).i32Sub().tee(rem).i32Eqz().brIf(1);
+      f.get(rem).i32Const(10).i32GeS().get(rem).i32Const(NN_MR).i32Eq().i32Or();
+      f.if();
+      tile(NN_MR);
+      f.get(i).i32Const(NN_MR).i32Add().set(i);
+      f.br(1);
+      f.end();
+      f.get(rem).i32Const(4).i32GeS();
+      f.if();
+      tile(4);
+      f.get(i).i32Const(4).i32Add().set(i);
+      f.br(1);
+      f.end();
+      tile(1);
+      f.get(i).i32Const(1).i32Add().set(i);
+      f.br(0);
+    }
+    f.end().end();
   });
   // Columns past the last full 8: scalar dot products.
   f.i32Const(0);

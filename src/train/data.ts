@@ -1,0 +1,174 @@
+// Fashion-MNIST from IDX files (gzipped or not), the paper's augmentation (pad 4, random crop, horizontal
+// flip) and normalisation to the model's input.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { seededRandom } from '../zoo/build';
+
+/** Where Debian's dataset-fashion-mnist package puts the files. */
+export const DEFAULT_DATA_DIR = '/usr/share/datasets/fashion-mnist/';
+
+export class DatasetError extends Error {
+  override name = 'DatasetError';
+}
+
+/** Grayscale images (row-major uint8, `rows` x `cols` each) with their class labels. */
+export interface ImageSet {
+  readonly count: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly images: Uint8Array;
+  readonly labels: Uint8Array;
+}
+
+export interface FashionMnist {
+  readonly train: ImageSet;
+  readonly test: ImageSet;
+}
+
+const IDX_UBYTE = 0x08;
+/** Largest file we read (the real training images are 47 MB unpacked). */
+const MAX_IDX_BYTES = 256 * 1024 * 1024;
+
+/** Parses an IDX file of unsigned bytes: its dimensions and data. Gzip is detected by its magic bytes. */
+export function parseIdx(raw: Uint8Array, what: string): { dims: number[]; data: Uint8Array } {
+  let bytes = raw;
+  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+    try {
+      bytes = new Uint8Array(gunzipSync(raw, { maxOutputLength: MAX_IDX_BYTES }));
+    } catch (e) {
+      throw new DatasetError(`${what}: not a valid gzip file (${(e as Error).message})`);
+    }
+  }
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw new DatasetError(`${what}: not an IDX file (bad magic number)`);
+  if (bytes[2] !== IDX_UBYTE) throw new DatasetError(`${what}: IDX data type 0x${bytes[2]!.toString(16)} is not unsigned bytes (0x08)`);
+  const rank = bytes[3]!;
+  if (rank < 1 || rank > 4) throw new DatasetError(`${what}: IDX rank ${rank} is not 1..4`);
+  const header = 4 + 4 * rank;
+  if (bytes.length < header) throw new DatasetError(`${what}: truncated IDX header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (bytes.length - header !== size) {
+    throw new DatasetError(`${what}: IDX dimensions [${dims.join(',')}] need ${size} bytes of data, the file has ${bytes.length - header}`);
+  }
+  return { dims, data: bytes.subarray(header) };
+}
+
+function findFile(dir: string, base: string): string {
+  for (const name of [base, `${base}.gz`]) {
+    const p = join(dir, name);
+    if (existsSync(p) && statSync(p).isFile()) return p;
+  }
+  throw new DatasetError(
+    `no Fashion-MNIST in ${dir}: ${base}[.gz] is missing (expected train-images-idx3-ubyte, train-labels-idx1-ubyte, ` +
+    `t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, optionally gzipped; Debian: apt install dataset-fashion-mnist)`,
+  );
+}
+
+function readFileChecked(path: string): Uint8Array {
+  const size = statSync(path).size;
+  if (size > MAX_IDX_BYTES) throw new DatasetError(`${path}: ${size} bytes is more than an IDX file of this dataset can be`);
+  return new Uint8Array(readFileSync(path));
+}
+
+/** Reads one split (`train` or `t10k`), optionally only its first `limit` images. */
+export function loadSplit(dir: string, split: 'train' | 't10k', classes: number, limit?: number): ImageSet {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DatasetError(`dataset directory ${dir} does not exist`);
+  const imgPath = findFile(dir, `${split}-images-idx3-ubyte`);
+  const lblPath = findFile(dir, `${split}-labels-idx1-ubyte`);
+  const img = parseIdx(readFileChecked(imgPath), imgPath);
+  const lbl = parseIdx(readFileChecked(lblPath), lblPath);
+  if (img.dims.length !== 3) throw new DatasetError(`${imgPath}: images must be [N,rows,cols], got [${img.dims.join(',')}]`);
+  if (lbl.dims.length !== 1) throw new DatasetError(`${lblPath}: labels must be [N], got [${lbl.dims.join(',')}]`);
+  const [n, rows, cols] = img.dims as [number, number, number];
+  if (lbl.dims[0] !== n) throw new DatasetError(`${imgPath} has ${n} images but ${lblPath} has ${lbl.dims[0]} labels`);
+  const count = limit === undefined ? n : Math.min(n, limit);
+  const labels = lbl.data.subarray(0, count);
+  for (let i = 0; i < count; i++) {
+    if (labels[i]! >= classes) throw new DatasetError(`${lblPath}: label ${labels[i]} of image ${i} is not a class 0..${classes - 1}`);
+  }
+  return { count, rows, cols, images: img.data.subarray(0, count * rows * cols), labels };
+}
+
+export function loadFashionMnist(dir: string, opts: { limit?: number; testLimit?: number } = {}): FashionMnist {
+  const train = loadSplit(dir, 'train', 10, opts.limit);
+  const test = loadSplit(dir, 't10k', 10, opts.testLimit);
+  if (train.rows !== test.rows || train.cols !== test.cols) {
+    throw new DatasetError(`training images are ${train.rows}x${train.cols} but test images are ${test.rows}x${test.cols}`);
+  }
+  return { train, test };
+}
+
+/** Mean and standard deviation of all pixels (scaled to [0,1]) of a set: the normalisation a model stores. */
+export function pixelStats(set: ImageSet): { mean: number; std: number } {
+  let s = 0;
+  let sq = 0;
+  const px = set.images;
+  for (let i = 0; i < px.length; i++) {
+    const v = px[i]! / 255;
+    s += v;
+    sq += v * v;
+  }
+  const mean = s / px.length;
+  return { mean, std: Math.sqrt(Math.max(0, sq / px.length - mean * mean)) };
+}
+
+export interface Augment {
+  /** Zero padding on each side before the random crop back to the original size. */
+  readonly pad: number;
+  readonly flip: boolean;
+}
+
+/** The paper's CIFAR augmentation: 4 pixels of zero padding, random crop, random horizontal flip. */
+export const PAPER_AUGMENT: Augment = { pad: 4, flip: true };
+
+/**
+ * Writes samples `indices` of `set` as normalised NCHW floats into `out` ((p/255 - mean) / std), augmented
+ * with `rng` when `augment` is given. Padding is pixel value 0 (black, the images' background), as
+ * torchvision's RandomCrop(padding=4) pads before normalising.
+ */
+export function fillBatch(
+  set: ImageSet, indices: ArrayLike<number>, mean: number, std: number, out: Float32Array,
+  augment?: { readonly spec: Augment; readonly rng: ReturnType<typeof seededRandom> },
+): void {
+  const { rows: H, cols: W } = set;
+  const scale = 1 / (255 * std);
+  const shift = -mean / std;
+  for (let b = 0; b < indices.length; b++) {
+    const idx = indices[b]!;
+    const src = idx * H * W;
+    const dst = b * H * W;
+    let dy = 0;
+    let dx = 0;
+    let flip = false;
+    if (augment) {
+      const p = augment.spec.pad;
+      dy = Math.floor(augment.rng.uniform() * (2 * p + 1)) - p;
+      dx = Math.floor(augment.rng.uniform() * (2 * p + 1)) - p;
+      flip = augment.spec.flip && augment.rng.uniform() < 0.5;
+    }
+    for (let y = 0; y < H; y++) {
+      const sy = y + dy;
+      for (let x = 0; x < W; x++) {
+        const sx = (flip ? W - 1 - x : x) + dx;
+        const v = sy >= 0 && sy < H && sx >= 0 && sx < W ? set.images[src + sy * W + sx]! : 0;
+        out[dst + y * W + x] = v * scale + shift;
+      }
+    }
+  }
+}
+
+/** A seeded permutation of 0..n-1 (Fisher-Yates). */
+export function shuffled(n: number, rng: ReturnType<typeof seededRandom>): Int32Array {
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    const t = p[i]!;
+    p[i] = p[j]!;
+    p[j] = t;
+  }
+  return p;
+}

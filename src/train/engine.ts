@@ -1,0 +1,200 @@
+// Who computes gradients: the net in this thread, or data-parallel across worker threads. With T threads a
+// batch is split into T shards; this thread runs shard 0 while T-1 workers run the others, each on its own
+// copy of the net (parameters are sent with every step, gradients come back and are averaged). Batch norm
+// uses each shard's statistics, as multi-GPU training does; running statistics are averaged.
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { parseOnnx } from '../onnx/read';
+import { wasmBackend } from './backend';
+import { TrainNet } from './net';
+
+export interface StepOutput {
+  /** Mean loss and correct count over the whole batch. */
+  readonly loss: number;
+  readonly correct: number;
+  /** Gradient of the mean loss, flat over the parameters. */
+  readonly grads: Float32Array;
+  /** Batch-norm running statistics after this step. */
+  readonly states: Float32Array;
+}
+
+export interface GradientEngine {
+  readonly threads: number;
+  readonly paramCount: number;
+  readonly stateCount: number;
+  /** One forward/backward at parameters `theta` and running statistics `states` on n NCHW samples. */
+  step(theta: Float32Array, states: Float32Array, images: Float32Array, labels: ArrayLike<number>, n: number): Promise<StepOutput>;
+  /** Inference-mode logits [n, classes]. */
+  predict(theta: Float32Array, states: Float32Array, images: Float32Array, n: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+const WORKER_KIND = 'resnet-lab/train-worker';
+
+interface WorkerInit {
+  readonly kind: typeof WORKER_KIND;
+  readonly onnx: Uint8Array;
+  readonly maxBatch: number;
+}
+
+type Request =
+  | { type: 'step'; theta: Float32Array; states: Float32Array; images: Float32Array; labels: Int32Array; n: number }
+  | { type: 'predict'; theta: Float32Array; states: Float32Array; images: Float32Array; n: number };
+
+type Reply =
+  | { type: 'step'; loss: number; correct: number; grads: Float32Array; states: Float32Array }
+  | { type: 'predict'; logits: Float32Array }
+  | { type: 'error'; message: string };
+
+/** One shard's work on a net in this thread. */
+function runLocal(net: TrainNet, req: Request): Reply {
+  net.setParams(req.theta);
+  net.setStates(req.states);
+  if (req.type === 'predict') {
+    net.forward(req.images, req.n, false);
+    return { type: 'predict', logits: net.logitsRows() };
+  }
+  net.forward(req.images, req.n, true);
+  const r = net.lossAndBackward(req.labels);
+  return { type: 'step', loss: r.loss, correct: r.correct, grads: net.getGrads(), states: net.getStates() };
+}
+
+// A worker thread: this same module, started with workerData of our kind.
+if (!isMainThread && (workerData as Partial<WorkerInit> | null)?.kind === WORKER_KIND && parentPort) {
+  const init = workerData as WorkerInit;
+  const port = parentPort;
+  const net = new TrainNet(parseOnnx(init.onnx), { backend: wasmBackend(), maxBatch: init.maxBatch });
+  port.on('message', (req: Request) => {
+    let reply: Reply;
+    try {
+      reply = runLocal(net, req);
+    } catch (e) {
+      reply = { type: 'error', message: (e as Error).message };
+    }
+    const transfer = reply.type === 'step' ? [reply.grads.buffer, reply.states.buffer] : reply.type === 'predict' ? [reply.logits.buffer] : [];
+    port.postMessage(reply, transfer as ArrayBuffer[]);
+  });
+  port.postMessage({ type: 'ready' });
+}
+
+/**
+ * A worker running this module. Bundled (dist/cli.js) the file is plain JavaScript; from source (.ts, run
+ * through tsx) the worker first registers tsx's loader, which Node does not pass on to workers by itself.
+ */
+function spawnSelf(init: WorkerInit): Worker {
+  const self = import.meta.url;
+  if (!/\.m?ts$/.test(new URL(self).pathname)) return new Worker(new URL(self), { workerData: init });
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(self)}); })`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
+
+class ThreadWorker {
+  private pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | null = null;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: Reply) => {
+      const p = this.pending;
+      this.pending = null;
+      if (!p) return;
+      if (m.type === 'error') p.reject(new Error(`training worker: ${m.message}`));
+      else p.resolve(m);
+    });
+    worker.on('error', (e: Error) => {
+      this.pending?.reject(e);
+      this.pending = null;
+    });
+  }
+
+  static start(onnx: Uint8Array, maxBatch: number): Promise<ThreadWorker> {
+    const init: WorkerInit = { kind: WORKER_KIND, onnx, maxBatch };
+    const worker = spawnSelf(init);
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(new Error(`training worker failed to start: ${e.message}`));
+      worker.once('error', onError);
+      worker.once('message', (m: { type: string }) => {
+        worker.off('error', onError);
+        if (m.type === 'ready') resolve(new ThreadWorker(worker));
+        else reject(new Error(`training worker: unexpected first message ${m.type}`));
+      });
+    });
+  }
+
+  request(req: Request): Promise<Reply> {
+    if (this.pending) throw new Error('training worker: a request is already running');
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(req);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+/** [start, end) of shard i of n samples in k shards. */
+function shard(n: number, k: number, i: number): [number, number] {
+  return [Math.floor((n * i) / k), Math.floor((n * (i + 1)) / k)];
+}
+
+/**
+ * An engine on `threads` threads for the model in `onnx` (the graph the net was built from). `net` is this
+ * thread's copy, sized for shards of up to ceil(maxBatch / threads) samples.
+ */
+export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: number): Promise<GradientEngine> {
+  const workers = await Promise.all(Array.from({ length: threads - 1 }, () => ThreadWorker.start(onnx, net.maxBatch)));
+  const per = net.inputSize;
+  const paramCount = net.paramCount;
+  const stateCount = net.stateCount;
+  const K = net.classes;
+  const split = (n: number): number => Math.min(threads, n);
+  return {
+    threads, paramCount, stateCount,
+    async step(theta, states, images, labels, n) {
+      const k = split(n);
+      const replies: Promise<Reply>[] = [];
+      for (let i = 1; i < k; i++) {
+        const [a, b] = shard(n, k, i);
+        replies.push(workers[i - 1]!.request({
+          type: 'step', theta, states, images: images.slice(a * per, b * per), labels: Int32Array.from(Array.prototype.slice.call(labels, a, b) as number[]), n: b - a,
+        }));
+      }
+      const [a0, b0] = shard(n, k, 0);
+      const local = runLocal(net, { type: 'step', theta, states, images: images.subarray(a0 * per, b0 * per), labels: Int32Array.from(Array.prototype.slice.call(labels, a0, b0) as number[]), n: b0 - a0 });
+      const all = [local, ...(await Promise.all(replies))];
+      const grads = new Float32Array(paramCount);
+      const outStates = new Float32Array(stateCount);
+      let loss = 0;
+      let correct = 0;
+      all.forEach((r, i) => {
+        if (r.type !== 'step') throw new Error(`training worker: expected a step reply, got ${r.type}`);
+        const [a, b] = shard(n, k, i);
+        const w = (b - a) / n;
+        for (let j = 0; j < paramCount; j++) grads[j] += w * r.grads[j]!;
+        for (let j = 0; j < stateCount; j++) outStates[j] += w * r.states[j]!;
+        loss += w * r.loss;
+        correct += r.correct;
+      });
+      return { loss, correct, grads, states: outStates };
+    },
+    async predict(theta, states, images, n) {
+      const k = split(n);
+      const replies: Promise<Reply>[] = [];
+      for (let i = 1; i < k; i++) {
+        const [a, b] = shard(n, k, i);
+        replies.push(workers[i - 1]!.request({ type: 'predict', theta, states, images: images.slice(a * per, b * per), n: b - a }));
+      }
+      const [a0, b0] = shard(n, k, 0);
+      const all = [runLocal(net, { type: 'predict', theta, states, images: images.subarray(a0 * per, b0 * per), n: b0 - a0 }), ...(await Promise.all(replies))];
+      const logits = new Float32Array(n * K);
+      all.forEach((r, i) => {
+        if (r.type !== 'predict') throw new Error(`training worker: expected a predict reply, got ${r.type}`);
+        logits.set(r.logits, shard(n, k, i)[0] * K);
+      });
+      return logits;
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}

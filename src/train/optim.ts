@@ -1,0 +1,40 @@
+// SGD with momentum and weight decay, and the paper's learning-rate schedule.
+
+export interface SgdConfig {
+  readonly momentum: number;
+  readonly weightDecay: number;
+}
+
+/** The paper's (section 4.2): momentum 0.9, weight decay 1e-4. */
+export const PAPER_SGD: SgdConfig = { momentum: 0.9, weightDecay: 1e-4 };
+
+/**
+ * One step over flat parameter vectors, as PyTorch's SGD does it:
+ *   v = momentum * v + (g + weightDecay * w);  w = w - lr * v
+ * `decayMask[i]` = 0 exempts parameter i from weight decay (all decay when omitted).
+ */
+export function sgdStep(
+  w: Float32Array, g: ArrayLike<number>, v: Float32Array, lr: number, cfg: SgdConfig, decayMask?: Uint8Array,
+): void {
+  if (g.length !== w.length || v.length !== w.length) throw new Error(`sgdStep: ${w.length} weights, ${g.length} gradients, ${v.length} velocities`);
+  const { momentum, weightDecay } = cfg;
+  for (let i = 0; i < w.length; i++) {
+    const wd = decayMask && decayMask[i] === 0 ? 0 : weightDecay;
+    const vi = momentum * v[i]! + g[i]! + wd * w[i]!;
+    v[i] = vi;
+    w[i] = w[i]! - lr * vi;
+  }
+}
+
+/**
+ * The paper divides the learning rate by 10 at 32k and 48k of 64k iterations: at 50% and 75% of training.
+ * Scaled to our run: `step` of `totalSteps`. An optional warm-up (the paper's 110-layer net used 0.01
+ * until training error fell below 80%) runs the first `warmupSteps` at a tenth of the base rate.
+ */
+export function paperLearningRate(base: number, step: number, totalSteps: number, warmupSteps = 0): number {
+  if (step < warmupSteps) return base / 10;
+  const f = step / totalSteps;
+  if (f >= 0.75) return base / 100;
+  if (f >= 0.5) return base / 10;
+  return base;
+}
