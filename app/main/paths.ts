@@ -71,7 +71,7 @@ export interface ListOptions {
   readonly maxDepth?: number;
 }
 
-/** Image files under `dir` (sub-folders to maxDepth, hidden entries and symlinked folders skipped), sorted. */
+/** Image files under `dir` (sub-folders to maxDepth; hidden entries and symlinks skipped), sorted. */
 export async function listImages(dir: string, opts: ListOptions = {}): Promise<ImageRef[]> {
   const maxFiles = opts.maxFiles ?? 5000;
   const maxDepth = opts.maxDepth ?? 4;

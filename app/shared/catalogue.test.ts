@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultPair, labelsFor, pairChoices, parseCurves, parseManifest, sourceKey, zooSourceSpec, IMAGENET_LABELS } from './catalogue';
+
+describe('model pairs', () => {
+  it('without shipped models, defaults to the zoo pair plain20/resnet20 at Fashion-MNIST size', () => {
+    const pairs = pairChoices({ models: [] });
+    const d = defaultPair(pairs);
+    assert.equal(d.key, 'zoo:resnet20:fashion-mnist');
+    assert.equal(d.trained, false);
+    assert.deepEqual([d.plain.kind, d.residual.kind], ['zoo', 'zoo']);
+    if (d.plain.kind !== 'zoo' || d.residual.kind !== 'zoo') return;
+    const plain = zooSourceSpec(d.plain);
+    const res = zooSourceSpec(d.residual);
+    assert.deepEqual([plain.residual, res.residual], [false, true]);
+    assert.deepEqual([plain.inputChannels, plain.inputSize, plain.classes], [1, 28, 10]);
+    assert.deepEqual(plain.stages, res.stages);
+  });
+  it('offers every residual zoo net with its plain twin (bottleneck nets get residual=false twins)', () => {
+    const keys = pairChoices({ models: [] }).map((p) => p.key);
+    for (const n of [20, 32, 44, 56, 110]) assert.ok(keys.includes(`zoo:resnet${n}:fashion-mnist`) && keys.includes(`zoo:resnet${n}:cifar10`));
+    for (const n of [18, 34, 50, 101, 152]) assert.ok(keys.includes(`zoo:resnet${n}:imagenet`), `resnet${n}`);
+    const r50 = pairChoices({ models: [] }).find((p) => p.key === 'zoo:resnet50:imagenet')!;
+    assert.equal(r50.label, 'plain50 / resnet50 · 3×224×224');
+    assert.ok(r50.plain.kind === 'zoo' && r50.plain.base === 'resnet50' && !r50.plain.residual);
+  });
+  it('prefers shipped trained models when both nets of a pair exist', () => {
+    const manifest = parseManifest({ models: [
+      { id: 'plain56', file: 'plain56.onnx', bytes: 1, sidecar: null },
+      { id: 'resnet56', file: 'resnet56.onnx', bytes: 1, sidecar: { training: { dataset: 'Fashion-MNIST' } } },
+      { id: 'plain20', file: 'plain20.onnx', bytes: 1, sidecar: null },
+      { id: 'resnet20', file: 'resnet20.onnx', bytes: 1, sidecar: null },
+      { id: 'resnet110', file: 'resnet110.onnx', bytes: 1, sidecar: null },
+    ] });
+    const pairs = pairChoices(manifest);
+    const shipped = pairs.filter((p) => p.trained).map((p) => p.label);
+    assert.deepEqual(shipped, ['plain20 / resnet20 · trained', 'plain56 / resnet56 · Fashion-MNIST']);
+    const d = defaultPair(pairs);
+    assert.equal(d.key, 'shipped:20');
+    assert.deepEqual(d.residual, { kind: 'shipped', id: 'resnet20', file: 'resnet20.onnx' });
+  });
+  it('ignores manifest entries with unsafe file names', () => {
+    const m = parseManifest({ models: [{ id: 'x', file: '../../etc/x.onnx' }, { id: 'y', file: 'y.onnx' }, 'junk'] });
+    assert.deepEqual(m.models.map((x) => x.id), ['y']);
+    assert.deepEqual(parseManifest(null).models, []);
+  });
+  it('keys sources so cached bytes are found again', () => {
+    const d = defaultPair(pairChoices({ models: [] }));
+    assert.notEqual(sourceKey(d.plain), sourceKey(d.residual));
+    assert.equal(sourceKey({ kind: 'file', name: 'm.onnx', bytes: new Uint8Array(3) }), 'file:m.onnx:3');
+  });
+});
+
+describe('labels and curves', () => {
+  it('labels: the model\'s own, ImageNet\'s for 1000 classes, else none', () => {
+    assert.deepEqual(labelsFor({ labels: ['a', 'b'], classes: 2 }), ['a', 'b']);
+    assert.equal(labelsFor({ labels: [], classes: 1000 }), IMAGENET_LABELS);
+    assert.equal(IMAGENET_LABELS.length, 1000);
+    assert.deepEqual(labelsFor({ labels: [], classes: 7 }), []);
+  });
+  it('reads curves as arrays or as a history, percentages scaled to fractions', () => {
+    assert.deepEqual(parseCurves({ curves: { epoch: [1, 2], trainError: [0.5, 0.3], testError: [0.6, 0.4] } }),
+      { epochs: [1, 2], trainError: [0.5, 0.3], testError: [0.6, 0.4] });
+    assert.deepEqual(parseCurves({ training: { history: [{ epoch: 1, train_error: 50, test_error: 60 }, { epoch: 2, train_error: 30, test_error: 40 }] } }),
+      { epochs: [1, 2], trainError: [0.5, 0.3], testError: [0.6, 0.4] });
+    assert.equal(parseCurves({ curves: { trainError: [0.5], testError: [0.6, 0.4] } }), null, 'lengths must match');
+    assert.equal(parseCurves({ training: { dataset: 'x' } }), null);
+    assert.equal(parseCurves(null), null);
+  });
+});
