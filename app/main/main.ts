@@ -3,7 +3,7 @@
 // Follows Electron's security checklist: context isolation, sandbox, no Node in the renderer, a custom
 // protocol instead of file://, strict CSP, no navigation, no new windows, no permissions.
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, utilityProcess, type MenuItemConstructorOptions } from 'electron';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,15 @@ import { IMAGE_EXTENSIONS, PathPolicy } from './paths';
 import { lookupStatic, securityHeaders } from './static-files';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const WEB_ROOT = join(here, '..', 'web');
+/**
+ * The renderer's files. Packaged builds keep dist/web unpacked (electron-builder.yml asarUnpack): ORT's
+ * wasm and the models are large, and plain files let the protocol handler use ordinary fs calls.
+ */
+const WEB_ROOT = ((): string => {
+  const inAsar = join(here, '..', 'web');
+  const unpacked = inAsar.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
+  return unpacked !== inAsar && existsSync(unpacked) ? unpacked : inAsar;
+})();
 const PRELOAD = join(here, 'preload.cjs');
 const DECODER = join(here, 'decoder.js');
 
