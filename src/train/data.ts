@@ -56,6 +56,18 @@ export function parseIdx(raw: Uint8Array, what: string): { dims: number[]; data:
   return { dims, data: bytes.subarray(header) };
 }
 
+/** An IDX file of unsigned bytes with the given dimensions (the inverse of parseIdx, uncompressed). */
+export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array {
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (data.length !== size) throw new Error(`encodeIdx: dimensions [${dims.join(',')}] need ${size} bytes, got ${data.length}`);
+  const out = new Uint8Array(4 + 4 * dims.length + size);
+  out.set([0, 0, IDX_UBYTE, dims.length]);
+  const view = new DataView(out.buffer);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+}
+
 function findFile(dir: string, base: string): string {
   for (const name of [base, `${base}.gz`]) {
     const p = join(dir, name);

@@ -1,0 +1,129 @@
+// Fashion-MNIST loading (IDX, gzip, every malformed case), normalisation and the paper's augmentation, on
+// the committed 1000-image test slice.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { seededRandom } from '../zoo/build';
+import { DatasetError, encodeIdx, fillBatch, loadFashionMnist, loadSplit, parseIdx, pixelStats, shuffled } from './data';
+
+const SLICE = join(import.meta.dirname, '../testdata/fashion-mnist');
+const tmp = mkdtempSync(join(tmpdir(), 'rl-data-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function dirWith(files: Record<string, Uint8Array>): string {
+  const d = mkdtempSync(join(tmp, 'd-'));
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(d, name), bytes);
+  return d;
+}
+
+describe('IDX files', () => {
+  it('round-trips, plain and gzipped', () => {
+    const data = Uint8Array.from({ length: 2 * 3 * 4 }, (_, i) => i * 7);
+    const idx = encodeIdx([2, 3, 4], data);
+    for (const bytes of [idx, new Uint8Array(gzipSync(idx))]) {
+      const r = parseIdx(bytes, 'x');
+      assert.deepEqual(r.dims, [2, 3, 4]);
+      assert.deepEqual([...r.data], [...data]);
+    }
+  });
+
+  it('refuses bad magic, other data types, truncated headers and data, corrupt gzip', () => {
+    const good = encodeIdx([2, 2], new Uint8Array(4));
+    const cases: [Uint8Array, RegExp][] = [
+      [new TextEncoder().encode('<html>not idx</html>'), /bad magic/],
+      [Uint8Array.from([0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0]), /data type 0xd is not unsigned bytes/],
+      [good.subarray(0, 6), /truncated IDX header/],
+      [good.subarray(0, good.length - 1), /need 4 bytes of data, the file has 3/],
+      [Uint8Array.from([...good, 9]), /need 4 bytes of data, the file has 5/],
+      [Uint8Array.from([0x1f, 0x8b, 8, 0, 1, 2, 3]), /not a valid gzip file/],
+      [Uint8Array.from([0, 0, 8, 0]), /rank 0/],
+    ];
+    for (const [bytes, re] of cases) assert.throws(() => parseIdx(bytes, 'f.idx'), (e: Error) => e instanceof DatasetError && re.test(e.message) && e.message.startsWith('f.idx'));
+  });
+});
+
+describe('loading Fashion-MNIST', () => {
+  it('reads the committed slice: 1000 images of 28x28, the real first labels and class counts', () => {
+    const s = loadSplit(SLICE, 't10k', 10);
+    assert.equal(s.count, 1000);
+    assert.equal(s.rows, 28);
+    assert.equal(s.cols, 28);
+    // The first test images of Fashion-MNIST are an ankle boot, a pullover and two trousers.
+    assert.deepEqual([...s.labels.subarray(0, 4)], [9, 2, 1, 1]);
+    const counts = new Array<number>(10).fill(0);
+    for (const l of s.labels) counts[l]!++;
+    assert.deepEqual(counts, [107, 105, 111, 93, 115, 87, 97, 95, 95, 95]);
+    const { mean, std } = pixelStats(s);
+    // Fashion-MNIST's pixel statistics are about 0.286 and 0.353.
+    assert.ok(Math.abs(mean - 0.286) < 0.01 && Math.abs(std - 0.353) < 0.01, `mean ${mean}, std ${std}`);
+    assert.equal(loadSplit(SLICE, 't10k', 10, 10).count, 10);
+  });
+
+  it('names the missing directory and files, and mismatched or out-of-range labels', () => {
+    assert.throws(() => loadSplit(join(tmp, 'nope'), 't10k', 10), /dataset directory .*nope does not exist/);
+    assert.throws(() => loadFashionMnist(SLICE), /no Fashion-MNIST in .*train-images-idx3-ubyte\[\.gz\] is missing.*dataset-fashion-mnist/);
+    const imgs = encodeIdx([3, 2, 2], new Uint8Array(12));
+    const mismatch = dirWith({ 't10k-images-idx3-ubyte': imgs, 't10k-labels-idx1-ubyte': encodeIdx([2], new Uint8Array(2)) });
+    assert.throws(() => loadSplit(mismatch, 't10k', 10), /has 3 images but .* has 2 labels/);
+    const badLabel = dirWith({ 't10k-images-idx3-ubyte': imgs, 't10k-labels-idx1-ubyte.gz': gzipSync(encodeIdx([3], Uint8Array.from([1, 12, 0]))) });
+    assert.throws(() => loadSplit(badLabel, 't10k', 10), /label 12 of image 1 is not a class 0..9/);
+    const flat = dirWith({ 't10k-images-idx3-ubyte': encodeIdx([12], new Uint8Array(12)), 't10k-labels-idx1-ubyte': encodeIdx([3], new Uint8Array(3)) });
+    assert.throws(() => loadSplit(flat, 't10k', 10), /images must be \[N,rows,cols\], got \[12\]/);
+  });
+});
+
+describe('batches: normalisation and augmentation', () => {
+  const set = loadSplit(SLICE, 't10k', 10, 64);
+  const mean = 0.286;
+  const std = 0.353;
+  const H = 28;
+
+  it('normalises (p/255 - mean) / std without augmentation', () => {
+    const out = new Float32Array(2 * H * H);
+    fillBatch(set, [5, 0], mean, std, out);
+    for (const [b, idx] of [[0, 5], [1, 0]] as const) {
+      for (let i = 0; i < H * H; i += 37) {
+        assert.ok(Math.abs(out[b * H * H + i]! - (set.images[idx * H * H + i]! / 255 - mean) / std) < 1e-5);
+      }
+    }
+  });
+
+  it('pad-4 random crops and flips: every output is the image shifted by at most 4 pixels, maybe mirrored', () => {
+    const rng = seededRandom(3);
+    const n = 32;
+    const out = new Float32Array(n * H * H);
+    const idx = Array.from({ length: n }, (_, i) => i);
+    fillBatch(set, idx, 0, 1 / 255, out, { spec: { pad: 4, flip: true }, rng });
+    const seen = new Set<string>();
+    for (let b = 0; b < n; b++) {
+      const img = set.images.subarray(b * H * H, (b + 1) * H * H);
+      const got = out.subarray(b * H * H, (b + 1) * H * H);
+      const matches: string[] = [];
+      for (const flip of [false, true]) for (let dy = -4; dy <= 4; dy++) for (let dx = -4; dx <= 4; dx++) {
+        let ok = true;
+        for (let y = 0; y < H && ok; y++) for (let x = 0; x < H && ok; x++) {
+          const sy = y + dy;
+          const sx = (flip ? H - 1 - x : x) + dx;
+          const want = sy >= 0 && sy < H && sx >= 0 && sx < H ? img[sy * H + sx]! : 0;
+          if (Math.abs(got[y * H + x]! - want) > 1e-3) ok = false;
+        }
+        if (ok) matches.push(`${flip},${dy},${dx}`);
+      }
+      assert.ok(matches.length > 0, `augmented image ${b} is no shift or flip of the original`);
+      seen.add(matches[0]!);
+    }
+    // Random: the 32 images did not all get the same crop.
+    assert.ok(seen.size > 10, `only ${seen.size} distinct crops`);
+  });
+
+  it('shuffles with a seed: a permutation, reproducible', () => {
+    const a = shuffled(1000, seededRandom(9));
+    const b = shuffled(1000, seededRandom(9));
+    assert.deepEqual([...a], [...b]);
+    assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
+    assert.notDeepEqual([...a.subarray(0, 10)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});
