@@ -37,10 +37,11 @@ export function isTailStep(s: Step): boolean {
 /** Layout of every value: conv/fc outputs pad channels to 8 (the panel width), others to 4. */
 export function layoutValues(plan: Plan, externalInputs: readonly ValueId[]): ValueLayout[] {
   const layouts: (ValueLayout | undefined)[] = new Array(plan.values.length);
-  for (const id of externalInputs) {
+  // The model input is padded to 4 channels; further inputs (an op kernel's residual) like conv outputs.
+  externalInputs.forEach((id, i) => {
     const [c, h, w] = dims3(plan.values[id]!.shape, `input ${plan.values[id]!.name}`);
-    layouts[id] = { c, h, w, cs: roundUp(c, 4) };
-  }
+    layouts[id] = { c, h, w, cs: roundUp(c, i === 0 ? 4 : 8) };
+  });
   const get = (id: ValueId, step: string): ValueLayout => {
     const l = layouts[id];
     if (!l) throw new Error(`wasm engine: step ${step} reads value ${plan.values[id]?.name ?? id} before it is produced`);
@@ -75,6 +76,9 @@ export function layoutValues(plan: Plan, externalInputs: readonly ValueId[]): Va
       case 'softmax':
         out = { c, h, w, cs: c };
         break;
+      case 'pad':
+      case 'slice':
+        throw new Error(`wasm engine: step ${s.name} (${s.kind}) is not supported; run this model on the ts engine`);
       default:
         out = { c, h, w, cs: get(s.input, s.name).cs };
     }
@@ -358,7 +362,9 @@ export function buildProgram(ctx: ProgramContext, wasmSteps: number): Int32Array
         break;
       }
       case 'softmax':
-        throw new Error(`wasm engine: softmax ${s.name} must be the last step`);
+      case 'pad':
+      case 'slice':
+        throw new Error(`wasm engine: ${s.kind} step ${s.name} cannot run in the wasm program`);
     }
   }
   return prog;

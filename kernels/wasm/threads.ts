@@ -101,8 +101,9 @@ onMessage((msg) => {
   }
   const ctl = new Int32Array(msg.memory.buffer, 0, 16);
   const run = instance.exports.run;
-  post({ ready: true });
+  // Read the generation before saying ready: a run may start as soon as the main thread hears it.
   let seen = Atomics.load(ctl, ${CTL_GO});
+  post({ ready: true });
   for (;;) {
     Atomics.wait(ctl, ${CTL_GO}, seen);
     const go = Atomics.load(ctl, ${CTL_GO});

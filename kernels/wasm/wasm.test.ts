@@ -1,0 +1,261 @@
+// The wasm engine against the TypeScript reference: the emitter's encodings, hand-built plans that cover
+// every step kind and conv geometry, real zoo models on two threads, and the op-level kernels.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { registerAll } from '../index';
+import { getKernel } from '../registry';
+import { assertClose, randomTensor, rng } from '../testdata/helpers';
+import type { ConvAttrs, PoolAttrs } from '../types';
+import { compileGraph } from '../../src/engine/compile';
+import type { Plan, PlanValue, Step, ValueId } from '../../src/engine/plan';
+import { runPlan } from '../../src/engine/run-ts';
+import type { Tensor } from '../../src/tensor';
+import { buildModel } from '../../src/zoo/build';
+import { zooSpec } from '../../src/zoo/spec';
+import { ByteWriter, I32, ModuleBuilder, relaxedSimdSupported, simdSupported } from './emit';
+import { createWasmExecutor } from './executor';
+import { planArena, layoutValues } from './lower';
+import { wasmKernels } from './ops';
+import { measureSimdPeak } from './peak';
+import { wasm } from './wasm-api';
+
+registerAll();
+
+/** Builds a Plan by hand: values by shape, steps in order. */
+class PlanBuilder {
+  readonly values: PlanValue[] = [];
+  readonly steps: Step[] = [];
+  value(name: string, shape: readonly number[]): ValueId {
+    this.values.push({ name, shape: [...shape] });
+    return this.values.length - 1;
+  }
+  step(s: Step): ValueId {
+    this.steps.push(s);
+    return s.output;
+  }
+  conv(x: ValueId, m: number, k: number, opts: { stride?: number; pad?: readonly [number, number, number, number]; dil?: number; relu?: boolean; residual?: ValueId; seed?: number } = {}): ValueId {
+    const [c, h, w] = this.values[x]!.shape as [number, number, number];
+    const s = opts.stride ?? 1, d = opts.dil ?? 1;
+    const pads = opts.pad ?? [Math.floor(k / 2), Math.floor(k / 2), Math.floor(k / 2), Math.floor(k / 2)] as const;
+    const oh = Math.floor((h + pads[0] + pads[2] - d * (k - 1) - 1) / s) + 1;
+    const ow = Math.floor((w + pads[1] + pads[3] - d * (k - 1) - 1) / s) + 1;
+    const next = rng(opts.seed ?? this.steps.length + 1);
+    const weight = randomTensor([m, c, k, k], next, Math.sqrt(2 / (c * k * k)));
+    const bias = randomTensor([m], next, 0.1).data;
+    const attrs: ConvAttrs = { strides: [s, s], pads, dilations: [d, d] };
+    const out = this.value(`conv${this.steps.length}`, [m, oh, ow]);
+    return this.step({ kind: 'conv', name: `conv${this.steps.length}`, input: x, output: out, weight, bias, attrs, relu: opts.relu ?? false, ...(opts.residual !== undefined ? { residual: opts.residual } : {}) });
+  }
+  plan(input: ValueId, output: ValueId): Plan {
+    return {
+      values: this.values, input, output, outputIsProbabilities: false, steps: this.steps,
+      stats: this.steps.map((s) => ({ name: s.name, kind: s.kind, outShape: this.values[s.output]!.shape, params: 0, macs: 0 })),
+    };
+  }
+}
+
+async function checkPlan(plan: Plan, batch: number, threads: number, seed = 7): Promise<void> {
+  const x = randomTensor([batch, ...plan.values[plan.input]!.shape], rng(seed));
+  const want = runPlan(plan, x, 'ts').output;
+  const ex = await createWasmExecutor(plan, { threads });
+  try {
+    const got = await ex.run(x);
+    assertClose(got.output, want, `plan ending in ${plan.steps[plan.steps.length - 1]!.kind}, batch ${batch}, ${threads} threads`);
+  } finally {
+    ex.dispose();
+  }
+}
+
+describe('emit', () => {
+  test('LEB128 encodings match the spec examples', () => {
+    assert.deepEqual(new ByteWriter().u32(624485).bytes, [0xe5, 0x8e, 0x26]);
+    assert.deepEqual(new ByteWriter().u32(127).bytes, [0x7f]);
+    assert.deepEqual(new ByteWriter().u32(128).bytes, [0x80, 0x01]);
+    assert.deepEqual(new ByteWriter().s64(-123456).bytes, [0xc0, 0xbb, 0x78]);
+    assert.deepEqual(new ByteWriter().s64(-1).bytes, [0x7f]);
+    assert.deepEqual(new ByteWriter().s64(64).bytes, [0xc0, 0x00]);
+    assert.throws(() => new ByteWriter().u32(-1), /out of range/);
+  });
+
+  test('a generated module validates and computes', () => {
+    const m = new ModuleBuilder();
+    const { f, index } = m.func('mulAdd', [I32, I32], [I32]);
+    const [a, b] = f.params as [{ index: number; type: typeof I32 }, { index: number; type: typeof I32 }];
+    f.get(a).get(b).i32Mul().i32Const(-5).i32Add();
+    m.export('mulAdd', index);
+    const bytes = m.toBytes();
+    assert.ok(wasm.validate(bytes));
+    const inst = new wasm.Instance(new wasm.Module(bytes), {});
+    assert.equal((inst.exports['mulAdd'] as (x: number, y: number) => number)(6, 7), 37);
+  });
+
+  test('SIMD is available and the relaxed-SIMD probe answers', () => {
+    assert.ok(simdSupported());
+    assert.equal(typeof relaxedSimdSupported(), 'boolean');
+  });
+});
+
+describe('wasm executor on hand-built plans', () => {
+  test('conv geometries: strides, pads, dilation, odd channel counts, 7x7 on 3 channels', async () => {
+    const cases: { c: number; m: number; k: number; h: number; stride?: number; pad?: [number, number, number, number]; dil?: number; relu?: boolean }[] = [
+      { c: 3, m: 16, k: 7, h: 19, stride: 2, relu: true },
+      { c: 8, m: 8, k: 3, h: 9 },
+      { c: 5, m: 10, k: 3, h: 7, stride: 2, relu: true },
+      { c: 16, m: 24, k: 1, h: 6 },
+      { c: 16, m: 12, k: 1, h: 7, stride: 2, pad: [0, 0, 0, 0] },
+      { c: 6, m: 8, k: 3, h: 11, dil: 2, pad: [2, 1, 0, 2] },
+      { c: 4, m: 8, k: 2, h: 5, pad: [0, 0, 1, 1] },
+    ];
+    for (const cs of cases) {
+      const b = new PlanBuilder();
+      const x = b.value('x', [cs.c, cs.h, cs.h + 1]);
+      const y = b.conv(x, cs.m, cs.k, { stride: cs.stride, pad: cs.pad, dil: cs.dil, relu: cs.relu });
+      for (const threads of [1, 2]) await checkPlan(b.plan(x, y), 3, threads);
+    }
+  });
+
+  test('residual block with option-A shortcut, pools, GAP, flatten, fc, softmax', async () => {
+    const b = new PlanBuilder();
+    const x = b.value('x', [3, 20, 20]);
+    const c1 = b.conv(x, 16, 3, { relu: true });
+    const mp = b.value('mp', [16, 10, 10]);
+    const poolAttrs: PoolAttrs = { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], ceilMode: false, countIncludePad: false };
+    b.step({ kind: 'maxPool', name: 'mp', input: c1, output: mp, attrs: poolAttrs });
+    const r1 = b.conv(mp, 16, 3, { relu: true });
+    const r2 = b.conv(r1, 16, 3, { relu: true, residual: mp });
+    // Downsampling block: the main path halves H and W and doubles channels, the shortcut subsamples and zero-pads.
+    const d1 = b.conv(r2, 32, 3, { stride: 2, relu: true });
+    const d2 = b.conv(d1, 32, 3);
+    const sc = b.value('sc', [32, 5, 5]);
+    b.step({ kind: 'shortcutA', name: 'sc', input: r2, output: sc, stride: 2, outChannels: 32 });
+    const sum = b.value('sum', [32, 5, 5]);
+    b.step({ kind: 'add', name: 'add', a: d2, b: sc, output: sum, relu: true });
+    const ap = b.value('ap', [32, 3, 3]);
+    b.step({ kind: 'avgPool', name: 'ap', input: sum, output: ap, attrs: { ...poolAttrs, kernel: [2, 2], pads: [0, 0, 1, 1], countIncludePad: true } });
+    const gap = b.value('gap', [32, 1, 1]);
+    b.step({ kind: 'globalAvgPool', name: 'gap', input: ap, output: gap });
+    const flat = b.value('flat', [32]);
+    b.step({ kind: 'flatten', name: 'flat', input: gap, output: flat });
+    const logits = b.value('logits', [10]);
+    const next = rng(3);
+    b.step({ kind: 'fc', name: 'fc', input: flat, output: logits, weight: randomTensor([10, 32], next, 0.3), bias: randomTensor([10], next).data, relu: false });
+    const probs = b.value('probs', [10]);
+    b.step({ kind: 'softmax', name: 'softmax', input: logits, output: probs, axis: 1 });
+    const plan = b.plan(x, probs);
+    await checkPlan(plan, 3, 1);
+    await checkPlan(plan, 2, 2);
+  });
+
+  test('fc on a flattened spatial map, standalone batchNorm and relu', async () => {
+    const b = new PlanBuilder();
+    const x = b.value('x', [6, 3, 4]);
+    const next = rng(11);
+    const bn = b.value('bn', [6, 3, 4]);
+    b.step({ kind: 'batchNorm', name: 'bn', input: x, output: bn, scale: randomTensor([6], next).data, shift: randomTensor([6], next).data });
+    const r = b.value('r', [6, 3, 4]);
+    b.step({ kind: 'relu', name: 'relu', input: bn, output: r });
+    const flat = b.value('flat', [72]);
+    b.step({ kind: 'flatten', name: 'flat', input: r, output: flat });
+    const out = b.value('out', [9]);
+    b.step({ kind: 'fc', name: 'fc', input: flat, output: out, weight: randomTensor([9, 72], next, 0.2), bias: randomTensor([9], next).data, relu: true });
+    await checkPlan(b.plan(x, out), 5, 2);
+  });
+
+  test('unsupported steps are refused with the step name', async () => {
+    const b = new PlanBuilder();
+    const x = b.value('x', [2, 3, 3]);
+    const y = b.value('y', [2, 5, 5]);
+    b.step({ kind: 'pad', name: 'my_pad', input: x, output: y, pads: [0, 0, 1, 1, 0, 0, 1, 1], value: 0 });
+    await assert.rejects(createWasmExecutor(b.plan(x, y), { threads: 1 }), /my_pad/);
+  });
+
+  test('the arena reuses memory: a chain of convs needs about two activations, not all of them', () => {
+    const b = new PlanBuilder();
+    const x = b.value('x', [8, 16, 16]);
+    let v = x;
+    for (let i = 0; i < 6; i++) v = b.conv(v, 8, 3);
+    const plan = b.plan(x, v);
+    const layouts = layoutValues(plan, [x]);
+    const { bytes } = planArena(plan, layouts, 1, [x], [v], plan.steps.length);
+    const one = 8 * 16 * 16 * 4;
+    assert.equal(bytes, 2 * one, `arena ${bytes} bytes for activations of ${one}`);
+  });
+});
+
+describe('wasm executor on zoo models', () => {
+  test('resnet20 (option A) matches the ts engine at batch 3 on 2 threads, then at batch 1; profiles per step', async () => {
+    const plan = compileGraph(buildModel(zooSpec('resnet20'), { name: 'resnet20' }));
+    const ex = await createWasmExecutor(plan, { threads: 2 });
+    try {
+      for (const batch of [3, 1]) {
+        const x = randomTensor([batch, 3, 32, 32], rng(batch));
+        const want = runPlan(plan, x, 'ts').output;
+        const got = await ex.run(x, { profile: true });
+        assertClose(got.output, want, `resnet20 batch ${batch}`);
+        assert.equal(got.layerMs?.length, plan.steps.length);
+        assert.ok(got.layerMs!.every((l) => l.ms >= 0));
+      }
+    } finally {
+      ex.dispose();
+    }
+  });
+
+  test('resnet18-shaped bottleneck-free ImageNet stem at a small input (7x7/2, maxpool, option A)', async () => {
+    const plan = compileGraph(buildModel({ ...zooSpec('resnet18'), inputSize: 64, widths: [64, 64, 72, 80], classes: 12 }, { name: 'tiny18' }));
+    await checkPlan(plan, 2, 2);
+  });
+
+  test('bottleneck blocks with projection shortcuts (option B) at a small input', async () => {
+    const plan = compileGraph(buildModel({ ...zooSpec('resnet50'), inputSize: 48, widths: [4, 8, 8, 16], stages: [1, 2, 1, 1], classes: 7 }, { name: 'tiny50' }));
+    await checkPlan(plan, 2, 2);
+  });
+});
+
+describe('wasm op kernels', () => {
+  test('conv2d with residual and relu matches the ts kernel', () => {
+    const next = rng(5);
+    const x = randomTensor([2, 5, 9, 8], next);
+    const w = randomTensor([11, 5, 3, 3], next);
+    const bias = randomTensor([11], next).data;
+    const attrs: ConvAttrs = { strides: [2, 1], pads: [1, 0, 1, 2], dilations: [1, 1] };
+    const probe = getKernel('ts', 'conv2d')(x, w, bias, attrs, { relu: false });
+    const residual = randomTensor(probe.shape, next);
+    const want = getKernel('ts', 'conv2d')(x, w, bias, attrs, { relu: true, residual });
+    assertClose(wasmKernels.conv2d!(x, w, bias, attrs, { relu: true, residual }), want, 'conv2d');
+  });
+
+  test('gemm with transposes, alpha, beta and each C broadcast', () => {
+    const next = rng(9);
+    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = randomTensor(transA ? [7, 5] : [5, 7], next);
+      const b = randomTensor(transB ? [6, 7] : [7, 6], next);
+      for (const c of [null, randomTensor([6], next), randomTensor([5, 6], next), randomTensor([5, 1], next)] as (Tensor | null)[]) {
+        const attrs = { transA, transB, alpha: 0.5, beta: 2 };
+        assertClose(wasmKernels.gemm!(a, b, c, attrs), getKernel('ts', 'gemm')(a, b, c, attrs), `gemm transA=${transA} transB=${transB} C=${c ? c.shape.join('x') : 'none'}`);
+      }
+    }
+  });
+
+  test('pools, globalAvgPool, shortcutA, relu, batchNorm match the ts kernels', () => {
+    const next = rng(13);
+    const x = randomTensor([2, 6, 9, 7], next);
+    const pa: PoolAttrs = { kernel: [3, 2], strides: [2, 2], pads: [1, 0, 1, 1], dilations: [1, 1], ceilMode: true, countIncludePad: false };
+    for (const p of [pa, { ...pa, ceilMode: false, countIncludePad: true }, { ...pa, dilations: [2, 1] as [number, number] }]) {
+      assertClose(wasmKernels.maxPool2d!(x, p), getKernel('ts', 'maxPool2d')(x, p), `maxPool ${JSON.stringify(p)}`);
+      assertClose(wasmKernels.avgPool2d!(x, p), getKernel('ts', 'avgPool2d')(x, p), `avgPool ${JSON.stringify(p)}`);
+    }
+    assertClose(wasmKernels.globalAvgPool!(x), getKernel('ts', 'globalAvgPool')(x), 'globalAvgPool');
+    assertClose(wasmKernels.shortcutA!(x, 2, 10), getKernel('ts', 'shortcutA')(x, 2, 10), 'shortcutA');
+    assertClose(wasmKernels.relu!(x), getKernel('ts', 'relu')(x), 'relu');
+    const s = randomTensor([6], next).data, sh = randomTensor([6], next).data, mean = randomTensor([6], next).data;
+    const v = Float32Array.from(randomTensor([6], next).data, (e) => Math.abs(e) + 0.1);
+    assertClose(wasmKernels.batchNorm!(x, s, sh, mean, v, 1e-5), getKernel('ts', 'batchNorm')(x, s, sh, mean, v, 1e-5), 'batchNorm');
+  });
+});
+
+test('the SIMD peak micro-benchmark reports a positive rate', () => {
+  const r = measureSimdPeak(false, 20);
+  assert.ok(r.gflopsPerCore > 0.1, `peak ${r.gflopsPerCore} GFLOPS`);
+});
+
+
