@@ -38,5 +38,12 @@ describe('Electron app', { skip }, () => {
       await until('the CSV to be saved', async () => /saved to/.test(await textOf(p, '[data-testid="status"]')));
       return readFileSync(dest, 'utf8');
     },
+    async pick(p, button, path) {
+      // The next open dialog answers with `path` (a folder for Open folder, a file otherwise).
+      await app!.evaluate(({ dialog }, picked) => {
+        dialog.showOpenDialog = (async () => ({ canceled: false, filePaths: [picked] })) as typeof dialog.showOpenDialog;
+      }, path);
+      await p.click(button);
+    },
   });
 });

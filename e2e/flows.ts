@@ -2,6 +2,8 @@
 // (electron.test.ts). They run in order on one window, as a user would: start, drop images, switch
 // engines, open models, drop bad files, cancel, export.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright';
@@ -17,6 +19,8 @@ export interface FlowContext {
   page(): Page;
   /** Clicks "Save CSV…" and returns the text written. */
   saveCsv(page: Page): Promise<string>;
+  /** Clicks `buttonSelector` and answers the file or folder picker it opens with `path`. */
+  pick(page: Page, buttonSelector: string, path: string): Promise<void>;
 }
 
 const GOOD_IMAGES = [
@@ -227,5 +231,29 @@ export function appFlows(ctx: FlowContext): void {
     assert.ok(Number(cells[6]) > 0 && Number(cells[6]) <= 1 && Number(cells[7]) > 0, `probability and ms: ${line}`);
     assert.equal(cells[8], r.b);
     assert.ok(lines.some((l) => l.startsWith('not-an-image.jpg,') && l.includes('not an image')), 'refused images are listed with their error');
+  });
+
+  test('opens a folder of images and a model through the pickers', T, async () => {
+    const page = ctx.page();
+    const before = await page.locator('[data-testid="thumb"]').count();
+    await ctx.pick(page, '[data-testid="open-folder"]', FIXTURES);
+    // The fixture folder holds five images, a text file, a script and a .onnx file: only the images come in.
+    await until('the folder\'s images', async () => (await page.locator('[data-testid="thumb"]').count()) === before + 5);
+    await waitIdle(page);
+    assert.equal(await page.locator('[data-testid="thumb"][data-status="done"]').count(), (await tableTop1(page)).filter((r) => r.a !== '').length);
+
+    const dir = mkdtempSync(join(tmpdir(), 'resnet-lab-e2e-'));
+    const file = join(dir, 'resnet32-cifar.onnx');
+    writeFileSync(file, serializeOnnx(buildModel(zooSpec('resnet32'), { name: 'resnet32' })));
+    await ctx.pick(page, '[data-testid="open-model-b"]', file);
+    await until('the picked model in the right slot', async () => await text(page, '[data-testid="slot-b"] [data-testid="model-name"]') === 'resnet32-cifar.onnx');
+    await waitIdle(page);
+    assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="fact-input"]'), '3×32×32');
+    assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="fact-layers"]'), '31 conv + 1 fc');
+    // Its own metadata names CIFAR-10's classes.
+    const top = await slotTop5(page, 'b');
+    assert.equal(top.length, 5);
+    assert.ok(top.every((t) => ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'].includes(t.label)), top.map((t) => t.label).join(', '));
+    await page.screenshot({ path: shot('pickers'), fullPage: true });
   });
 }

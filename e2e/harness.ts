@@ -29,9 +29,10 @@ export interface Server {
   stop(): void;
 }
 
-/** `node dist/web-server.js --port 0`, exactly what `npm run web` runs, on a free port. */
-export async function startWebServer(): Promise<Server> {
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'web-server.js'), '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `node dist/web-server.js --port 0`, exactly what `npm run web` runs, on a free port (optionally another root). */
+export async function startWebServer(root?: string): Promise<Server> {
+  const args = [join(ROOT, 'dist', 'web-server.js'), '--port', '0', ...(root ? ['--root', root] : [])];
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += String(d); });
   const url = await new Promise<string>((resolve, reject) => {

@@ -1,9 +1,19 @@
 // e2e against `npm run web` (dist/web-server.js) in Debian's Chromium, with WebGPU on SwiftShader.
-import { existsSync, readFileSync } from 'node:fs';
-import { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright';
+import fashionMnist from '../models/labels/fashion-mnist.json';
+import { serializeOnnx } from '../src/onnx/write';
+import { buildModel } from '../src/zoo/build';
+import { zooSpec } from '../src/zoo/spec';
 import { appFlows } from './flows';
-import { build, CHROMIUM, CHROMIUM_ARGS, startWebServer, type Server } from './harness';
+import {
+  build, CHROMIUM, CHROMIUM_ARGS, dropFiles, FIXTURES, ROOT, screenshotPath, startWebServer, textOf, until, waitIdle, type Server,
+} from './harness';
 
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)`;
 
@@ -37,5 +47,63 @@ describe('web build in Chromium', { skip }, () => {
       const path = await download.path();
       return readFileSync(path, 'utf8');
     },
+    async pick(p, button, path) {
+      const [chooser] = await Promise.all([p.waitForEvent('filechooser'), p.click(button)]);
+      await chooser.setFiles(path);
+    },
+  });
+});
+
+// Trained models shipped in models/ (with sidecar JSON) must be listed at build time and become the
+// default pair, with their training curves drawn as Figure 6. Built here into a copy of dist/web from
+// two zoo exports marked as trained, so the test does not depend on which models the repo ships.
+describe('shipped models in Chromium', { skip }, () => {
+  let server: Server | undefined;
+  let browser: Browser | undefined;
+  let dir = '';
+
+  before(async () => {
+    build();
+    dir = mkdtempSync(join(tmpdir(), 'resnet-lab-shipped-'));
+    const models = join(dir, 'models');
+    mkdirSync(models);
+    for (const [name, residual] of [['plain20', false], ['resnet20', true]] as const) {
+      const spec = { ...zooSpec(name), residual, inputChannels: 1, inputSize: 28 };
+      const training = { dataset: 'Fashion-MNIST', epochs: 3, recipe: 'e2e fixture', testAccuracy: 0.5 };
+      const graph = buildModel(spec, { name, meta: { trained: true, labels: fashionMnist, mean: [0.286], std: [0.353], training } });
+      writeFileSync(join(models, `${name}.onnx`), serializeOnnx(graph));
+      const err = (start: number) => [1, 2, 3].map((e) => start / e);
+      writeFileSync(join(models, `${name}.json`), JSON.stringify({ training, curves: { epoch: [1, 2, 3], trainError: err(residual ? 0.3 : 0.4), testError: err(residual ? 0.35 : 0.45) } }));
+    }
+    cpSync(join(ROOT, 'dist', 'web'), join(dir, 'web'), { recursive: true });
+    const r = spawnSync(process.execPath, ['scripts/build.mjs', '--models-only', models, join(dir, 'web')], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    server = await startWebServer(join(dir, 'web'));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists them in the manifest, loads them by default, and draws their training curves', { timeout: 60_000 }, async () => {
+    const manifest = JSON.parse(readFileSync(join(dir, 'web', 'models', 'manifest.json'), 'utf8')) as { models: { id: string; sidecar: unknown }[] };
+    assert.deepEqual(manifest.models.map((m) => m.id), ['plain20', 'resnet20']);
+    const page = await browser!.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.goto(server!.url);
+    await page.waitForSelector('[data-testid="slot-b"][data-status="ready"]', { timeout: 30_000 });
+    await waitIdle(page);
+    assert.equal(await page.locator('[data-testid="pair-select"]').inputValue(), 'shipped:20');
+    assert.equal(await textOf(page, '[data-testid="slot-a"] [data-testid="badge-trained"]'), 'trained · Fashion-MNIST');
+    assert.equal(await page.locator('[data-testid="untrained-banner"]').count(), 0);
+    // Figure 6: test (solid) and train (dashed) error for both nets, three epochs each.
+    const lines = await page.$$eval('[data-testid="fig6"] polyline', (ps) => ps.map((p) => `${p.getAttribute('data-series')}:${p.getAttribute('data-points')}`));
+    assert.deepEqual(lines, ['plain20 test:3', 'plain20 train:3', 'resnet20 test:3', 'resnet20 train:3']);
+    await dropFiles(page, [join(FIXTURES, 'trouser.jpg')]);
+    await until('the image to be classified', async () => (await page.locator('[data-testid="thumb"][data-status="done"]').count()) === 1);
+    await waitIdle(page);
+    await page.screenshot({ path: screenshotPath('web-shipped'), fullPage: true });
   });
 });

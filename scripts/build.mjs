@@ -34,6 +34,16 @@ const entries = [
     outdir: 'dist/web', ...web,
   },
 ];
+// `node scripts/build.mjs --models-only MODELS_DIR WEB_DIR` only (re)writes WEB_DIR/models from MODELS_DIR
+// (the e2e tests use it to check that shipped models are picked up).
+const modelsOnly = process.argv[2] === '--models-only';
+if (modelsOnly) {
+  const [modelsDir, webDir] = process.argv.slice(3);
+  if (!modelsDir || !webDir) throw new Error('usage: build.mjs --models-only MODELS_DIR WEB_DIR');
+  writeModels(modelsDir, join(webDir, 'models'));
+  process.exit(0);
+}
+
 for (const e of entries) {
   const files = Object.values(e.entryPoints);
   if (files.every((f) => existsSync(f))) {
@@ -63,24 +73,29 @@ if (existsSync('app/renderer/index.html')) {
     copyIfChanged(join(ortDist, f), join('dist/web/ort', f));
   }
 
-  // Shipped models: every models/*.onnx with its sidecar models/<id>.json (labels, training record,
-  // curves), listed in a manifest so the UI offers them (and prefers them) without code changes.
-  const modelsOut = 'dist/web/models';
-  rmSync(modelsOut, { recursive: true, force: true });
-  mkdirSync(modelsOut, { recursive: true });
+  writeModels('models', 'dist/web/models');
+}
+
+/**
+ * Shipped models: every MODELS_DIR/*.onnx with its sidecar <id>.json (labels, training record, curves),
+ * copied to OUT and listed in OUT/manifest.json, so the UI offers (and prefers) them without code changes.
+ */
+function writeModels(modelsDir, out) {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
   const models = [];
-  for (const f of existsSync('models') ? readdirSync('models').sort() : []) {
+  for (const f of existsSync(modelsDir) ? readdirSync(modelsDir).sort() : []) {
     if (!f.endsWith('.onnx')) continue;
     const id = f.slice(0, -'.onnx'.length);
-    const src = join('models', f);
+    const src = join(modelsDir, f);
     const head = readFileSync(src).subarray(0, 64).toString('latin1');
     if (head.startsWith('version https://git-lfs')) {
-      console.warn(`build: models/${f} is a Git LFS pointer, not a model; skipped (run git lfs pull)`);
+      console.warn(`build: ${src} is a Git LFS pointer, not a model; skipped (run git lfs pull)`);
       continue;
     }
-    copyFileSync(src, join(modelsOut, f));
+    copyFileSync(src, join(out, f));
     let sidecar = null;
-    const sidecarPath = join('models', `${id}.json`);
+    const sidecarPath = join(modelsDir, `${id}.json`);
     if (existsSync(sidecarPath)) {
       try {
         sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8'));
@@ -90,5 +105,5 @@ if (existsSync('app/renderer/index.html')) {
     }
     models.push({ id, file: f, bytes: statSync(src).size, sidecar });
   }
-  writeFileSync(join(modelsOut, 'manifest.json'), JSON.stringify({ models }, null, 1));
+  writeFileSync(join(out, 'manifest.json'), JSON.stringify({ models }, null, 1));
 }

@@ -13,7 +13,7 @@ import { h, setChildren } from './dom';
 import { type Host, HostError, type HostImage } from './host';
 import { type AppState, type ImageItem, SLOTS, type SlotState } from './state';
 import {
-  renderCompare, renderEnv, renderErrors, renderFigure6, renderFigure7, renderImageList, renderTable, slotTitle, type ViewHandlers,
+  renderCompare, renderEnv, renderErrors, renderFigure6, renderFigure7, renderImageList, renderTable, slotTitle, verdictOf, type ViewHandlers,
 } from './views';
 import { CancelledError, InferenceClient, WorkerRequestError } from './worker-client';
 import { engineLabel, type SlotId } from './worker-protocol';
@@ -305,7 +305,9 @@ export class App {
         if (e instanceof CancelledError || task.cancelled) throw e;
         const failed = slots.find((s) => this.state.slots[s].status === 'loading');
         const name = failed ? sourceName(this.state.slots[failed].source) : 'the model';
-        this.showError(`Could not load ${name}${engine !== before.engine ? ` on ${engineLabel(engine)}` : ''}:`, messageOf(e));
+        const message = messageOf(e);
+        this.showError(`Could not load ${name}${engine !== before.engine ? ` on ${engineLabel(engine)}` : ''}:`,
+          message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message);
         // The worker swaps a slot's session only after a successful load, so slots that did load now hold
         // the new model: put the last good pair back everywhere.
         const changed = slots.some((s) => this.state.slots[s].status === 'ready');
@@ -527,7 +529,7 @@ export class App {
       return [img.image.name, img.width, img.height, img.format, ra?.engine ?? rb?.engine,
         ra?.top[0]?.label, ra ? Number(ra.top[0]!.probability.toFixed(6)) : undefined, ra ? Number(ra.ms.toFixed(3)) : undefined,
         rb?.top[0]?.label, rb ? Number(rb.top[0]!.probability.toFixed(6)) : undefined, rb ? Number(rb.ms.toFixed(3)) : undefined,
-        ra && rb ? ra.top[0]!.index === rb.top[0]!.index : undefined, img.error?.message];
+        verdictOf(this.state, img) ?? undefined, img.error?.message];
     });
     try {
       const where = await this.host.saveCsv(toCsv(header, rows), 'resnet-lab-results.csv');

@@ -20,8 +20,14 @@ export interface ViewHandlers {
 
 const pct = (p: number): string => `${(p * 100).toFixed(p >= 0.1 ? 1 : 2)}%`;
 
+/** A user's file is called by its file name (its graph name is often 'main_graph' or 'torch-jit-export'). */
 export function slotTitle(slot: SlotState): string {
+  if (slot.source.kind === 'file') return slot.source.name;
   return slot.info?.name ?? sourceName(slot.source);
+}
+
+function seriesClass(slot: SlotState): string {
+  return `series-${slot.role}`;
 }
 
 function roleLabel(slot: SlotState): string {
@@ -52,6 +58,11 @@ export function renderImageList(state: AppState, on: ViewHandlers): HTMLElement 
       const b = img.results.b?.top[0];
       const statusText = img.status === 'error' ? 'error' : img.status === 'done' ? `${a?.label ?? '—'} · ${b?.label ?? '—'}`
         : img.status === 'cancelled' ? 'not classified (cancelled)' : 'working…';
+      const sub = img.status === 'done'
+        ? h('span', { class: 'thumb-sub' },
+          h('span', { class: `dot dot-${state.slots.a.role}`, 'aria-hidden': 'true' }), a?.label ?? '—', ' ',
+          h('span', { class: `dot dot-${state.slots.b.role}`, 'aria-hidden': 'true' }), b?.label ?? '—')
+        : h('span', { class: 'thumb-sub' }, statusText);
       return h('li', {},
         h('button', {
           type: 'button', class: `thumb ${img.status}${img.id === state.selectedId ? ' selected' : ''}`,
@@ -61,7 +72,7 @@ export function renderImageList(state: AppState, on: ViewHandlers): HTMLElement 
         img.thumbUrl ? h('img', { src: img.thumbUrl, alt: '' }) : h('span', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, img.status === 'error' ? '!' : '…'),
         h('span', { class: 'thumb-text' },
           h('span', { class: 'thumb-name' }, img.image.name),
-          h('span', { class: 'thumb-sub' }, statusText))));
+          sub)));
     }));
 }
 
@@ -125,17 +136,25 @@ function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElemen
   topList(img, slotId));
 }
 
-function agreementChip(state: AppState): HTMLElement | null {
-  const img = selectedImage(state);
-  const ra = img?.results.a;
-  const rb = img?.results.b;
+/** Whether the two nets agree on an image; null until both have results. */
+export function verdictOf(state: AppState, img: ImageItem): 'agree' | 'disagree' | 'n/a' | null {
+  const ra = img.results.a;
+  const rb = img.results.b;
   const ia = state.slots.a.info;
   const ib = state.slots.b.info;
-  if (!img || !ra || !rb || !ia || !ib) return null;
-  const verdict = agreement(
+  if (!ra || !rb || !ia || !ib) return null;
+  return agreement(
     { top1: ra.top[0]!, labels: state.slots.a.labels, classes: ia.classes },
     { top1: rb.top[0]!, labels: state.slots.b.labels, classes: ib.classes },
   );
+}
+
+function agreementChip(state: AppState): HTMLElement | null {
+  const img = selectedImage(state);
+  const verdict = img ? verdictOf(state, img) : null;
+  if (!img || !verdict) return null;
+  const ra = img.results.a!;
+  const rb = img.results.b!;
   const text = verdict === 'agree' ? `Both nets say “${ra.top[0]!.label}”`
     : verdict === 'disagree' ? `The nets disagree: “${ra.top[0]!.label}” vs “${rb.top[0]!.label}”`
       : 'Not comparable: the two models have different classes';
@@ -183,14 +202,14 @@ export function renderFigure7(state: AppState, on: ViewHandlers): HTMLElement {
       return { name, x: ys.map((_, i) => i + 1), y: ys, className };
     };
     body.push(lineChart([
-      series(sa.layers, slotTitle(state.slots.a), `series-${state.slots.a.role === 'residual' ? 'residual' : 'plain'}`),
-      series(sb.layers, slotTitle(state.slots.b), `series-${state.slots.b.role === 'plain' ? 'plain' : 'residual'}`),
+      series(sa.layers, slotTitle(state.slots.a), seriesClass(state.slots.a)),
+      series(sb.layers, slotTitle(state.slots.b), seriesClass(state.slots.b)),
     ], {
       title: `Standard deviation of layer responses for ${img.image.name}`,
       xLabel: state.sortStds ? 'layer index (sorted by magnitude)' : 'layer index (original)',
       yLabel: 'std', yMin: 0,
     }));
-    body.push(legend([[slotTitle(state.slots.a), state.slots.a.role === 'residual' ? 'residual' : 'plain'], [slotTitle(state.slots.b), state.slots.b.role === 'plain' ? 'plain' : 'residual']]));
+    body.push(legend([[slotTitle(state.slots.a), state.slots.a.role], [slotTitle(state.slots.b), state.slots.b.role]]));
   }
   const sortBox = h('input', { type: 'checkbox', id: 'sort-stds', onchange: (e: Event) => on.setSortStds((e.target as HTMLInputElement).checked) });
   sortBox.checked = state.sortStds;
@@ -217,12 +236,12 @@ export function renderFigure6(state: AppState): HTMLElement {
     const series: Series[] = [];
     const items: [string, string][] = [];
     for (const { slot, c } of curves) {
-      const cls = slot.role === 'residual' ? 'residual' : 'plain';
+      const cls = slot.role;
       series.push({ name: `${slotTitle(slot)} test`, x: c!.epochs, y: c!.testError.map((v) => v * 100), className: `series-${cls}` });
       series.push({ name: `${slotTitle(slot)} train`, x: c!.epochs, y: c!.trainError.map((v) => v * 100), className: `series-${cls} dashed` });
       items.push([`${slotTitle(slot)} (bold: test, dashed: train)`, cls]);
     }
-    body.push(lineChart(series, { title: 'Training curves', xLabel: 'epoch', yLabel: 'error (%)', yMin: 0 }), legend(items));
+    body.push(lineChart(series, { title: 'Training curves', xLabel: 'epoch', yLabel: 'error (%)', yMin: 0, width: 380, height: 250 }), legend(items));
   }
   return h('section', { class: 'card figure', 'data-testid': 'fig6', 'aria-label': 'Training curves (Figure 6)' },
     h('header', { class: 'card-head' }, h('h3', {}, 'Training ', h('span', { class: 'muted' }, '· Figure 6'))),
@@ -233,12 +252,14 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
   const a = slotTitle(state.slots.a);
   const b = slotTitle(state.slots.b);
   const done = state.images.filter((i) => i.status === 'done');
-  const agreeCount = done.filter((i) => i.results.a && i.results.b && i.results.a.top[0]!.index === i.results.b.top[0]!.index).length;
+  const verdicts = done.map((i) => verdictOf(state, i));
+  const agreeCount = verdicts.filter((v) => v === 'agree').length;
+  const comparable = verdicts.some((v) => v === 'agree' || v === 'disagree');
   const check = state.engineCheck;
   return h('section', { class: 'card batch', 'data-testid': 'batch', 'aria-label': 'All results' },
     h('header', { class: 'card-head' },
       h('h3', {}, 'All images ', h('span', { class: 'muted', 'data-testid': 'batch-summary' },
-        `· ${done.length} classified${done.length ? `, the nets agree on ${agreeCount}` : ''}`)),
+        `· ${done.length} classified${done.length && comparable ? `, the nets agree on ${agreeCount}` : ''}`)),
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'small', onclick: () => on.rerun(), disabled: state.images.length === 0 }, 'Classify again'),
         h('button', { type: 'button', class: 'small', onclick: () => on.clearImages(), disabled: state.images.length === 0 }, 'Clear'),
@@ -258,7 +279,8 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
           h('tbody', {}, state.images.map((img) => {
             const ra = img.results.a;
             const rb = img.results.b;
-            const agree = ra && rb ? (ra.top[0]!.index === rb.top[0]!.index ? 'yes' : 'no') : '';
+            const v = verdictOf(state, img);
+            const agree = v === 'agree' ? 'yes' : v === 'disagree' ? 'no' : v === 'n/a' ? 'n/a' : '';
             return h('tr', { class: img.id === state.selectedId ? 'selected' : '', 'data-name': img.image.name, onclick: () => on.select(img.id) },
               h('td', { class: 'name' }, img.image.name),
               h('td', {}, img.width ? `${img.width}×${img.height}` : ''),
@@ -267,7 +289,7 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
                 : [
                   h('td', { 'data-col': 'a-top1' }, ra?.top[0]?.label ?? ''), h('td', { class: 'num' }, ra ? pct(ra.top[0]!.probability) : ''), h('td', { class: 'num' }, ra ? ra.ms.toFixed(2) : ''),
                   h('td', { 'data-col': 'b-top1' }, rb?.top[0]?.label ?? ''), h('td', { class: 'num' }, rb ? pct(rb.top[0]!.probability) : ''), h('td', { class: 'num' }, rb ? rb.ms.toFixed(2) : ''),
-                  h('td', { class: `agree-${agree}` }, agree),
+                  h('td', { class: `agree-${agree.replace('/', '')}` }, agree),
                 ]);
           })))));
 }
