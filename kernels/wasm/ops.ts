@@ -7,6 +7,8 @@ import { hasKernel, registerKernel } from '../registry';
 import type { ConvAttrs, ConvEpilogue, GemmAttrs, KernelSignatures, PoolAttrs } from '../types';
 import { type ModuleConfig, WasmCore, compileKernels, compileKernelsSync, newMemory, resolveRelaxed } from './executor';
 import { DEFAULT_MR } from './kernels';
+import { convOutputHW } from '../ts/conv';
+import { poolOutputHW } from '../ts/pool';
 
 let config: ModuleConfig | undefined;
 const getConfig = (): ModuleConfig => (config ??= { relaxedSimd: resolveRelaxed(undefined), mr: DEFAULT_MR, shared: false });
@@ -20,7 +22,7 @@ export async function initWasmKernels(): Promise<void> {
 function runOneStep(values: PlanValue[], step: Step, inputs: { id: number; t: Tensor }[], batch: number): Tensor {
   const plan: Plan = {
     values, input: inputs[0]!.id, output: step.output, outputIsProbabilities: false, steps: [step],
-    stats: [{ name: step.name, kind: step.kind, outShape: values[step.output]!.shape, params: 0, macs: 0 }],
+    stats: [{ name: step.name, kind: step.kind, outShape: values[step.output]!.shape, params: 0, macs: 0, detail: '' }],
   };
   const module = compileKernelsSync(getConfig());
   const core = new WasmCore(plan, module, newMemory(false), getConfig().mr, inputs.map((i) => i.id), [step.output]);
@@ -33,20 +35,21 @@ function runOneStep(values: PlanValue[], step: Step, inputs: { id: number; t: Te
 const value = (name: string, shape: readonly number[]): PlanValue => ({ name, shape: [...shape] });
 
 function conv2d(x: Tensor, w: Tensor, bias: Float32Array | null, attrs: ConvAttrs, epilogue: ConvEpilogue): Tensor {
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  if (x.shape.length !== 4 || w.shape.length !== 4 || w.shape[1] !== C) {
-    throw new Error(`wasm conv2d: x ${shapeStr(x.shape)} and w ${shapeStr(w.shape)} do not fit (groups are not supported)`);
+  if (x.shape.length !== 4 || w.shape.length !== 4) {
+    throw new Error(`wasm conv2d: x ${shapeStr(x.shape)} and w ${shapeStr(w.shape)} must both be 4-D (NCHW, MCkhkw)`);
   }
-  const [M, , KH, KW] = w.shape as [number, number, number, number];
-  const OH = Math.floor((H + attrs.pads[0] + attrs.pads[2] - attrs.dilations[0] * (KH - 1) - 1) / attrs.strides[0]) + 1;
-  const OW = Math.floor((W + attrs.pads[1] + attrs.pads[3] - attrs.dilations[1] * (KW - 1) - 1) / attrs.strides[1]) + 1;
-  if (OH < 1 || OW < 1) throw new Error(`wasm conv2d: output ${OH}x${OW} is empty for x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}`);
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [M, wC, KH, KW] = w.shape as [number, number, number, number];
+  if (wC !== C) throw new Error(`wasm conv2d: x ${shapeStr(x.shape)} has ${C} channels but w ${shapeStr(w.shape)} expects ${wC} (groups > 1 unsupported)`);
+  if (bias !== null && bias.length !== M) throw new Error(`wasm conv2d: bias has ${bias.length} values, w ${shapeStr(w.shape)} has ${M} output channels`);
+  // The reference's validation, so both backends refuse the same attributes with the same words.
+  const [OH, OW] = convOutputHW([H, W], [KH, KW], attrs);
   const values = [value('x', [C, H, W]), value('y', [M, OH, OW])];
   const inputs = [{ id: 0, t: x }];
   let residual: number | undefined;
   if (epilogue.residual) {
     if (shapeStr(epilogue.residual.shape) !== shapeStr([N, M, OH, OW])) {
-      throw new Error(`wasm conv2d: residual ${shapeStr(epilogue.residual.shape)} must be ${shapeStr([N, M, OH, OW])}`);
+      throw new Error(`wasm conv2d: residual ${shapeStr(epilogue.residual.shape)} must match the output ${shapeStr([N, M, OH, OW])}`);
     }
     values.push(value('residual', [M, OH, OW]));
     residual = 2;
@@ -63,7 +66,11 @@ function gemm(a: Tensor, b: Tensor, c: Tensor | null, attrs: GemmAttrs): Tensor 
   if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error(`wasm gemm: A ${shapeStr(a.shape)} and B ${shapeStr(b.shape)} must be 2-D`);
   const [M, K] = (attrs.transA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!]) as [number, number];
   const [Kb, N] = (attrs.transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!]) as [number, number];
-  if (K !== Kb) throw new Error(`wasm gemm: A' ${shapeStr([M, K])} and B' ${shapeStr([Kb, N])} do not multiply`);
+  if (K !== Kb) {
+    throw new Error(`wasm gemm: A ${shapeStr(a.shape)} (transA=${attrs.transA}) and B ${shapeStr(b.shape)} (transB=${attrs.transB}) disagree on K: ${K} vs ${Kb}`);
+  }
+  // As the reference does, beta = 0 ignores C entirely.
+  if (attrs.beta === 0) c = null;
   // A' rows are the "pixels"; the weights are B'^T [N,K] scaled by alpha.
   const aRows = attrs.transA ? transpose(a) : a;
   const wT = new Float32Array(N * K);
@@ -92,20 +99,10 @@ function transpose(t: Tensor): Tensor {
   return tensor([c, r], out);
 }
 
-function poolOut(size: number, k: number, s: number, p0: number, p1: number, d: number, ceil: boolean): number {
-  const span = size + p0 + p1 - d * (k - 1) - 1;
-  let o = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-  // ONNX / PyTorch: with ceil mode the last window must start inside the input or the begin padding.
-  if (ceil && (o - 1) * s >= size + p0) o--;
-  return o;
-}
-
 function pool(kind: 'maxPool' | 'avgPool', x: Tensor, attrs: PoolAttrs): Tensor {
-  if (x.shape.length !== 4) throw new Error(`wasm ${kind}: x ${shapeStr(x.shape)} must be NCHW`);
+  if (x.shape.length !== 4) throw new Error(`wasm ${kind}: x ${shapeStr(x.shape)} must be 4-D (NCHW)`);
   const [N, C, H, W] = x.shape as [number, number, number, number];
-  const OH = poolOut(H, attrs.kernel[0], attrs.strides[0], attrs.pads[0], attrs.pads[2], attrs.dilations[0], attrs.ceilMode);
-  const OW = poolOut(W, attrs.kernel[1], attrs.strides[1], attrs.pads[1], attrs.pads[3], attrs.dilations[1], attrs.ceilMode);
-  if (OH < 1 || OW < 1) throw new Error(`wasm ${kind}: output ${OH}x${OW} is empty for x ${shapeStr(x.shape)}`);
+  const [OH, OW] = poolOutputHW([H, W], attrs);
   const step: Step = { kind, name: kind, input: 0, output: 1, attrs };
   return runOneStep([value('x', [C, H, W]), value('y', [C, OH, OW])], step, [{ id: 0, t: x }], N);
 }
@@ -120,7 +117,10 @@ function globalAvgPool(x: Tensor): Tensor {
 function shortcutA(x: Tensor, stride: number, outChannels: number): Tensor {
   if (x.shape.length !== 4) throw new Error(`wasm shortcutA: x ${shapeStr(x.shape)} must be NCHW`);
   const [N, C, H, W] = x.shape as [number, number, number, number];
-  if (outChannels < C || stride < 1) throw new Error(`wasm shortcutA: ${C} -> ${outChannels} channels, stride ${stride}`);
+  if (!Number.isInteger(stride) || stride < 1) throw new Error(`wasm shortcutA: stride ${stride} must be an integer >= 1 (x ${shapeStr(x.shape)})`);
+  if (!Number.isInteger(outChannels) || outChannels < C) {
+    throw new Error(`wasm shortcutA: outChannels ${outChannels} must be an integer >= the ${C} channels of x ${shapeStr(x.shape)}`);
+  }
   const OH = Math.ceil(H / stride), OW = Math.ceil(W / stride);
   const step: Step = { kind: 'shortcutA', name: 'shortcutA', input: 0, output: 1, stride, outChannels };
   return runOneStep([value('x', [C, H, W]), value('y', [outChannels, OH, OW])], step, [{ id: 0, t: x }], N);
@@ -143,8 +143,8 @@ function relu(x: Tensor): Tensor {
 
 function batchNorm(x: Tensor, scale: Float32Array, bias: Float32Array, mean: Float32Array, variance: Float32Array, epsilon: number): Tensor {
   const [N, C, H, W] = asNCHW(x, 'batchNorm');
-  if (scale.length !== C || bias.length !== C || mean.length !== C || variance.length !== C) {
-    throw new Error(`wasm batchNorm: x ${shapeStr(x.shape)} needs ${C} per-channel values, got ${scale.length}/${bias.length}/${mean.length}/${variance.length}`);
+  for (const [name, v] of Object.entries({ scale, bias, mean, variance })) {
+    if (v.length !== C) throw new Error(`wasm batchNorm: ${name} has ${v.length} values, x ${shapeStr(x.shape)} has ${C} channels`);
   }
   const a = new Float32Array(C), b = new Float32Array(C);
   for (let c = 0; c < C; c++) {

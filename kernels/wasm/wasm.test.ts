@@ -49,7 +49,7 @@ class PlanBuilder {
   plan(input: ValueId, output: ValueId): Plan {
     return {
       values: this.values, input, output, outputIsProbabilities: false, steps: this.steps,
-      stats: this.steps.map((s) => ({ name: s.name, kind: s.kind, outShape: this.values[s.output]!.shape, params: 0, macs: 0 })),
+      stats: this.steps.map((s) => ({ name: s.name, kind: s.kind, outShape: this.values[s.output]!.shape, params: 0, macs: 0, detail: '' })),
     };
   }
 }
