@@ -191,6 +191,16 @@ export function appFlows(ctx: FlowContext): void {
     assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="model-name"]'), resBefore);
     assert.equal(await page.getAttribute('[data-testid="slot-b"]', 'data-status'), 'ready');
     assert.equal((await slotTop5(page, 'b')).length, 5);
+
+    // A real ONNX file with an op the engine does not run: the error names the op.
+    const g = buildModel({ ...zooSpec('resnet20'), inputSize: 16 }, { name: 'erf-net', init: 'zeros' });
+    const erf = serializeOnnx({ ...g, nodes: g.nodes.map((n) => (n.name === 'relu' ? { ...n, op: 'Erf' } : n)) });
+    await dropFiles(page, [{ name: 'erf-net.onnx', bytes: erf }], '[data-testid="slot-b"]');
+    await until('an error naming the unsupported op', async () =>
+      (await page.locator('[data-testid="error-item"]', { hasText: "Could not load erf-net.onnx: unsupported op 'Erf' (node 'relu')" }).count()) === 1, 30_000);
+    await waitIdle(page);
+    assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="model-name"]'), resBefore);
+    assert.equal(await page.getAttribute('[data-testid="slot-b"]', 'data-status'), 'ready');
   });
 
   test('a long model load can be cancelled; the window stays responsive and the last models come back', T, async () => {

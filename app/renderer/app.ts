@@ -474,6 +474,19 @@ export class App {
       img.results[s] = { top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? this.state.engine };
     }
     img.status = 'done';
+    this.releaseOldTensors();
+  }
+
+  /**
+   * Keeps model inputs only for the most recent images (an ImageNet-size input is 600 KB): older ones are
+   * decoded again if they are needed (re-runs, Figure 7), from the file the user gave.
+   */
+  private releaseOldTensors(): void {
+    const keep = 64;
+    const done = this.state.images.filter((i) => i.tensors.size > 0);
+    for (const img of done.slice(0, Math.max(0, done.length - keep))) {
+      if (img.id !== this.state.selectedId) img.tensors.clear();
+    }
   }
 
   private finishEngineCheck(from: string, before: Map<number, { a?: { index: number; label: string }; b?: { index: number; label: string } }>): void {
@@ -506,8 +519,13 @@ export class App {
         if (task.cancelled) return;
         const slot = this.state.slots[s];
         if (slot.status !== 'ready' || !slot.info) continue;
-        const tensor = img.tensors.get(specKey(preprocessSpecFor(slot.info)));
-        if (!tensor) continue;
+        const spec = preprocessSpecFor(slot.info);
+        let tensor = img.tensors.get(specKey(spec));
+        if (!tensor) {
+          // Dropped to save memory in a big batch: decode again.
+          tensor = (await this.host.decode(img.image, [spec], false)).tensors[0]!;
+          img.tensors.set(specKey(spec), tensor);
+        }
         const r = await this.inference.layerStds(s, tensor);
         img.stds[s] = { key: sourceKey(slot.source), layers: r.layers };
         this.render();

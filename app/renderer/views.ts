@@ -183,7 +183,18 @@ export function renderCompare(state: AppState, on: ViewHandlers): HTMLElement {
           h('p', { class: 'muted' }, 'Drop photos anywhere in the window, paste one, or ',
             h('button', { type: 'button', class: 'link', onclick: () => on.openImages() }, 'open images'),
             '. Each is classified by both nets on the engine you choose.'))),
-    h('div', { class: 'slots' }, SLOTS.map((s) => slotCard(state, s, on))));
+    h('div', { class: 'slots' }, SLOTS.map((s) => slotCard(state, s, on))),
+    shortcutNote(state));
+}
+
+/** The paper's point about option A, when the pair shows it: the shortcuts cost nothing. */
+function shortcutNote(state: AppState): HTMLElement | null {
+  const { a, b } = state.slots;
+  if (a.role !== 'plain' || b.role !== 'residual' || !a.info || !b.info) return null;
+  const same = a.info.params === b.info.params && a.info.macs === b.info.macs;
+  return h('p', { class: 'note', 'data-testid': 'shortcut-note' }, same
+    ? 'Same parameters and multiply-adds: identity shortcuts (option A) add none. The only difference is the addition at the end of each block.'
+    : `The residual net has ${formatCount(b.info.params - a.info.params)} more parameters: its projection shortcuts (option B/C) are learned.`);
 }
 
 export function renderFigure7(state: AppState, on: ViewHandlers): HTMLElement {
