@@ -2,7 +2,6 @@
 // (dropping real files, waiting for the app to settle, reading results).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright';
@@ -49,16 +48,20 @@ export async function startWebServer(root?: string): Promise<Server> {
   return { url, stop: () => void child.kill('SIGTERM') };
 }
 
-/** Path of the Electron binary, or why there is none. */
+/**
+ * Path of the Electron binary, or why there is none. Read from the package's path.txt rather than
+ * require('electron'), which tries to download a missing binary.
+ */
 export function electronBinary(): { path: string } | { reason: string } {
-  try {
-    const require = createRequire(import.meta.url);
-    const p = require('electron') as unknown;
-    if (typeof p === 'string' && existsSync(p)) return { path: p };
-    return { reason: 'the electron package has no binary (its download was not possible here)' };
-  } catch (e) {
-    return { reason: `no Electron binary: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
+  const dir = join(ROOT, 'node_modules', 'electron');
+  if (process.env['ELECTRON_OVERRIDE_DIST_PATH']) {
+    const p = join(process.env['ELECTRON_OVERRIDE_DIST_PATH'], process.platform === 'win32' ? 'electron.exe' : 'electron');
+    return existsSync(p) ? { path: p } : { reason: `ELECTRON_OVERRIDE_DIST_PATH has no Electron binary (${p})` };
   }
+  const pathFile = join(dir, 'path.txt');
+  if (!existsSync(pathFile)) return { reason: 'no Electron binary (node_modules/electron/path.txt is missing: its download was not possible here)' };
+  const p = join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
+  return existsSync(p) ? { path: p } : { reason: `no Electron binary at ${p}` };
 }
 
 export function screenshotPath(name: string): string {

@@ -210,7 +210,6 @@ export class App {
     else this.progress.removeAttribute('value');
     this.cancelButton.hidden = !busy;
     this.envText.textContent = renderEnv(s);
-    this.pairSelect.disabled = false;
     this.engineSelect.disabled = s.engines.length === 0;
   }
 

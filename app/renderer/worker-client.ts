@@ -32,8 +32,6 @@ export class InferenceClient {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  /** Bumped on every terminate: sessions of older generations are gone. */
-  generation = 0;
 
   get busy(): boolean {
     return this.pending.size > 0;
@@ -74,7 +72,6 @@ export class InferenceClient {
   private fail(err: Error): void {
     const w = this.worker;
     this.worker = undefined;
-    this.generation++;
     w?.terminate();
     const all = [...this.pending.values()];
     this.pending.clear();
