@@ -7,6 +7,7 @@ import { relaxedSimdSupported } from './emit';
 import { DEFAULT_MR, DESC_BYTES, RESERVED_BYTES, buildKernelModule } from './kernels';
 import {
   ALIGN, type StepConst, type ValueLayout, buildProgram, isTailStep, layoutBytes, layoutValues, packSteps, planArena, rootOf,
+  scratchBytesPerThread,
 } from './lower';
 import { type WasmInstance, type WasmMemory, type WasmModule, wasm } from './wasm-api';
 import { WorkerPool, type WorkerFactory, hardwareThreads, mainThreadMayBlock } from './threads';
@@ -23,6 +24,8 @@ export interface WasmExecutorOptions {
   readonly relaxedSimd?: boolean;
   /** Rows per GEMM micro-kernel tile (default 4). */
   readonly mr?: number;
+  /** Run 3x3 stride-1 convs as Winograd F(2x2,3x3) (default true). */
+  readonly winograd?: boolean;
   /** How to create workers (default: worker_threads in Node, Blob Web Workers in browsers). */
   readonly workerFactory?: WorkerFactory;
 }
@@ -131,6 +134,7 @@ export class WasmCore {
     readonly mr: number,
     readonly inputs: readonly ValueId[],
     readonly keep: readonly ValueId[],
+    winograd = true,
   ) {
     let tail = plan.steps.length;
     while (tail > 0 && isTailStep(plan.steps[tail - 1]!)) tail--;
@@ -139,7 +143,7 @@ export class WasmCore {
       if (isTailStep(plan.steps[i]!)) throw new Error(`wasm engine: ${plan.steps[i]!.kind} step ${plan.steps[i]!.name} is only supported at the end`);
     }
     this.layouts = layoutValues(plan, inputs);
-    const { consts, bytes } = packSteps(plan, this.layouts);
+    const { consts, bytes } = packSteps(plan, this.layouts, winograd);
     this.consts = consts;
     const maxRow = Math.max(16, ...this.layouts.map((l) => l.cs * 4));
     this.zeroAddr = RESERVED_BYTES;
@@ -182,7 +186,9 @@ export class WasmCore {
     const progBytes = roundUp(this.wasmSteps * DESC_BYTES, ALIGN);
     const arena = planArena(plan, layouts, batch, this.inputs, [...this.keep, this.lastWasmValue], this.wasmSteps);
     const arenaAddr = progAddr + progBytes;
-    let tablesEnd = roundUp(arenaAddr + arena.bytes, ALIGN);
+    const scratchPerThread = scratchBytesPerThread(plan, layouts, this.consts, batch, threads, this.mr);
+    const scratchAddr = roundUp(arenaAddr + arena.bytes, ALIGN);
+    let tablesEnd = scratchAddr + scratchPerThread * threads;
     const tables: { at: number; data: Int32Array }[] = [];
     const addr = (id: ValueId): number => {
       const off = arena.offsets.get(rootOf(layouts, id));
@@ -194,6 +200,7 @@ export class WasmCore {
       weightsAddr: this.weightsAddr, zeroAddr: this.zeroAddr,
       allocIndirection: (bytes) => { const at = tablesEnd; tablesEnd = roundUp(tablesEnd + bytes, ALIGN); return at; },
       writeInt32: (at, data) => { tables.push({ at, data }); },
+      scratchAddr, scratchBytesPerThread: scratchPerThread,
     }, this.wasmSteps);
     this.ensureBytes(tablesEnd);
     const i32 = new Int32Array(this.memory.buffer);
@@ -319,7 +326,7 @@ export async function createWasmExecutor(plan: Plan, opts: WasmExecutorOptions =
   const mr = opts.mr ?? DEFAULT_MR;
   const module = await compileKernels({ relaxedSimd: relaxed, mr, shared });
   const memory = newMemory(shared);
-  const core = new WasmCore(plan, module, memory, mr, [plan.input], [plan.output]);
+  const core = new WasmCore(plan, module, memory, mr, [plan.input], [plan.output], opts.winograd ?? true);
   const pool = threads > 1 ? await WorkerPool.start(threads, module, memory, opts.workerFactory) : null;
   let disposed = false;
   return {

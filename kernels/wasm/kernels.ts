@@ -25,6 +25,7 @@ export const Kind = {
   relu: 5,
   affine: 6,
   shortcutA: 7,
+  winograd: 8,
 } as const;
 
 /**
@@ -46,6 +47,16 @@ export const GapDesc = { kind: 0, input: 1, output: 2, n: 3, hw: 4, cs: 5 } as c
 export const EltDesc = { kind: 0, a: 1, b: 2, output: 3, vectors: 4, relu: 5 } as const;
 /** affine (inference BatchNorm): out[r, c] = in[r, c] * scale[c] + shift[c]. */
 export const AffineDesc = { kind: 0, input: 1, output: 2, rows: 3, cs: 4, scale: 5, shift: 6 } as const;
+/**
+ * Winograd F(2x2,3x3) for 3x3 stride-1 convs. Each thread takes a contiguous range of 2x2 output tiles and
+ * walks it in blocks of `tileBlock` tiles: input transform into its scratch V[16][tiles][csIn], 16 GEMMs
+ * V[xi] x U[xi] -> M[xi][tiles][csOut] with the conv micro-kernel (U packed like conv panels, zero bias),
+ * output transform + bias + residual + ReLU into the NHWC output.
+ */
+export const WinogradDesc = {
+  kind: 0, input: 1, output: 2, residual: 3, weights: 4, bias: 5, n: 6, h: 7, w: 8, oh: 9, ow: 10, csIn: 11, csOut: 12,
+  padTop: 13, padLeft: 14, relu: 15, scratch: 16, scratchBytes: 17, tileBlock: 18, panels: 19, panelBytes: 20, zero: 21,
+} as const;
 export const ShortcutDesc = { kind: 0, input: 1, output: 2, n: 3, h: 4, w: 5, oh: 6, ow: 7, csIn: 8, csOut: 9, stride: 10 } as const;
 
 export interface KernelOptions {
@@ -490,6 +501,197 @@ function emitShortcutA(m: ModuleBuilder): number {
   return index;
 }
 
+/** Byte size of one thread's Winograd scratch: a conv descriptor, V and M for `tiles` tiles. */
+export function winogradScratchBytes(tiles: number, csIn: number, csOut: number): number {
+  return DESC_BYTES + 16 * tiles * (csIn + csOut) * 4;
+}
+
+function emitWinograd(m: ModuleBuilder, convIndex: number): number {
+  const { f, index } = m.func('winograd', [I32, I32, I32]);
+  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const F = WinogradDesc;
+  const inp = loadField(f, d, F.input), out = loadField(f, d, F.output), res = loadField(f, d, F.residual);
+  const U = loadField(f, d, F.weights), bias = loadField(f, d, F.bias);
+  const N = loadField(f, d, F.n), H = loadField(f, d, F.h), W = loadField(f, d, F.w);
+  const OH = loadField(f, d, F.oh), OW = loadField(f, d, F.ow);
+  const csIn = loadField(f, d, F.csIn), csOut = loadField(f, d, F.csOut);
+  const PT = loadField(f, d, F.padTop), PL = loadField(f, d, F.padLeft), relu = loadField(f, d, F.relu);
+  const scratch = loadField(f, d, F.scratch), scratchBytes = loadField(f, d, F.scratchBytes), TB = loadField(f, d, F.tileBlock);
+  const panels = loadField(f, d, F.panels), panelBytes = loadField(f, d, F.panelBytes), zeroAddr = loadField(f, d, F.zero);
+
+  const TY = f.local(I32), TX = f.local(I32), total = f.local(I32);
+  const inRow = f.local(I32), outRow = f.local(I32);
+  const cd = f.local(I32), V = f.local(I32), Mb = f.local(I32), vStride = f.local(I32), mStride = f.local(I32);
+  const b0 = f.local(I32), bEnd = f.local(I32), cnt = f.local(I32), j = f.local(I32), t = f.local(I32);
+  const nn = f.local(I32), rr = f.local(I32), ty = f.local(I32), tx = f.local(I32), iy = f.local(I32), ix = f.local(I32);
+  const c = f.local(I32), xi = f.local(I32), base = f.local(I32);
+  const oValidR = f.local(I32), oValidC = f.local(I32), o00 = f.local(I32), r00 = f.local(I32);
+  const p: Local[] = [];
+  for (let k = 0; k < 16; k++) p.push(f.local(I32));
+  const dv: Local[] = [];
+  for (let k = 0; k < 16; k++) dv.push(f.local(V128));
+  const tv: Local[] = [];
+  for (let k = 0; k < 16; k++) tv.push(f.local(V128));
+  const y: Local[] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  const bv = f.local(V128);
+
+  f.get(OH).i32Const(1).i32Add().i32Const(1).i32ShrU().set(TY);
+  f.get(OW).i32Const(1).i32Add().i32Const(1).i32ShrU().set(TX);
+  f.get(N).get(TY).i32Mul().get(TX).i32Mul().set(total);
+  f.get(csIn).i32Const(4).i32Mul().set(inRow);
+  f.get(csOut).i32Const(4).i32Mul().set(outRow);
+  // This thread's scratch: [conv descriptor][V: 16 x TB x csIn][M: 16 x TB x csOut].
+  f.get(scratch).get(tid).get(scratchBytes).i32Mul().i32Add().set(cd);
+  f.get(cd).i32Const(DESC_BYTES).i32Add().set(V);
+  f.get(TB).get(inRow).i32Mul().set(vStride);
+  f.get(TB).get(outRow).i32Mul().set(mStride);
+  f.get(V).get(vStride).i32Const(16).i32Mul().i32Add().set(Mb);
+  // The constant part of the per-xi GEMM descriptor (direct rows, no residual, no ReLU, one thread).
+  const setField = (word: number, push: () => void): void => {
+    f.get(cd);
+    push();
+    f.i32Store(word * 4);
+  };
+  setField(ConvDesc.kind, () => f.i32Const(Kind.conv));
+  setField(ConvDesc.residual, () => f.i32Const(0));
+  setField(ConvDesc.indirection, () => f.i32Const(0));
+  setField(ConvDesc.channels, () => f.get(csIn));
+  setField(ConvDesc.taps, () => f.i32Const(1));
+  setField(ConvDesc.inRowBytes, () => f.get(inRow));
+  setField(ConvDesc.outRowBytes, () => f.get(outRow));
+  setField(ConvDesc.panels, () => f.get(panels));
+  setField(ConvDesc.relu, () => f.i32Const(0));
+  setField(ConvDesc.splitPanels, () => f.i32Const(0));
+  setField(ConvDesc.panelBytes, () => f.get(panelBytes));
+  setField(ConvDesc.tileBlock, () => f.i32Const(1 << 20));
+
+  const tileCoords = (): void => {
+    f.get(t).get(TY).get(TX).i32Mul().i32DivU().set(nn);
+    f.get(t).get(TY).get(TX).i32Mul().i32RemU().set(rr);
+    f.get(rr).get(TX).i32DivU().set(ty);
+    f.get(rr).get(TX).i32RemU().set(tx);
+  };
+
+  const range = splitRange(f, total, tid, nth);
+  f.get(range.start).set(b0);
+  f.block().loop();
+  {
+    f.get(b0).get(range.end).i32GeS().brIf(1);
+    f.get(range.end).get(b0).i32Sub().tee(cnt).get(TB).get(cnt).get(TB).i32LtS().select().set(cnt);
+    f.get(b0).get(cnt).i32Add().set(bEnd);
+
+    // 1. Input transform: V[xi][j] = (B^T d B)[xi] for the 4x4 input patch d of tile b0 + j.
+    f.i32Const(0);
+    forLoop(f, j, cnt, 1, () => {
+      f.get(b0).get(j).i32Add().set(t);
+      tileCoords();
+      for (let a = 0; a < 4; a++) {
+        f.get(ty).i32Const(2).i32Mul().get(PT).i32Sub().i32Const(a).i32Add().set(iy);
+        for (let b = 0; b < 4; b++) {
+          f.get(tx).i32Const(2).i32Mul().get(PL).i32Sub().i32Const(b).i32Add().set(ix);
+          f.get(nn).get(H).i32Mul().get(iy).i32Add().get(W).i32Mul().get(ix).i32Add().get(inRow).i32Mul().get(inp).i32Add();
+          f.get(zeroAddr);
+          f.get(iy).i32Const(0).i32GeS().get(iy).get(H).i32LtS().i32And();
+          f.get(ix).i32Const(0).i32GeS().i32And().get(ix).get(W).i32LtS().i32And();
+          f.select().set(p[a * 4 + b]!);
+        }
+      }
+      f.get(j).get(inRow).i32Mul().set(base);
+      f.i32Const(0);
+      forLoop(f, c, inRow, 16, () => {
+        for (let k = 0; k < 16; k++) f.get(p[k]!).get(c).i32Add().v128Load().set(dv[k]!);
+        // t = B^T d (rows): t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3
+        for (let b = 0; b < 4; b++) {
+          const dd = (a: number): Local => dv[a * 4 + b]!;
+          f.get(dd(0)).get(dd(2)).f32x4Sub().set(tv[0 * 4 + b]!);
+          f.get(dd(1)).get(dd(2)).f32x4Add().set(tv[1 * 4 + b]!);
+          f.get(dd(2)).get(dd(1)).f32x4Sub().set(tv[2 * 4 + b]!);
+          f.get(dd(1)).get(dd(3)).f32x4Sub().set(tv[3 * 4 + b]!);
+        }
+        // V = t B (columns), stored at V + xi * vStride + base + c
+        for (let a = 0; a < 4; a++) {
+          const tt = (b: number): Local => tv[a * 4 + b]!;
+          const at = (xiIndex: number): void => {
+            // address += xi * vStride: computed per store (cheap next to 16 loads).
+            f.get(V).get(base).i32Add().get(c).i32Add().get(vStride).i32Const(xiIndex).i32Mul().i32Add();
+          };
+          at(a * 4 + 0); f.get(tt(0)).get(tt(2)).f32x4Sub().v128Store(0);
+          at(a * 4 + 1); f.get(tt(1)).get(tt(2)).f32x4Add().v128Store(0);
+          at(a * 4 + 2); f.get(tt(2)).get(tt(1)).f32x4Sub().v128Store(0);
+          at(a * 4 + 3); f.get(tt(1)).get(tt(3)).f32x4Sub().v128Store(0);
+        }
+      });
+    });
+
+    // 2. Sixteen GEMMs: M[xi] (cnt x csOut) = V[xi] (cnt x csIn) x U[xi] (csIn x csOut).
+    setField(ConvDesc.pixels, () => f.get(cnt));
+    f.i32Const(0).set(xi);
+    f.loop();
+    {
+      setField(ConvDesc.input, () => f.get(V).get(xi).get(vStride).i32Mul().i32Add());
+      setField(ConvDesc.output, () => f.get(Mb).get(xi).get(mStride).i32Mul().i32Add());
+      setField(ConvDesc.weights, () => f.get(U).get(xi).get(panels).get(panelBytes).i32Mul().i32Mul().i32Add());
+      f.get(cd).i32Const(0).i32Const(1).call(convIndex);
+      f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(16).i32LtS().brIf(0);
+    }
+    f.end();
+
+    // 3. Output transform: Y = A^T M A + bias (+ residual), ReLU, into the valid pixels of the 2x2 tile.
+    f.i32Const(0);
+    forLoop(f, j, cnt, 1, () => {
+      f.get(b0).get(j).i32Add().set(t);
+      tileCoords();
+      f.get(ty).i32Const(2).i32Mul().i32Const(1).i32Add().get(OH).i32LtS().set(oValidR);
+      f.get(tx).i32Const(2).i32Mul().i32Const(1).i32Add().get(OW).i32LtS().set(oValidC);
+      f.get(nn).get(OH).i32Mul().get(ty).i32Const(2).i32Mul().i32Add().get(OW).i32Mul().get(tx).i32Const(2).i32Mul().i32Add().get(outRow).i32Mul().set(r00);
+      f.get(out).get(r00).i32Add().set(o00);
+      f.get(res).get(r00).i32Add().set(r00);
+      f.get(Mb).get(j).get(outRow).i32Mul().i32Add().set(base);
+      f.i32Const(0);
+      forLoop(f, c, outRow, 16, () => {
+        for (let k = 0; k < 16; k++) f.get(base).get(c).i32Add().get(mStride).i32Const(k).i32Mul().i32Add().v128Load().set(dv[k]!);
+        // s = A^T M (rows): s0 = m0 + m1 + m2, s1 = m1 - m2 - m3
+        for (let b = 0; b < 4; b++) {
+          const mm = (a: number): Local => dv[a * 4 + b]!;
+          f.get(mm(0)).get(mm(1)).f32x4Add().get(mm(2)).f32x4Add().set(tv[b]!);
+          f.get(mm(1)).get(mm(2)).f32x4Sub().get(mm(3)).f32x4Sub().set(tv[4 + b]!);
+        }
+        f.get(bias).get(c).i32Add().v128Load().set(bv);
+        for (let a = 0; a < 2; a++) {
+          const ss = (b: number): Local => tv[a * 4 + b]!;
+          f.get(ss(0)).get(ss(1)).f32x4Add().get(ss(2)).f32x4Add().get(bv).f32x4Add().set(y[a * 2]!);
+          f.get(ss(1)).get(ss(2)).f32x4Sub().get(ss(3)).f32x4Sub().get(bv).f32x4Add().set(y[a * 2 + 1]!);
+        }
+        // Pixel (a, b) of the tile sits at +a*OW rows and +b pixels.
+        const pixelOffset = (a: number, b: number): void => {
+          f.get(c);
+          if (a) f.get(OW).get(outRow).i32Mul().i32Add();
+          if (b) f.get(outRow).i32Add();
+        };
+        for (let a = 0; a < 2; a++) {
+          for (let b = 0; b < 2; b++) {
+            const yy = y[a * 2 + b]!;
+            const guard = a === 1 && b === 1 ? () => f.get(oValidR).get(oValidC).i32And() : a === 1 ? () => f.get(oValidR) : b === 1 ? () => f.get(oValidC) : null;
+            if (guard) { guard(); f.if(); }
+            f.get(res).if();
+            f.get(yy).get(r00); pixelOffset(a, b); f.i32Add().v128Load().f32x4Add().set(yy);
+            f.end();
+            f.get(relu).if();
+            f.get(yy).v128Const0().f32x4Pmax().set(yy);
+            f.end();
+            f.get(o00); pixelOffset(a, b); f.i32Add().get(yy).v128Store();
+            if (guard) f.end();
+          }
+        }
+      });
+    });
+    f.get(bEnd).set(b0);
+    f.br(0);
+  }
+  f.end().end();
+  return index;
+}
+
 /**
  * The whole module. Exports `run(prog, nsteps, tid, nth, flags)`: flags bit 0 = this thread may sleep in
  * the barrier (false on a browser main thread), bit 1 = thread 0 calls the imported `mark(step)` after
@@ -502,6 +704,7 @@ export function buildKernelModule(opts: KernelOptions, maxPages: number, sharedM
   const barrier = emitBarrier(m);
   const kernels: number[] = [];
   kernels[Kind.conv] = emitConv(m, opts);
+  kernels[Kind.winograd] = emitWinograd(m, kernels[Kind.conv]!);
   kernels[Kind.maxPool] = emitPool(m, false);
   kernels[Kind.avgPool] = emitPool(m, true);
   kernels[Kind.globalAvgPool] = emitGlobalAvgPool(m);

@@ -4,7 +4,7 @@
 import type { ConvStep, FcStep, Plan, Step, ValueId } from '../../src/engine/plan';
 import { shapeStr } from '../../src/tensor';
 import {
-  AffineDesc, ConvDesc, DESC_WORDS, EltDesc, GapDesc, Kind, PoolDesc, ShortcutDesc,
+  AffineDesc, ConvDesc, DESC_WORDS, EltDesc, GapDesc, Kind, PoolDesc, ShortcutDesc, WinogradDesc, winogradScratchBytes,
 } from './kernels';
 
 const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
@@ -109,6 +109,46 @@ export function packConv(weight: Float32Array, wshape: readonly number[], bias: 
   return out;
 }
 
+/** Whether a conv runs as Winograd F(2x2,3x3): 3x3, stride 1, no dilation, and enough channels to pay off. */
+export function usesWinograd(s: ConvStep, inC: number): boolean {
+  const [, , kh, kw] = s.weight.shape as [number, number, number, number];
+  const { strides, dilations } = s.attrs;
+  return kh === 3 && kw === 3 && strides[0] === 1 && strides[1] === 1 && dilations[0] === 1 && dilations[1] === 1 && inC >= 8;
+}
+
+/**
+ * Winograd weights U = G g G^T for each of the 16 positions xi, each packed like a 1x1 conv over csIn
+ * channels with a zero bias (the bias is added after the output transform), then the bias itself.
+ */
+export function packWinograd(weight: Float32Array, wshape: readonly number[], bias: Float32Array, csIn: number): Float32Array {
+  const [M, C] = wshape as [number, number];
+  const panels = Math.ceil(M / 8);
+  const panelFloats = 8 + csIn * 8;
+  const xiFloats = panels * panelFloats;
+  const out = new Float32Array(16 * xiFloats + panels * 8);
+  const gg = new Float64Array(12);
+  for (let m = 0; m < M; m++) {
+    const p = Math.floor(m / 8), j = m % 8;
+    for (let c = 0; c < C; c++) {
+      const g = (r: number, k: number): number => weight[((m * C + c) * 3 + r) * 3 + k]!;
+      // G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+      for (let k = 0; k < 3; k++) {
+        gg[k] = g(0, k);
+        gg[3 + k] = (g(0, k) + g(1, k) + g(2, k)) / 2;
+        gg[6 + k] = (g(0, k) - g(1, k) + g(2, k)) / 2;
+        gg[9 + k] = g(2, k);
+      }
+      for (let r = 0; r < 4; r++) {
+        const a = gg[r * 3]!, b = gg[r * 3 + 1]!, cc = gg[r * 3 + 2]!;
+        const row = [a, (a + b + cc) / 2, (a - b + cc) / 2, cc];
+        for (let k = 0; k < 4; k++) out[(r * 4 + k) * xiFloats + p * panelFloats + 8 + c * 8 + j] = row[k]!;
+      }
+    }
+    out[16 * xiFloats + m] = bias[m]!;
+  }
+  return out;
+}
+
 /**
  * FC weights [M,K] -> the same panels with one tap over the input's physical row: when the input is a
  * flattened NHWC map ([C,H,W] with H*W > 1), logical feature c*HW + hw sits at hw*cs + c.
@@ -141,10 +181,12 @@ export interface StepConst {
   offset: number;
   /** fc: physical reduction length. */
   kPhys?: number;
+  /** conv run as Winograd F(2x2,3x3) (packed holds U then the bias). */
+  winograd?: boolean;
   scaleShift?: Float32Array;
 }
 
-export function packSteps(plan: Plan, layouts: readonly ValueLayout[]): { consts: StepConst[]; bytes: number } {
+export function packSteps(plan: Plan, layouts: readonly ValueLayout[], winograd = true): { consts: StepConst[]; bytes: number } {
   let off = 0;
   const consts: StepConst[] = [];
   for (const s of plan.steps) {
@@ -155,7 +197,12 @@ export function packSteps(plan: Plan, layouts: readonly ValueLayout[]): { consts
       if (s.weight.shape[1] !== cin) {
         throw new Error(`wasm engine: conv ${s.name} weight ${shapeStr(s.weight.shape)} vs input with ${cin} channels (groups are not supported)`);
       }
-      c.packed = packConv(s.weight.data, s.weight.shape, s.bias);
+      if (winograd && usesWinograd(s, cin)) {
+        c.winograd = true;
+        c.packed = packWinograd(s.weight.data, s.weight.shape, s.bias, layouts[s.input]!.cs);
+      } else {
+        c.packed = packConv(s.weight.data, s.weight.shape, s.bias);
+      }
     } else if (s.kind === 'fc') {
       const [M, K] = s.weight.shape as [number, number];
       const src = layouts[s.input]!;
@@ -290,6 +337,36 @@ export interface ProgramContext {
   /** Reserves `bytes` for an indirection table and returns its address. */
   readonly allocIndirection: (bytes: number) => number;
   readonly writeInt32: (addr: number, data: Int32Array) => void;
+  /** Per-thread scratch shared by all Winograd steps (see scratchBytesPerThread). */
+  readonly scratchAddr: number;
+  readonly scratchBytesPerThread: number;
+}
+
+/** Scratch budget per thread for a Winograd block (V and M of `tileBlock` tiles). */
+const WINOGRAD_SCRATCH_BYTES = 2 << 20;
+
+/** Tiles per Winograd block: this thread's share if it fits the budget, in multiples of the micro-kernel rows. */
+export function winogradTileBlock(tiles: number, threads: number, csIn: number, csOut: number, mr: number): number {
+  const share = Math.ceil(tiles / threads);
+  const fit = Math.floor(WINOGRAD_SCRATCH_BYTES / (16 * (csIn + csOut) * 4));
+  return Math.max(mr, Math.min(roundUp(share, mr), Math.floor(fit / mr) * mr));
+}
+
+function winogradTiles(inL: ValueLayout, outL: ValueLayout, batch: number): number {
+  void inL;
+  return batch * Math.ceil(outL.h / 2) * Math.ceil(outL.w / 2);
+}
+
+/** The Winograd scratch one thread needs for the largest Winograd step of the plan (0 without any). */
+export function scratchBytesPerThread(plan: Plan, layouts: readonly ValueLayout[], consts: readonly StepConst[], batch: number, threads: number, mr: number): number {
+  let most = 0;
+  plan.steps.forEach((s, i) => {
+    if (s.kind !== 'conv' || !consts[i]!.winograd) return;
+    const inL = layouts[s.input]!, outL = layouts[s.output]!;
+    const tb = winogradTileBlock(winogradTiles(inL, outL, batch), threads, inL.cs, outL.cs, mr);
+    most = Math.max(most, winogradScratchBytes(tb, inL.cs, outL.cs));
+  });
+  return roundUp(most, ALIGN);
 }
 
 /** L2-sized input working set per block of tiles (the weights panel sweeps over the block). */
@@ -376,9 +453,38 @@ function splitAndBlock(d: Int32Array, ctx: ProgramContext, tiles: number, panels
   d[ConvDesc.tileBlock] = Math.max(1, Math.floor(TILE_BLOCK_BYTES / Math.max(1, tileInputBytes)));
 }
 
-function fillConv(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout): void {
+function fillWinograd(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout, c: StepConst): void {
   const g = convGeometry(s, inL, outL, ctx.batch);
+  const panels = Math.ceil(outL.c / 8);
+  const panelBytes = (8 + inL.cs * 8) * 4;
+  const W = WinogradDesc;
+  d[W.kind] = Kind.winograd;
+  d[W.input] = ctx.addr(s.input);
+  d[W.output] = ctx.addr(s.output);
+  d[W.residual] = s.residual !== undefined ? ctx.addr(s.residual) : 0;
+  if (s.residual !== undefined && ctx.layouts[s.residual]!.cs !== outL.cs) {
+    throw new Error(`wasm engine: conv ${s.name} residual stride ${ctx.layouts[s.residual]!.cs} != output stride ${outL.cs}`);
+  }
+  d[W.weights] = ctx.weightsAddr + c.offset;
+  d[W.bias] = ctx.weightsAddr + c.offset + 16 * panels * panelBytes;
+  d[W.n] = ctx.batch; d[W.h] = g.h; d[W.w] = g.w; d[W.oh] = g.oh; d[W.ow] = g.ow;
+  d[W.csIn] = inL.cs; d[W.csOut] = outL.cs; d[W.padTop] = g.pt; d[W.padLeft] = g.pl;
+  d[W.relu] = s.relu ? 1 : 0;
+  d[W.scratch] = ctx.scratchAddr;
+  d[W.scratchBytes] = ctx.scratchBytesPerThread;
+  d[W.tileBlock] = winogradTileBlock(winogradTiles(inL, outL, ctx.batch), ctx.threads, inL.cs, outL.cs, ctx.mr);
+  d[W.panels] = panels;
+  d[W.panelBytes] = panelBytes;
+  d[W.zero] = ctx.zeroAddr;
+}
+
+function fillConv(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout): void {
   const c = ctx.consts[ctx.plan.steps.indexOf(s)]!;
+  if (c.winograd) {
+    fillWinograd(ctx, d, s, inL, outL, c);
+    return;
+  }
+  const g = convGeometry(s, inL, outL, ctx.batch);
   const P = ctx.batch * g.oh * g.ow;
   const taps = g.kh * g.kw;
   const tiles = Math.ceil(P / ctx.mr);
