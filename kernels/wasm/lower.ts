@@ -113,7 +113,7 @@ export function packConv(weight: Float32Array, wshape: readonly number[], bias: 
 export function usesWinograd(s: ConvStep, inC: number): boolean {
   const [, , kh, kw] = s.weight.shape as [number, number, number, number];
   const { strides, dilations } = s.attrs;
-  return kh === 3 && kw === 3 && strides[0] === 1 && strides[1] === 1 && dilations[0] === 1 && dilations[1] === 1 && inC >= 8;
+  return kh === 3 && kw === 3 && strides[0] === 1 && strides[1] === 1 && dilations[0] === 1 && dilations[1] === 1 && inC >= 32;
 }
 
 /**
