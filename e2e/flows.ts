@@ -108,6 +108,10 @@ export function appFlows(ctx: FlowContext): void {
     await page.click('[data-testid="thumb"][data-name="trouser.jpg"]');
     await page.waitForSelector('[data-testid="fig7"] polyline');
     await waitIdle(page);
+    // Our engine reports where the time goes, step by step.
+    await page.click('[data-testid="slot-b"] [data-testid="step-times"] summary');
+    assert.match(await text(page, '[data-testid="slot-b"] [data-testid="step-times"] summary'), /^Per-layer time · \d+ steps$/);
+    assert.equal(await page.locator('[data-testid="slot-b"] [data-testid="step-times"] tr').count(), 8);
     await page.screenshot({ path: shot('compare'), fullPage: true });
   });
 
@@ -125,6 +129,7 @@ export function appFlows(ctx: FlowContext): void {
       assert.equal(Number(await check.getAttribute('data-compared')), 2 * GOOD_IMAGES.length);
       assert.deepEqual(await tableTop1(page), ours, `top-1 on ${engine} equals ours`);
       assert.match(await text(page, '[data-testid="slot-a"] [data-testid="fact-engine"]'), engine === 'ort-wasm' ? /ONNX Runtime · wasm/ : /ONNX Runtime · WebGPU/);
+      assert.equal(await page.locator('[data-testid="step-times"]').count(), 0, 'ONNX Runtime runs the graph as one call');
       if (engine === 'ort-webgpu') await page.screenshot({ path: shot('webgpu'), fullPage: true });
     }
     await chooseEngine(page, 'ts');

@@ -71,6 +71,11 @@ export class App {
       this.state.errors = this.state.errors.filter((e) => e.id !== id);
       this.render();
     },
+    setShowSteps: (open) => {
+      if (this.state.showSteps === open) return; // re-created <details> report their initial state too
+      this.state.showSteps = open;
+      this.render();
+    },
     setSortStds: (sorted) => {
       this.state.sortStds = sorted;
       this.render();
@@ -90,7 +95,7 @@ export class App {
     this.state = {
       pairs, pairKey: pair.key, engines: [], engine: DEFAULT_ENGINE,
       slots: this.slotsFor(pair), images: [], selectedId: null, errors: [], busy: null, notice: null, engineCheck: null,
-      sortStds: false, env: { crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, decoder: this.host.decoderName },
+      sortStds: false, showSteps: false, env: { crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, decoder: this.host.decoderName },
     };
     this.committed = { a: this.state.slots.a, b: this.state.slots.b, pairKey: pair.key, engine: DEFAULT_ENGINE };
     this.buildLayout();
@@ -263,6 +268,9 @@ export class App {
       this.fillPairSelect();
       this.engineSelect.value = this.state.engine;
       this.reloadCommitted();
+    } else if (SLOTS.some((s) => this.state.slots[s].status === 'loading')) {
+      // A load that was still queued was dropped: show the last good models again.
+      this.restoreCommitted();
     }
     this.render();
   }
@@ -324,7 +332,7 @@ export class App {
   }
 
   private restoreCommitted(): void {
-    const back = (s: SlotState): SlotState => (s.info ? { ...s, status: 'ready', message: undefined } : { ...s, status: 'error', message: 'Not loaded' });
+    const back = (s: SlotState): SlotState => (s.info ? { ...s, status: 'ready', message: undefined } : { ...s, status: 'unloaded', message: 'Not loaded.' });
     this.state.slots = { a: back(this.committed.a), b: back(this.committed.b) };
     this.state.pairKey = this.committed.pairKey;
     this.state.engine = this.committed.engine;
@@ -470,7 +478,7 @@ export class App {
       const slot = this.state.slots[s];
       const r = await this.inference.run(s, img.tensors.get(specKey(specs.get(s)!))!);
       const probs = { shape: [1, r.probs.length], data: r.probs };
-      img.results[s] = { top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? this.state.engine };
+      img.results[s] = { top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? this.state.engine, steps: r.steps };
     }
     img.status = 'done';
     this.releaseOldTensors();

@@ -141,12 +141,14 @@ async function run(slot: SlotId, input: TensorData, maxRuns: number, budgetMs: n
   const s = slotOf(slot);
   const times: number[] = [];
   let probs: Float32Array | undefined;
+  let steps: RunReply['steps'] = [];
   while (shouldRunAgain(times, maxRuns, budgetMs)) {
     const r = await s.session.run(input);
     times.push(r.ms);
     probs ??= r.probs.data.slice(0, r.probs.data.length / r.probs.shape[0]!);
+    steps = r.timings.map((t) => ({ name: t.name, kind: t.kind, ms: t.ms }));
   }
-  return { probs: probs!, ms: median(times), runs: times.length };
+  return { probs: probs!, ms: median(times), runs: times.length, steps };
 }
 
 function layerStds(slot: SlotId, input: TensorData): LayerStdsReply {

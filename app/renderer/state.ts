@@ -29,6 +29,7 @@ export interface SlotResult {
   readonly ms: number;
   readonly runs: number;
   readonly engine: string;
+  readonly steps: readonly { readonly name: string; readonly kind: string; readonly ms: number }[];
 }
 
 export interface ImageItem {
@@ -79,5 +80,7 @@ export interface AppState {
   notice: string | null;
   engineCheck: EngineCheck | null;
   sortStds: boolean;
+  /** Whether the per-layer time lists are open (kept across re-renders). */
+  showSteps: boolean;
   env: { crossOriginIsolated: boolean; cores: number; gpu?: string; decoder: string };
 }

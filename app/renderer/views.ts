@@ -3,7 +3,7 @@ import { sourceName } from '../shared/catalogue';
 import { agreement, formatBytes, formatCount, formatMs } from '../shared/results';
 import { lineChart, type Series } from './charts';
 import { h } from './dom';
-import { type AppState, type ImageItem, SLOTS, type SlotState } from './state';
+import { type AppState, type ImageItem, SLOTS, type SlotResult, type SlotState } from './state';
 import { engineLabel, type SlotId } from './worker-protocol';
 
 export interface ViewHandlers {
@@ -12,6 +12,7 @@ export interface ViewHandlers {
   reload(): void;
   dismissError(id: number): void;
   setSortStds(sorted: boolean): void;
+  setShowSteps(open: boolean): void;
   saveCsv(): void;
   rerun(): void;
   clearImages(): void;
@@ -92,7 +93,7 @@ function facts(slot: SlotState): HTMLElement {
     slot.loadMs !== undefined ? row('Load · warm-up', `${formatMs(slot.loadMs)} · ${formatMs(slot.warmupMs ?? 0)}`, 'fact-load') : []);
 }
 
-function topList(img: ImageItem | undefined, slotId: SlotId): HTMLElement {
+function topList(state: AppState, img: ImageItem | undefined, slotId: SlotId, on: ViewHandlers): HTMLElement {
   if (!img) return h('p', { class: 'muted hint' }, 'Drop an image to see what this net makes of it.');
   if (img.status === 'error') return h('p', { class: 'muted' }, 'This image could not be read.');
   const r = img.results[slotId];
@@ -108,7 +109,21 @@ function topList(img: ImageItem | undefined, slotId: SlotId): HTMLElement {
           h('span', { class: 'prob' }, pct(c.probability)));
       })),
     h('p', { class: 'latency', 'data-testid': 'latency' },
-      h('strong', {}, formatMs(r.ms)), ` median of ${r.runs} run${r.runs === 1 ? '' : 's'} · ${engineLabel(r.engine)}`));
+      h('strong', {}, formatMs(r.ms)), ` median of ${r.runs} run${r.runs === 1 ? '' : 's'} · ${engineLabel(r.engine)}`),
+    stepTimes(r.steps, state.showSteps, on));
+}
+
+/** Where the time goes, on our engines: the slowest steps of the last run. */
+function stepTimes(steps: SlotResult['steps'], open: boolean, on: ViewHandlers): HTMLElement | null {
+  if (steps.length === 0) return null;
+  const total = steps.reduce((a, t) => a + t.ms, 0);
+  const slowest = [...steps].sort((a, b) => b.ms - a.ms).slice(0, 8);
+  return h('details', { class: 'steps', 'data-testid': 'step-times', open, ontoggle: (e: Event) => on.setShowSteps((e.target as HTMLDetailsElement).open) },
+    h('summary', {}, `Per-layer time · ${steps.length} steps`),
+    h('table', {},
+      h('tbody', {}, slowest.map((t) => h('tr', {},
+        h('td', { class: 'name' }, t.name), h('td', {}, t.kind),
+        h('td', { class: 'num' }, formatMs(t.ms)), h('td', { class: 'num' }, total > 0 ? `${((t.ms / total) * 100).toFixed(0)}%` : ''))))));
 }
 
 function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElement {
@@ -133,7 +148,7 @@ function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElemen
   slot.status === 'loading' ? h('p', { class: 'loading-line' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), slot.message ?? 'Loading…') : null,
   slot.status === 'error' && slot.message ? h('p', { class: 'slot-error' }, slot.message) : null,
   facts(slot),
-  topList(img, slotId));
+  topList(state, img, slotId, on));
 }
 
 /** Whether the two nets agree on an image; null until both have results. */

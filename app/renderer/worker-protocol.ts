@@ -38,6 +38,8 @@ export interface RunReply {
   /** Median of the timed runs (after the warm-up done at load). */
   readonly ms: number;
   readonly runs: number;
+  /** Per-step times of the last run (our engines; empty for ONNX Runtime, which runs the graph as one call). */
+  readonly steps: readonly { readonly name: string; readonly kind: string; readonly ms: number }[];
 }
 
 export interface LayerStdsReply {
