@@ -5,6 +5,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseOnnx } from '../onnx/read';
 import { wasmBackend } from './backend';
+import { spawnModuleWorker } from './spawn';
 import { TrainNet } from './net';
 
 export interface StepOutput {
@@ -76,18 +77,6 @@ if (!isMainThread && (workerData as Partial<WorkerInit> | null)?.kind === WORKER
   port.postMessage({ type: 'ready' });
 }
 
-/**
- * A worker running this module. Bundled (dist/cli.js) the file is plain JavaScript; from source (.ts, run
- * through tsx) the worker first registers tsx's loader, which Node does not pass on to workers by itself.
- */
-function spawnSelf(init: WorkerInit): Worker {
-  const self = import.meta.url;
-  if (!/\.m?ts$/.test(new URL(self).pathname)) return new Worker(new URL(self), { workerData: init });
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(self)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
-}
-
 class ThreadWorker {
   private pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | null = null;
 
@@ -107,7 +96,7 @@ class ThreadWorker {
 
   static start(onnx: Uint8Array, maxBatch: number): Promise<ThreadWorker> {
     const init: WorkerInit = { kind: WORKER_KIND, onnx, maxBatch };
-    const worker = spawnSelf(init);
+    const worker = spawnModuleWorker(import.meta.url, init);
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => reject(new Error(`training worker failed to start: ${e.message}`));
       worker.once('error', onError);
