@@ -63,6 +63,15 @@ describe('labels and curves', () => {
       { epochs: [1, 2], trainError: [0.5, 0.3], testError: [0.6, 0.4] });
     assert.deepEqual(parseCurves({ training: { history: [{ epoch: 1, train_error: 50, test_error: 60 }, { epoch: 2, train_error: 30, test_error: 40 }] } }),
       { epochs: [1, 2], trainError: [0.5, 0.3], testError: [0.6, 0.4] });
+    // The trainer's sidecar (src/train/trainer.ts Sidecar): model metadata plus the per-epoch history.
+    const sidecar = {
+      name: 'resnet20', input: [1, 28, 28], trained: true, training: { dataset: 'Fashion-MNIST', epochs: 2 },
+      history: [
+        { epoch: 1, lr: 0.1, trainLoss: 0.9, trainError: 0.31, testLoss: 0.7, testError: 0.25, seconds: 10, imagesPerSecond: 100, threads: 2 },
+        { epoch: 2, lr: 0.1, trainLoss: 0.5, trainError: 0.18, testLoss: 0.5, testError: 0.17, seconds: 10, imagesPerSecond: 100, threads: 2 },
+      ],
+    };
+    assert.deepEqual(parseCurves(sidecar), { epochs: [1, 2], trainError: [0.31, 0.18], testError: [0.25, 0.17] });
     assert.equal(parseCurves({ curves: { trainError: [0.5], testError: [0.6, 0.4] } }), null, 'lengths must match');
     assert.equal(parseCurves({ training: { dataset: 'x' } }), null);
     assert.equal(parseCurves(null), null);
