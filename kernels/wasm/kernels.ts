@@ -56,6 +56,8 @@ export const AffineDesc = { kind: 0, input: 1, output: 2, rows: 3, cs: 4, scale:
 export const WinogradDesc = {
   kind: 0, input: 1, output: 2, residual: 3, weights: 4, bias: 5, n: 6, h: 7, w: 8, oh: 9, ow: 10, csIn: 11, csOut: 12,
   padTop: 13, padLeft: 14, relu: 15, scratch: 16, scratchBytes: 17, tileBlock: 18, panels: 19, panelBytes: 20, zero: 21,
+  /** 1: every thread transforms all tiles and the threads split the output channels (few tiles, many weights). */
+  splitPanels: 22,
 } as const;
 export const ShortcutDesc = { kind: 0, input: 1, output: 2, n: 3, h: 4, w: 5, oh: 6, ow: 7, csIn: 8, csOut: 9, stride: 10 } as const;
 
@@ -518,6 +520,7 @@ function emitWinograd(m: ModuleBuilder, convIndex: number): number {
   const PT = loadField(f, d, F.padTop), PL = loadField(f, d, F.padLeft), relu = loadField(f, d, F.relu);
   const scratch = loadField(f, d, F.scratch), scratchBytes = loadField(f, d, F.scratchBytes), TB = loadField(f, d, F.tileBlock);
   const panels = loadField(f, d, F.panels), panelBytes = loadField(f, d, F.panelBytes), zeroAddr = loadField(f, d, F.zero);
+  const splitPanels = loadField(f, d, F.splitPanels);
 
   const TY = f.local(I32), TX = f.local(I32), total = f.local(I32);
   const inRow = f.local(I32), outRow = f.local(I32);
@@ -561,7 +564,6 @@ function emitWinograd(m: ModuleBuilder, convIndex: number): number {
   setField(ConvDesc.outRowBytes, () => f.get(outRow));
   setField(ConvDesc.panels, () => f.get(panels));
   setField(ConvDesc.relu, () => f.i32Const(0));
-  setField(ConvDesc.splitPanels, () => f.i32Const(0));
   setField(ConvDesc.panelBytes, () => f.get(panelBytes));
   setField(ConvDesc.tileBlock, () => f.i32Const(1 << 20));
 
@@ -572,7 +574,20 @@ function emitWinograd(m: ModuleBuilder, convIndex: number): number {
     f.get(rr).get(TX).i32RemU().set(tx);
   };
 
-  const range = splitRange(f, total, tid, nth);
+  // Split tiles across threads, or (splitPanels) channels: then tiles are not split and the GEMM and the
+  // output transform cover only this thread's panels [pp0, pp1) = bytes [cLo, cHi) of a row.
+  const tiles = splitRange(f, total, tid, nth);
+  const pans = splitRange(f, panels, tid, nth);
+  const range = { start: f.local(I32), end: f.local(I32) };
+  const cLo = f.local(I32), cHi = f.local(I32);
+  f.get(splitPanels).if();
+  f.i32Const(0).set(range.start).get(total).set(range.end);
+  f.get(pans.start).i32Const(32).i32Mul().set(cLo).get(pans.end).i32Const(32).i32Mul().set(cHi);
+  f.else();
+  f.get(tiles.start).set(range.start).get(tiles.end).set(range.end);
+  f.i32Const(0).set(cLo).get(outRow).set(cHi);
+  f.end();
+  setField(ConvDesc.splitPanels, () => f.get(splitPanels));
   f.get(range.start).set(b0);
   f.block().loop();
   {
@@ -631,7 +646,10 @@ function emitWinograd(m: ModuleBuilder, convIndex: number): number {
       setField(ConvDesc.input, () => f.get(V).get(xi).get(vStride).i32Mul().i32Add());
       setField(ConvDesc.output, () => f.get(Mb).get(xi).get(mStride).i32Mul().i32Add());
       setField(ConvDesc.weights, () => f.get(U).get(xi).get(panels).get(panelBytes).i32Mul().i32Mul().i32Add());
-      f.get(cd).i32Const(0).i32Const(1).call(convIndex);
+      f.get(cd);
+      f.get(splitPanels).if(I32).get(tid).else().i32Const(0).end();
+      f.get(splitPanels).if(I32).get(nth).else().i32Const(1).end();
+      f.call(convIndex);
       f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(16).i32LtS().brIf(0);
     }
     f.end();
@@ -647,8 +665,8 @@ function emitWinograd(m: ModuleBuilder, convIndex: number): number {
       f.get(out).get(r00).i32Add().set(o00);
       f.get(res).get(r00).i32Add().set(r00);
       f.get(Mb).get(j).get(outRow).i32Mul().i32Add().set(base);
-      f.i32Const(0);
-      forLoop(f, c, outRow, 16, () => {
+      f.get(cLo);
+      forLoop(f, c, cHi, 16, () => {
         for (let k = 0; k < 16; k++) f.get(base).get(c).i32Add().get(mStride).i32Const(k).i32Mul().i32Add().v128Load().set(dv[k]!);
         // s = A^T M (rows): s0 = m0 + m1 + m2, s1 = m1 - m2 - m3
         for (let b = 0; b < 4; b++) {

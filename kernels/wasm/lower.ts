@@ -347,9 +347,14 @@ const WINOGRAD_SCRATCH_BYTES = 2 << 20;
 
 /** Tiles per Winograd block: this thread's share if it fits the budget, in multiples of the micro-kernel rows. */
 export function winogradTileBlock(tiles: number, threads: number, csIn: number, csOut: number, mr: number): number {
-  const share = Math.ceil(tiles / threads);
+  const share = winogradSplitsPanels(tiles, threads, csOut) ? tiles : Math.ceil(tiles / threads);
   const fit = Math.floor(WINOGRAD_SCRATCH_BYTES / (16 * (csIn + csOut) * 4));
   return Math.max(mr, Math.min(roundUp(share, mr), Math.floor(fit / mr) * mr));
+}
+
+/** Few tiles per thread (late layers at small batch): split output channels instead, each weight read once. */
+export function winogradSplitsPanels(tiles: number, threads: number, csOut: number): boolean {
+  return threads > 1 && tiles < 16 * threads && csOut / 8 >= 2 * threads;
 }
 
 function winogradTiles(inL: ValueLayout, outL: ValueLayout, batch: number): number {
@@ -448,7 +453,8 @@ export function buildProgram(ctx: ProgramContext, wasmSteps: number): Int32Array
 }
 
 function splitAndBlock(d: Int32Array, ctx: ProgramContext, tiles: number, panels: number, tileInputBytes: number): void {
-  const byTiles = tiles >= 4 * ctx.threads || panels < ctx.threads;
+  // Few tiles per thread: split the output channels instead, so each thread streams only its weights.
+  const byTiles = tiles >= 8 * ctx.threads || panels < 2 * ctx.threads;
   d[ConvDesc.splitPanels] = byTiles ? 0 : 1;
   d[ConvDesc.tileBlock] = Math.max(1, Math.floor(TILE_BLOCK_BYTES / Math.max(1, tileInputBytes)));
 }
@@ -476,6 +482,7 @@ function fillWinograd(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: Valu
   d[W.panels] = panels;
   d[W.panelBytes] = panelBytes;
   d[W.zero] = ctx.zeroAddr;
+  d[W.splitPanels] = winogradSplitsPanels(winogradTiles(inL, outL, ctx.batch), ctx.threads, outL.cs) ? 1 : 0;
 }
 
 function fillConv(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout): void {

@@ -14,7 +14,7 @@ import { buildModel } from '../../src/zoo/build';
 import { zooSpec } from '../../src/zoo/spec';
 import { ByteWriter, I32, ModuleBuilder, relaxedSimdSupported, simdSupported } from './emit';
 import { createWasmExecutor } from './executor';
-import { planArena, layoutValues } from './lower';
+import { layoutValues, packSteps, planArena } from './lower';
 import { wasmKernels } from './ops';
 import { measureSimdPeak } from './peak';
 import { wasm } from './wasm-api';
@@ -111,6 +111,24 @@ describe('wasm executor on hand-built plans', () => {
       const x = b.value('x', [cs.c, cs.h, cs.h + 1]);
       const y = b.conv(x, cs.m, cs.k, { stride: cs.stride, pad: cs.pad, dil: cs.dil, relu: cs.relu });
       for (const threads of [1, 2]) await checkPlan(b.plan(x, y), 3, threads);
+    }
+  });
+
+  test('Winograd 3x3 convs: odd sizes, asymmetric pads, residual, tile split and channel split', async () => {
+    const cases: { c: number; m: number; h: number; w: number; pad?: [number, number, number, number]; batch: number }[] = [
+      { c: 32, m: 40, h: 9, w: 7, batch: 3 },
+      { c: 36, m: 16, h: 6, w: 11, pad: [0, 1, 2, 0], batch: 2 },
+      { c: 64, m: 64, h: 4, w: 4, batch: 1 },
+      { c: 32, m: 24, h: 21, w: 19, batch: 2 },
+    ];
+    for (const cs of cases) {
+      const b = new PlanBuilder();
+      const x = b.value('x', [cs.c, cs.h, cs.w]);
+      const r = b.conv(x, cs.m, 1);
+      const y = b.conv(x, cs.m, 3, { pad: cs.pad, relu: true, residual: cs.pad ? undefined : r });
+      const plan = b.plan(x, y);
+      assert.equal(packSteps(plan, layoutValues(plan, [x])).consts[1]!.winograd, true, 'the 3x3 conv runs as Winograd');
+      for (const threads of [1, 2]) await checkPlan(b.plan(x, y), cs.batch, threads);
     }
   });
 
