@@ -179,6 +179,7 @@ export function appFlows(ctx: FlowContext): void {
     await waitIdle(page);
     assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="fact-input"]'), '3×32×32');
     assert.match(await text(page, '[data-testid="slot-a"] .eyebrow'), /Your model/);
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="badge-trained"]'), 'your weights');
     // The file's learned parameters (BN running statistics are not parameters).
     assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="fact-params"]'), formatCount(model.params));
     const top = await slotTop5(page, 'a');

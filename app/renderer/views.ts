@@ -131,7 +131,9 @@ function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElemen
   const img = selectedImage(state);
   const title = slotTitle(slot);
   const trained = slot.info?.trained;
-  const badge = slot.info === undefined ? null : trained
+  const badge = slot.info === undefined ? null : slot.source.kind === 'file' && !slot.info.meta
+    ? h('span', { class: 'badge neutral', 'data-testid': 'badge-trained', title: 'A model file without resnet-lab metadata: its own weights' }, 'your weights')
+    : trained
     ? h('span', { class: 'badge ok', 'data-testid': 'badge-trained' }, slot.info.meta?.training?.dataset ? `trained · ${slot.info.meta.training.dataset}` : 'trained')
     : h('span', { class: 'badge warn', 'data-testid': 'badge-trained', title: 'Seeded random weights: the predictions mean nothing' }, 'untrained');
   return h('section', {
