@@ -255,15 +255,20 @@ export class WasmCore {
     return tensor(shape, out);
   }
 
-  /** Runs the program: thread 0 here, the others in `pool`. Returns per-step end times when profiling. */
-  execute(pool: WorkerPool | null, profile: boolean): number[] | undefined {
+  /**
+   * Runs the program: thread 0 here, the others in `pool`. `writeInputs` runs after the workers were woken
+   * (their wake-up latency hides behind it; the program then starts with a barrier). Returns per-step end
+   * times when profiling.
+   */
+  execute(pool: WorkerPool | null, profile: boolean, writeInputs: () => void = () => {}): number[] | undefined {
     const p = this.requirePrepared();
     const nth = pool ? pool.size : 1;
     if (nth !== p.threads) throw new Error(`wasm engine: prepared for ${p.threads} threads, running ${nth}`);
     this.marks = [];
+    pool?.start(p.progAddr, p.nsteps, nth, true);
+    writeInputs();
     const t0 = performance.now();
-    pool?.start(p.progAddr, p.nsteps, nth);
-    const flags = (mainThreadMayBlock() ? 1 : 0) | (profile ? 2 : 0);
+    const flags = (mainThreadMayBlock() ? 1 : 0) | (profile ? 2 : 0) | (pool ? 4 : 0);
     (this.instance.exports.run as (a: number, b: number, c: number, d: number, e: number) => void)(p.progAddr, p.nsteps, 0, nth, flags);
     return profile ? [t0, ...this.marks] : undefined;
   }
@@ -340,8 +345,7 @@ export async function createWasmExecutor(plan: Plan, opts: WasmExecutorOptions =
         throw new Error(`wasm engine: input ${shapeStr(input.shape)} does not match the model's [N,${plan.values[plan.input]!.shape.join(',')}]`);
       }
       core.prepare(batch, threads);
-      core.writeValue(plan.input, input);
-      const times = core.execute(pool, runOpts?.profile === true);
+      const times = core.execute(pool, runOpts?.profile === true, () => core.writeValue(plan.input, input));
       const output = core.finish(core.readValue(core.lastWasmValue));
       if (!times) return { output };
       const layerMs: LayerTime[] = [];

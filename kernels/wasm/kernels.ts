@@ -736,6 +736,10 @@ export function buildKernelModule(opts: KernelOptions, maxPages: number, sharedM
   const { f, index: run } = m.func('run', [I32, I32, I32, I32, I32]);
   const [prog, nsteps, tid, nth, flags] = f.params as [Local, Local, Local, Local, Local];
   const i = f.local(I32), desc = f.local(I32);
+  // bit 2: everyone meets once before the first step (the caller woke the workers before writing the input).
+  f.get(flags).i32Const(4).i32And().if();
+  f.get(nth).get(flags).i32Const(1).i32And().call(barrier);
+  f.end();
   f.i32Const(0);
   forLoop(f, i, nsteps, 1, () => {
     f.get(prog).get(i).i32Const(DESC_BYTES).i32Mul().i32Add().set(desc);

@@ -11,6 +11,8 @@ export const CTL_EXIT = 9;
 export const CTL_PROG = 10;
 export const CTL_NSTEPS = 11;
 export const CTL_NTH = 12;
+/** Extra `run` flags for the workers (bit 2: initial barrier). */
+export const CTL_FLAGS = 13;
 
 /** The minimal worker surface we need from either runtime. */
 export interface WorkerHandle {
@@ -113,7 +115,7 @@ onMessage((msg) => {
     const nth = Atomics.load(ctl, ${CTL_NTH});
     if (msg.tid >= nth) continue;
     try {
-      run(Atomics.load(ctl, ${CTL_PROG}), Atomics.load(ctl, ${CTL_NSTEPS}), msg.tid, nth, 1);
+      run(Atomics.load(ctl, ${CTL_PROG}), Atomics.load(ctl, ${CTL_NSTEPS}), msg.tid, nth, 1 | Atomics.load(ctl, ${CTL_FLAGS}));
     } catch (err) {
       post({ error: String(err) });
       break;
@@ -159,11 +161,15 @@ export class WorkerPool {
     return this.workers.length + 1;
   }
 
-  /** Wakes the workers to run the program; the caller then runs thread 0 itself. */
-  start(prog: number, nsteps: number, nth: number): void {
+  /**
+   * Wakes the workers to run the program; the caller then runs thread 0 itself. With `meetFirst` the
+   * program starts with a barrier, so the caller may still write the input while the workers wake up.
+   */
+  start(prog: number, nsteps: number, nth: number, meetFirst: boolean): void {
     Atomics.store(this.ctl, CTL_PROG, prog);
     Atomics.store(this.ctl, CTL_NSTEPS, nsteps);
     Atomics.store(this.ctl, CTL_NTH, nth);
+    Atomics.store(this.ctl, CTL_FLAGS, meetFirst ? 4 : 0);
     Atomics.add(this.ctl, CTL_GO, 1);
     Atomics.notify(this.ctl, CTL_GO);
   }
