@@ -42,6 +42,19 @@ export interface WasmRunResult {
   readonly layerMs?: LayerTime[];
 }
 
+export interface MemoryBreakdown {
+  /** Packed weights (incl. Winograd-transformed 3x3 weights) and BN constants. */
+  readonly weights: number;
+  /** Liveness-planned activations for the batch size. */
+  readonly arena: number;
+  /** Winograd per-thread scratch. */
+  readonly scratch: number;
+  /** Indirection tables and the step program. */
+  readonly tables: number;
+  /** The whole memory (pages are allocated in 64 KiB steps). */
+  readonly total: number;
+}
+
 export interface WasmExecutor {
   readonly threads: number;
   readonly relaxedSimd: boolean;
@@ -49,6 +62,8 @@ export interface WasmExecutor {
   run(input: Tensor, opts?: { profile?: boolean }): Promise<WasmRunResult>;
   /** Bytes of the engine's wasm memory (weights, arena, tables). */
   memoryBytes(): number;
+  /** Where those bytes go, for the last prepared batch size. */
+  memoryBreakdown(): MemoryBreakdown;
   dispose(): void;
 }
 
@@ -104,6 +119,7 @@ export function resolveRelaxed(requested: boolean | undefined): boolean {
 }
 
 interface Prepared {
+  readonly breakdown: MemoryBreakdown;
   readonly batch: number;
   readonly threads: number;
   readonly progAddr: number;
@@ -178,6 +194,10 @@ export class WasmCore {
     return this.memory.buffer.byteLength;
   }
 
+  get memoryBreakdown(): MemoryBreakdown {
+    return this.requirePrepared().breakdown;
+  }
+
   /** Arena, indirection tables and program for this batch size and thread count. */
   prepare(batch: number, threads: number): void {
     if (this.prepared && this.prepared.batch === batch && this.prepared.threads === threads) return;
@@ -206,7 +226,11 @@ export class WasmCore {
     const i32 = new Int32Array(this.memory.buffer);
     for (const t of tables) i32.set(t.data, t.at / 4);
     i32.set(prog, progAddr / 4);
-    this.prepared = { batch, threads, progAddr, nsteps: this.wasmSteps, offsets: arena.offsets, arenaAddr };
+    const breakdown = {
+      weights: this.dynBase - this.weightsAddr, arena: arena.bytes, scratch: scratchPerThread * threads,
+      tables: tablesEnd - (scratchAddr + scratchPerThread * threads) + progBytes, total: this.memory.buffer.byteLength,
+    };
+    this.prepared = { breakdown, batch, threads, progAddr, nsteps: this.wasmSteps, offsets: arena.offsets, arenaAddr };
   }
 
   /** Writes an NCHW tensor into value `id`'s NHWC buffer (padded channels zeroed). */
@@ -338,6 +362,7 @@ export async function createWasmExecutor(plan: Plan, opts: WasmExecutorOptions =
     threads,
     relaxedSimd: relaxed,
     memoryBytes: () => core.memoryBytes,
+    memoryBreakdown: () => core.memoryBreakdown,
     async run(input: Tensor, runOpts?: { profile?: boolean }): Promise<WasmRunResult> {
       if (disposed) throw new Error('wasm engine: run after dispose');
       const batch = input.shape[0];

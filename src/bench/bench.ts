@@ -4,7 +4,7 @@
 // and each cell reports its median.
 import { registerAll } from '../../kernels/index';
 import { enableRelaxedSimdInNode } from '../../kernels/wasm/node-relaxed';
-import { type WasmExecutor, createWasmExecutor } from '../../kernels/wasm/executor';
+import { type MemoryBreakdown, type WasmExecutor, createWasmExecutor } from '../../kernels/wasm/executor';
 import { measureSimdPeak } from '../../kernels/wasm/peak';
 import { compileGraph } from '../engine/compile';
 import type { Plan } from '../engine/plan';
@@ -230,6 +230,8 @@ export interface MemoryReport {
   readonly boundBytes: number;
   /** The wasm engine's whole memory (packed weights, activation arena, indirection tables, program). */
   readonly wasmMemoryBytes: number;
+  /** Where the wasm memory goes. */
+  readonly wasmBreakdown: MemoryBreakdown;
   /** Resident set growth of this process from before loading the model to after one run (plan + engine). */
   readonly rssGrowthBytes: number;
 }
@@ -248,7 +250,7 @@ export async function measureWasmMemory(model: string, batch: number, threads: n
     await ex.run(benchInput([batch, ...plan.values[plan.input]!.shape]));
     return {
       model, batch, weightBytes, largestTwoActivationBytes, boundBytes: 2 * weightBytes + largestTwoActivationBytes,
-      wasmMemoryBytes: ex.memoryBytes(), rssGrowthBytes: rss() - rss0,
+      wasmMemoryBytes: ex.memoryBytes(), wasmBreakdown: ex.memoryBreakdown(), rssGrowthBytes: rss() - rss0,
     };
   } finally {
     ex.dispose();

@@ -76,8 +76,10 @@ export async function benchMain(argv: readonly string[], print: (s: string) => v
     (peak.relaxedMadd !== null ? `, ${peak.relaxedMadd.toFixed(1)} GFLOPS (relaxed_madd)` : ', relaxed SIMD unavailable'));
   if (memory) {
     const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
-    print(`memory, ${memory.model} batch ${memory.batch}: wasm engine ${mb(memory.wasmMemoryBytes)} (weights ${mb(memory.weightBytes)}, ` +
-      `bound 2 x weights + two largest activations = ${mb(memory.boundBytes)}); process RSS growth incl. the plan ${mb(memory.rssGrowthBytes)}`);
+    const b = memory.wasmBreakdown;
+    print(`memory, ${memory.model} batch ${memory.batch}: wasm engine ${mb(memory.wasmMemoryBytes)} = packed weights ${mb(b.weights)} + ` +
+      `activation arena ${mb(b.arena)} + Winograd scratch ${mb(b.scratch)} + tables ${mb(b.tables)}; model weights ${mb(memory.weightBytes)}, ` +
+      `bound 2 x weights + two largest activations = ${mb(memory.boundBytes)}; process RSS growth incl. graph and plan ${mb(memory.rssGrowthBytes)}`);
   }
   return rows;
 }
