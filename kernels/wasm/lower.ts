@@ -357,8 +357,7 @@ export function winogradSplitsPanels(tiles: number, threads: number, csOut: numb
   return threads > 1 && tiles < 16 * threads && csOut / 8 >= 2 * threads;
 }
 
-function winogradTiles(inL: ValueLayout, outL: ValueLayout, batch: number): number {
-  void inL;
+function winogradTiles(outL: ValueLayout, batch: number): number {
   return batch * Math.ceil(outL.h / 2) * Math.ceil(outL.w / 2);
 }
 
@@ -368,7 +367,7 @@ export function scratchBytesPerThread(plan: Plan, layouts: readonly ValueLayout[
   plan.steps.forEach((s, i) => {
     if (s.kind !== 'conv' || !consts[i]!.winograd) return;
     const inL = layouts[s.input]!, outL = layouts[s.output]!;
-    const tb = winogradTileBlock(winogradTiles(inL, outL, batch), threads, inL.cs, outL.cs, mr);
+    const tb = winogradTileBlock(winogradTiles(outL, batch), threads, inL.cs, outL.cs, mr);
     most = Math.max(most, winogradScratchBytes(tb, inL.cs, outL.cs));
   });
   return roundUp(most, ALIGN);
@@ -478,11 +477,11 @@ function fillWinograd(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: Valu
   d[W.relu] = s.relu ? 1 : 0;
   d[W.scratch] = ctx.scratchAddr;
   d[W.scratchBytes] = ctx.scratchBytesPerThread;
-  d[W.tileBlock] = winogradTileBlock(winogradTiles(inL, outL, ctx.batch), ctx.threads, inL.cs, outL.cs, ctx.mr);
+  d[W.tileBlock] = winogradTileBlock(winogradTiles(outL, ctx.batch), ctx.threads, inL.cs, outL.cs, ctx.mr);
   d[W.panels] = panels;
   d[W.panelBytes] = panelBytes;
   d[W.zero] = ctx.zeroAddr;
-  d[W.splitPanels] = winogradSplitsPanels(winogradTiles(inL, outL, ctx.batch), ctx.threads, outL.cs) ? 1 : 0;
+  d[W.splitPanels] = winogradSplitsPanels(winogradTiles(outL, ctx.batch), ctx.threads, outL.cs) ? 1 : 0;
 }
 
 function fillConv(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout): void {
