@@ -26,6 +26,7 @@ export const Kind = {
   affine: 6,
   shortcutA: 7,
   winograd: 8,
+  winograd4: 9,
 } as const;
 
 /**
@@ -48,10 +49,11 @@ export const EltDesc = { kind: 0, a: 1, b: 2, output: 3, vectors: 4, relu: 5 } a
 /** affine (inference BatchNorm): out[r, c] = in[r, c] * scale[c] + shift[c]. */
 export const AffineDesc = { kind: 0, input: 1, output: 2, rows: 3, cs: 4, scale: 5, shift: 6 } as const;
 /**
- * Winograd F(2x2,3x3) for 3x3 stride-1 convs. Each thread takes a contiguous range of 2x2 output tiles and
- * walks it in blocks of `tileBlock` tiles: input transform into its scratch V[16][tiles][csIn], 16 GEMMs
- * V[xi] x U[xi] -> M[xi][tiles][csOut] with the conv micro-kernel (U packed like conv panels, zero bias),
- * output transform + bias + residual + ReLU into the NHWC output.
+ * Winograd F(m x m, 3x3), m = 2 or 4 (alpha = m + 2), for 3x3 stride-1 convs. Each thread takes a
+ * contiguous range of m x m output tiles and walks it in blocks of `tileBlock` tiles: input transform into
+ * its scratch V[alpha^2][tiles][csIn], alpha^2 GEMMs V[xi] x U[xi] -> M[xi][tiles][csOut] with the conv
+ * micro-kernel (U packed like conv panels, zero bias), output transform + bias + residual + ReLU into the
+ * NHWC output.
  */
 export const WinogradDesc = {
   kind: 0, input: 1, output: 2, residual: 3, weights: 4, bias: 5, n: 6, h: 7, w: 8, oh: 9, ow: 10, csIn: 11, csOut: 12,
@@ -503,13 +505,69 @@ function emitShortcutA(m: ModuleBuilder): number {
   return index;
 }
 
-/** Byte size of one thread's Winograd scratch: a conv descriptor, V and M for `tiles` tiles. */
-export function winogradScratchBytes(tiles: number, csIn: number, csOut: number): number {
-  return DESC_BYTES + 16 * tiles * (csIn + csOut) * 4;
+/** Winograd F(m x m, 3 x 3) transforms (Lavin & Gray): input B^T, weights G, output A^T; alpha = m + 2. */
+export interface WinogradTransform {
+  readonly m: number;
+  readonly bt: readonly (readonly number[])[];
+  readonly g: readonly (readonly number[])[];
+  readonly at: readonly (readonly number[])[];
 }
 
-function emitWinograd(m: ModuleBuilder, convIndex: number): number {
-  const { f, index } = m.func('winograd', [I32, I32, I32]);
+export const WINOGRAD_F2: WinogradTransform = {
+  m: 2,
+  bt: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+  g: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+  at: [[1, 1, 1, 0], [0, 1, -1, -1]],
+};
+
+export const WINOGRAD_F4: WinogradTransform = {
+  m: 4,
+  bt: [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
+  g: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+  at: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+};
+
+/** Byte size of one thread's Winograd scratch: a conv descriptor, V and M for `tiles` tiles. */
+export function winogradScratchBytes(tr: WinogradTransform, tiles: number, csIn: number, csOut: number): number {
+  const a = tr.m + 2;
+  return DESC_BYTES + a * a * tiles * (csIn + csOut) * 4;
+}
+
+/**
+ * Emits sum_k coef[k] * x[k] (v128 locals) onto the stack: +-1 as add/sub, other coefficients through a
+ * splatted constant kept in a local (created once per function by `constant`).
+ */
+function emitCombination(f: FuncBuilder, coefs: readonly number[], xs: readonly Local[], constant: (c: number) => Local): void {
+  const terms = coefs.map((c, k) => ({ c, x: xs[k]! })).filter((t) => t.c !== 0);
+  if (terms.length === 0) {
+    f.v128Const0();
+    return;
+  }
+  // Start from a positive term when there is one, so no negation is needed.
+  const firstIndex = Math.max(0, terms.findIndex((t) => t.c > 0));
+  const first = terms[firstIndex]!;
+  const rest = terms.filter((_, k) => k !== firstIndex);
+  if (first.c > 0) {
+    f.get(first.x);
+    if (first.c !== 1) f.get(constant(first.c)).f32x4Mul();
+  } else {
+    f.v128Const0().get(first.x);
+    if (first.c !== -1) f.get(constant(-first.c)).f32x4Mul();
+    f.f32x4Sub();
+  }
+  for (const t of rest) {
+    f.get(t.x);
+    if (Math.abs(t.c) !== 1) f.get(constant(Math.abs(t.c))).f32x4Mul();
+    if (t.c > 0) f.f32x4Add();
+    else f.f32x4Sub();
+  }
+}
+
+function emitWinograd(m: ModuleBuilder, convIndex: number, tr: WinogradTransform): number {
+  const TM = tr.m;
+  const A = TM + 2;
+  const AA = A * A;
+  const { f, index } = m.func(`winograd${TM}`, [I32, I32, I32]);
   const [d, tid, nth] = f.params as [Local, Local, Local];
   const F = WinogradDesc;
   const inp = loadField(f, d, F.input), out = loadField(f, d, F.output), res = loadField(f, d, F.residual);
@@ -522,34 +580,47 @@ function emitWinograd(m: ModuleBuilder, convIndex: number): number {
   const panels = loadField(f, d, F.panels), panelBytes = loadField(f, d, F.panelBytes), zeroAddr = loadField(f, d, F.zero);
   const splitPanels = loadField(f, d, F.splitPanels);
 
+  const constants = new Map<number, Local>();
+  const constant = (c: number): Local => {
+    let l = constants.get(c);
+    if (!l) {
+      l = f.local(V128);
+      constants.set(c, l);
+    }
+    return l;
+  };
+  // Materialise the constants at the top (they are only read below).
+  const usedCoefs = new Set<number>();
+  for (const row of [...tr.bt, ...tr.at]) for (const c of row) if (c !== 0 && Math.abs(c) !== 1) usedCoefs.add(Math.abs(c));
+  for (const c of usedCoefs) f.f32Const(c).f32x4Splat().set(constant(c));
+
   const TY = f.local(I32), TX = f.local(I32), total = f.local(I32);
   const inRow = f.local(I32), outRow = f.local(I32);
   const cd = f.local(I32), V = f.local(I32), Mb = f.local(I32), vStride = f.local(I32), mStride = f.local(I32);
   const b0 = f.local(I32), bEnd = f.local(I32), cnt = f.local(I32), j = f.local(I32), t = f.local(I32);
   const nn = f.local(I32), rr = f.local(I32), ty = f.local(I32), tx = f.local(I32), iy = f.local(I32), ix = f.local(I32);
   const c = f.local(I32), xi = f.local(I32), base = f.local(I32);
-  const oValidR = f.local(I32), oValidC = f.local(I32), o00 = f.local(I32), r00 = f.local(I32);
+  const rowsLeft = f.local(I32), colsLeft = f.local(I32), o00 = f.local(I32), r00 = f.local(I32);
   const p: Local[] = [];
-  for (let k = 0; k < 16; k++) p.push(f.local(I32));
+  for (let k = 0; k < AA; k++) p.push(f.local(I32));
   const dv: Local[] = [];
-  for (let k = 0; k < 16; k++) dv.push(f.local(V128));
+  for (let k = 0; k < AA; k++) dv.push(f.local(V128));
   const tv: Local[] = [];
-  for (let k = 0; k < 16; k++) tv.push(f.local(V128));
-  const y: Local[] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
-  const bv = f.local(V128);
+  for (let k = 0; k < AA; k++) tv.push(f.local(V128));
+  const bv = f.local(V128), yv = f.local(V128);
 
-  f.get(OH).i32Const(1).i32Add().i32Const(1).i32ShrU().set(TY);
-  f.get(OW).i32Const(1).i32Add().i32Const(1).i32ShrU().set(TX);
+  f.get(OH).i32Const(TM - 1).i32Add().i32Const(TM).i32DivU().set(TY);
+  f.get(OW).i32Const(TM - 1).i32Add().i32Const(TM).i32DivU().set(TX);
   f.get(N).get(TY).i32Mul().get(TX).i32Mul().set(total);
   f.get(csIn).i32Const(4).i32Mul().set(inRow);
   f.get(csOut).i32Const(4).i32Mul().set(outRow);
-  // This thread's scratch: [conv descriptor][V: 16 x TB x csIn][M: 16 x TB x csOut].
+  // This thread's scratch: [conv descriptor][V: AA x TB x csIn][M: AA x TB x csOut].
   f.get(scratch).get(tid).get(scratchBytes).i32Mul().i32Add().set(cd);
   f.get(cd).i32Const(DESC_BYTES).i32Add().set(V);
   f.get(TB).get(inRow).i32Mul().set(vStride);
   f.get(TB).get(outRow).i32Mul().set(mStride);
-  f.get(V).get(vStride).i32Const(16).i32Mul().i32Add().set(Mb);
-  // The constant part of the per-xi GEMM descriptor (direct rows, no residual, no ReLU, one thread).
+  f.get(V).get(vStride).i32Const(AA).i32Mul().i32Add().set(Mb);
+  // The constant part of the per-xi GEMM descriptor (direct rows, no residual, no ReLU).
   const setField = (word: number, push: () => void): void => {
     f.get(cd);
     push();
@@ -595,50 +666,47 @@ function emitWinograd(m: ModuleBuilder, convIndex: number): number {
     f.get(range.end).get(b0).i32Sub().tee(cnt).get(TB).get(cnt).get(TB).i32LtS().select().set(cnt);
     f.get(b0).get(cnt).i32Add().set(bEnd);
 
-    // 1. Input transform: V[xi][j] = (B^T d B)[xi] for the 4x4 input patch d of tile b0 + j.
+    // 1. Input transform: V[xi][j] = (B^T d B)[xi] for the A x A input patch d of tile b0 + j.
     f.i32Const(0);
     forLoop(f, j, cnt, 1, () => {
       f.get(b0).get(j).i32Add().set(t);
       tileCoords();
-      for (let a = 0; a < 4; a++) {
-        f.get(ty).i32Const(2).i32Mul().get(PT).i32Sub().i32Const(a).i32Add().set(iy);
-        for (let b = 0; b < 4; b++) {
-          f.get(tx).i32Const(2).i32Mul().get(PL).i32Sub().i32Const(b).i32Add().set(ix);
+      for (let a = 0; a < A; a++) {
+        f.get(ty).i32Const(TM).i32Mul().get(PT).i32Sub().i32Const(a).i32Add().set(iy);
+        for (let b = 0; b < A; b++) {
+          f.get(tx).i32Const(TM).i32Mul().get(PL).i32Sub().i32Const(b).i32Add().set(ix);
           f.get(nn).get(H).i32Mul().get(iy).i32Add().get(W).i32Mul().get(ix).i32Add().get(inRow).i32Mul().get(inp).i32Add();
           f.get(zeroAddr);
           f.get(iy).i32Const(0).i32GeS().get(iy).get(H).i32LtS().i32And();
           f.get(ix).i32Const(0).i32GeS().i32And().get(ix).get(W).i32LtS().i32And();
-          f.select().set(p[a * 4 + b]!);
+          f.select().set(p[a * A + b]!);
         }
       }
       f.get(j).get(inRow).i32Mul().set(base);
       f.i32Const(0);
       forLoop(f, c, inRow, 16, () => {
-        for (let k = 0; k < 16; k++) f.get(p[k]!).get(c).i32Add().v128Load().set(dv[k]!);
-        // t = B^T d (rows): t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3
-        for (let b = 0; b < 4; b++) {
-          const dd = (a: number): Local => dv[a * 4 + b]!;
-          f.get(dd(0)).get(dd(2)).f32x4Sub().set(tv[0 * 4 + b]!);
-          f.get(dd(1)).get(dd(2)).f32x4Add().set(tv[1 * 4 + b]!);
-          f.get(dd(2)).get(dd(1)).f32x4Sub().set(tv[2 * 4 + b]!);
-          f.get(dd(1)).get(dd(3)).f32x4Sub().set(tv[3 * 4 + b]!);
+        for (let k = 0; k < AA; k++) f.get(p[k]!).get(c).i32Add().v128Load().set(dv[k]!);
+        // t = B^T d, column by column
+        for (let b = 0; b < A; b++) {
+          const col = Array.from({ length: A }, (_, a) => dv[a * A + b]!);
+          for (let k = 0; k < A; k++) {
+            emitCombination(f, tr.bt[k]!, col, constant);
+            f.set(tv[k * A + b]!);
+          }
         }
-        // V = t B (columns), stored at V + xi * vStride + base + c
-        for (let a = 0; a < 4; a++) {
-          const tt = (b: number): Local => tv[a * 4 + b]!;
-          const at = (xiIndex: number): void => {
-            // address += xi * vStride: computed per store (cheap next to 16 loads).
-            f.get(V).get(base).i32Add().get(c).i32Add().get(vStride).i32Const(xiIndex).i32Mul().i32Add();
-          };
-          at(a * 4 + 0); f.get(tt(0)).get(tt(2)).f32x4Sub().v128Store(0);
-          at(a * 4 + 1); f.get(tt(1)).get(tt(2)).f32x4Add().v128Store(0);
-          at(a * 4 + 2); f.get(tt(2)).get(tt(1)).f32x4Sub().v128Store(0);
-          at(a * 4 + 3); f.get(tt(1)).get(tt(3)).f32x4Sub().v128Store(0);
+        // V = t B, row by row, stored at V + xi * vStride + base + c
+        for (let k = 0; k < A; k++) {
+          const row = Array.from({ length: A }, (_, b) => tv[k * A + b]!);
+          for (let l = 0; l < A; l++) {
+            f.get(V).get(base).i32Add().get(c).i32Add().get(vStride).i32Const(k * A + l).i32Mul().i32Add();
+            emitCombination(f, tr.bt[l]!, row, constant);
+            f.v128Store(0);
+          }
         }
       });
     });
 
-    // 2. Sixteen GEMMs: M[xi] (cnt x csOut) = V[xi] (cnt x csIn) x U[xi] (csIn x csOut).
+    // 2. AA GEMMs: M[xi] (cnt x csOut) = V[xi] (cnt x csIn) x U[xi] (csIn x csOut).
     setField(ConvDesc.pixels, () => f.get(cnt));
     f.i32Const(0).set(xi);
     f.loop();
@@ -650,56 +718,56 @@ function emitWinograd(m: ModuleBuilder, convIndex: number): number {
       f.get(splitPanels).if(I32).get(tid).else().i32Const(0).end();
       f.get(splitPanels).if(I32).get(nth).else().i32Const(1).end();
       f.call(convIndex);
-      f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(16).i32LtS().brIf(0);
+      f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(AA).i32LtS().brIf(0);
     }
     f.end();
 
-    // 3. Output transform: Y = A^T M A + bias (+ residual), ReLU, into the valid pixels of the 2x2 tile.
+    // 3. Output transform: Y = A^T M A + bias (+ residual), ReLU, into the valid pixels of the tile.
     f.i32Const(0);
     forLoop(f, j, cnt, 1, () => {
       f.get(b0).get(j).i32Add().set(t);
       tileCoords();
-      f.get(ty).i32Const(2).i32Mul().i32Const(1).i32Add().get(OH).i32LtS().set(oValidR);
-      f.get(tx).i32Const(2).i32Mul().i32Const(1).i32Add().get(OW).i32LtS().set(oValidC);
-      f.get(nn).get(OH).i32Mul().get(ty).i32Const(2).i32Mul().i32Add().get(OW).i32Mul().get(tx).i32Const(2).i32Mul().i32Add().get(outRow).i32Mul().set(r00);
+      f.get(OH).get(ty).i32Const(TM).i32Mul().i32Sub().set(rowsLeft);
+      f.get(OW).get(tx).i32Const(TM).i32Mul().i32Sub().set(colsLeft);
+      f.get(nn).get(OH).i32Mul().get(ty).i32Const(TM).i32Mul().i32Add().get(OW).i32Mul().get(tx).i32Const(TM).i32Mul().i32Add().get(outRow).i32Mul().set(r00);
       f.get(out).get(r00).i32Add().set(o00);
       f.get(res).get(r00).i32Add().set(r00);
       f.get(Mb).get(j).get(outRow).i32Mul().i32Add().set(base);
       f.get(cLo);
       forLoop(f, c, cHi, 16, () => {
-        for (let k = 0; k < 16; k++) f.get(base).get(c).i32Add().get(mStride).i32Const(k).i32Mul().i32Add().v128Load().set(dv[k]!);
-        // s = A^T M (rows): s0 = m0 + m1 + m2, s1 = m1 - m2 - m3
-        for (let b = 0; b < 4; b++) {
-          const mm = (a: number): Local => dv[a * 4 + b]!;
-          f.get(mm(0)).get(mm(1)).f32x4Add().get(mm(2)).f32x4Add().set(tv[b]!);
-          f.get(mm(1)).get(mm(2)).f32x4Sub().get(mm(3)).f32x4Sub().set(tv[4 + b]!);
+        for (let k = 0; k < AA; k++) f.get(base).get(c).i32Add().get(mStride).i32Const(k).i32Mul().i32Add().v128Load().set(dv[k]!);
+        // s = A^T M, column by column (TM x A)
+        for (let b = 0; b < A; b++) {
+          const col = Array.from({ length: A }, (_, a) => dv[a * A + b]!);
+          for (let i = 0; i < TM; i++) {
+            emitCombination(f, tr.at[i]!, col, constant);
+            f.set(tv[i * A + b]!);
+          }
         }
         f.get(bias).get(c).i32Add().v128Load().set(bv);
-        for (let a = 0; a < 2; a++) {
-          const ss = (b: number): Local => tv[a * 4 + b]!;
-          f.get(ss(0)).get(ss(1)).f32x4Add().get(ss(2)).f32x4Add().get(bv).f32x4Add().set(y[a * 2]!);
-          f.get(ss(1)).get(ss(2)).f32x4Sub().get(ss(3)).f32x4Sub().get(bv).f32x4Add().set(y[a * 2 + 1]!);
-        }
-        // Pixel (a, b) of the tile sits at +a*OW rows and +b pixels.
-        const pixelOffset = (a: number, b: number): void => {
+        // Pixel (i, jj) of the tile sits at +i*OW rows and +jj pixels.
+        const pixelOffset = (i: number, jj: number): void => {
           f.get(c);
-          if (a) f.get(OW).get(outRow).i32Mul().i32Add();
-          if (b) f.get(outRow).i32Add();
+          if (i) f.get(OW).get(outRow).i32Mul().i32Const(i).i32Mul().i32Add();
+          if (jj) f.get(outRow).i32Const(jj).i32Mul().i32Add();
         };
-        for (let a = 0; a < 2; a++) {
-          for (let b = 0; b < 2; b++) {
-            const yy = y[a * 2 + b]!;
-            const guard = a === 1 && b === 1 ? () => f.get(oValidR).get(oValidC).i32And() : a === 1 ? () => f.get(oValidR) : b === 1 ? () => f.get(oValidC) : null;
-            if (guard) { guard(); f.if(); }
+        for (let i = 0; i < TM; i++) {
+          if (i > 0) f.get(rowsLeft).i32Const(i).i32GtS().if();
+          const row = Array.from({ length: A }, (_, b) => tv[i * A + b]!);
+          for (let jj = 0; jj < TM; jj++) {
+            if (jj > 0) f.get(colsLeft).i32Const(jj).i32GtS().if();
+            emitCombination(f, tr.at[jj]!, row, constant);
+            f.get(bv).f32x4Add().set(yv);
             f.get(res).if();
-            f.get(yy).get(r00); pixelOffset(a, b); f.i32Add().v128Load().f32x4Add().set(yy);
+            f.get(yv).get(r00); pixelOffset(i, jj); f.i32Add().v128Load().f32x4Add().set(yv);
             f.end();
             f.get(relu).if();
-            f.get(yy).v128Const0().f32x4Pmax().set(yy);
+            f.get(yv).v128Const0().f32x4Pmax().set(yv);
             f.end();
-            f.get(o00); pixelOffset(a, b); f.i32Add().get(yy).v128Store();
-            if (guard) f.end();
+            f.get(o00); pixelOffset(i, jj); f.i32Add().get(yv).v128Store();
+            if (jj > 0) f.end();
           }
+          if (i > 0) f.end();
         }
       });
     });
@@ -722,7 +790,8 @@ export function buildKernelModule(opts: KernelOptions, maxPages: number, sharedM
   const barrier = emitBarrier(m);
   const kernels: number[] = [];
   kernels[Kind.conv] = emitConv(m, opts);
-  kernels[Kind.winograd] = emitWinograd(m, kernels[Kind.conv]!);
+  kernels[Kind.winograd] = emitWinograd(m, kernels[Kind.conv]!, WINOGRAD_F2);
+  kernels[Kind.winograd4] = emitWinograd(m, kernels[Kind.conv]!, WINOGRAD_F4);
   kernels[Kind.maxPool] = emitPool(m, false);
   kernels[Kind.avgPool] = emitPool(m, true);
   kernels[Kind.globalAvgPool] = emitGlobalAvgPool(m);

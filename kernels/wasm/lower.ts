@@ -4,7 +4,8 @@
 import type { ConvStep, FcStep, Plan, Step, ValueId } from '../../src/engine/plan';
 import { shapeStr } from '../../src/tensor';
 import {
-  AffineDesc, ConvDesc, DESC_WORDS, EltDesc, GapDesc, Kind, PoolDesc, ShortcutDesc, WinogradDesc, winogradScratchBytes,
+  AffineDesc, ConvDesc, DESC_WORDS, EltDesc, GapDesc, Kind, PoolDesc, ShortcutDesc, WINOGRAD_F2, WINOGRAD_F4,
+  type WinogradTransform, WinogradDesc, winogradScratchBytes,
 } from './kernels';
 
 const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
@@ -109,42 +110,48 @@ export function packConv(weight: Float32Array, wshape: readonly number[], bias: 
   return out;
 }
 
-/** Whether a conv runs as Winograd F(2x2,3x3): 3x3, stride 1, no dilation, and enough channels to pay off. */
-export function usesWinograd(s: ConvStep, inC: number): boolean {
-  const [, , kh, kw] = s.weight.shape as [number, number, number, number];
+/**
+ * Which Winograd transform a conv runs with, if any: 3x3, stride 1, no dilation, at least 32 input
+ * channels (below, the K = C loop of the GEMMs is too short to pay for the transforms). F(4x4,3x3) needs
+ * 2.25x fewer multiply-adds than F(2x2,3x3) but its weights are 4x the direct ones, so it is kept for
+ * layers with many tiles per image and small weights; the rest use F(2x2,3x3).
+ */
+export function winogradFor(s: ConvStep, inC: number, outH: number, outW: number): WinogradTransform | null {
+  const [M, , kh, kw] = s.weight.shape as [number, number, number, number];
   const { strides, dilations } = s.attrs;
-  return kh === 3 && kw === 3 && strides[0] === 1 && strides[1] === 1 && dilations[0] === 1 && dilations[1] === 1 && inC >= 32;
+  if (kh !== 3 || kw !== 3 || strides[0] !== 1 || strides[1] !== 1 || dilations[0] !== 1 || dilations[1] !== 1 || inC < 32) return null;
+  const tiles4 = Math.ceil(outH / 4) * Math.ceil(outW / 4);
+  return tiles4 >= 16 && inC * M <= 128 * 128 ? WINOGRAD_F4 : WINOGRAD_F2;
 }
 
 /**
- * Winograd weights U = G g G^T for each of the 16 positions xi, each packed like a 1x1 conv over csIn
- * channels with a zero bias (the bias is added after the output transform), then the bias itself.
+ * Winograd weights U = G g G^T for each of the alpha^2 positions xi, each packed like a 1x1 conv over
+ * csIn channels with a zero bias (the bias is added after the output transform), then the bias itself.
  */
-export function packWinograd(weight: Float32Array, wshape: readonly number[], bias: Float32Array, csIn: number): Float32Array {
+export function packWinograd(tr: WinogradTransform, weight: Float32Array, wshape: readonly number[], bias: Float32Array, csIn: number): Float32Array {
   const [M, C] = wshape as [number, number];
+  const A = tr.m + 2;
   const panels = Math.ceil(M / 8);
   const panelFloats = 8 + csIn * 8;
   const xiFloats = panels * panelFloats;
-  const out = new Float32Array(16 * xiFloats + panels * 8);
-  const gg = new Float64Array(12);
+  const out = new Float32Array(A * A * xiFloats + panels * 8);
+  const gg = new Float64Array(A * 3);
   for (let m = 0; m < M; m++) {
     const p = Math.floor(m / 8), j = m % 8;
     for (let c = 0; c < C; c++) {
       const g = (r: number, k: number): number => weight[((m * C + c) * 3 + r) * 3 + k]!;
-      // G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
-      for (let k = 0; k < 3; k++) {
-        gg[k] = g(0, k);
-        gg[3 + k] = (g(0, k) + g(1, k) + g(2, k)) / 2;
-        gg[6 + k] = (g(0, k) - g(1, k) + g(2, k)) / 2;
-        gg[9 + k] = g(2, k);
+      // G g (A x 3), then (G g) G^T (A x A), in double precision.
+      for (let r = 0; r < A; r++) {
+        for (let k = 0; k < 3; k++) gg[r * 3 + k] = tr.g[r]![0]! * g(0, k) + tr.g[r]![1]! * g(1, k) + tr.g[r]![2]! * g(2, k);
       }
-      for (let r = 0; r < 4; r++) {
-        const a = gg[r * 3]!, b = gg[r * 3 + 1]!, cc = gg[r * 3 + 2]!;
-        const row = [a, (a + b + cc) / 2, (a - b + cc) / 2, cc];
-        for (let k = 0; k < 4; k++) out[(r * 4 + k) * xiFloats + p * panelFloats + 8 + c * 8 + j] = row[k]!;
+      for (let r = 0; r < A; r++) {
+        for (let k = 0; k < A; k++) {
+          const u = gg[r * 3]! * tr.g[k]![0]! + gg[r * 3 + 1]! * tr.g[k]![1]! + gg[r * 3 + 2]! * tr.g[k]![2]!;
+          out[(r * A + k) * xiFloats + p * panelFloats + 8 + c * 8 + j] = u;
+        }
       }
     }
-    out[16 * xiFloats + m] = bias[m]!;
+    out[A * A * xiFloats + m] = bias[m]!;
   }
   return out;
 }
@@ -181,8 +188,8 @@ export interface StepConst {
   offset: number;
   /** fc: physical reduction length. */
   kPhys?: number;
-  /** conv run as Winograd F(2x2,3x3) (packed holds U then the bias). */
-  winograd?: boolean;
+  /** conv run as Winograd (packed holds U then the bias). */
+  winograd?: WinogradTransform;
   scaleShift?: Float32Array;
 }
 
@@ -197,9 +204,11 @@ export function packSteps(plan: Plan, layouts: readonly ValueLayout[], winograd 
       if (s.weight.shape[1] !== cin) {
         throw new Error(`wasm engine: conv ${s.name} weight ${shapeStr(s.weight.shape)} vs input with ${cin} channels (groups are not supported)`);
       }
-      if (winograd && usesWinograd(s, cin)) {
-        c.winograd = true;
-        c.packed = packWinograd(s.weight.data, s.weight.shape, s.bias, layouts[s.input]!.cs);
+      const outL = layouts[s.output]!;
+      const tr = winograd ? winogradFor(s, cin, outL.h, outL.w) : null;
+      if (tr) {
+        c.winograd = tr;
+        c.packed = packWinograd(tr, s.weight.data, s.weight.shape, s.bias, layouts[s.input]!.cs);
       } else {
         c.packed = packConv(s.weight.data, s.weight.shape, s.bias);
       }
@@ -346,9 +355,10 @@ export interface ProgramContext {
 const WINOGRAD_SCRATCH_BYTES = 2 << 20;
 
 /** Tiles per Winograd block: this thread's share if it fits the budget, in multiples of the micro-kernel rows. */
-export function winogradTileBlock(tiles: number, threads: number, csIn: number, csOut: number, mr: number): number {
+export function winogradTileBlock(tr: WinogradTransform, tiles: number, threads: number, csIn: number, csOut: number, mr: number): number {
   const share = winogradSplitsPanels(tiles, threads, csOut) ? tiles : Math.ceil(tiles / threads);
-  const fit = Math.floor(WINOGRAD_SCRATCH_BYTES / (16 * (csIn + csOut) * 4));
+  const A = tr.m + 2;
+  const fit = Math.floor(WINOGRAD_SCRATCH_BYTES / (A * A * (csIn + csOut) * 4));
   return Math.max(mr, Math.min(roundUp(share, mr), Math.floor(fit / mr) * mr));
 }
 
@@ -357,18 +367,19 @@ export function winogradSplitsPanels(tiles: number, threads: number, csOut: numb
   return threads > 1 && tiles < 16 * threads && csOut / 8 >= 2 * threads;
 }
 
-function winogradTiles(outL: ValueLayout, batch: number): number {
-  return batch * Math.ceil(outL.h / 2) * Math.ceil(outL.w / 2);
+function winogradTiles(tr: WinogradTransform, outL: ValueLayout, batch: number): number {
+  return batch * Math.ceil(outL.h / tr.m) * Math.ceil(outL.w / tr.m);
 }
 
 /** The Winograd scratch one thread needs for the largest Winograd step of the plan (0 without any). */
 export function scratchBytesPerThread(plan: Plan, layouts: readonly ValueLayout[], consts: readonly StepConst[], batch: number, threads: number, mr: number): number {
   let most = 0;
   plan.steps.forEach((s, i) => {
-    if (s.kind !== 'conv' || !consts[i]!.winograd) return;
+    const tr = consts[i]!.winograd;
+    if (s.kind !== 'conv' || !tr) return;
     const inL = layouts[s.input]!, outL = layouts[s.output]!;
-    const tb = winogradTileBlock(winogradTiles(outL, batch), threads, inL.cs, outL.cs, mr);
-    most = Math.max(most, winogradScratchBytes(tb, inL.cs, outL.cs));
+    const tb = winogradTileBlock(tr, winogradTiles(tr, outL, batch), threads, inL.cs, outL.cs, mr);
+    most = Math.max(most, winogradScratchBytes(tr, tb, inL.cs, outL.cs));
   });
   return roundUp(most, ALIGN);
 }
@@ -458,12 +469,14 @@ function splitAndBlock(d: Int32Array, ctx: ProgramContext, tiles: number, panels
   d[ConvDesc.tileBlock] = Math.max(1, Math.floor(TILE_BLOCK_BYTES / Math.max(1, tileInputBytes)));
 }
 
-function fillWinograd(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout, c: StepConst): void {
+function fillWinograd(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout, c: StepConst, tr: WinogradTransform): void {
   const g = convGeometry(s, inL, outL, ctx.batch);
   const panels = Math.ceil(outL.c / 8);
   const panelBytes = (8 + inL.cs * 8) * 4;
+  const A = tr.m + 2;
+  const tiles = winogradTiles(tr, outL, ctx.batch);
   const W = WinogradDesc;
-  d[W.kind] = Kind.winograd;
+  d[W.kind] = tr.m === 4 ? Kind.winograd4 : Kind.winograd;
   d[W.input] = ctx.addr(s.input);
   d[W.output] = ctx.addr(s.output);
   d[W.residual] = s.residual !== undefined ? ctx.addr(s.residual) : 0;
@@ -471,23 +484,23 @@ function fillWinograd(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: Valu
     throw new Error(`wasm engine: conv ${s.name} residual stride ${ctx.layouts[s.residual]!.cs} != output stride ${outL.cs}`);
   }
   d[W.weights] = ctx.weightsAddr + c.offset;
-  d[W.bias] = ctx.weightsAddr + c.offset + 16 * panels * panelBytes;
+  d[W.bias] = ctx.weightsAddr + c.offset + A * A * panels * panelBytes;
   d[W.n] = ctx.batch; d[W.h] = g.h; d[W.w] = g.w; d[W.oh] = g.oh; d[W.ow] = g.ow;
   d[W.csIn] = inL.cs; d[W.csOut] = outL.cs; d[W.padTop] = g.pt; d[W.padLeft] = g.pl;
   d[W.relu] = s.relu ? 1 : 0;
   d[W.scratch] = ctx.scratchAddr;
   d[W.scratchBytes] = ctx.scratchBytesPerThread;
-  d[W.tileBlock] = winogradTileBlock(winogradTiles(outL, ctx.batch), ctx.threads, inL.cs, outL.cs, ctx.mr);
+  d[W.tileBlock] = winogradTileBlock(tr, tiles, ctx.threads, inL.cs, outL.cs, ctx.mr);
   d[W.panels] = panels;
   d[W.panelBytes] = panelBytes;
   d[W.zero] = ctx.zeroAddr;
-  d[W.splitPanels] = winogradSplitsPanels(winogradTiles(outL, ctx.batch), ctx.threads, outL.cs) ? 1 : 0;
+  d[W.splitPanels] = winogradSplitsPanels(tiles, ctx.threads, outL.cs) ? 1 : 0;
 }
 
 function fillConv(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout): void {
   const c = ctx.consts[ctx.plan.steps.indexOf(s)]!;
   if (c.winograd) {
-    fillWinograd(ctx, d, s, inL, outL, c);
+    fillWinograd(ctx, d, s, inL, outL, c, c.winograd);
     return;
   }
   const g = convGeometry(s, inL, outL, ctx.batch);
