@@ -115,10 +115,12 @@ describe('wasm executor on hand-built plans', () => {
   });
 
   test('Winograd 3x3 convs: odd sizes, asymmetric pads, residual, tile split and channel split', async () => {
-    // F(2x2,3x3) for few tiles or big weights, F(4x4,3x3) for at least 16 4x4 tiles per image.
+    // F(2x2,3x3) for few tiles or big weights, F(4x4,3x3) from 4 tiles of 4x4 per image.
     const cases: { c: number; m: number; h: number; w: number; pad?: [number, number, number, number]; batch: number; tile: number }[] = [
-      { c: 32, m: 40, h: 9, w: 7, batch: 3, tile: 2 },
-      { c: 36, m: 16, h: 6, w: 11, pad: [0, 1, 2, 0], batch: 2, tile: 2 },
+      { c: 32, m: 40, h: 9, w: 7, batch: 3, tile: 4 },
+      { c: 36, m: 16, h: 6, w: 11, pad: [0, 1, 2, 0], batch: 2, tile: 4 },
+      { c: 32, m: 40, h: 3, w: 7, batch: 3, tile: 2 },
+      { c: 36, m: 16, h: 5, w: 3, pad: [0, 1, 2, 0], batch: 2, tile: 2 },
       { c: 64, m: 64, h: 4, w: 4, batch: 1, tile: 2 },
       { c: 32, m: 24, h: 21, w: 19, batch: 2, tile: 4 },
       { c: 40, m: 32, h: 15, w: 18, pad: [1, 0, 2, 1], batch: 1, tile: 4 },
