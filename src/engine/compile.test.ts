@@ -5,9 +5,8 @@ import { after, describe, it } from 'node:test';
 import { type Attr, type Graph, type GraphNode, type IrTensor, f32, float, i64, int, ints, str } from '../graph/ir';
 import { serializeOnnx } from '../onnx/write';
 import { maxAbs, maxAbsDiff } from '../tensor';
-import { seededRandom } from '../zoo/build';
+import { randomNormalTensor, seededRandom } from '../random';
 import { compileGraph, ModelError } from './compile';
-import { randomInput } from './parity.test';
 import { loadModel, type Session } from './session';
 
 const sessions: Session[] = [];
@@ -35,7 +34,7 @@ async function agree(g: Graph, batch = 2): Promise<Session> {
   const ours = await loadModel(bytes, { engine: 'ts' });
   const ort = await loadModel(bytes, { engine: 'ort-wasm', threads: 1 });
   sessions.push(ours, ort);
-  const x = randomInput([batch, ...ours.info.inputShape], 5);
+  const x = randomNormalTensor([batch, ...ours.info.inputShape], 5);
   const [a, b] = [await ours.run(x), await ort.run(x)];
   assert.deepEqual(a.output.shape, b.output.shape);
   assert.ok(maxAbsDiff(a.output, b.output) <= 1e-4 * Math.max(maxAbs(b.output.data), 1e-6), `differs by ${maxAbsDiff(a.output, b.output)}`);

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { serializeOnnx } from '../onnx/write';
-import { maxAbs, maxAbsDiff, type Tensor } from '../tensor';
-import { buildModel, seededRandom } from '../zoo/build';
+import { maxAbs, maxAbsDiff } from '../tensor';
+import { randomNormalTensor } from '../random';
+import { buildModel } from '../zoo/build';
 import { zooNames, zooSpec } from '../zoo/spec';
 import { loadModel, type Session } from './session';
 
@@ -13,17 +14,11 @@ after(async () => {
   for (const s of sessions) await s.dispose();
 });
 
-export function randomInput(shape: readonly number[], seed: number): Tensor {
-  const rng = seededRandom(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return { shape: [...shape], data: Float32Array.from({ length: n }, () => rng.normal()) };
-}
-
 async function assertParity(bytes: Uint8Array, batch: number, what: string): Promise<void> {
   const ours = await loadModel(bytes, { engine: 'ts' });
   const ort = await loadModel(bytes, { engine: 'ort-wasm', threads: 1 });
   sessions.push(ours, ort);
-  const x = randomInput([batch, ...ours.info.inputShape], 11);
+  const x = randomNormalTensor([batch, ...ours.info.inputShape], 11);
   const [a, b] = [await ours.run(x), await ort.run(x)];
   assert.deepEqual(a.output.shape, b.output.shape, what);
   const scale = maxAbs(b.output.data);

@@ -3,30 +3,17 @@
 import { type Attr, type Graph, type GraphNode, type IrTensor, f32, float, i64, int, ints, str } from '../graph/ir';
 import { BOTTLENECK_EXPANSION, type ModelSpec, specIO } from './spec';
 import { type ModelMeta, META_KEY, defaultMeta } from '../model-meta';
+import { type Rng, seededRandom } from '../random';
 
-/** Seeded PRNG (mulberry32) and normal samples (Box-Muller): the same seed gives the same weights. */
-export function seededRandom(seed: number): { uniform(): number; normal(): number } {
-  let s = seed >>> 0;
-  const uniform = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = (): number => {
-    const u = Math.max(uniform(), 1e-12);
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  };
-  return { uniform, normal };
-}
+// Kept importable from here for existing callers; the home of seeded randomness is src/random.ts.
+export { seededRandom } from '../random';
 
 const INT64_MAX = 9223372036854775807n;
 
 class GraphBuilder {
   readonly nodes: GraphNode[] = [];
   readonly initializers = new Map<string, IrTensor>();
-  private readonly rng: ReturnType<typeof seededRandom>;
+  private readonly rng: Rng;
 
   constructor(seed: number, private readonly init: 'he' | 'zeros') {
     this.rng = seededRandom(seed);
