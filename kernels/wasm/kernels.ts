@@ -5,7 +5,7 @@
 // Every kernel has the signature (desc, tid, nth): it reads its arguments from the descriptor at `desc`
 // (DESC_WORDS i32 words) and does its share `tid` of `nth` of the step's work.
 // Activations are NHWC with a channel stride `cs` (floats per pixel, a multiple of 4, padded lanes are 0).
-import { FuncBuilder, I32, type Local, ModuleBuilder, V128 } from './emit';
+import { F32, FuncBuilder, I32, type Local, ModuleBuilder, V128 } from './emit';
 
 export const DESC_WORDS = 32;
 export const DESC_BYTES = DESC_WORDS * 4;
@@ -27,6 +27,7 @@ export const Kind = {
   shortcutA: 7,
   winograd: 8,
   winograd4: 9,
+  remap: 10,
 } as const;
 
 /**
@@ -60,6 +61,14 @@ export const WinogradDesc = {
   padTop: 13, padLeft: 14, relu: 15, scratch: 16, scratchBytes: 17, tileBlock: 18, panels: 19, panelBytes: 20, zero: 21,
   /** 1: every thread transforms all tiles and the threads split the output channels (few tiles, many weights). */
   splitPanels: 22,
+} as const;
+/**
+ * pad / slice as one gather: out[n, c, y, x] = in[n, c*sc + oc, y*sy + oy, x*sx + ox] where inside the
+ * input, `value` elsewhere (lanes past the output's channels stay 0). Steps may be negative.
+ */
+export const RemapDesc = {
+  kind: 0, input: 1, output: 2, n: 3, c: 4, h: 5, w: 6, csIn: 7, oc: 8, oh: 9, ow: 10, csOut: 11,
+  sc: 12, offC: 13, sy: 14, offY: 15, sx: 16, offX: 17, valueBits: 18,
 } as const;
 export const ShortcutDesc = { kind: 0, input: 1, output: 2, n: 3, h: 4, w: 5, oh: 6, ow: 7, csIn: 8, csOut: 9, stride: 10 } as const;
 
@@ -778,6 +787,54 @@ function emitWinograd(m: ModuleBuilder, convIndex: number, tr: WinogradTransform
   return index;
 }
 
+function emitRemap(m: ModuleBuilder): number {
+  const { f, index } = m.func('remap', [I32, I32, I32]);
+  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const F = RemapDesc;
+  const inp = loadField(f, d, F.input), out = loadField(f, d, F.output);
+  const N = loadField(f, d, F.n), C = loadField(f, d, F.c), H = loadField(f, d, F.h), W = loadField(f, d, F.w);
+  const csIn = loadField(f, d, F.csIn), OC = loadField(f, d, F.oc), OH = loadField(f, d, F.oh), OW = loadField(f, d, F.ow);
+  const csOut = loadField(f, d, F.csOut), SC = loadField(f, d, F.sc), OFC = loadField(f, d, F.offC);
+  const SY = loadField(f, d, F.sy), OFY = loadField(f, d, F.offY), SX = loadField(f, d, F.sx), OFX = loadField(f, d, F.offX);
+  const value = f.local(F32);
+  f.get(d).f32Load(F.valueBits * 4).set(value);
+  const total = f.local(I32), q = f.local(I32), nn = f.local(I32), y = f.local(I32), x = f.local(I32);
+  const iy = f.local(I32), ix = f.local(I32), ic = f.local(I32), c = f.local(I32), inside = f.local(I32);
+  const row = f.local(I32), o = f.local(I32);
+  f.get(N).get(OH).i32Mul().get(OW).i32Mul().set(total);
+  const { start, end } = splitRange(f, total, tid, nth);
+  f.get(start);
+  forLoop(f, q, end, 1, () => {
+    f.get(q).get(OH).get(OW).i32Mul().i32DivU().set(nn);
+    f.get(q).get(OH).get(OW).i32Mul().i32RemU().get(OW).i32DivU().set(y);
+    f.get(q).get(OW).i32RemU().set(x);
+    f.get(y).get(SY).i32Mul().get(OFY).i32Add().set(iy);
+    f.get(x).get(SX).i32Mul().get(OFX).i32Add().set(ix);
+    f.get(iy).i32Const(0).i32GeS().get(iy).get(H).i32LtS().i32And();
+    f.get(ix).i32Const(0).i32GeS().i32And().get(ix).get(W).i32LtS().i32And().set(inside);
+    f.get(nn).get(H).i32Mul().get(iy).i32Add().get(W).i32Mul().get(ix).i32Add().get(csIn).i32Mul().i32Const(4).i32Mul().get(inp).i32Add().set(row);
+    f.get(q).get(csOut).i32Mul().i32Const(4).i32Mul().get(out).i32Add().set(o);
+    f.i32Const(0);
+    forLoop(f, c, csOut, 1, () => {
+      f.get(o).get(c).i32Const(4).i32Mul().i32Add();
+      f.get(c).get(OC).i32LtS().if(F32);
+      {
+        f.get(c).get(SC).i32Mul().get(OFC).i32Add().set(ic);
+        f.get(inside).get(ic).i32Const(0).i32GeS().i32And().get(ic).get(C).i32LtS().i32And().if(F32);
+        f.get(row).get(ic).i32Const(4).i32Mul().i32Add().f32Load();
+        f.else();
+        f.get(value);
+        f.end();
+      }
+      f.else();
+      f.f32Const(0);
+      f.end();
+      f.f32Store();
+    });
+  });
+  return index;
+}
+
 /**
  * The whole module. Exports `run(prog, nsteps, tid, nth, flags)`: flags bit 0 = this thread may sleep in
  * the barrier (false on a browser main thread), bit 1 = thread 0 calls the imported `mark(step)` after
@@ -799,6 +856,7 @@ export function buildKernelModule(opts: KernelOptions, maxPages: number, sharedM
   kernels[Kind.relu] = emitElementwise(m, false);
   kernels[Kind.affine] = emitAffine(m);
   kernels[Kind.shortcutA] = emitShortcutA(m);
+  kernels[Kind.remap] = emitRemap(m);
   m.setTable(kernels);
   const kernelType = m.typeIndex([I32, I32, I32], []);
 

@@ -1,10 +1,11 @@
 // Lowers a Plan to what the generated kernels execute: NHWC value layouts, weights packed once into
 // panels (bias first), a liveness-planned activation arena for a given batch size, indirection tables,
 // and the program of step descriptors.
-import type { ConvStep, FcStep, Plan, Step, ValueId } from '../../src/engine/plan';
+import type { ConvStep, FcStep, PadStep, Plan, SliceStep, Step, ValueId } from '../../src/engine/plan';
+import { resolveSliceAxis } from '../ts/shape';
 import { shapeStr } from '../../src/tensor';
 import {
-  AffineDesc, ConvDesc, DESC_WORDS, EltDesc, GapDesc, Kind, PoolDesc, ShortcutDesc, WINOGRAD_F2, WINOGRAD_F4,
+  AffineDesc, ConvDesc, DESC_WORDS, EltDesc, GapDesc, Kind, PoolDesc, RemapDesc, ShortcutDesc, WINOGRAD_F2, WINOGRAD_F4,
   type WinogradTransform, WinogradDesc, winogradScratchBytes,
 } from './kernels';
 
@@ -79,7 +80,8 @@ export function layoutValues(plan: Plan, externalInputs: readonly ValueId[]): Va
         break;
       case 'pad':
       case 'slice':
-        throw new Error(`wasm engine: step ${s.name} (${s.kind}) is not supported; run this model on the ts engine`);
+        out = { c, h, w, cs: roundUp(c, 8) };
+        break;
       default:
         out = { c, h, w, cs: get(s.input, s.name).cs };
     }
@@ -454,13 +456,47 @@ export function buildProgram(ctx: ProgramContext, wasmSteps: number): Int32Array
         d[EltDesc.vectors] = 0;
         break;
       }
-      case 'softmax':
       case 'pad':
       case 'slice':
+        fillRemap(ctx, d, s, inL!, outL);
+        break;
+      case 'softmax':
         throw new Error(`wasm engine: ${s.kind} step ${s.name} cannot run in the wasm program`);
     }
   }
   return prog;
+}
+
+/** Per axis (C, H, W) of a value: out index i reads input index i * step + offset. */
+function remapAxes(s: PadStep | SliceStep, inL: ValueLayout, rank: number): { step: number; offset: number }[] {
+  const dims = [inL.c, inL.h, inL.w];
+  const axes = dims.map(() => ({ step: 1, offset: 0 }));
+  if (s.kind === 'pad') {
+    if (s.pads.length !== 2 * rank) throw new Error(`wasm engine: pad ${s.name} has ${s.pads.length} pads for rank ${rank}`);
+    if (s.pads[0] !== 0 || s.pads[rank] !== 0) throw new Error(`wasm engine: pad ${s.name} pads the batch axis`);
+    for (let a = 1; a < rank; a++) axes[a - 1] = { step: 1, offset: -s.pads[a]! };
+    return axes;
+  }
+  s.axes.forEach((axis, k) => {
+    const a = axis < 0 ? axis + rank : axis;
+    if (a < 1 || a >= rank) throw new Error(`wasm engine: slice ${s.name} on axis ${axis} of rank ${rank} (the batch axis is not sliced)`);
+    const r = resolveSliceAxis(dims[a - 1]!, s.starts[k]!, s.ends[k]!, s.steps[k]!);
+    axes[a - 1] = { step: r.step, offset: r.start };
+  });
+  return axes;
+}
+
+function fillRemap(ctx: ProgramContext, d: Int32Array, s: PadStep | SliceStep, inL: ValueLayout, outL: ValueLayout): void {
+  const rank = ctx.plan.values[s.input]!.shape.length + 1;
+  if (inL.aliasOf !== undefined && inL.source) throw new Error(`wasm engine: ${s.kind} ${s.name} of a flattened map is not supported`);
+  const [ac, ay, ax] = remapAxes(s, inL, rank) as [{ step: number; offset: number }, { step: number; offset: number }, { step: number; offset: number }];
+  const R = RemapDesc;
+  d[R.kind] = Kind.remap;
+  d[R.input] = ctx.addr(s.input); d[R.output] = ctx.addr(s.output);
+  d[R.n] = ctx.batch; d[R.c] = inL.c; d[R.h] = inL.h; d[R.w] = inL.w; d[R.csIn] = inL.cs;
+  d[R.oc] = outL.c; d[R.oh] = outL.h; d[R.ow] = outL.w; d[R.csOut] = outL.cs;
+  d[R.sc] = ac.step; d[R.offC] = ac.offset; d[R.sy] = ay.step; d[R.offY] = ay.offset; d[R.sx] = ax.step; d[R.offX] = ax.offset;
+  d[R.valueBits] = new Int32Array(new Float32Array([s.kind === 'pad' ? s.value : 0]).buffer)[0]!;
 }
 
 function splitAndBlock(d: Int32Array, ctx: ProgramContext, tiles: number, panels: number, tileInputBytes: number): void {
