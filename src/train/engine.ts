@@ -23,7 +23,7 @@ export interface GradientEngine {
   readonly paramCount: number;
   readonly stateCount: number;
   /** One forward/backward at parameters `theta` and running statistics `states` on n NCHW samples. */
-  step(theta: Float32Array, states: Float32Array, images: Float32Array, labels: ArrayLike<number>, n: number): Promise<StepOutput>;
+  step(theta: Float32Array, states: Float32Array, images: Float32Array, labels: Int32Array, n: number): Promise<StepOutput>;
   /** Inference-mode logits [n, classes]. */
   predict(theta: Float32Array, states: Float32Array, images: Float32Array, n: number): Promise<Float32Array>;
   close(): Promise<void>;
@@ -145,11 +145,11 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
       for (let i = 1; i < k; i++) {
         const [a, b] = shard(n, k, i);
         replies.push(workers[i - 1]!.request({
-          type: 'step', theta, states, images: images.slice(a * per, b * per), labels: Int32Array.from(Array.prototype.slice.call(labels, a, b) as number[]), n: b - a,
+          type: 'step', theta, states, images: images.slice(a * per, b * per), labels: labels.slice(a, b), n: b - a,
         }));
       }
       const [a0, b0] = shard(n, k, 0);
-      const local = runLocal(net, { type: 'step', theta, states, images: images.subarray(a0 * per, b0 * per), labels: Int32Array.from(Array.prototype.slice.call(labels, a0, b0) as number[]), n: b0 - a0 });
+      const local = runLocal(net, { type: 'step', theta, states, images: images.subarray(a0 * per, b0 * per), labels: labels.subarray(a0, b0), n: b0 - a0 });
       const all = [local, ...(await Promise.all(replies))];
       const grads = new Float32Array(paramCount);
       const outStates = new Float32Array(stateCount);
