@@ -87,7 +87,7 @@ export interface KernelOptions {
 export const DEFAULT_MR = 4;
 
 /** Spin iterations in the barrier before sleeping with memory.atomic.wait32. */
-const BARRIER_SPIN = 20000;
+const BARRIER_SPIN = 1 << 19;
 
 /** Emits `for (i = start; i < end; i += step) body` with `start` already on the stack. */
 function forLoop(f: FuncBuilder, i: Local, end: Local, step: number, body: () => void): void {

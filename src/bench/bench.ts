@@ -1,7 +1,8 @@
 // The benchmark: our engines (ts, wasm) against ONNX Runtime Web's wasm backend on zoo models, the same
 // ONNX bytes for ORT as our compiler reads. Every (model, engine, threads) cell is warmed up, then the runs
 // are interleaved (run r of every cell before run r+1 of any), so a noisy neighbour hurts all cells alike,
-// and each cell reports its median.
+// and each cell reports its median. Before each timed run the process is let go idle (ORT's threads spin
+// for a while after their runs and would otherwise slow the next cell down).
 import { registerAll } from '../../kernels/index';
 import { enableRelaxedSimdInNode } from '../../kernels/wasm/node-relaxed';
 import { type MemoryBreakdown, type WasmExecutor, createWasmExecutor } from '../../kernels/wasm/executor';
@@ -62,6 +63,22 @@ interface Cell {
   readonly dispose: () => Promise<void>;
   readonly times: number[];
   first?: Tensor;
+}
+
+/**
+ * Waits (untimed) until this process is idle: ORT-web's thread pool keeps spinning for ~0.25 s after a run,
+ * which would steal a core from whichever cell runs next. Returns after `maxMs` regardless.
+ */
+async function settle(maxMs = 1000): Promise<void> {
+  const proc = (globalThis as unknown as { process: { cpuUsage(prev?: { user: number; system: number }): { user: number; system: number } } }).process;
+  const t0 = performance.now();
+  while (performance.now() - t0 < maxMs) {
+    const c0 = proc.cpuUsage();
+    const w0 = performance.now();
+    await new Promise((r) => setTimeout(r, 20));
+    const c = proc.cpuUsage(c0);
+    if ((c.user + c.system) / 1000 / (performance.now() - w0) < 0.25) return;
+  }
 }
 
 const median = (xs: readonly number[]): number => {
@@ -159,6 +176,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
     for (let r = 0; r < runs; r++) {
       log(`run ${r + 1}/${runs}`);
       for (const c of cells) {
+        await settle();
         const res = await c.run(inputs.get(c.model)!);
         c.first ??= res.output;
         c.times.push(res.ms);
