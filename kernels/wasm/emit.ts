@@ -224,6 +224,8 @@ export class FuncBuilder {
   i32AtomicLoad(offset = 0): this { this.code.byte(0xfe).u32(0x10); return this.mem(2, offset); }
   i32AtomicStore(offset = 0): this { this.code.byte(0xfe).u32(0x17); return this.mem(2, offset); }
   i32AtomicRmwAdd(offset = 0): this { this.code.byte(0xfe).u32(0x1e); return this.mem(2, offset); }
+  /** [addr, expected, replacement] -> old value. */
+  i32AtomicCmpxchg(offset = 0): this { this.code.byte(0xfe).u32(0x48); return this.mem(2, offset); }
 }
 
 interface FuncImport {

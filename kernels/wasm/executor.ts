@@ -4,7 +4,10 @@
 import type { Plan, ValueId } from '../../src/engine/plan';
 import { type Tensor, shapeStr, sizeOf, tensor } from '../../src/tensor';
 import { relaxedSimdSupported } from './emit';
-import { DEFAULT_MR, DESC_BYTES, RESERVED_BYTES, buildKernelModule } from './kernels';
+import {
+  DEFAULT_MR, DESC_BYTES, DESC_DONE, DESC_NEXT, LEFT_ADDR, RESERVED_BYTES, STATE_ADDR, STATE_CLOSED, STATE_COUNT_MASK, STEP_ADDR,
+  buildKernelModule,
+} from './kernels';
 import {
   ALIGN, type StepConst, type ValueLayout, buildProgram, isTailStep, layoutBytes, layoutValues, packSteps, planArena, rootOf,
   scratchBytesPerThread,
@@ -142,6 +145,9 @@ export class WasmCore {
   private readonly consts: StepConst[];
   private prepared: Prepared | null = null;
   private marks: number[] = [];
+  /** Called from inside `run` by thread 0 once it is in place (wakes the workers). */
+  private wake: (() => void) | null = null;
+  private runTag = 0;
 
   constructor(
     readonly plan: Plan,
@@ -167,7 +173,9 @@ export class WasmCore {
     this.dynBase = roundUp(this.weightsAddr + bytes, ALIGN);
     this.ensureBytes(this.dynBase);
     this.writeConsts(consts);
-    this.instance = new wasm.Instance(module, { env: { memory, mark: () => { this.marks.push(performance.now()); } } });
+    this.instance = new wasm.Instance(module, {
+      env: { memory, mark: () => { this.marks.push(performance.now()); }, wake: () => { this.wake?.(); } },
+    });
   }
 
   private writeConsts(consts: StepConst[]): void {
@@ -280,20 +288,41 @@ export class WasmCore {
   }
 
   /**
-   * Runs the program: thread 0 here, the others in `pool`. `writeInputs` runs after the workers were woken
-   * (their wake-up latency hides behind it; the program then starts with a barrier). Returns per-step end
-   * times when profiling.
+   * Runs the program: thread 0 here; workers in `pool` join while it runs (see threads.ts). Returns per-step
+   * end times when profiling.
    */
-  execute(pool: WorkerPool | null, profile: boolean, writeInputs: () => void = () => {}): number[] | undefined {
+  execute(pool: WorkerPool | null, profile: boolean): number[] | undefined {
     const p = this.requirePrepared();
     const nth = pool ? pool.size : 1;
     if (nth !== p.threads) throw new Error(`wasm engine: prepared for ${p.threads} threads, running ${nth}`);
     this.marks = [];
-    pool?.start(p.progAddr, p.nsteps, nth, true);
-    writeInputs();
+    // Fresh counters and run state, then open the run and wake the workers.
+    const mem = new Int32Array(this.memory.buffer);
+    for (let i = 0; i < p.nsteps; i++) {
+      const base = (p.progAddr + i * DESC_BYTES) / 4;
+      mem[base + DESC_NEXT] = 0;
+      mem[base + DESC_DONE] = 0;
+    }
+    this.runTag = (this.runTag + 1) & 0xffffff;
+    Atomics.store(mem, STEP_ADDR / 4, 0);
+    Atomics.store(mem, LEFT_ADDR / 4, 0);
+    Atomics.store(mem, STATE_ADDR / 4, (this.runTag << 8) | 1);
+    const tag = this.runTag;
+    this.wake = pool ? () => pool.start(p.progAddr, p.nsteps, nth, tag) : null;
     const t0 = performance.now();
     const flags = (mainThreadMayBlock() ? 1 : 0) | (profile ? 2 : 0) | (pool ? 4 : 0);
-    (this.instance.exports.run as (a: number, b: number, c: number, d: number, e: number) => void)(p.progAddr, p.nsteps, 0, nth, flags);
+    (this.instance.exports['run'] as (a: number, b: number, c: number, d: number, e: number) => void)(p.progAddr, p.nsteps, 0, nth, flags);
+    // Close the run (no more joins) and wait for the workers that joined to leave it.
+    let state = Atomics.load(mem, STATE_ADDR / 4);
+    for (;;) {
+      const seen = Atomics.compareExchange(mem, STATE_ADDR / 4, state, state | STATE_CLOSED);
+      if (seen === state) break;
+      state = seen;
+    }
+    const joined = (state & STATE_COUNT_MASK) - 1;
+    while (Atomics.load(mem, LEFT_ADDR / 4) < joined) {
+      // The workers are past the last barrier; this takes at most a few microseconds.
+    }
     return profile ? [t0, ...this.marks] : undefined;
   }
 
@@ -370,7 +399,8 @@ export async function createWasmExecutor(plan: Plan, opts: WasmExecutorOptions =
         throw new Error(`wasm engine: input ${shapeStr(input.shape)} does not match the model's [N,${plan.values[plan.input]!.shape.join(',')}]`);
       }
       core.prepare(batch, threads);
-      const times = core.execute(pool, runOpts?.profile === true, () => core.writeValue(plan.input, input));
+      core.writeValue(plan.input, input);
+      const times = core.execute(pool, runOpts?.profile === true);
       const output = core.finish(core.readValue(core.lastWasmValue));
       if (!times) return { output };
       const layerMs: LayerTime[] = [];

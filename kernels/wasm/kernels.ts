@@ -8,10 +8,24 @@
 import { F32, FuncBuilder, I32, type Local, ModuleBuilder, V128 } from './emit';
 
 export const DESC_WORDS = 32;
+/**
+ * Per-descriptor words for the run: how many chunks the step's work is cut into (written by the kernel),
+ * the next unclaimed chunk and the number of chunks done (both zeroed before each run).
+ */
+export const DESC_CHUNKS = 29;
+export const DESC_NEXT = 30;
+export const DESC_DONE = 31;
 export const DESC_BYTES = DESC_WORDS * 4;
-/** Barrier words live at the bottom of memory (address 0 stays unused so that 0 can mean "none"). */
-export const BARRIER_COUNT_ADDR = 16;
-export const BARRIER_GEN_ADDR = 20;
+/**
+ * Run-state words at the bottom of memory (address 0 stays unused so that 0 can mean "none"):
+ * STEP is the step every participant works on; STATE is (run tag << 8 | closed flag 0x80 | participants);
+ * LEFT counts workers that left the run. The threads.ts control words sit at 32..63.
+ */
+export const STEP_ADDR = 16;
+export const STATE_ADDR = 20;
+export const LEFT_ADDR = 24;
+export const STATE_CLOSED = 0x80;
+export const STATE_COUNT_MASK = 0x7f;
 /** First byte the engine may use for its own data. */
 export const RESERVED_BYTES = 64;
 
@@ -87,7 +101,7 @@ export interface KernelOptions {
 export const DEFAULT_MR = 4;
 
 /** Spin iterations in the barrier before sleeping with memory.atomic.wait32. */
-const BARRIER_SPIN = 1 << 19;
+const BARRIER_SPIN = 1 << 22;
 
 /** Emits `for (i = start; i < end; i += step) body` with `start` already on the stack. */
 function forLoop(f: FuncBuilder, i: Local, end: Local, step: number, body: () => void): void {
@@ -111,39 +125,66 @@ function loadField(f: FuncBuilder, desc: Local, word: number): Local {
   return l;
 }
 
-/** [start, end) of thread `tid`'s share of `total` work units. */
-function splitRange(f: FuncBuilder, total: Local, tid: Local, nth: Local): { start: Local; end: Local } {
-  const start = f.local(I32);
-  const end = f.local(I32);
-  f.get(total).get(tid).i32Mul().get(nth).i32DivU().set(start);
-  f.get(total).get(tid).i32Const(1).i32Add().i32Mul().get(nth).i32DivU().set(end);
-  return { start, end };
+/** Work chunks per thread: enough for a late or slowed thread's share to be taken over by the others. */
+const CHUNKS_PER_THREAD = 4;
+
+/**
+ * Runs `body(start, end)` for the chunks of [0, total) this thread claims: `total` is cut into
+ * min(total, 4 * nth) chunks (one with a single thread) and each participant takes the next unclaimed one
+ * (atomic add on the descriptor's counter) until none is left, counting each chunk done. Work is thus
+ * shared among whichever threads take part, however many joined and however fast each runs; the step is
+ * over when all its chunks are done (see the barrier), whoever did them.
+ */
+function forEachChunk(f: FuncBuilder, desc: Local, total: Local, nth: Local, body: (start: Local, end: Local) => void): void {
+  const nch = f.local(I32), q = f.local(I32), r = f.local(I32), k = f.local(I32);
+  const start = f.local(I32), end = f.local(I32);
+  f.get(nth).i32Const(1).i32LeS().if(I32).i32Const(1).else();
+  f.get(nth).i32Const(CHUNKS_PER_THREAD).i32Mul().get(total).get(nth).i32Const(CHUNKS_PER_THREAD).i32Mul().get(total).i32LtS().select();
+  f.end().set(nch);
+  f.get(desc).get(nch).i32Store(DESC_CHUNKS * 4);
+  f.get(nch).if();
+  f.get(total).get(nch).i32DivU().set(q);
+  f.get(total).get(nch).i32RemU().set(r);
+  f.block().loop();
+  {
+    f.get(desc).i32Const(1).i32AtomicRmwAdd(DESC_NEXT * 4).tee(k).get(nch).i32GeU().brIf(1);
+    // chunk k = [q*k + min(k, r), q*(k+1) + min(k+1, r)): no overflow for any total
+    f.get(q).get(k).i32Mul().get(k).get(r).get(k).get(r).i32LtU().select().i32Add().set(start);
+    f.get(k).i32Const(1).i32Add().set(k);
+    f.get(q).get(k).i32Mul().get(k).get(r).get(k).get(r).i32LtU().select().i32Add().set(end);
+    body(start, end);
+    f.get(desc).i32Const(1).i32AtomicRmwAdd(DESC_DONE * 4).drop();
+    f.br(0);
+  }
+  f.end().end();
+  f.end();
 }
 
+/**
+ * The barrier after step `step` (descriptor `desc`): the step is over when all its chunks are done; then
+ * any thread moves STEP on (compare-exchange, so it moves once) and wakes sleepers. Until then, spin on
+ * STEP and on the done count, then sleep on STEP if allowed. No thread waits for another to arrive: a
+ * slow or late thread holds up only the chunk it is working on.
+ */
 function emitBarrier(m: ModuleBuilder): number {
-  const { f, index } = m.func('barrier', [I32, I32]);
-  const [nth, canWait] = f.params as [Local, Local];
-  const gen = f.local(I32);
+  const { f, index } = m.func('barrier', [I32, I32, I32]);
+  const [desc, step, canWait] = f.params as [Local, Local, Local];
   const spin = f.local(I32);
-  f.get(nth).i32Const(1).i32LeS().if().return().end();
-  f.i32Const(BARRIER_GEN_ADDR).i32AtomicLoad().set(gen);
-  f.i32Const(BARRIER_COUNT_ADDR).i32Const(1).i32AtomicRmwAdd().get(nth).i32Const(1).i32Sub().i32Eq();
-  f.if();
-  {
-    // Last to arrive: reset the count, open the next generation, wake sleepers.
-    f.i32Const(BARRIER_COUNT_ADDR).i32Const(0).i32AtomicStore();
-    f.i32Const(BARRIER_GEN_ADDR).get(gen).i32Const(1).i32Add().i32AtomicStore();
-    f.i32Const(BARRIER_GEN_ADDR).get(nth).atomicNotify().drop();
-    f.return();
-  }
-  f.end();
   f.i32Const(BARRIER_SPIN).set(spin);
   f.loop();
   {
-    f.i32Const(BARRIER_GEN_ADDR).i32AtomicLoad().get(gen).i32Ne().if().return().end();
+    f.i32Const(STEP_ADDR).i32AtomicLoad().get(step).i32Ne().if().return().end();
+    f.get(desc).i32AtomicLoad(DESC_DONE * 4).get(desc).i32Load(DESC_CHUNKS * 4).i32GeU().if();
+    {
+      f.i32Const(STEP_ADDR).get(step).get(step).i32Const(1).i32Add().i32AtomicCmpxchg().drop();
+      f.i32Const(STEP_ADDR).i32Const(-1).atomicNotify().drop();
+      f.return();
+    }
+    f.end();
     f.get(spin).i32Const(1).i32Sub().tee(spin).i32Const(0).i32GtS().brIf(0);
     f.get(canWait).if();
-    f.i32Const(BARRIER_GEN_ADDR).get(gen).i64Const(-1).atomicWait32().drop();
+    // Sleep until STEP moves (whoever finishes the last chunk notifies); recheck after a millisecond anyway.
+    f.i32Const(STEP_ADDR).get(step).i64Const(1000000).atomicWait32().drop();
     f.end();
     f.br(0);
   }
@@ -151,11 +192,14 @@ function emitBarrier(m: ModuleBuilder): number {
   return index;
 }
 
-/** The conv / fc micro-kernel driver: tiles of MR pixels x 8 channels, bias-initialised accumulators. */
-function emitConv(m: ModuleBuilder, opts: KernelOptions): number {
+/**
+ * The conv / fc micro-kernel driver over tiles [t0, t1) (of MR pixels) and panels [p0, p1) (of 8 output
+ * channels): bias-initialised accumulators, residual + ReLU on the way out.
+ */
+function emitConvRange(m: ModuleBuilder, opts: KernelOptions): number {
   const MR = opts.mr;
-  const { f, index } = m.func('conv', [I32, I32, I32]);
-  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const { f, index } = m.func('convRange', [I32, I32, I32, I32, I32]);
+  const [d, t0, t1, p0, p1] = f.params as [Local, Local, Local, Local, Local];
   const inp = loadField(f, d, ConvDesc.input);
   const out = loadField(f, d, ConvDesc.output);
   const res = loadField(f, d, ConvDesc.residual);
@@ -166,22 +210,9 @@ function emitConv(m: ModuleBuilder, opts: KernelOptions): number {
   const taps = loadField(f, d, ConvDesc.taps);
   const rs = loadField(f, d, ConvDesc.inRowBytes);
   const ocs = loadField(f, d, ConvDesc.outRowBytes);
-  const npan = loadField(f, d, ConvDesc.panels);
   const relu = loadField(f, d, ConvDesc.relu);
-  const splitPanels = loadField(f, d, ConvDesc.splitPanels);
   const pstride = loadField(f, d, ConvDesc.panelBytes);
   const TB = loadField(f, d, ConvDesc.tileBlock);
-
-  const ntiles = f.local(I32);
-  f.get(P).i32Const(MR - 1).i32Add().i32Const(MR).i32DivU().set(ntiles);
-  const t0 = f.local(I32), t1 = f.local(I32), p0 = f.local(I32), p1 = f.local(I32);
-  const tiles = splitRange(f, ntiles, tid, nth);
-  const pans = splitRange(f, npan, tid, nth);
-  f.get(splitPanels).if();
-  f.i32Const(0).set(t0).get(ntiles).set(t1).get(pans.start).set(p0).get(pans.end).set(p1);
-  f.else();
-  f.get(tiles.start).set(t0).get(tiles.end).set(t1).i32Const(0).set(p0).get(npan).set(p1);
-  f.end();
 
   const tb = f.local(I32), te = f.local(I32), p = f.local(I32), t = f.local(I32);
   const wp = f.local(I32), w = f.local(I32), ipt = f.local(I32), k = f.local(I32), n = f.local(I32);
@@ -313,6 +344,26 @@ function emitConv(m: ModuleBuilder, opts: KernelOptions): number {
   return index;
 }
 
+/** The conv / fc kernel: chunks of tiles (or of panels when the descriptor says so) through convRange. */
+function emitConv(m: ModuleBuilder, convRange: number, mr: number): number {
+  const { f, index } = m.func('conv', [I32, I32, I32]);
+  const [d, , nth] = f.params as [Local, Local, Local];
+  const P = loadField(f, d, ConvDesc.pixels), npan = loadField(f, d, ConvDesc.panels);
+  const splitPanels = loadField(f, d, ConvDesc.splitPanels);
+  const ntiles = f.local(I32), total = f.local(I32);
+  f.get(P).i32Const(mr - 1).i32Add().i32Const(mr).i32DivU().set(ntiles);
+  f.get(npan).get(ntiles).get(splitPanels).select().set(total);
+  forEachChunk(f, d, total, nth, (start, end) => {
+    f.get(d);
+    f.get(splitPanels).if(I32).i32Const(0).else().get(start).end();
+    f.get(splitPanels).if(I32).get(ntiles).else().get(end).end();
+    f.get(splitPanels).if(I32).get(start).else().i32Const(0).end();
+    f.get(splitPanels).if(I32).get(end).else().get(npan).end();
+    f.call(convRange);
+  });
+  return index;
+}
+
 /** Max / average pooling over NHWC, one output pixel at a time, channels 4 at a time. */
 function emitPool(m: ModuleBuilder, isAvg: boolean): number {
   const { f, index } = m.func(isAvg ? 'avgPool' : 'maxPool', [I32, I32, I32]);
@@ -332,69 +383,70 @@ function emitPool(m: ModuleBuilder, isAvg: boolean): number {
   f.get(cs).i32Const(4).i32Mul().set(rowBytes);
   if (isAvg) f.v128Const0().set(init);
   else f.f32Const(-Infinity).f32x4Splat().set(init);
-  const { start, end } = splitRange(f, total, tid, nth);
-  f.get(start);
-  forLoop(f, q, end, 1, () => {
-    f.get(q).get(OH).get(OW).i32Mul().i32DivU().set(nn);
-    f.get(q).get(OH).get(OW).i32Mul().i32RemU().get(OW).i32DivU().set(oy);
-    f.get(q).get(OW).i32RemU().set(ox);
-    f.get(out).get(q).get(rowBytes).i32Mul().i32Add().set(o);
-    f.i32Const(0);
-    forLoop(f, c, rowBytes, 16, () => {
-      f.get(o).get(c).i32Add().get(init).v128Store();
-    });
-    f.i32Const(0).set(cnt);
-    f.i32Const(0);
-    forLoop(f, ky, KH, 1, () => {
-      f.get(oy).get(SH).i32Mul().get(PT).i32Sub().get(ky).get(DH).i32Mul().i32Add().tee(iy);
-      f.i32Const(0).i32GeS().get(iy).get(H).i32LtS().i32And().if();
+  forEachChunk(f, d, total, nth, (start, end) => {
+    f.get(start);
+    forLoop(f, q, end, 1, () => {
+      f.get(q).get(OH).get(OW).i32Mul().i32DivU().set(nn);
+      f.get(q).get(OH).get(OW).i32Mul().i32RemU().get(OW).i32DivU().set(oy);
+      f.get(q).get(OW).i32RemU().set(ox);
+      f.get(out).get(q).get(rowBytes).i32Mul().i32Add().set(o);
       f.i32Const(0);
-      forLoop(f, kx, KW, 1, () => {
-        f.get(ox).get(SW).i32Mul().get(PL).i32Sub().get(kx).get(DW).i32Mul().i32Add().tee(ix);
-        f.i32Const(0).i32GeS().get(ix).get(W).i32LtS().i32And().if();
-        f.get(nn).get(H).i32Mul().get(iy).i32Add().get(W).i32Mul().get(ix).i32Add().get(rowBytes).i32Mul().get(inp).i32Add().set(ip);
-        f.i32Const(0);
-        forLoop(f, c, rowBytes, 16, () => {
-          f.get(o).get(c).i32Add();
-          f.get(o).get(c).i32Add().v128Load();
-          f.get(ip).get(c).i32Add().v128Load();
-          if (isAvg) f.f32x4Add();
-          else f.f32x4Pmax();
-          f.v128Store();
-        });
-        f.get(cnt).i32Const(1).i32Add().set(cnt);
-        f.end();
+      forLoop(f, c, rowBytes, 16, () => {
+        f.get(o).get(c).i32Add().get(init).v128Store();
       });
-      f.end();
-    });
-    if (isAvg) {
-      // Divisor: taps inside the image, or with count_include_pad taps inside the padded image.
-      f.get(cip).if();
-      {
-        f.i32Const(0).set(ch).i32Const(0).set(cw);
-        f.i32Const(0);
-        forLoop(f, ky, KH, 1, () => {
-          f.get(oy).get(SH).i32Mul().get(PT).i32Sub().get(ky).get(DH).i32Mul().i32Add().tee(iy);
-          f.i32Const(0).get(PT).i32Sub().i32GeS().get(iy).get(H).get(PB).i32Add().i32LtS().i32And();
-          f.get(ch).i32Add().set(ch);
-        });
+      f.i32Const(0).set(cnt);
+      f.i32Const(0);
+      forLoop(f, ky, KH, 1, () => {
+        f.get(oy).get(SH).i32Mul().get(PT).i32Sub().get(ky).get(DH).i32Mul().i32Add().tee(iy);
+        f.i32Const(0).i32GeS().get(iy).get(H).i32LtS().i32And().if();
         f.i32Const(0);
         forLoop(f, kx, KW, 1, () => {
           f.get(ox).get(SW).i32Mul().get(PL).i32Sub().get(kx).get(DW).i32Mul().i32Add().tee(ix);
-          f.i32Const(0).get(PL).i32Sub().i32GeS().get(ix).get(W).get(PR).i32Add().i32LtS().i32And();
-          f.get(cw).i32Add().set(cw);
+          f.i32Const(0).i32GeS().get(ix).get(W).i32LtS().i32And().if();
+          f.get(nn).get(H).i32Mul().get(iy).i32Add().get(W).i32Mul().get(ix).i32Add().get(rowBytes).i32Mul().get(inp).i32Add().set(ip);
+          f.i32Const(0);
+          forLoop(f, c, rowBytes, 16, () => {
+            f.get(o).get(c).i32Add();
+            f.get(o).get(c).i32Add().v128Load();
+            f.get(ip).get(c).i32Add().v128Load();
+            if (isAvg) f.f32x4Add();
+            else f.f32x4Pmax();
+            f.v128Store();
+          });
+          f.get(cnt).i32Const(1).i32Add().set(cnt);
+          f.end();
         });
-        f.get(ch).get(cw).i32Mul().set(cnt);
-      }
-      f.end();
-      f.f32Const(1).get(cnt).f32ConvertI32U().f32Div().f32x4Splat().set(scale);
-      f.i32Const(0);
-      forLoop(f, c, rowBytes, 16, () => {
-        f.get(o).get(c).i32Add();
-        f.get(o).get(c).i32Add().v128Load().get(scale).f32x4Mul();
-        f.v128Store();
+        f.end();
       });
-    }
+      if (isAvg) {
+        // Divisor: taps inside the image, or with count_include_pad taps inside the padded image.
+        f.get(cip).if();
+        {
+          f.i32Const(0).set(ch).i32Const(0).set(cw);
+          f.i32Const(0);
+          forLoop(f, ky, KH, 1, () => {
+            f.get(oy).get(SH).i32Mul().get(PT).i32Sub().get(ky).get(DH).i32Mul().i32Add().tee(iy);
+            f.i32Const(0).get(PT).i32Sub().i32GeS().get(iy).get(H).get(PB).i32Add().i32LtS().i32And();
+            f.get(ch).i32Add().set(ch);
+          });
+          f.i32Const(0);
+          forLoop(f, kx, KW, 1, () => {
+            f.get(ox).get(SW).i32Mul().get(PL).i32Sub().get(kx).get(DW).i32Mul().i32Add().tee(ix);
+            f.i32Const(0).get(PL).i32Sub().i32GeS().get(ix).get(W).get(PR).i32Add().i32LtS().i32And();
+            f.get(cw).i32Add().set(cw);
+          });
+          f.get(ch).get(cw).i32Mul().set(cnt);
+        }
+        f.end();
+        f.f32Const(1).get(cnt).f32ConvertI32U().f32Div().f32x4Splat().set(scale);
+        f.i32Const(0);
+        forLoop(f, c, rowBytes, 16, () => {
+          f.get(o).get(c).i32Add();
+          f.get(o).get(c).i32Add().v128Load().get(scale).f32x4Mul();
+          f.v128Store();
+        });
+      }
+    });
   });
   return index;
 }
@@ -411,19 +463,20 @@ function emitGlobalAvgPool(m: ModuleBuilder): number {
   f.get(N).get(vecs).i32Mul().set(total);
   f.get(cs).i32Const(4).i32Mul().set(rowBytes);
   f.f32Const(1).get(HW).f32ConvertI32U().f32Div().f32x4Splat().set(scale);
-  const { start, end } = splitRange(f, total, tid, nth);
-  f.get(start);
-  forLoop(f, u, end, 1, () => {
-    f.get(u).get(vecs).i32DivU().set(nn);
-    f.get(u).get(vecs).i32RemU().set(cv);
-    f.get(inp).get(nn).get(HW).i32Mul().get(rowBytes).i32Mul().i32Add().get(cv).i32Const(16).i32Mul().i32Add().set(ip);
-    f.v128Const0().set(sum);
-    f.i32Const(0);
-    forLoop(f, i, HW, 1, () => {
-      f.get(sum).get(ip).v128Load().f32x4Add().set(sum);
-      f.get(ip).get(rowBytes).i32Add().set(ip);
+  forEachChunk(f, d, total, nth, (start, end) => {
+    f.get(start);
+    forLoop(f, u, end, 1, () => {
+      f.get(u).get(vecs).i32DivU().set(nn);
+      f.get(u).get(vecs).i32RemU().set(cv);
+      f.get(inp).get(nn).get(HW).i32Mul().get(rowBytes).i32Mul().i32Add().get(cv).i32Const(16).i32Mul().i32Add().set(ip);
+      f.v128Const0().set(sum);
+      f.i32Const(0);
+      forLoop(f, i, HW, 1, () => {
+        f.get(sum).get(ip).v128Load().f32x4Add().set(sum);
+        f.get(ip).get(rowBytes).i32Add().set(ip);
+      });
+      f.get(out).get(u).i32Const(16).i32Mul().i32Add().get(sum).get(scale).f32x4Mul().v128Store();
     });
-    f.get(out).get(u).i32Const(16).i32Mul().i32Add().get(sum).get(scale).f32x4Mul().v128Store();
   });
   return index;
 }
@@ -436,17 +489,18 @@ function emitElementwise(m: ModuleBuilder, isAdd: boolean): number {
   const vecs = loadField(f, d, EltDesc.vectors), relu = loadField(f, d, EltDesc.relu);
   const i = f.local(I32), off = f.local(I32), v = f.local(V128), zero = f.local(V128);
   f.v128Const0().set(zero);
-  const { start, end } = splitRange(f, vecs, tid, nth);
-  f.get(start);
-  forLoop(f, i, end, 1, () => {
-    f.get(i).i32Const(16).i32Mul().set(off);
-    f.get(A).get(off).i32Add().v128Load();
-    if (isAdd) f.get(B).get(off).i32Add().v128Load().f32x4Add();
-    f.set(v);
-    if (isAdd) f.get(relu).if();
-    f.get(v).get(zero).f32x4Pmax().set(v);
-    if (isAdd) f.end();
-    f.get(out).get(off).i32Add().get(v).v128Store();
+  forEachChunk(f, d, vecs, nth, (start, end) => {
+    f.get(start);
+    forLoop(f, i, end, 1, () => {
+      f.get(i).i32Const(16).i32Mul().set(off);
+      f.get(A).get(off).i32Add().v128Load();
+      if (isAdd) f.get(B).get(off).i32Add().v128Load().f32x4Add();
+      f.set(v);
+      if (isAdd) f.get(relu).if();
+      f.get(v).get(zero).f32x4Pmax().set(v);
+      if (isAdd) f.end();
+      f.get(out).get(off).i32Add().get(v).v128Store();
+    });
   });
   return index;
 }
@@ -459,17 +513,18 @@ function emitAffine(m: ModuleBuilder): number {
   const sc = loadField(f, d, AffineDesc.scale), sh = loadField(f, d, AffineDesc.shift);
   const r = f.local(I32), c = f.local(I32), rowBytes = f.local(I32), base = f.local(I32);
   f.get(cs).i32Const(4).i32Mul().set(rowBytes);
-  const { start, end } = splitRange(f, rows, tid, nth);
-  f.get(start);
-  forLoop(f, r, end, 1, () => {
-    f.get(r).get(rowBytes).i32Mul().set(base);
-    f.i32Const(0);
-    forLoop(f, c, rowBytes, 16, () => {
-      f.get(out).get(base).i32Add().get(c).i32Add();
-      f.get(inp).get(base).i32Add().get(c).i32Add().v128Load();
-      f.get(sc).get(c).i32Add().v128Load().f32x4Mul();
-      f.get(sh).get(c).i32Add().v128Load().f32x4Add();
-      f.v128Store();
+  forEachChunk(f, d, rows, nth, (start, end) => {
+    f.get(start);
+    forLoop(f, r, end, 1, () => {
+      f.get(r).get(rowBytes).i32Mul().set(base);
+      f.i32Const(0);
+      forLoop(f, c, rowBytes, 16, () => {
+        f.get(out).get(base).i32Add().get(c).i32Add();
+        f.get(inp).get(base).i32Add().get(c).i32Add().v128Load();
+        f.get(sc).get(c).i32Add().v128Load().f32x4Mul();
+        f.get(sh).get(c).i32Add().v128Load().f32x4Add();
+        f.v128Store();
+      });
     });
   });
   return index;
@@ -491,24 +546,25 @@ function emitShortcutA(m: ModuleBuilder): number {
   f.get(N).get(OH).i32Mul().get(OW).i32Mul().set(total);
   f.get(csIn).i32Const(4).i32Mul().set(inBytes);
   f.get(csOut).i32Const(4).i32Mul().set(outBytes);
-  const { start, end } = splitRange(f, total, tid, nth);
-  f.get(start);
-  forLoop(f, q, end, 1, () => {
-    f.get(q).get(OH).get(OW).i32Mul().i32DivU().set(nn);
-    f.get(q).get(OH).get(OW).i32Mul().i32RemU().get(OW).i32DivU().set(oy);
-    f.get(q).get(OW).i32RemU().set(ox);
-    f.get(nn).get(H).i32Mul().get(oy).get(S).i32Mul().i32Add().get(W).i32Mul().get(ox).get(S).i32Mul().i32Add();
-    f.get(inBytes).i32Mul().get(inp).i32Add().set(ip);
-    f.get(out).get(q).get(outBytes).i32Mul().i32Add().set(o);
-    f.i32Const(0);
-    forLoop(f, c, outBytes, 16, () => {
-      f.get(o).get(c).i32Add();
-      f.get(c).get(inBytes).i32LtS().if(V128);
-      f.get(ip).get(c).i32Add().v128Load();
-      f.else();
-      f.get(zero);
-      f.end();
-      f.v128Store();
+  forEachChunk(f, d, total, nth, (start, end) => {
+    f.get(start);
+    forLoop(f, q, end, 1, () => {
+      f.get(q).get(OH).get(OW).i32Mul().i32DivU().set(nn);
+      f.get(q).get(OH).get(OW).i32Mul().i32RemU().get(OW).i32DivU().set(oy);
+      f.get(q).get(OW).i32RemU().set(ox);
+      f.get(nn).get(H).i32Mul().get(oy).get(S).i32Mul().i32Add().get(W).i32Mul().get(ox).get(S).i32Mul().i32Add();
+      f.get(inBytes).i32Mul().get(inp).i32Add().set(ip);
+      f.get(out).get(q).get(outBytes).i32Mul().i32Add().set(o);
+      f.i32Const(0);
+      forLoop(f, c, outBytes, 16, () => {
+        f.get(o).get(c).i32Add();
+        f.get(c).get(inBytes).i32LtS().if(V128);
+        f.get(ip).get(c).i32Add().v128Load();
+        f.else();
+        f.get(zero);
+        f.end();
+        f.v128Store();
+      });
     });
   });
   return index;
@@ -572,7 +628,7 @@ function emitCombination(f: FuncBuilder, coefs: readonly number[], xs: readonly 
   }
 }
 
-function emitWinograd(m: ModuleBuilder, convIndex: number, tr: WinogradTransform): number {
+function emitWinograd(m: ModuleBuilder, convRange: number, mr: number, tr: WinogradTransform): number {
   const TM = tr.m;
   const A = TM + 2;
   const AA = A * A;
@@ -654,20 +710,21 @@ function emitWinograd(m: ModuleBuilder, convIndex: number, tr: WinogradTransform
     f.get(rr).get(TX).i32RemU().set(tx);
   };
 
-  // Split tiles across threads, or (splitPanels) channels: then tiles are not split and the GEMM and the
-  // output transform cover only this thread's panels [pp0, pp1) = bytes [cLo, cHi) of a row.
-  const tiles = splitRange(f, total, tid, nth);
-  const pans = splitRange(f, panels, tid, nth);
+  // Chunks of tiles, or (splitPanels) of output panels: then every chunk transforms all tiles and the
+  // GEMMs and the output transform cover only the chunk's panels [pLo, pHi) = bytes [cLo, cHi) of a row.
+  const chunkTotal = f.local(I32);
+  f.get(panels).get(total).get(splitPanels).select().set(chunkTotal);
   const range = { start: f.local(I32), end: f.local(I32) };
-  const cLo = f.local(I32), cHi = f.local(I32);
+  const pLo = f.local(I32), pHi = f.local(I32), cLo = f.local(I32), cHi = f.local(I32), rowTiles = f.local(I32);
+  forEachChunk(f, d, chunkTotal, nth, (start, end) => {
   f.get(splitPanels).if();
   f.i32Const(0).set(range.start).get(total).set(range.end);
-  f.get(pans.start).i32Const(32).i32Mul().set(cLo).get(pans.end).i32Const(32).i32Mul().set(cHi);
+  f.get(start).set(pLo).get(end).set(pHi);
   f.else();
-  f.get(tiles.start).set(range.start).get(tiles.end).set(range.end);
-  f.i32Const(0).set(cLo).get(outRow).set(cHi);
+  f.get(start).set(range.start).get(end).set(range.end);
+  f.i32Const(0).set(pLo).get(panels).set(pHi);
   f.end();
-  setField(ConvDesc.splitPanels, () => f.get(splitPanels));
+  f.get(pLo).i32Const(32).i32Mul().set(cLo).get(pHi).i32Const(32).i32Mul().set(cHi);
   f.get(range.start).set(b0);
   f.block().loop();
   {
@@ -717,16 +774,14 @@ function emitWinograd(m: ModuleBuilder, convIndex: number, tr: WinogradTransform
 
     // 2. AA GEMMs: M[xi] (cnt x csOut) = V[xi] (cnt x csIn) x U[xi] (csIn x csOut).
     setField(ConvDesc.pixels, () => f.get(cnt));
+    f.get(cnt).i32Const(mr - 1).i32Add().i32Const(mr).i32DivU().set(rowTiles);
     f.i32Const(0).set(xi);
     f.loop();
     {
       setField(ConvDesc.input, () => f.get(V).get(xi).get(vStride).i32Mul().i32Add());
       setField(ConvDesc.output, () => f.get(Mb).get(xi).get(mStride).i32Mul().i32Add());
       setField(ConvDesc.weights, () => f.get(U).get(xi).get(panels).get(panelBytes).i32Mul().i32Mul().i32Add());
-      f.get(cd);
-      f.get(splitPanels).if(I32).get(tid).else().i32Const(0).end();
-      f.get(splitPanels).if(I32).get(nth).else().i32Const(1).end();
-      f.call(convIndex);
+      f.get(cd).i32Const(0).get(rowTiles).get(pLo).get(pHi).call(convRange);
       f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(AA).i32LtS().brIf(0);
     }
     f.end();
@@ -784,6 +839,7 @@ function emitWinograd(m: ModuleBuilder, convIndex: number, tr: WinogradTransform
     f.br(0);
   }
   f.end().end();
+  });
   return index;
 }
 
@@ -802,34 +858,35 @@ function emitRemap(m: ModuleBuilder): number {
   const iy = f.local(I32), ix = f.local(I32), ic = f.local(I32), c = f.local(I32), inside = f.local(I32);
   const row = f.local(I32), o = f.local(I32);
   f.get(N).get(OH).i32Mul().get(OW).i32Mul().set(total);
-  const { start, end } = splitRange(f, total, tid, nth);
-  f.get(start);
-  forLoop(f, q, end, 1, () => {
-    f.get(q).get(OH).get(OW).i32Mul().i32DivU().set(nn);
-    f.get(q).get(OH).get(OW).i32Mul().i32RemU().get(OW).i32DivU().set(y);
-    f.get(q).get(OW).i32RemU().set(x);
-    f.get(y).get(SY).i32Mul().get(OFY).i32Add().set(iy);
-    f.get(x).get(SX).i32Mul().get(OFX).i32Add().set(ix);
-    f.get(iy).i32Const(0).i32GeS().get(iy).get(H).i32LtS().i32And();
-    f.get(ix).i32Const(0).i32GeS().i32And().get(ix).get(W).i32LtS().i32And().set(inside);
-    f.get(nn).get(H).i32Mul().get(iy).i32Add().get(W).i32Mul().get(ix).i32Add().get(csIn).i32Mul().i32Const(4).i32Mul().get(inp).i32Add().set(row);
-    f.get(q).get(csOut).i32Mul().i32Const(4).i32Mul().get(out).i32Add().set(o);
-    f.i32Const(0);
-    forLoop(f, c, csOut, 1, () => {
-      f.get(o).get(c).i32Const(4).i32Mul().i32Add();
-      f.get(c).get(OC).i32LtS().if(F32);
-      {
-        f.get(c).get(SC).i32Mul().get(OFC).i32Add().set(ic);
-        f.get(inside).get(ic).i32Const(0).i32GeS().i32And().get(ic).get(C).i32LtS().i32And().if(F32);
-        f.get(row).get(ic).i32Const(4).i32Mul().i32Add().f32Load();
+  forEachChunk(f, d, total, nth, (start, end) => {
+    f.get(start);
+    forLoop(f, q, end, 1, () => {
+      f.get(q).get(OH).get(OW).i32Mul().i32DivU().set(nn);
+      f.get(q).get(OH).get(OW).i32Mul().i32RemU().get(OW).i32DivU().set(y);
+      f.get(q).get(OW).i32RemU().set(x);
+      f.get(y).get(SY).i32Mul().get(OFY).i32Add().set(iy);
+      f.get(x).get(SX).i32Mul().get(OFX).i32Add().set(ix);
+      f.get(iy).i32Const(0).i32GeS().get(iy).get(H).i32LtS().i32And();
+      f.get(ix).i32Const(0).i32GeS().i32And().get(ix).get(W).i32LtS().i32And().set(inside);
+      f.get(nn).get(H).i32Mul().get(iy).i32Add().get(W).i32Mul().get(ix).i32Add().get(csIn).i32Mul().i32Const(4).i32Mul().get(inp).i32Add().set(row);
+      f.get(q).get(csOut).i32Mul().i32Const(4).i32Mul().get(out).i32Add().set(o);
+      f.i32Const(0);
+      forLoop(f, c, csOut, 1, () => {
+        f.get(o).get(c).i32Const(4).i32Mul().i32Add();
+        f.get(c).get(OC).i32LtS().if(F32);
+        {
+          f.get(c).get(SC).i32Mul().get(OFC).i32Add().set(ic);
+          f.get(inside).get(ic).i32Const(0).i32GeS().i32And().get(ic).get(C).i32LtS().i32And().if(F32);
+          f.get(row).get(ic).i32Const(4).i32Mul().i32Add().f32Load();
+          f.else();
+          f.get(value);
+          f.end();
+        }
         f.else();
-        f.get(value);
+        f.f32Const(0);
         f.end();
-      }
-      f.else();
-      f.f32Const(0);
-      f.end();
-      f.f32Store();
+        f.f32Store();
+      });
     });
   });
   return index;
@@ -838,17 +895,20 @@ function emitRemap(m: ModuleBuilder): number {
 /**
  * The whole module. Exports `run(prog, nsteps, tid, nth, flags)`: flags bit 0 = this thread may sleep in
  * the barrier (false on a browser main thread), bit 1 = thread 0 calls the imported `mark(step)` after
- * each step's barrier (per-layer timing).
+ * each step's barrier (per-layer timing), bit 2 = call the imported `wake()` on entry. `nth` is the most threads that may take part (it sizes the work
+ * chunks); the caller sets STEP, STATE and the descriptors' counters before the first thread enters.
  */
 export function buildKernelModule(opts: KernelOptions, maxPages: number, sharedMemory: boolean): Uint8Array {
   const m = new ModuleBuilder();
   m.importMemory('env', 'memory', 1, maxPages, sharedMemory);
   const mark = m.importFunc('env', 'mark', [I32], []);
+  const wake = m.importFunc('env', 'wake', [], []);
   const barrier = emitBarrier(m);
   const kernels: number[] = [];
-  kernels[Kind.conv] = emitConv(m, opts);
-  kernels[Kind.winograd] = emitWinograd(m, kernels[Kind.conv]!, WINOGRAD_F2);
-  kernels[Kind.winograd4] = emitWinograd(m, kernels[Kind.conv]!, WINOGRAD_F4);
+  const convRange = emitConvRange(m, opts);
+  kernels[Kind.conv] = emitConv(m, convRange, opts.mr);
+  kernels[Kind.winograd] = emitWinograd(m, convRange, opts.mr, WINOGRAD_F2);
+  kernels[Kind.winograd4] = emitWinograd(m, convRange, opts.mr, WINOGRAD_F4);
   kernels[Kind.maxPool] = emitPool(m, false);
   kernels[Kind.avgPool] = emitPool(m, true);
   kernels[Kind.globalAvgPool] = emitGlobalAvgPool(m);
@@ -863,15 +923,14 @@ export function buildKernelModule(opts: KernelOptions, maxPages: number, sharedM
   const { f, index: run } = m.func('run', [I32, I32, I32, I32, I32]);
   const [prog, nsteps, tid, nth, flags] = f.params as [Local, Local, Local, Local, Local];
   const i = f.local(I32), desc = f.local(I32);
-  // bit 2: everyone meets once before the first step (the caller woke the workers before writing the input).
-  f.get(flags).i32Const(4).i32And().if();
-  f.get(nth).get(flags).i32Const(1).i32And().call(barrier);
-  f.end();
-  f.i32Const(0);
+  // Start at the step the participants are on (a worker may join mid-run). bit 2: the caller's workers are
+  // woken only now, once this thread holds its place at the first step (its per-step marks are complete).
+  f.i32Const(STEP_ADDR).i32AtomicLoad();
+  f.get(flags).i32Const(4).i32And().if().call(wake).end();
   forLoop(f, i, nsteps, 1, () => {
     f.get(prog).get(i).i32Const(DESC_BYTES).i32Mul().i32Add().set(desc);
     f.get(desc).get(tid).get(nth).get(desc).i32Load().callIndirect(kernelType);
-    f.get(nth).get(flags).i32Const(1).i32And().call(barrier);
+    f.get(desc).get(i).get(flags).i32Const(1).i32And().call(barrier);
     f.get(flags).i32Const(1).i32ShrU().get(tid).i32Eqz().i32And().if();
     f.get(i).call(mark);
     f.end();

@@ -1,8 +1,11 @@
 // Worker threads for the wasm engine, in Node (worker_threads) and in browsers (Web Workers) alike.
 // Each worker instantiates the same kernel module on the same shared memory, then sleeps on a control
-// word; a run bumps the word, every thread calls `run` with its thread id, and the barrier inside the
-// module keeps the steps in lock-step. This file uses no Node or DOM types so both tsconfigs accept it.
+// word; a run bumps the word and each worker joins the run if it is still going when the worker wakes up
+// (the calling thread never waits for a worker to wake); the barrier inside the module keeps the steps in
+// order and the work of each step is shared in chunks. This file uses no Node or DOM types so both
+// tsconfigs accept it.
 
+import { LEFT_ADDR, STATE_ADDR, STATE_CLOSED } from './kernels';
 import type { WasmMemory, WasmModule } from './wasm-api';
 
 /** Control words (i32 indices into memory) read by the workers. */
@@ -11,8 +14,8 @@ export const CTL_EXIT = 9;
 export const CTL_PROG = 10;
 export const CTL_NSTEPS = 11;
 export const CTL_NTH = 12;
-/** Extra `run` flags for the workers (bit 2: initial barrier). */
-export const CTL_FLAGS = 13;
+/** The current run's tag (STATE's high bits), written before the workers are woken. */
+export const CTL_RUN = 13;
 
 /** The minimal worker surface we need from either runtime. */
 export interface WorkerHandle {
@@ -96,7 +99,7 @@ const onMessage = (fn) => (nodeWT ? nodeWT.parentPort.once('message', fn) : (sel
 onMessage((msg) => {
   let instance;
   try {
-    instance = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory, mark: () => {} } });
+    instance = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory, mark: () => {}, wake: () => {} } });
   } catch (err) {
     post({ error: String(err) });
     return;
@@ -114,11 +117,22 @@ onMessage((msg) => {
     if (Atomics.load(ctl, ${CTL_EXIT}) !== 0) break;
     const nth = Atomics.load(ctl, ${CTL_NTH});
     if (msg.tid >= nth) continue;
+    // Join the current run if it is still open: one more participant from the next barrier on.
+    const tag = Atomics.load(ctl, ${CTL_RUN});
+    let joined = false;
+    for (;;) {
+      const v = Atomics.load(ctl, ${STATE_ADDR / 4});
+      if (((v >>> 8) !== tag) || (v & ${STATE_CLOSED}) !== 0) break;
+      if (Atomics.compareExchange(ctl, ${STATE_ADDR / 4}, v, v + 1) === v) { joined = true; break; }
+    }
+    if (!joined) continue;
     try {
-      run(Atomics.load(ctl, ${CTL_PROG}), Atomics.load(ctl, ${CTL_NSTEPS}), msg.tid, nth, 1 | Atomics.load(ctl, ${CTL_FLAGS}));
+      run(Atomics.load(ctl, ${CTL_PROG}), Atomics.load(ctl, ${CTL_NSTEPS}), msg.tid, nth, 1);
     } catch (err) {
       post({ error: String(err) });
       break;
+    } finally {
+      Atomics.add(ctl, ${LEFT_ADDR / 4}, 1);
     }
   }
   if (nodeWT) nodeWT.parentPort.close();
@@ -161,15 +175,12 @@ export class WorkerPool {
     return this.workers.length + 1;
   }
 
-  /**
-   * Wakes the workers to run the program; the caller then runs thread 0 itself. With `meetFirst` the
-   * program starts with a barrier, so the caller may still write the input while the workers wake up.
-   */
-  start(prog: number, nsteps: number, nth: number, meetFirst: boolean): void {
+  /** Wakes the workers: each joins run `tag` if it is still open when it gets there. */
+  start(prog: number, nsteps: number, nth: number, tag: number): void {
     Atomics.store(this.ctl, CTL_PROG, prog);
     Atomics.store(this.ctl, CTL_NSTEPS, nsteps);
     Atomics.store(this.ctl, CTL_NTH, nth);
-    Atomics.store(this.ctl, CTL_FLAGS, meetFirst ? 4 : 0);
+    Atomics.store(this.ctl, CTL_RUN, tag);
     Atomics.add(this.ctl, CTL_GO, 1);
     Atomics.notify(this.ctl, CTL_GO);
   }
