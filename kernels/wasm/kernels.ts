@@ -127,6 +127,8 @@ function loadField(f: FuncBuilder, desc: Local, word: number): Local {
 
 /** Work chunks per thread: enough for a late or slowed thread's share to be taken over by the others. */
 const CHUNKS_PER_THREAD = 4;
+/** Winograd chunks are bigger: each redoes per-block set-up and its GEMMs want many rows. */
+const WINOGRAD_CHUNKS_PER_THREAD = 2;
 
 /**
  * Runs `body(start, end)` for the chunks of [0, total) this thread claims: `total` is cut into
@@ -135,11 +137,11 @@ const CHUNKS_PER_THREAD = 4;
  * shared among whichever threads take part, however many joined and however fast each runs; the step is
  * over when all its chunks are done (see the barrier), whoever did them.
  */
-function forEachChunk(f: FuncBuilder, desc: Local, total: Local, nth: Local, body: (start: Local, end: Local) => void): void {
+function forEachChunk(f: FuncBuilder, desc: Local, total: Local, nth: Local, body: (start: Local, end: Local) => void, perThread = CHUNKS_PER_THREAD): void {
   const nch = f.local(I32), q = f.local(I32), r = f.local(I32), k = f.local(I32);
   const start = f.local(I32), end = f.local(I32);
   f.get(nth).i32Const(1).i32LeS().if(I32).i32Const(1).else();
-  f.get(nth).i32Const(CHUNKS_PER_THREAD).i32Mul().get(total).get(nth).i32Const(CHUNKS_PER_THREAD).i32Mul().get(total).i32LtS().select();
+  f.get(nth).i32Const(perThread).i32Mul().get(total).get(nth).i32Const(perThread).i32Mul().get(total).i32LtS().select();
   f.end().set(nch);
   f.get(desc).get(nch).i32Store(DESC_CHUNKS * 4);
   f.get(nch).if();
@@ -712,8 +714,9 @@ function emitWinograd(m: ModuleBuilder, convRange: number, mr: number, tr: Winog
 
   // Chunks of tiles, or (splitPanels) of output panels: then every chunk transforms all tiles and the
   // GEMMs and the output transform cover only the chunk's panels [pLo, pHi) = bytes [cLo, cHi) of a row.
+  // Tile chunks are cut in units of `mr` tiles, so that the GEMM rows of a chunk fill whole micro-tiles.
   const chunkTotal = f.local(I32);
-  f.get(panels).get(total).get(splitPanels).select().set(chunkTotal);
+  f.get(panels).get(total).i32Const(mr - 1).i32Add().i32Const(mr).i32DivU().get(splitPanels).select().set(chunkTotal);
   const range = { start: f.local(I32), end: f.local(I32) };
   const pLo = f.local(I32), pHi = f.local(I32), cLo = f.local(I32), cHi = f.local(I32), rowTiles = f.local(I32);
   forEachChunk(f, d, chunkTotal, nth, (start, end) => {
@@ -721,7 +724,8 @@ function emitWinograd(m: ModuleBuilder, convRange: number, mr: number, tr: Winog
   f.i32Const(0).set(range.start).get(total).set(range.end);
   f.get(start).set(pLo).get(end).set(pHi);
   f.else();
-  f.get(start).set(range.start).get(end).set(range.end);
+  f.get(start).i32Const(mr).i32Mul().set(range.start);
+  f.get(end).i32Const(mr).i32Mul().get(total).get(end).i32Const(mr).i32Mul().get(total).i32LtS().select().set(range.end);
   f.i32Const(0).set(pLo).get(panels).set(pHi);
   f.end();
   f.get(pLo).i32Const(32).i32Mul().set(cLo).get(pHi).i32Const(32).i32Mul().set(cHi);
@@ -839,7 +843,7 @@ function emitWinograd(m: ModuleBuilder, convRange: number, mr: number, tr: Winog
     f.br(0);
   }
   f.end().end();
-  });
+  }, WINOGRAD_CHUNKS_PER_THREAD);
   return index;
 }
 
