@@ -720,129 +720,129 @@ function emitWinograd(m: ModuleBuilder, convRange: number, mr: number, tr: Winog
   const range = { start: f.local(I32), end: f.local(I32) };
   const pLo = f.local(I32), pHi = f.local(I32), cLo = f.local(I32), cHi = f.local(I32), rowTiles = f.local(I32);
   forEachChunk(f, d, chunkTotal, nth, (start, end) => {
-  f.get(splitPanels).if();
-  f.i32Const(0).set(range.start).get(total).set(range.end);
-  f.get(start).set(pLo).get(end).set(pHi);
-  f.else();
-  f.get(start).i32Const(mr).i32Mul().set(range.start);
-  f.get(end).i32Const(mr).i32Mul().get(total).get(end).i32Const(mr).i32Mul().get(total).i32LtS().select().set(range.end);
-  f.i32Const(0).set(pLo).get(panels).set(pHi);
-  f.end();
-  f.get(pLo).i32Const(32).i32Mul().set(cLo).get(pHi).i32Const(32).i32Mul().set(cHi);
-  f.get(range.start).set(b0);
-  f.block().loop();
-  {
-    f.get(b0).get(range.end).i32GeS().brIf(1);
-    f.get(range.end).get(b0).i32Sub().tee(cnt).get(TB).get(cnt).get(TB).i32LtS().select().set(cnt);
-    f.get(b0).get(cnt).i32Add().set(bEnd);
-
-    // 1. Input transform: V[xi][j] = (B^T d B)[xi] for the A x A input patch d of tile b0 + j.
-    f.i32Const(0);
-    forLoop(f, j, cnt, 1, () => {
-      f.get(b0).get(j).i32Add().set(t);
-      tileCoords();
-      for (let a = 0; a < A; a++) {
-        f.get(ty).i32Const(TM).i32Mul().get(PT).i32Sub().i32Const(a).i32Add().set(iy);
-        for (let b = 0; b < A; b++) {
-          f.get(tx).i32Const(TM).i32Mul().get(PL).i32Sub().i32Const(b).i32Add().set(ix);
-          f.get(nn).get(H).i32Mul().get(iy).i32Add().get(W).i32Mul().get(ix).i32Add().get(inRow).i32Mul().get(inp).i32Add();
-          f.get(zeroAddr);
-          f.get(iy).i32Const(0).i32GeS().get(iy).get(H).i32LtS().i32And();
-          f.get(ix).i32Const(0).i32GeS().i32And().get(ix).get(W).i32LtS().i32And();
-          f.select().set(p[a * A + b]!);
-        }
-      }
-      f.get(j).get(inRow).i32Mul().set(base);
-      f.i32Const(0);
-      forLoop(f, c, inRow, 16, () => {
-        for (let k = 0; k < AA; k++) f.get(p[k]!).get(c).i32Add().v128Load().set(dv[k]!);
-        // t = B^T d, column by column
-        for (let b = 0; b < A; b++) {
-          const col = Array.from({ length: A }, (_, a) => dv[a * A + b]!);
-          for (let k = 0; k < A; k++) {
-            emitCombination(f, tr.bt[k]!, col, constant);
-            f.set(tv[k * A + b]!);
-          }
-        }
-        // V = t B, row by row, stored at V + xi * vStride + base + c
-        for (let k = 0; k < A; k++) {
-          const row = Array.from({ length: A }, (_, b) => tv[k * A + b]!);
-          for (let l = 0; l < A; l++) {
-            f.get(V).get(base).i32Add().get(c).i32Add().get(vStride).i32Const(k * A + l).i32Mul().i32Add();
-            emitCombination(f, tr.bt[l]!, row, constant);
-            f.v128Store(0);
-          }
-        }
-      });
-    });
-
-    // 2. AA GEMMs: M[xi] (cnt x csOut) = V[xi] (cnt x csIn) x U[xi] (csIn x csOut).
-    setField(ConvDesc.pixels, () => f.get(cnt));
-    f.get(cnt).i32Const(mr - 1).i32Add().i32Const(mr).i32DivU().set(rowTiles);
-    f.i32Const(0).set(xi);
-    f.loop();
-    {
-      setField(ConvDesc.input, () => f.get(V).get(xi).get(vStride).i32Mul().i32Add());
-      setField(ConvDesc.output, () => f.get(Mb).get(xi).get(mStride).i32Mul().i32Add());
-      setField(ConvDesc.weights, () => f.get(U).get(xi).get(panels).get(panelBytes).i32Mul().i32Mul().i32Add());
-      f.get(cd).i32Const(0).get(rowTiles).get(pLo).get(pHi).call(convRange);
-      f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(AA).i32LtS().brIf(0);
-    }
+    f.get(splitPanels).if();
+    f.i32Const(0).set(range.start).get(total).set(range.end);
+    f.get(start).set(pLo).get(end).set(pHi);
+    f.else();
+    f.get(start).i32Const(mr).i32Mul().set(range.start);
+    f.get(end).i32Const(mr).i32Mul().get(total).get(end).i32Const(mr).i32Mul().get(total).i32LtS().select().set(range.end);
+    f.i32Const(0).set(pLo).get(panels).set(pHi);
     f.end();
+    f.get(pLo).i32Const(32).i32Mul().set(cLo).get(pHi).i32Const(32).i32Mul().set(cHi);
+    f.get(range.start).set(b0);
+    f.block().loop();
+    {
+      f.get(b0).get(range.end).i32GeS().brIf(1);
+      f.get(range.end).get(b0).i32Sub().tee(cnt).get(TB).get(cnt).get(TB).i32LtS().select().set(cnt);
+      f.get(b0).get(cnt).i32Add().set(bEnd);
 
-    // 3. Output transform: Y = A^T M A + bias (+ residual), ReLU, into the valid pixels of the tile.
-    f.i32Const(0);
-    forLoop(f, j, cnt, 1, () => {
-      f.get(b0).get(j).i32Add().set(t);
-      tileCoords();
-      f.get(OH).get(ty).i32Const(TM).i32Mul().i32Sub().set(rowsLeft);
-      f.get(OW).get(tx).i32Const(TM).i32Mul().i32Sub().set(colsLeft);
-      f.get(nn).get(OH).i32Mul().get(ty).i32Const(TM).i32Mul().i32Add().get(OW).i32Mul().get(tx).i32Const(TM).i32Mul().i32Add().get(outRow).i32Mul().set(r00);
-      f.get(out).get(r00).i32Add().set(o00);
-      f.get(res).get(r00).i32Add().set(r00);
-      f.get(Mb).get(j).get(outRow).i32Mul().i32Add().set(base);
-      f.get(cLo);
-      forLoop(f, c, cHi, 16, () => {
-        for (let k = 0; k < AA; k++) f.get(base).get(c).i32Add().get(mStride).i32Const(k).i32Mul().i32Add().v128Load().set(dv[k]!);
-        // s = A^T M, column by column (TM x A)
-        for (let b = 0; b < A; b++) {
-          const col = Array.from({ length: A }, (_, a) => dv[a * A + b]!);
-          for (let i = 0; i < TM; i++) {
-            emitCombination(f, tr.at[i]!, col, constant);
-            f.set(tv[i * A + b]!);
+      // 1. Input transform: V[xi][j] = (B^T d B)[xi] for the A x A input patch d of tile b0 + j.
+      f.i32Const(0);
+      forLoop(f, j, cnt, 1, () => {
+        f.get(b0).get(j).i32Add().set(t);
+        tileCoords();
+        for (let a = 0; a < A; a++) {
+          f.get(ty).i32Const(TM).i32Mul().get(PT).i32Sub().i32Const(a).i32Add().set(iy);
+          for (let b = 0; b < A; b++) {
+            f.get(tx).i32Const(TM).i32Mul().get(PL).i32Sub().i32Const(b).i32Add().set(ix);
+            f.get(nn).get(H).i32Mul().get(iy).i32Add().get(W).i32Mul().get(ix).i32Add().get(inRow).i32Mul().get(inp).i32Add();
+            f.get(zeroAddr);
+            f.get(iy).i32Const(0).i32GeS().get(iy).get(H).i32LtS().i32And();
+            f.get(ix).i32Const(0).i32GeS().i32And().get(ix).get(W).i32LtS().i32And();
+            f.select().set(p[a * A + b]!);
           }
         }
-        f.get(bias).get(c).i32Add().v128Load().set(bv);
-        // Pixel (i, jj) of the tile sits at +i*OW rows and +jj pixels.
-        const pixelOffset = (i: number, jj: number): void => {
-          f.get(c);
-          if (i) f.get(OW).get(outRow).i32Mul().i32Const(i).i32Mul().i32Add();
-          if (jj) f.get(outRow).i32Const(jj).i32Mul().i32Add();
-        };
-        for (let i = 0; i < TM; i++) {
-          if (i > 0) f.get(rowsLeft).i32Const(i).i32GtS().if();
-          const row = Array.from({ length: A }, (_, b) => tv[i * A + b]!);
-          for (let jj = 0; jj < TM; jj++) {
-            if (jj > 0) f.get(colsLeft).i32Const(jj).i32GtS().if();
-            emitCombination(f, tr.at[jj]!, row, constant);
-            f.get(bv).f32x4Add().set(yv);
-            f.get(res).if();
-            f.get(yv).get(r00); pixelOffset(i, jj); f.i32Add().v128Load().f32x4Add().set(yv);
-            f.end();
-            f.get(relu).if();
-            f.get(yv).v128Const0().f32x4Pmax().set(yv);
-            f.end();
-            f.get(o00); pixelOffset(i, jj); f.i32Add().get(yv).v128Store();
-            if (jj > 0) f.end();
+        f.get(j).get(inRow).i32Mul().set(base);
+        f.i32Const(0);
+        forLoop(f, c, inRow, 16, () => {
+          for (let k = 0; k < AA; k++) f.get(p[k]!).get(c).i32Add().v128Load().set(dv[k]!);
+          // t = B^T d, column by column
+          for (let b = 0; b < A; b++) {
+            const col = Array.from({ length: A }, (_, a) => dv[a * A + b]!);
+            for (let k = 0; k < A; k++) {
+              emitCombination(f, tr.bt[k]!, col, constant);
+              f.set(tv[k * A + b]!);
+            }
           }
-          if (i > 0) f.end();
-        }
+          // V = t B, row by row, stored at V + xi * vStride + base + c
+          for (let k = 0; k < A; k++) {
+            const row = Array.from({ length: A }, (_, b) => tv[k * A + b]!);
+            for (let l = 0; l < A; l++) {
+              f.get(V).get(base).i32Add().get(c).i32Add().get(vStride).i32Const(k * A + l).i32Mul().i32Add();
+              emitCombination(f, tr.bt[l]!, row, constant);
+              f.v128Store(0);
+            }
+          }
+        });
       });
-    });
-    f.get(bEnd).set(b0);
-    f.br(0);
-  }
-  f.end().end();
+
+      // 2. AA GEMMs: M[xi] (cnt x csOut) = V[xi] (cnt x csIn) x U[xi] (csIn x csOut).
+      setField(ConvDesc.pixels, () => f.get(cnt));
+      f.get(cnt).i32Const(mr - 1).i32Add().i32Const(mr).i32DivU().set(rowTiles);
+      f.i32Const(0).set(xi);
+      f.loop();
+      {
+        setField(ConvDesc.input, () => f.get(V).get(xi).get(vStride).i32Mul().i32Add());
+        setField(ConvDesc.output, () => f.get(Mb).get(xi).get(mStride).i32Mul().i32Add());
+        setField(ConvDesc.weights, () => f.get(U).get(xi).get(panels).get(panelBytes).i32Mul().i32Mul().i32Add());
+        f.get(cd).i32Const(0).get(rowTiles).get(pLo).get(pHi).call(convRange);
+        f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(AA).i32LtS().brIf(0);
+      }
+      f.end();
+
+      // 3. Output transform: Y = A^T M A + bias (+ residual), ReLU, into the valid pixels of the tile.
+      f.i32Const(0);
+      forLoop(f, j, cnt, 1, () => {
+        f.get(b0).get(j).i32Add().set(t);
+        tileCoords();
+        f.get(OH).get(ty).i32Const(TM).i32Mul().i32Sub().set(rowsLeft);
+        f.get(OW).get(tx).i32Const(TM).i32Mul().i32Sub().set(colsLeft);
+        f.get(nn).get(OH).i32Mul().get(ty).i32Const(TM).i32Mul().i32Add().get(OW).i32Mul().get(tx).i32Const(TM).i32Mul().i32Add().get(outRow).i32Mul().set(r00);
+        f.get(out).get(r00).i32Add().set(o00);
+        f.get(res).get(r00).i32Add().set(r00);
+        f.get(Mb).get(j).get(outRow).i32Mul().i32Add().set(base);
+        f.get(cLo);
+        forLoop(f, c, cHi, 16, () => {
+          for (let k = 0; k < AA; k++) f.get(base).get(c).i32Add().get(mStride).i32Const(k).i32Mul().i32Add().v128Load().set(dv[k]!);
+          // s = A^T M, column by column (TM x A)
+          for (let b = 0; b < A; b++) {
+            const col = Array.from({ length: A }, (_, a) => dv[a * A + b]!);
+            for (let i = 0; i < TM; i++) {
+              emitCombination(f, tr.at[i]!, col, constant);
+              f.set(tv[i * A + b]!);
+            }
+          }
+          f.get(bias).get(c).i32Add().v128Load().set(bv);
+          // Pixel (i, jj) of the tile sits at +i*OW rows and +jj pixels.
+          const pixelOffset = (i: number, jj: number): void => {
+            f.get(c);
+            if (i) f.get(OW).get(outRow).i32Mul().i32Const(i).i32Mul().i32Add();
+            if (jj) f.get(outRow).i32Const(jj).i32Mul().i32Add();
+          };
+          for (let i = 0; i < TM; i++) {
+            if (i > 0) f.get(rowsLeft).i32Const(i).i32GtS().if();
+            const row = Array.from({ length: A }, (_, b) => tv[i * A + b]!);
+            for (let jj = 0; jj < TM; jj++) {
+              if (jj > 0) f.get(colsLeft).i32Const(jj).i32GtS().if();
+              emitCombination(f, tr.at[jj]!, row, constant);
+              f.get(bv).f32x4Add().set(yv);
+              f.get(res).if();
+              f.get(yv).get(r00); pixelOffset(i, jj); f.i32Add().v128Load().f32x4Add().set(yv);
+              f.end();
+              f.get(relu).if();
+              f.get(yv).v128Const0().f32x4Pmax().set(yv);
+              f.end();
+              f.get(o00); pixelOffset(i, jj); f.i32Add().get(yv).v128Store();
+              if (jj > 0) f.end();
+            }
+            if (i > 0) f.end();
+          }
+        });
+      });
+      f.get(bEnd).set(b0);
+      f.br(0);
+    }
+    f.end().end();
   }, WINOGRAD_CHUNKS_PER_THREAD);
   return index;
 }
