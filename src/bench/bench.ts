@@ -75,7 +75,7 @@ async function settle(maxMs = 1000): Promise<void> {
   while (performance.now() - t0 < maxMs) {
     const c0 = proc.cpuUsage();
     const w0 = performance.now();
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 5));
     const c = proc.cpuUsage(c0);
     if ((c.user + c.system) / 1000 / (performance.now() - w0) < 0.25) return;
   }
