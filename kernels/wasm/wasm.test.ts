@@ -242,6 +242,11 @@ describe('wasm executor on zoo models', () => {
     }
   });
 
+  test('full-size resnet18 (224x224, F(4x4) and F(2x2) Winograd layers) matches the ts engine to 1e-4 of the largest logit', async () => {
+    const plan = compileGraph(buildModel(zooSpec('resnet18'), { name: 'resnet18' }));
+    await checkPlan(plan, 1, 2);
+  });
+
   test('resnet18-shaped bottleneck-free ImageNet stem at a small input (7x7/2, maxpool, option A)', async () => {
     const plan = compileGraph(buildModel({ ...zooSpec('resnet18'), inputSize: 64, widths: [64, 64, 72, 80], classes: 12 }, { name: 'tiny18' }));
     await checkPlan(plan, 2, 2);
