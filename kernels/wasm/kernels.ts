@@ -100,8 +100,8 @@ export interface KernelOptions {
 
 export const DEFAULT_MR = 4;
 
-/** Spin iterations in the barrier before sleeping with memory.atomic.wait32. */
-const BARRIER_SPIN = 1 << 22;
+/** Spin iterations in the barrier before sleeping with memory.atomic.wait32 (a sleeper blocks nobody). */
+const BARRIER_SPIN = 1 << 14;
 
 /** Emits `for (i = start; i < end; i += step) body` with `start` already on the stack. */
 function forLoop(f: FuncBuilder, i: Local, end: Local, step: number, body: () => void): void {
