@@ -113,18 +113,20 @@ export function packConv(weight: Float32Array, wshape: readonly number[], bias: 
 }
 
 /**
- * Which Winograd transform a conv runs with, if any: 3x3, stride 1, no dilation, at least 32 input
- * channels (below, the K = C loop of the GEMMs is too short to pay for the transforms). F(4x4,3x3) needs
- * 2.25x fewer multiply-adds than F(2x2,3x3) but its weights are 4x the direct ones, so it is kept for
- * layers with small weights (C x M <= 128 x 128) and at least 4 tiles per image (below, each of the 36
- * GEMMs is too short); the rest use F(2x2,3x3). Measured: 56x56x64 93 vs 61, 8x8x64 82 vs 63 GFLOPS.
+ * Which Winograd transform a conv runs with, if any (3x3, stride 1, no dilation). F(4x4,3x3) needs 4x
+ * fewer multiply-adds than direct but its weights are 4x the direct ones: it is used for small weights
+ * (C x M <= 128 x 128) with at least 4 tiles per image and 16 input channels. F(2x2,3x3) (2.25x fewer,
+ * weights 16/9) for the other layers with at least 32 input channels. Below these the GEMMs' K = C loop is
+ * too short to pay for the transforms. Measured: 56x56x64 93 vs 61 effective GFLOPS (F4 vs F2), 8x8x64
+ * 82 vs 63, 32x32x16 at batch 32 62 vs 41 (F4 vs direct).
  */
 export function winogradFor(s: ConvStep, inC: number, outH: number, outW: number): WinogradTransform | null {
   const [M, , kh, kw] = s.weight.shape as [number, number, number, number];
   const { strides, dilations } = s.attrs;
-  if (kh !== 3 || kw !== 3 || strides[0] !== 1 || strides[1] !== 1 || dilations[0] !== 1 || dilations[1] !== 1 || inC < 32) return null;
+  if (kh !== 3 || kw !== 3 || strides[0] !== 1 || strides[1] !== 1 || dilations[0] !== 1 || dilations[1] !== 1 || inC < 16) return null;
   const tiles4 = Math.ceil(outH / 4) * Math.ceil(outW / 4);
-  return tiles4 >= 4 && inC * M <= 128 * 128 ? WINOGRAD_F4 : WINOGRAD_F2;
+  if (tiles4 >= 4 && inC * M <= 128 * 128) return WINOGRAD_F4;
+  return inC >= 32 ? WINOGRAD_F2 : null;
 }
 
 /**
