@@ -242,6 +242,24 @@ describe('wasm executor on zoo models', () => {
     }
   });
 
+  test('threads join and leave runs safely: 40 back-to-back and spaced runs on 3 threads give identical outputs', async () => {
+    const plan = compileGraph(buildModel(zooSpec('resnet20'), { name: 'resnet20' }));
+    const x = randomTensor([2, 3, 32, 32], rng(21));
+    const want = runPlan(plan, x, 'ts').output;
+    const ex = await createWasmExecutor(plan, { threads: 3 });
+    try {
+      const first = (await ex.run(x)).output;
+      assertClose(first, want, 'resnet20 on 3 threads');
+      for (let i = 0; i < 40; i++) {
+        if (i % 8 === 0) await new Promise((r) => setTimeout(r, 5));
+        const got = (await ex.run(x, { profile: i % 2 === 0 })).output;
+        assert.deepEqual(got.data, first.data, `run ${i} differs`);
+      }
+    } finally {
+      ex.dispose();
+    }
+  });
+
   test('full-size resnet18 (224x224, F(4x4) and F(2x2) Winograd layers) matches the ts engine to 1e-4 of the largest logit', async () => {
     const plan = compileGraph(buildModel(zooSpec('resnet18'), { name: 'resnet18' }));
     await checkPlan(plan, 1, 2);
