@@ -1,7 +1,7 @@
 // The wasm engine: executes a compiled Plan with the generated SIMD kernels on one shared memory
 // (packed weights, a liveness-planned activation arena, indirection tables, the step program), with the
 // work of every step split across worker threads.
-import type { Plan, ValueId } from '../../src/engine/plan';
+import type { Plan, Step, ValueId } from '../../src/engine/plan';
 import { type Tensor, shapeStr, sizeOf, tensor } from '../../src/tensor';
 import { relaxedSimdSupported } from './emit';
 import {
@@ -33,9 +33,10 @@ export interface WasmExecutorOptions {
   readonly workerFactory?: WorkerFactory;
 }
 
+/** Same shape as the ts engine's StepTiming. */
 export interface LayerTime {
   readonly name: string;
-  readonly kind: string;
+  readonly kind: Step['kind'];
   readonly ms: number;
 }
 
