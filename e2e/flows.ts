@@ -69,7 +69,7 @@ export function appFlows(ctx: FlowContext): void {
       assert.ok(await page.locator('[data-testid="untrained-banner"]').isVisible());
     }
     const engines = await page.$$eval('[data-testid="engine-select"] option', (os) => os.map((o) => o.getAttribute('value')));
-    for (const e of ['ts', 'ort-wasm', 'ort-webgpu']) assert.ok(engines.includes(e), `engine ${e} offered (got ${engines.join(', ')})`);
+    for (const e of ['wasm', 'ts', 'ort-wasm', 'ort-webgpu']) assert.ok(engines.includes(e), `engine ${e} offered (got ${engines.join(', ')})`);
     assert.match(await text(page, '[data-testid="env"]'), /cross-origin isolated/);
     assert.equal(await page.evaluate('self.crossOriginIsolated'), true);
     await page.screenshot({ path: shot('start') });
@@ -115,12 +115,12 @@ export function appFlows(ctx: FlowContext): void {
     await page.screenshot({ path: shot('compare'), fullPage: true });
   });
 
-  test('switching engines gives the same top-1 (ours, ORT wasm, ORT WebGPU)', { timeout: 180_000 }, async () => {
+  test('switching engines gives the same top-1 (ours wasm and TypeScript, ORT wasm, ORT WebGPU)', { timeout: 180_000 }, async () => {
     const page = ctx.page();
     const ours = await tableTop1(page);
     const webgpu = !(await page.locator('[data-testid="engine-select"] option[value="ort-webgpu"]').isDisabled());
     if (!webgpu) assert.match(await text(page, '[data-testid="engine-note"]'), /WebGPU/);
-    for (const engine of webgpu ? ['ort-wasm', 'ort-webgpu'] : ['ort-wasm']) {
+    for (const engine of webgpu ? ['ts', 'ort-wasm', 'ort-webgpu'] : ['ts', 'ort-wasm']) {
       await chooseEngine(page, engine);
       await page.waitForSelector('[data-testid="engine-check"]', { timeout: 150_000 });
       await waitIdle(page, 150_000);
@@ -128,14 +128,15 @@ export function appFlows(ctx: FlowContext): void {
       assert.equal(await check.getAttribute('data-same'), await check.getAttribute('data-compared'), (await check.textContent()) ?? '');
       assert.equal(Number(await check.getAttribute('data-compared')), 2 * GOOD_IMAGES.length);
       assert.deepEqual(await tableTop1(page), ours, `top-1 on ${engine} equals ours`);
-      assert.match(await text(page, '[data-testid="slot-a"] [data-testid="fact-engine"]'), engine === 'ort-wasm' ? /ONNX Runtime · wasm/ : /ONNX Runtime · WebGPU/);
-      assert.equal(await page.locator('[data-testid="step-times"]').count(), 0, 'ONNX Runtime runs the graph as one call');
+      const label = { ts: /Ours · TypeScript/, 'ort-wasm': /ONNX Runtime · wasm/, 'ort-webgpu': /ONNX Runtime · WebGPU/ }[engine]!;
+      assert.match(await text(page, '[data-testid="slot-a"] [data-testid="fact-engine"]'), label);
+      if (engine !== 'ts') assert.equal(await page.locator('[data-testid="step-times"]').count(), 0, 'ONNX Runtime runs the graph as one call');
       if (engine === 'ort-webgpu') await page.screenshot({ path: shot('webgpu'), fullPage: true });
     }
-    await chooseEngine(page, 'ts');
+    await chooseEngine(page, 'wasm');
     await page.waitForSelector('[data-testid="engine-check"]');
     await waitIdle(page);
-    assert.match(await text(page, '[data-testid="slot-b"] [data-testid="fact-engine"]'), /Ours/);
+    assert.match(await text(page, '[data-testid="slot-b"] [data-testid="fact-engine"]'), /Ours · WebAssembly/);
   });
 
   test('bad images give clear errors and the app keeps working', T, async () => {
@@ -243,7 +244,7 @@ export function appFlows(ctx: FlowContext): void {
     const line = lines.find((l) => l.startsWith('trouser.jpg,'));
     assert.ok(line, 'a row for trouser.jpg');
     const cells = line.split(',');
-    assert.deepEqual(cells.slice(0, 6), ['trouser.jpg', '200', '240', 'jpeg', 'ts', r.a]);
+    assert.deepEqual(cells.slice(0, 6), ['trouser.jpg', '200', '240', 'jpeg', 'wasm', r.a]);
     assert.ok(Number(cells[6]) > 0 && Number(cells[6]) <= 1 && Number(cells[7]) > 0, `probability and ms: ${line}`);
     assert.equal(cells[8], r.b);
     assert.ok(lines.some((l) => l.startsWith('not-an-image.jpg,') && l.includes('not an image')), 'refused images are listed with their error');

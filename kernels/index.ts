@@ -1,5 +1,6 @@
 // One explicit entry point that registers every kernel backend available in this build.
 import { registerTsKernels } from './ts/index';
+import { registerWasmKernels } from './wasm/ops';
 
 let registered = false;
 
@@ -7,5 +8,6 @@ let registered = false;
 export function registerAll(): void {
   if (registered) return;
   registerTsKernels();
+  registerWasmKernels();
   registered = true;
 }

@@ -7,6 +7,7 @@
 //   dist/web/                   the renderer, served as app://resnet-lab/ or http://127.0.0.1:PORT/
 //     index.html styles.css app.js inference-worker.js decode-worker.js chunks/
 //     ort/                      ONNX Runtime Web's .mjs/.wasm (loaded by the worker at run time)
+//     wasm-thread-worker.js     the wasm engine's thread workers
 //     models/manifest.json      the shipped models found in models/ at build time, with their sidecars
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -74,6 +75,11 @@ if (existsSync('app/renderer/index.html')) {
   }
 
   writeModels('models', 'dist/web/models');
+
+  // The wasm engine's thread workers, served as a same-origin script (the CSP refuses Blob workers).
+  const threads = await build({ entryPoints: ['kernels/wasm/threads.ts'], bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'warning' });
+  const { WORKER_SOURCE } = await import(`data:text/javascript;base64,${Buffer.from(threads.outputFiles[0].text).toString('base64')}`);
+  writeFileSync('dist/web/wasm-thread-worker.js', WORKER_SOURCE);
 }
 
 /**

@@ -24,8 +24,8 @@ interface Task {
 }
 
 const CUSTOM_PAIR = 'custom';
-/** Engine the app starts on: ours. */
-const DEFAULT_ENGINE = 'ts';
+/** Engine the app starts on: ours, the fast WebAssembly one. */
+const DEFAULT_ENGINE = 'wasm';
 
 function specKey(spec: PreprocessSpec): string {
   return JSON.stringify(spec);

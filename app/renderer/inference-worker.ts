@@ -107,6 +107,7 @@ async function load(id: number, slot: SlotId, source: ModelSource, engine: strin
     session = await loadModel(bytes, {
       engine: engine as Session['engine'],
       wasmPaths: new URL('./ort/', self.location.href).href,
+      wasmThreadWorkerUrl: new URL('./wasm-thread-worker.js', self.location.href).href,
     });
   } catch (e) {
     bytesCache.delete(sourceKey(source));

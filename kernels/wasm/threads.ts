@@ -90,6 +90,23 @@ export const defaultWorkerFactory: WorkerFactory = async (source) => {
   };
 };
 
+/**
+ * Browser workers from a served copy of WORKER_SOURCE (the build writes it to dist/web/): pages whose CSP
+ * allows workers only from same-origin script URLs (`worker-src 'self'`) cannot start Blob workers.
+ */
+export function urlWorkerFactory(url: string): WorkerFactory {
+  return async () => {
+    if (!g.Worker) throw new Error('wasm engine: this runtime has no Worker, cannot use threads');
+    const w = new g.Worker(url);
+    return {
+      postMessage: (m) => w.postMessage(m),
+      onMessage: (cb) => { w.onmessage = (e) => cb(e.data); },
+      onError: (cb) => { w.onerror = cb; },
+      terminate: () => w.terminate(),
+    };
+  };
+}
+
 /** The worker's script: plain JS, the same text for Node's eval workers and for browser Blob workers. */
 export const WORKER_SOURCE = `
 'use strict';

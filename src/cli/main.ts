@@ -1,5 +1,7 @@
 // The `resnet` command: the same sessions and preprocessing as the app, from a terminal.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { benchMain } from '../bench/main';
 import { basename } from 'node:path';
 import { topK } from '../engine/classify';
 import { ModelError } from '../engine/compile';
@@ -15,6 +17,7 @@ import { CliError, choice, intOption, parse } from './args';
 import { modelBytes, shippedModelPath } from './models';
 
 const CLI_ENGINES = ENGINES.filter((e) => e !== 'ort-webgpu');
+const DEFAULT_ENGINE: EngineName = 'wasm';
 
 const USAGE = `usage: resnet <command> [options]
 
@@ -23,6 +26,7 @@ const USAGE = `usage: resnet <command> [options]
   export NAME [--shortcut A|B|C] [--bottleneck-stride 1x1|3x3] [--out FILE.onnx]
   run MODEL --input X.npy [--engine ${CLI_ENGINES.join('|')}] [--out Y.npy] [--threads N]
   classify IMAGE... --model NAME|FILE.onnx [--engine ${CLI_ENGINES.join('|')}] [--top K] [--json] [--threads N]
+  bench [--models resnet18,resnet50,resnet20,resnet56] [--engines ts,wasm,ort-wasm] [--threads 1,2] [--batch N] [--json]
 `;
 
 type Out = (line: string) => void;
@@ -118,8 +122,8 @@ async function cmdRun(argv: string[], io: CliIO): Promise<void> {
   });
   if (positionals.length !== 1) throw new CliError('run takes one model: resnet run MODEL.onnx --input X.npy');
   if (typeof values['input'] !== 'string') throw new CliError('run needs --input X.npy');
-  const engine = choice(values['engine'], 'engine', CLI_ENGINES, 'ts');
-  const threads = intOption(values['threads'], 'threads', 1, 64, 1);
+  const engine = choice(values['engine'], 'engine', CLI_ENGINES, DEFAULT_ENGINE);
+  const threads = intOption(values['threads'], 'threads', 1, 64, defaultThreads());
   const top = intOption(values['top'], 'top', 1, 1000, 5);
   let x;
   try {
@@ -154,9 +158,9 @@ async function cmdClassify(argv: string[], io: CliIO): Promise<void> {
   });
   if (positionals.length === 0) throw new CliError('classify needs at least one image: resnet classify IMAGE... --model NAME|FILE.onnx');
   if (typeof values['model'] !== 'string') throw new CliError('classify needs --model NAME|FILE.onnx');
-  const engine: EngineName = choice(values['engine'], 'engine', CLI_ENGINES, 'ts');
+  const engine: EngineName = choice(values['engine'], 'engine', CLI_ENGINES, DEFAULT_ENGINE);
   const top = intOption(values['top'], 'top', 1, 1000, 5);
-  const threads = intOption(values['threads'], 'threads', 1, 64, 1);
+  const threads = intOption(values['threads'], 'threads', 1, 64, defaultThreads());
   const session = await loadModel(modelBytes(values['model']), { engine, threads });
   const results: unknown[] = [];
   let failures = 0;
@@ -190,12 +194,27 @@ async function cmdClassify(argv: string[], io: CliIO): Promise<void> {
   if (failures === positionals.length) throw new CliError(failures === 1 ? 'the image could not be read' : 'no image could be read');
 }
 
+async function cmdBench(argv: string[], io: CliIO): Promise<void> {
+  try {
+    await benchMain(argv, io.out);
+  } catch (e) {
+    // The bench's own argument errors are user mistakes.
+    if (e instanceof Error && /^bench:/.test(e.message)) throw new CliError(e.message.replace(/^bench: /, ''));
+    throw e;
+  }
+}
+
+function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
 const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<void>> = {
   models: cmdModels,
   info: cmdInfo,
   export: cmdExport,
   run: cmdRun,
   classify: cmdClassify,
+  bench: cmdBench,
 };
 
 /** Runs one command; returns the exit code. Known failures print one line, never a stack trace. */

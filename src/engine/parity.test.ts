@@ -1,4 +1,4 @@
-// Our engine and ONNX Runtime Web agree on the same ONNX file: the zoo's CIFAR family, resnet18 and
+// Our engines ('ts' and 'wasm') and ONNX Runtime Web agree on the same ONNX file: the zoo's CIFAR family, resnet18 and
 // resnet50, to 1e-4 of the largest absolute logit.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -14,17 +14,21 @@ after(async () => {
   for (const s of sessions) await s.dispose();
 });
 
+/** Both our engines against ORT on the same bytes and input. */
 async function assertParity(bytes: Uint8Array, batch: number, what: string): Promise<void> {
-  const ours = await loadModel(bytes, { engine: 'ts' });
   const ort = await loadModel(bytes, { engine: 'ort-wasm', threads: 1 });
-  sessions.push(ours, ort);
-  const x = randomNormalTensor([batch, ...ours.info.inputShape], 11);
-  const [a, b] = [await ours.run(x), await ort.run(x)];
-  assert.deepEqual(a.output.shape, b.output.shape, what);
+  const ours = [await loadModel(bytes, { engine: 'ts' }), await loadModel(bytes, { engine: 'wasm', threads: 2 })];
+  sessions.push(ort, ...ours);
+  const x = randomNormalTensor([batch, ...ort.info.inputShape], 11);
+  const b = await ort.run(x);
   const scale = maxAbs(b.output.data);
   assert.ok(scale > 0, `${what}: ORT output is all zero`);
-  const rel = maxAbsDiff(a.output, b.output) / scale;
-  assert.ok(rel <= 1e-4, `${what}: max difference is ${rel.toExponential(2)} of the largest logit ${scale}`);
+  for (const s of ours) {
+    const a = await s.run(x);
+    assert.deepEqual(a.output.shape, b.output.shape, what);
+    const rel = maxAbsDiff(a.output, b.output) / scale;
+    assert.ok(rel <= 1e-4, `${what} on ${s.engine}: max difference is ${rel.toExponential(2)} of the largest logit ${scale}`);
+  }
 }
 
 describe('parity with ONNX Runtime Web (wasm)', () => {

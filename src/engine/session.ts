@@ -6,13 +6,17 @@ import type { Graph } from '../graph/ir';
 import { type ModelMeta, fallbackLabels, parseMeta } from '../model-meta';
 import { parseOnnx } from '../onnx/read';
 import { createOrtRunner, type OrtRunner } from '../ort/ort-session';
+import { createWasmExecutor, type WasmExecutor } from '../../kernels/wasm/executor';
+import { enableRelaxedSimdInNode } from '../../kernels/wasm/node-relaxed';
+import { urlWorkerFactory } from '../../kernels/wasm/threads';
 import { type Tensor, sizeOf } from '../tensor';
 import { softmaxRows } from './classify';
 import { compileGraph } from './compile';
 import type { LayerStat, Plan } from './plan';
 import { runPlan, type StepTiming } from './run-ts';
 
-export const ENGINES = ['ts', 'ort-wasm', 'ort-webgpu'] as const;
+/** Ours ('ts': readable TypeScript reference; 'wasm': SIMD, multi-threaded), then ONNX Runtime Web's. */
+export const ENGINES = ['wasm', 'ts', 'ort-wasm', 'ort-webgpu'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 export function isEngineName(s: string): s is EngineName {
@@ -26,6 +30,8 @@ export interface SessionOptions {
   readonly inputShape?: readonly number[];
   /** ORT only: where its wasm files are served from. */
   readonly wasmPaths?: string;
+  /** 'wasm' in browsers: URL of the served thread-worker script (else Blob workers, which a strict CSP refuses). */
+  readonly wasmThreadWorkerUrl?: string;
 }
 
 export interface ModelInfo {
@@ -42,7 +48,7 @@ export interface ModelInfo {
 }
 
 export interface RunOptions {
-  /** Keep every layer's output (our engines only). */
+  /** Keep every layer's output (computed on the reference 'ts' path whatever the engine). */
   readonly captureActivations?: boolean;
 }
 
@@ -102,10 +108,16 @@ export function compileModel(bytes: Uint8Array, inputShape?: readonly number[]):
 }
 
 export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promise<Session> {
-  const { plan, info } = compileModel(bytes, opts.inputShape);
+  const compiled = compileModel(bytes, opts.inputShape);
+  const { info } = compiled;
+  const outputIsProbabilities = compiled.plan.outputIsProbabilities;
+  // Engines other than 'ts' keep their own copy of the weights (packed in wasm memory, or in ORT), so the
+  // plan's is dropped after they start and recompiled only if asked for (layer responses, activations).
+  let plan: Plan | undefined = compiled.plan;
+  const planOf = (): Plan => (plan ??= compileModel(bytes, opts.inputShape).plan);
   const finish = (output: Tensor, ms: number, timings: readonly StepTiming[], activations?: ReadonlyMap<string, Tensor>): RunResult => ({
     output,
-    probs: plan.outputIsProbabilities ? output : softmaxRows(output),
+    probs: outputIsProbabilities ? output : softmaxRows(output),
     ms,
     timings,
     activations,
@@ -116,25 +128,63 @@ export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promis
       throw new Error(`input has shape [${x.shape.join(',')}], the model expects [N,${want.join(',')}]`);
     }
   };
-  if (opts.engine === 'ts') {
+  /** Activations come from the reference path: the fast engines run the whole network in one call. */
+  const runCapturing = (x: Tensor): RunResult => {
     registerAll();
+    const t0 = performance.now();
+    const r = runPlan(planOf(), x, 'ts', true);
+    return finish(r.output, performance.now() - t0, r.timings, r.activations);
+  };
+  const base = { engine: opts.engine, info };
+
+  if (opts.engine === 'ts') {
     return {
-      engine: opts.engine, info, plan,
+      ...base,
+      get plan() { return planOf(); },
       async run(x, ro) {
         check(x);
+        if (ro?.captureActivations) return runCapturing(x);
+        registerAll();
         const t0 = performance.now();
-        const r = runPlan(plan, x, 'ts', ro?.captureActivations);
-        return finish(r.output, performance.now() - t0, r.timings, r.activations);
+        const r = runPlan(planOf(), x, 'ts');
+        return finish(r.output, performance.now() - t0, r.timings);
       },
       async dispose() {},
     };
   }
+  if (opts.engine === 'wasm') {
+    await enableRelaxedSimdInNode();
+    let executor: WasmExecutor | undefined = await createWasmExecutor(compiled.plan, {
+      threads: opts.threads,
+      ...(opts.wasmThreadWorkerUrl !== undefined && { workerFactory: urlWorkerFactory(opts.wasmThreadWorkerUrl) }),
+    });
+    plan = undefined;
+    return {
+      ...base,
+      get plan() { return planOf(); },
+      async run(x, ro) {
+        check(x);
+        if (ro?.captureActivations) return runCapturing(x);
+        if (!executor) throw new Error('session was disposed');
+        const t0 = performance.now();
+        const r = await executor.run(x, { profile: true });
+        return finish(r.output, performance.now() - t0, r.layerMs ?? []);
+      },
+      async dispose() {
+        executor?.dispose();
+        executor = undefined;
+      },
+    };
+  }
   const backend = opts.engine === 'ort-webgpu' ? 'webgpu' : 'wasm';
   let runner: OrtRunner | undefined = await createOrtRunner(bytes, { backend, threads: opts.threads, wasmPaths: opts.wasmPaths });
+  plan = undefined;
   return {
-    engine: opts.engine, info, plan,
-    async run(x) {
+    ...base,
+    get plan() { return planOf(); },
+    async run(x, ro) {
       check(x);
+      if (ro?.captureActivations) return runCapturing(x);
       if (!runner) throw new Error('session was disposed');
       const t0 = performance.now();
       const y = await runner.run(x);
