@@ -4,18 +4,10 @@ import { describe, test } from 'node:test';
 import { getKernel, registeredBackends } from '../registry';
 import type { BackendName, KernelSignatures, OpName } from '../types';
 import { shapeStr, tensor, type Tensor } from '../../src/tensor';
+import { seededRandom } from '../../src/random';
 
-/** Deterministic uniform generator (mulberry32), so a failing case can be reproduced. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform numbers in [0, 1), so a failing case can be reproduced. */
+export const rng = (seed: number): (() => number) => seededRandom(seed).uniform;
 
 export function randomTensor(shape: readonly number[], next: () => number, scale = 1): Tensor {
   const t = tensor(shape);

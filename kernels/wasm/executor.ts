@@ -3,6 +3,7 @@
 // work of every step split across worker threads.
 import type { Plan, Step, ValueId } from '../../src/engine/plan';
 import { type Tensor, shapeStr, sizeOf, tensor } from '../../src/tensor';
+import { softmax } from '../ts/softmax';
 import { relaxedSimdSupported } from './emit';
 import {
   DEFAULT_MR, DESC_BYTES, DESC_DONE, DESC_NEXT, LEFT_ADDR, RESERVED_BYTES, STATE_ADDR, STATE_CLOSED, STATE_COUNT_MASK, STEP_ADDR,
@@ -348,29 +349,6 @@ export class WasmCore {
     if (!this.prepared) throw new Error('wasm engine: prepare(batch) first');
     return this.prepared;
   }
-}
-
-/** Softmax along `axis` of an NCHW tensor (batch included in the numbering). */
-export function softmax(x: Tensor, axis: number): Tensor {
-  const outer = sizeOf(x.shape.slice(0, axis));
-  const len = x.shape[axis]!;
-  const inner = sizeOf(x.shape.slice(axis + 1));
-  const out = new Float32Array(x.data.length);
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const base = o * len * inner + i;
-      let m = -Infinity;
-      for (let k = 0; k < len; k++) m = Math.max(m, x.data[base + k * inner]!);
-      let sum = 0;
-      for (let k = 0; k < len; k++) {
-        const e = Math.exp(x.data[base + k * inner]! - m);
-        out[base + k * inner] = e;
-        sum += e;
-      }
-      for (let k = 0; k < len; k++) out[base + k * inner]! /= sum;
-    }
-  }
-  return tensor(x.shape, out);
 }
 
 export function newMemory(shared: boolean): WasmMemory {

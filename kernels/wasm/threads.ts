@@ -79,8 +79,12 @@ export const defaultWorkerFactory: WorkerFactory = async (source) => {
       terminate: () => void w.terminate(),
     };
   }
-  if (!g.Worker || !g.Blob || !g.URL) throw new Error('wasm engine: this runtime has no Worker, cannot use threads');
-  const url = g.URL.createObjectURL(new g.Blob([source], { type: 'text/javascript' }));
+  if (!g.Blob || !g.URL) throw new Error('wasm engine: this runtime has no Blob URLs, cannot start workers');
+  return browserWorker(g.URL.createObjectURL(new g.Blob([source], { type: 'text/javascript' })));
+};
+
+function browserWorker(url: string): WorkerHandle {
+  if (!g.Worker) throw new Error('wasm engine: this runtime has no Worker, cannot use threads');
   const w = new g.Worker(url);
   return {
     postMessage: (m) => w.postMessage(m),
@@ -88,23 +92,14 @@ export const defaultWorkerFactory: WorkerFactory = async (source) => {
     onError: (cb) => { w.onerror = cb; },
     terminate: () => w.terminate(),
   };
-};
+}
 
 /**
  * Browser workers from a served copy of WORKER_SOURCE (the build writes it to dist/web/): pages whose CSP
  * allows workers only from same-origin script URLs (`worker-src 'self'`) cannot start Blob workers.
  */
 export function urlWorkerFactory(url: string): WorkerFactory {
-  return async () => {
-    if (!g.Worker) throw new Error('wasm engine: this runtime has no Worker, cannot use threads');
-    const w = new g.Worker(url);
-    return {
-      postMessage: (m) => w.postMessage(m),
-      onMessage: (cb) => { w.onmessage = (e) => cb(e.data); },
-      onError: (cb) => { w.onerror = cb; },
-      terminate: () => w.terminate(),
-    };
-  };
+  return async () => browserWorker(url);
 }
 
 /** The worker's script: plain JS, the same text for Node's eval workers and for browser Blob workers. */

@@ -5,8 +5,8 @@ import { registerAll } from '../../kernels/index';
 import type { Graph } from '../graph/ir';
 import { type ModelMeta, fallbackLabels, parseMeta } from '../model-meta';
 import { parseOnnx } from '../onnx/read';
-import { createOrtRunner, type OrtRunner } from '../ort/ort-session';
-import { createWasmExecutor, type WasmExecutor } from '../../kernels/wasm/executor';
+import { createOrtRunner } from '../ort/ort-session';
+import { createWasmExecutor } from '../../kernels/wasm/executor';
 import { enableRelaxedSimdInNode } from '../../kernels/wasm/node-relaxed';
 import { urlWorkerFactory } from '../../kernels/wasm/threads';
 import { type Tensor, sizeOf } from '../tensor';
@@ -107,6 +107,12 @@ export function compileModel(bytes: Uint8Array, inputShape?: readonly number[]):
   return { graph, plan, info: modelInfo(graph, plan) };
 }
 
+/** What differs between engines: how a batch runs and what is freed at the end. */
+interface EngineRunner {
+  run(x: Tensor): Promise<{ output: Tensor; timings: readonly StepTiming[] }>;
+  dispose(): Promise<void>;
+}
+
 export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promise<Session> {
   const compiled = compileModel(bytes, opts.inputShape);
   const { info } = compiled;
@@ -115,84 +121,70 @@ export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promis
   // plan's is dropped after they start and recompiled only if asked for (layer responses, activations).
   let plan: Plan | undefined = compiled.plan;
   const planOf = (): Plan => (plan ??= compileModel(bytes, opts.inputShape).plan);
-  const finish = (output: Tensor, ms: number, timings: readonly StepTiming[], activations?: ReadonlyMap<string, Tensor>): RunResult => ({
+  let runner: EngineRunner | undefined = await startEngine(opts, compiled.plan, bytes);
+  if (opts.engine !== 'ts') plan = undefined;
+
+  const finish = (output: Tensor, t0: number, timings: readonly StepTiming[], activations?: ReadonlyMap<string, Tensor>): RunResult => ({
     output,
     probs: outputIsProbabilities ? output : softmaxRows(output),
-    ms,
+    ms: performance.now() - t0,
     timings,
     activations,
   });
-  const check = (x: Tensor): void => {
-    const want = info.inputShape;
-    if (x.shape.length !== want.length + 1 || x.shape.slice(1).some((d, i) => d !== want[i])) {
-      throw new Error(`input has shape [${x.shape.join(',')}], the model expects [N,${want.join(',')}]`);
-    }
-  };
-  /** Activations come from the reference path: the fast engines run the whole network in one call. */
-  const runCapturing = (x: Tensor): RunResult => {
-    registerAll();
-    const t0 = performance.now();
-    const r = runPlan(planOf(), x, 'ts', true);
-    return finish(r.output, performance.now() - t0, r.timings, r.activations);
-  };
-  const base = { engine: opts.engine, info };
-
-  if (opts.engine === 'ts') {
-    return {
-      ...base,
-      get plan() { return planOf(); },
-      async run(x, ro) {
-        check(x);
-        if (ro?.captureActivations) return runCapturing(x);
-        registerAll();
-        const t0 = performance.now();
-        const r = runPlan(planOf(), x, 'ts');
-        return finish(r.output, performance.now() - t0, r.timings);
-      },
-      async dispose() {},
-    };
-  }
-  if (opts.engine === 'wasm') {
-    await enableRelaxedSimdInNode();
-    let executor: WasmExecutor | undefined = await createWasmExecutor(compiled.plan, {
-      threads: opts.threads,
-      ...(opts.wasmThreadWorkerUrl !== undefined && { workerFactory: urlWorkerFactory(opts.wasmThreadWorkerUrl) }),
-    });
-    plan = undefined;
-    return {
-      ...base,
-      get plan() { return planOf(); },
-      async run(x, ro) {
-        check(x);
-        if (ro?.captureActivations) return runCapturing(x);
-        if (!executor) throw new Error('session was disposed');
-        const t0 = performance.now();
-        const r = await executor.run(x, { profile: true });
-        return finish(r.output, performance.now() - t0, r.layerMs ?? []);
-      },
-      async dispose() {
-        executor?.dispose();
-        executor = undefined;
-      },
-    };
-  }
-  const backend = opts.engine === 'ort-webgpu' ? 'webgpu' : 'wasm';
-  let runner: OrtRunner | undefined = await createOrtRunner(bytes, { backend, threads: opts.threads, wasmPaths: opts.wasmPaths });
-  plan = undefined;
   return {
-    ...base,
-    get plan() { return planOf(); },
+    engine: opts.engine,
+    info,
+    get plan() {
+      return planOf();
+    },
     async run(x, ro) {
-      check(x);
-      if (ro?.captureActivations) return runCapturing(x);
+      const want = info.inputShape;
+      if (x.shape.length !== want.length + 1 || x.shape.slice(1).some((d, i) => d !== want[i])) {
+        throw new Error(`input has shape [${x.shape.join(',')}], the model expects [N,${want.join(',')}]`);
+      }
       if (!runner) throw new Error('session was disposed');
       const t0 = performance.now();
-      const y = await runner.run(x);
-      return finish(y, performance.now() - t0, []);
+      if (ro?.captureActivations) {
+        // Activations come from the reference path: the fast engines run the whole network in one call.
+        registerAll();
+        const r = runPlan(planOf(), x, 'ts', true);
+        return finish(r.output, t0, r.timings, r.activations);
+      }
+      const r = await runner.run(x);
+      return finish(r.output, t0, r.timings);
     },
     async dispose() {
-      await runner?.release();
+      await runner?.dispose();
       runner = undefined;
     },
   };
+}
+
+async function startEngine(opts: SessionOptions, plan: Plan, bytes: Uint8Array): Promise<EngineRunner> {
+  switch (opts.engine) {
+    case 'ts':
+      registerAll();
+      return { run: async (x) => runPlan(plan, x, 'ts'), dispose: async () => {} };
+    case 'wasm': {
+      await enableRelaxedSimdInNode();
+      const ex = await createWasmExecutor(plan, {
+        threads: opts.threads,
+        ...(opts.wasmThreadWorkerUrl !== undefined && { workerFactory: urlWorkerFactory(opts.wasmThreadWorkerUrl) }),
+      });
+      return {
+        async run(x) {
+          const r = await ex.run(x, { profile: true });
+          return { output: r.output, timings: r.layerMs ?? [] };
+        },
+        dispose: async () => ex.dispose(),
+      };
+    }
+    case 'ort-wasm':
+    case 'ort-webgpu': {
+      const backend = opts.engine === 'ort-webgpu' ? 'webgpu' : 'wasm';
+      const ort = await createOrtRunner(bytes, { backend, threads: opts.threads, wasmPaths: opts.wasmPaths });
+      // ONNX Runtime runs the graph as one call: no per-step timings.
+      return { run: async (x) => ({ output: await ort.run(x), timings: [] }), dispose: () => ort.release() };
+    }
+  }
 }

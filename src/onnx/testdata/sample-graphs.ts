@@ -1,20 +1,12 @@
 // Small hand-built graphs for the ONNX reader/writer tests. Values are deterministic (seeded), so every
 // test sees the same bytes.
 import { f32, float, floats, type Graph, type GraphNode, i64, int, ints, type IrTensor, str } from '../../graph/ir';
+import { seededRandom } from '../../random';
 
 export const INT64_MAX = (1n << 63n) - 1n;
 
-/** A tiny deterministic PRNG (mulberry32) for weights and fuzzing. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform numbers in [0, 1), so a failing case can be reproduced. */
+export const rng = (seed: number): (() => number) => seededRandom(seed).uniform;
 
 export function randomF32(dims: readonly number[], seed: number, scale = 1): IrTensor {
   const next = rng(seed);
