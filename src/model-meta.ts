@@ -33,6 +33,12 @@ export interface ModelMeta {
   readonly trained: boolean;
   readonly spec?: ModelSpec;
   readonly training?: TrainingRecord;
+  /**
+   * The background the training images had: 'dark' for objects over black (Fashion-MNIST), 'light' for
+   * the opposite. Preprocessing inverts light-bordered inputs for 'dark' models. Absent: inferred from
+   * training.dataset (src/preprocess/for-model.ts), else no inversion.
+   */
+  readonly background?: 'dark' | 'light';
 }
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -78,6 +84,10 @@ export function parseMeta(metadata: Readonly<Record<string, string>>): ModelMeta
   }
   if (!Array.isArray(m['labels']) || !m['labels'].every((l) => typeof l === 'string')) {
     throw new Error(`model metadata: 'labels' must be an array of strings`);
+  }
+  const background = m['background'];
+  if (background !== undefined && background !== 'dark' && background !== 'light') {
+    throw new Error(`model metadata: 'background' must be 'dark' or 'light', got ${JSON.stringify(background)}`);
   }
   return m as unknown as ModelMeta;
 }

@@ -1,7 +1,8 @@
 // Browser-side image decoding, standing in for sharp when the UI runs outside Electron. Same steps and the
 // same resize filter as the sharp path: header check (format, pixel limit, truncation) before any pixels
 // are allocated -> decode with EXIF orientation -> alpha flattened onto white -> resize + centre crop
-// (resizeCropPixels, the TypeScript twin of the sharp kernel) -> normalised NCHW tensor.
+// (resizeCropPixels, the TypeScript twin of the sharp kernel) -> normalised NCHW tensor (pixelsToTensor, which
+// also inverts light-background photos for models trained on a dark one: spec.background, as in the sharp path).
 import { flattenAlpha, pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from '../../src/preprocess/normalize';
 import { readImageHeader } from '../shared/image-header';
 import { MAX_IMAGE_BYTES, type ErrorKind } from '../shared/ipc';

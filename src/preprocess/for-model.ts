@@ -1,6 +1,20 @@
 // The preprocessing a model was trained with, from its metadata (ImageNet's when a file carries none).
 import type { ModelInfo } from '../engine/session';
+import type { ModelMeta } from '../model-meta';
 import { IMAGENET_MEAN, IMAGENET_STD, type PreprocessSpec } from './normalize';
+
+/** Datasets (lower case) whose images are a bright object on a black background. */
+const DARK_BACKGROUND_DATASETS: ReadonlySet<string> = new Set(['fashion-mnist']);
+
+/**
+ * Whether the model was trained on objects over a dark background: its metadata's `background` when
+ * present, else its training dataset (files written before the field existed, e.g. the shipped models).
+ */
+export function trainedOnDarkBackground(meta: ModelMeta | null): boolean {
+  if (meta?.background !== undefined) return meta.background === 'dark';
+  const dataset = meta?.training?.dataset;
+  return typeof dataset === 'string' && DARK_BACKGROUND_DATASETS.has(dataset.trim().toLowerCase());
+}
 
 export function preprocessSpecFor(info: ModelInfo): PreprocessSpec {
   const [c, h, w] = info.inputShape as [number, number, number];
@@ -10,5 +24,8 @@ export function preprocessSpecFor(info: ModelInfo): PreprocessSpec {
   const std = meta ? [...meta.std] : c === 3 ? [...IMAGENET_STD] : [0.5];
   // ImageNet evaluation resizes the shorter side to 256 and centre-crops 224 (scaled for other sizes).
   const resizeShorter = h >= 160 ? Math.round((h * 256) / 224) : undefined;
-  return { channels: c, height: h, width: w, mean, std, resizeShorter };
+  const spec: PreprocessSpec = { channels: c, height: h, width: w, mean, std, resizeShorter };
+  // Users drop product photos (dark garment on white); Fashion-MNIST models learnt the opposite polarity.
+  if (trainedOnDarkBackground(meta)) spec.background = 'dark';
+  return spec;
 }

@@ -5,7 +5,9 @@ import {
   IMAGENET_MEAN,
   IMAGENET_STD,
   batchTensors,
+  borderLuma,
   flattenAlpha,
+  invertsForSpec,
   pixelsToTensor,
   resizeCropPixels,
   resizeCropPlan,
@@ -181,5 +183,78 @@ describe('batchTensors', () => {
       () => batchTensors([tensor([1, 3, 2, 2]), tensor([1, 3, 2, 3])]),
       /tensor 1 has shape \[1,3,2,3\], expected \[N,3,2,2\]/,
     );
+  });
+});
+
+/** A W x H gray image: `background` everywhere, `object` inside a box one pixel in from every edge. */
+function framed(width: number, height: number, background: number, object: number): Uint8Array {
+  const px = new Uint8Array(width * height).fill(background);
+  for (let y = 1; y < height - 1; y++) px.fill(object, y * width + 1, (y + 1) * width - 1);
+  return px;
+}
+
+describe('background polarity', () => {
+  it('borderLuma averages only the outermost ring, in BT.601 luma on 0..1', () => {
+    const gray = framed(5, 4, 200, 10);
+    close(borderLuma(gray, { width: 5, height: 4, channels: 1 }), 200 / 255, 1e-12, 'uniform ring');
+    // Ring of a 3x3 is 8 pixels: one of them 0, the rest 255; the centre (also 0) must not count.
+    const ring = new Uint8Array(9).fill(255);
+    ring[0] = 0;
+    ring[4] = 0;
+    close(borderLuma(ring, { width: 3, height: 3, channels: 1 }), 7 / 8, 1e-12, '3x3 ring');
+    // RGBA: alpha ignored; pure green's luma is 0.587.
+    const green = new Uint8Array([0, 255, 0, 0, 0, 255, 0, 0]);
+    close(borderLuma(green, { width: 2, height: 1, channels: 4 }), 0.587, 1e-12, 'green');
+    close(borderLuma(new Uint8Array([40, 80]), { width: 1, height: 2, channels: 1 }), 60 / 255, 1e-12, '1x2');
+    assert.throws(() => borderLuma(new Uint8Array(5), { width: 2, height: 2, channels: 1 }), /5 bytes do not match 2x2x1 = 4/);
+  });
+
+  it("inverts a light-background image (255 - p) before normalising when background is 'dark'", () => {
+    const shape = { width: 6, height: 5, channels: 1 } as const;
+    const photo = framed(6, 5, 240, 30); // dark garment on a white backdrop
+    const spec: PreprocessSpec = { channels: 1, height: 5, width: 6, mean: [0.2860], std: [0.3530], background: 'dark' };
+    assert.equal(invertsForSpec(photo, shape, spec), true);
+    const t = pixelsToTensor(photo, shape, spec);
+    for (let i = 0; i < photo.length; i++) {
+      close(t.data[i]!, ((255 - photo[i]!) / 255 - 0.286) / 0.353, 1e-5, `pixel ${i}`);
+    }
+    // The border becomes dark, the garment bright: the polarity the model was trained on.
+    assert.ok(t.data[0]! < t.data[6 + 1]!, `border ${t.data[0]} should be below the object ${t.data[7]}`);
+  });
+
+  it('inverts RGB photos through their luma, for 1- and 3-channel models', () => {
+    // A navy garment (30, 40, 120) on white, 4x4 with the garment in the middle 2x2.
+    const rgb = new Uint8Array(4 * 4 * 3).fill(255);
+    for (const i of [5, 6, 9, 10]) rgb.set([30, 40, 120], i * 3);
+    const shape = { width: 4, height: 4, channels: 3 } as const;
+    const gray = pixelsToTensor(rgb, shape, { ...raw(4, 4, 1), background: 'dark' });
+    close(gray.data[0]!, 0, 1e-3, 'white border becomes black');
+    close(gray.data[5]!, 255 - (0.299 * 30 + 0.587 * 40 + 0.114 * 120), 1e-3, 'navy luma inverted');
+    const colour = pixelsToTensor(rgb, shape, { ...raw(4, 4, 3), background: 'dark' });
+    assert.deepEqual([0, 1, 2].map((c) => colour.data[c * 16 + 5]), [225, 215, 135]);
+    assert.deepEqual([0, 1, 2].map((c) => colour.data[c * 16]), [0, 0, 0]);
+  });
+
+  it("leaves dark-background images alone, and every image when background is unset", () => {
+    const shape = { width: 6, height: 5, channels: 1 } as const;
+    const dataset = framed(6, 5, 0, 220); // Fashion-MNIST polarity: bright garment on black
+    const dark: PreprocessSpec = { ...raw(5, 6, 1), background: 'dark' };
+    assert.equal(invertsForSpec(dataset, shape, dark), false);
+    assert.deepEqual(Array.from(pixelsToTensor(dataset, shape, dark).data), Array.from(dataset));
+    const photo = framed(6, 5, 240, 30);
+    assert.equal(invertsForSpec(photo, shape, raw(5, 6, 1)), false);
+    assert.deepEqual(Array.from(pixelsToTensor(photo, shape, raw(5, 6, 1)).data), Array.from(photo));
+  });
+
+  it('decides at a mean border luma of 0.5: a mid-gray border just above it inverts, just below does not', () => {
+    const shape = { width: 3, height: 3, channels: 1 } as const;
+    const dark: PreprocessSpec = { ...raw(3, 3, 1), background: 'dark' };
+    assert.equal(invertsForSpec(framed(3, 3, 128, 0), shape, dark), true); // 128/255 = 0.502
+    assert.equal(invertsForSpec(framed(3, 3, 127, 255), shape, dark), false); // 0.498
+  });
+
+  it('refuses a background other than dark', () => {
+    const spec = { ...raw(1, 1, 1), background: 'light' } as unknown as PreprocessSpec;
+    assert.throws(() => pixelsToTensor(new Uint8Array([0]), { width: 1, height: 1, channels: 1 }, spec), /background must be 'dark' or unset, got "light"/);
   });
 });

@@ -5,7 +5,7 @@
 // never gets decoded; sharp's limitInputPixels repeats the check inside libvips) -> first frame of
 // animations -> EXIF orientation -> alpha flattened onto white -> sRGB 8-bit (CMYK via its ICC
 // profile, 16-bit scaled down) -> resize + centre crop per resizeCropPlan -> raw HWC pixels ->
-// pixelsToTensor.
+// pixelsToTensor (which inverts a light-bordered image when spec.background is 'dark').
 //
 // Resize kernel: an antialiased triangle filter (bilinear, widened when shrinking, as PIL's BILINEAR
 // that torchvision uses). Shrinking runs in libvips (sharp's 'linear' kernel, JPEG shrink-on-load off:
