@@ -156,7 +156,7 @@ function intIn(v: unknown, lo: number, hi: number, what: string): number {
 
 export function parsePreprocessSpec(v: unknown): PreprocessSpec {
   if (!isPlainObject(v)) throw new IpcArgumentError('spec must be an object');
-  onlyKeys(v, ['channels', 'height', 'width', 'mean', 'std', 'scale', 'resizeShorter'], 'spec');
+  onlyKeys(v, ['channels', 'height', 'width', 'mean', 'std', 'scale', 'resizeShorter', 'background'], 'spec');
   const channels = v['channels'];
   if (channels !== 1 && channels !== 3) throw new IpcArgumentError(`spec.channels must be 1 or 3, got ${String(channels)}`);
   const height = intIn(v['height'], 1, MAX_INPUT_SIDE, 'spec.height');
@@ -171,6 +171,10 @@ export function parsePreprocessSpec(v: unknown): PreprocessSpec {
     spec.scale = s;
   }
   if (v['resizeShorter'] !== undefined) spec.resizeShorter = intIn(v['resizeShorter'], 1, 2 * MAX_INPUT_SIDE, 'spec.resizeShorter');
+  if (v['background'] !== undefined) {
+    if (v['background'] !== 'dark') throw new IpcArgumentError(`spec.background must be 'dark' or absent, got ${JSON.stringify(v['background'])}`);
+    spec.background = 'dark';
+  }
   return spec;
 }
 
