@@ -78,6 +78,12 @@ describe('IPC handlers', () => {
     assert.ok(v.thumbnail && v.thumbnail.length > 0);
   });
 
+  it('decodes for a model trained on dark backgrounds (the shipped Fashion-MNIST pair\'s spec)', async () => {
+    const bytes = new Uint8Array(readFileSync(join(IMAGES, 'marker.png')));
+    const r = await call(CHANNELS.decodeImageBytes, bytes, 'marker.png', { ...rawSpec(28, 28, 1), background: 'dark' }, { thumbnail: false });
+    assert.ok(r.ok, JSON.stringify(r));
+  });
+
   it('reports a bad image as data, with its name', async () => {
     const bytes = new Uint8Array(readFileSync(join(IMAGES, 'not-an-image.jpg')));
     await refused(call(CHANNELS.decodeImageBytes, bytes, 'not-an-image.jpg', rawSpec(28, 28, 1), { thumbnail: false }), 'not-an-image', /^not-an-image\.jpg: not an image/);
@@ -102,6 +108,7 @@ describe('IPC handlers', () => {
       ['a zero std', [png, 'a.png', { ...spec, std: [1, 0, 1] }, { thumbnail: false }], /spec\.std must not contain 0/],
       ['a NaN mean', [png, 'a.png', { ...spec, mean: [0, Number.NaN, 0] }, { thumbnail: false }], /finite numbers/],
       ['an unknown spec field', [png, 'a.png', { ...spec, evil: true }, { thumbnail: false }], /unexpected field 'evil'/],
+      ['an unknown background', [png, 'a.png', { ...spec, background: 'plaid' }, { thumbnail: false }], /background/],
       ['a spec with a prototype', [png, 'a.png', Object.assign(Object.create({ polluted: 1 }) as object, spec), { thumbnail: false }], /spec must be an object/],
       ['options missing', [png, 'a.png', spec, null], /options must be an object/],
       ['thumbnail not a boolean', [png, 'a.png', spec, { thumbnail: 'yes' }], /thumbnail must be a boolean/],
