@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { benchMain } from '../bench/main';
+import { cmdEval, cmdTrain, EVAL_USAGE, TRAIN_USAGE } from '../train/cli';
 import { basename } from 'node:path';
 import { topK } from '../engine/classify';
 import { ModelError } from '../engine/compile';
@@ -27,6 +28,8 @@ const USAGE = `usage: resnet <command> [options]
   run MODEL --input X.npy [--engine ${CLI_ENGINES.join('|')}] [--out Y.npy] [--threads N]
   classify IMAGE... --model NAME|FILE.onnx [--engine ${CLI_ENGINES.join('|')}] [--top K] [--json] [--threads N]
   bench [--models resnet18,resnet50,resnet20,resnet56] [--engines ts,wasm,ort-wasm] [--threads 1,2] [--batch N] [--json]
+  ${TRAIN_USAGE.replace(/^resnet /, '')}
+  ${EVAL_USAGE.replace(/^resnet /, '')}
 `;
 
 type Out = (line: string) => void;
@@ -215,6 +218,8 @@ const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<void>> = {
   run: cmdRun,
   classify: cmdClassify,
   bench: cmdBench,
+  train: cmdTrain,
+  eval: cmdEval,
 };
 
 /** Runs one command; returns the exit code. Known failures print one line, never a stack trace. */
