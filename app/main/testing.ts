@@ -11,9 +11,7 @@ export const IMAGES = join(ROOT, 'src', 'testdata', 'images');
 export const FIXTURES = join(ROOT, 'e2e', 'fixtures');
 
 /** Raw 0..255 values out (scale 1, mean 0, std 1), so tests read colours directly. */
-export const rawSpec = (height: number, width: number, channels: 1 | 3 = 3): PreprocessSpec => ({
-  channels, height, width, mean: Array<number>(channels).fill(0), std: Array<number>(channels).fill(1), scale: 1,
-});
+export { rawSpec } from '../../src/preprocess/testing';
 
 /** RGB of pixel (x, y) of a [1,3,H,W] tensor. */
 export function rgbAt(t: { shape: readonly number[]; data: Float32Array }, x: number, y: number): [number, number, number] {

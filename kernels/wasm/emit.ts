@@ -235,6 +235,16 @@ interface FuncImport {
 }
 
 /** A module: an imported (optionally shared) memory, imported and defined functions, one funcref table. */
+/** Emits `for (i = <stack top>; i < end; i += step) body()`. */
+export function forLoop(f: FuncBuilder, i: Local, end: Local, step: number, body: () => void): void {
+  f.set(i);
+  f.block().loop();
+  f.get(i).get(end).i32GeS().brIf(1);
+  body();
+  f.get(i).i32Const(step).i32Add().set(i);
+  f.br(0).end().end();
+}
+
 export class ModuleBuilder {
   private readonly types: number[][] = [];
   private readonly funcImports: FuncImport[] = [];

@@ -5,7 +5,7 @@
 // Every kernel has the signature (desc, tid, nth): it reads its arguments from the descriptor at `desc`
 // (DESC_WORDS i32 words) and does its share `tid` of `nth` of the step's work.
 // Activations are NHWC with a channel stride `cs` (floats per pixel, a multiple of 4, padded lanes are 0).
-import { F32, FuncBuilder, I32, type Local, ModuleBuilder, V128 } from './emit';
+import { F32, FuncBuilder, I32, type Local, ModuleBuilder, V128, forLoop } from './emit';
 
 export const DESC_WORDS = 32;
 /**
@@ -102,16 +102,6 @@ export const DEFAULT_MR = 4;
 
 /** Spin iterations in the barrier before sleeping with memory.atomic.wait32 (a sleeper blocks nobody). */
 const BARRIER_SPIN = 1 << 14;
-
-/** Emits `for (i = start; i < end; i += step) body` with `start` already on the stack. */
-function forLoop(f: FuncBuilder, i: Local, end: Local, step: number, body: () => void): void {
-  f.set(i);
-  f.block().loop();
-  f.get(i).get(end).i32GeS().brIf(1);
-  body();
-  f.get(i).i32Const(step).i32Add().set(i);
-  f.br(0).end().end();
-}
 
 /** Pushes field `word` of the descriptor. */
 function field(f: FuncBuilder, desc: Local, word: number): void {

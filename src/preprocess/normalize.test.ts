@@ -13,18 +13,11 @@ import {
   resizeCropPlan,
   type PreprocessSpec,
 } from './normalize';
+import { rawSpec as raw } from './testing';
 
 const close = (actual: number, expected: number, tol: number, what: string): void =>
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} is not within ${tol} of ${expected}`);
 
-const raw = (height: number, width: number, channels: 1 | 3 = 3): PreprocessSpec => ({
-  channels,
-  height,
-  width,
-  mean: Array(channels).fill(0),
-  std: Array(channels).fill(1),
-  scale: 1,
-});
 
 describe('resizeCropPlan', () => {
   it('matches torchvision Resize(256) + CenterCrop(224) on a 500x375 photo', () => {

@@ -7,21 +7,13 @@ import sharp from 'sharp';
 import { maxAbsDiff, type Tensor } from '../tensor';
 import { IMAGENET_MEAN, IMAGENET_STD, pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
 import { ImageError, decodeImage, type ImageErrorKind } from './sharp';
+import { rawSpec as raw } from './testing';
 
 // Fixtures made by src/testdata/images/make-fixtures.ts. The "marker" picture is 48x32: blue, with a
 // red 12x12 square top-left and a green one top-right.
 const IMAGES = join(dirname(fileURLToPath(import.meta.url)), '..', 'testdata', 'images');
 const image = (name: string): string => join(IMAGES, name);
 
-/** Raw 0..255 values out: scale 1, mean 0, std 1. */
-const raw = (height: number, width: number, channels: 1 | 3 = 3): PreprocessSpec => ({
-  channels,
-  height,
-  width,
-  mean: Array(channels).fill(0),
-  std: Array(channels).fill(1),
-  scale: 1,
-});
 
 function rgbAt(t: Tensor, x: number, y: number): [number, number, number] {
   const [, , h, w] = t.shape as [number, number, number, number];

@@ -8,7 +8,7 @@
 //   gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, acc)   C[M,N] (+)= A[M,K] B[N,K]^T
 //   im2col(x, col, ldcol, p0, p1, C, N, H, W, k, stride, pad, OH, OW)   output pixels [p0, p1) only
 //   col2im(col, dx, ldcol, p0, p1, C, N, H, W, k, stride, pad, OH, OW)   dx += adjoint of im2col
-import { F32, type FuncBuilder, I32, type Local, ModuleBuilder, V128 } from '../../../kernels/wasm/emit';
+import { F32, type FuncBuilder, I32, type Local, ModuleBuilder, V128, forLoop } from '../../../kernels/wasm/emit';
 
 export interface TrainKernelOptions {
   /** f32x4.relaxed_madd (fused multiply-add) in the GEMMs, where the runtime validates it. */
@@ -27,16 +27,6 @@ const NN_UNROLL = 4;
 const NT_KC = 1024;
 /** gemm_nt walks B in blocks of this many rows (even), each reused by all row blocks of A. */
 const NT_NB = 64;
-
-/** `for (i = <stack top>; i < end; i += step) body()` */
-function forLoop(f: FuncBuilder, i: Local, end: Local, step: number, body: () => void): void {
-  f.set(i);
-  f.block().loop();
-  f.get(i).get(end).i32GeS().brIf(1);
-  body();
-  f.get(i).i32Const(step).i32Add().set(i);
-  f.br(0).end().end();
-}
 
 function madd(f: FuncBuilder, relaxed: boolean, a: Local, b: Local, acc: Local): void {
   if (relaxed) f.get(a).get(b).get(acc).f32x4RelaxedMadd().set(acc);
