@@ -3,7 +3,6 @@
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PreprocessSpec } from '../../src/preprocess/normalize';
 import type { DecoderChild } from './decoder-client';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

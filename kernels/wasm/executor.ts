@@ -10,7 +10,7 @@ import {
   buildKernelModule,
 } from './kernels';
 import {
-  ALIGN, type StepConst, type ValueLayout, buildProgram, isTailStep, layoutBytes, layoutValues, packSteps, planArena, rootOf,
+  ALIGN, type StepConst, type ValueLayout, buildProgram, isTailStep, layoutValues, packSteps, planArena, rootOf,
   scratchBytesPerThread,
 } from './lower';
 import { type WasmInstance, type WasmMemory, type WasmModule, wasm } from './wasm-api';
