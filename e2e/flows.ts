@@ -122,7 +122,8 @@ export function appFlows(ctx: FlowContext): void {
     if (!webgpu) assert.match(await text(page, '[data-testid="engine-note"]'), /WebGPU/);
     for (const engine of webgpu ? ['ts', 'ort-wasm', 'ort-webgpu'] : ['ts', 'ort-wasm']) {
       await chooseEngine(page, engine);
-      await page.waitForSelector('[data-testid="engine-check"]', { timeout: 150_000 });
+      // The check of the engine just chosen, not the one left from the previous switch.
+      await page.waitForSelector(`[data-testid="engine-check"][data-to="${engine}"]`, { timeout: 150_000 });
       await waitIdle(page, 150_000);
       const check = page.locator('[data-testid="engine-check"]');
       assert.equal(await check.getAttribute('data-same'), await check.getAttribute('data-compared'), (await check.textContent()) ?? '');
@@ -134,7 +135,7 @@ export function appFlows(ctx: FlowContext): void {
       if (engine === 'ort-webgpu') await page.screenshot({ path: shot('webgpu'), fullPage: true });
     }
     await chooseEngine(page, 'wasm');
-    await page.waitForSelector('[data-testid="engine-check"]');
+    await page.waitForSelector('[data-testid="engine-check"][data-to="wasm"]');
     await waitIdle(page);
     assert.match(await text(page, '[data-testid="slot-b"] [data-testid="fact-engine"]'), /Ours · WebAssembly/);
   });

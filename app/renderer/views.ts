@@ -292,7 +292,7 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
         h('button', { type: 'button', class: 'small', onclick: () => on.rerun(), disabled: state.images.length === 0 }, 'Classify again'),
         h('button', { type: 'button', class: 'small', onclick: () => on.clearImages(), disabled: state.images.length === 0 }, 'Clear'),
         h('button', { type: 'button', class: 'small primary', 'data-testid': 'save-csv', onclick: () => on.saveCsv(), disabled: done.length === 0 }, 'Save CSV…'))),
-    check ? h('p', { class: `engine-check ${check.same === check.compared ? 'agree' : 'disagree'}`, 'data-testid': 'engine-check', 'data-same': check.same, 'data-compared': check.compared },
+    check ? h('p', { class: `engine-check ${check.same === check.compared ? 'agree' : 'disagree'}`, 'data-testid': 'engine-check', 'data-to': check.to, 'data-same': check.same, 'data-compared': check.compared },
       check.same === check.compared
         ? `Same top-1 on ${engineLabel(check.to)} as on ${engineLabel(check.from)} for all ${check.compared} results.`
         : `Top-1 differs between ${engineLabel(check.from)} and ${engineLabel(check.to)} for ${check.compared - check.same} of ${check.compared}: ${check.differences.join('; ')}`) : null,
