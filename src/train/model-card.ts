@@ -69,8 +69,8 @@ ${rows.join('\n')}
     resnet classify shirt.png --model ${s.name}
     resnet eval --model models/${s.file} --data /usr/share/datasets/fashion-mnist/
 
-Fashion-MNIST images are centred product photos, light on a black background; other pictures (dark on light,
-cluttered, not 28 x 28) need the same look to be classified well.
+Fashion-MNIST images are centred product photos, light on a black background. Our preprocessing inverts
+pictures with a light border (a garment on white) to match; cluttered or off-centre pictures still classify poorly.
 `;
 }
 
