@@ -68,9 +68,9 @@ describe('resnet train', () => {
     assert.equal(meta.training!.testAccuracy, 1 - side.history[0]!.testError);
   });
 
-  it('eval reads the exported model on both engines and matches the trainer\'s test accuracy', async () => {
+  it('eval reads the exported model on every engine and matches the trainer\'s test accuracy', async () => {
     const side = JSON.parse(readFileSync(join(out, 'resnet20.json'), 'utf8')) as Sidecar;
-    for (const engine of ['ts', 'ort-wasm']) {
+    for (const engine of ['wasm', 'ts', 'ort-wasm']) {
       const c = capture();
       await cmdEval(['--model', join(out, 'resnet20.onnx'), '--data', data, '--engine', engine, '--limit', '64', '--json'], c.io);
       const r = JSON.parse(c.out.join('\n')) as EvalReport;
@@ -81,7 +81,7 @@ describe('resnet train', () => {
     }
     const c = capture();
     await cmdEval(['--model', join(out, 'resnet20.onnx'), '--data', data, '--limit', '20'], c.io);
-    assert.match(c.out[0]!, /^resnet20 on ts: accuracy [\d.]+% \(\d+\/20 Fashion-MNIST test images\)/);
+    assert.match(c.out[0]!, /^resnet20 on wasm: accuracy [\d.]+% \(\d+\/20 Fashion-MNIST test images\)/);
     assert.match(c.out.at(-1)!, /^Ankle boot +(\d+ +){10}9$/);
   });
 
@@ -113,6 +113,6 @@ describe('resnet train', () => {
     await rejectsCli(cmdTrain(['--model', 'resnet20', '--batch', '1', '--data', data, '--out', o], c), /--batch must be an integer from 2/);
     await rejectsCli(cmdTrain(['--model', 'resnet20', '--bogus', '--data', data, '--out', o], c), /bogus/);
     await rejectsCli(cmdEval(['--data', data], c), /eval needs --model/);
-    await rejectsCli(cmdEval(['--model', join(out, 'resnet20.onnx'), '--engine', 'gpu', '--data', data], c), /--engine must be one of ts, ort-wasm/);
+    await rejectsCli(cmdEval(['--model', join(out, 'resnet20.onnx'), '--engine', 'gpu', '--data', data], c), /--engine must be one of wasm, ts, ort-wasm/);
   });
 });

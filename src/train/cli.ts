@@ -15,7 +15,7 @@ export const DEFAULT_BATCH = 128;
 export const DEFAULT_LR = 0.1;
 
 export const TRAIN_USAGE = 'resnet train --model NAME [--shortcut A|B] [--data DIR] [--epochs N] [--batch N] [--lr X] --out DIR [--resume] [--threads N] [--limit N] [--warmup STEPS] [--seed N]';
-export const EVAL_USAGE = 'resnet eval --model FILE.onnx|NAME [--data DIR] [--engine ts|ort-wasm] [--json] [--limit N] [--threads N]';
+export const EVAL_USAGE = 'resnet eval --model FILE.onnx|NAME [--data DIR] [--engine wasm|ts|ort-wasm] [--json] [--limit N] [--threads N]';
 
 function floatOption(v: unknown, name: string, min: number, max: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -78,8 +78,11 @@ export interface EvalReport {
   readonly seconds: number;
 }
 
+const EVAL_ENGINES = ['wasm', 'ts', 'ort-wasm'] as const;
+type EvalEngine = (typeof EVAL_ENGINES)[number];
+
 /** Accuracy and confusion matrix of an ONNX model on the Fashion-MNIST test set (or its first `limit` images). */
-export async function evaluateModel(bytes: Uint8Array, dataDir: string, engine: 'ts' | 'ort-wasm', opts: { limit?: number; threads?: number } = {}): Promise<EvalReport> {
+export async function evaluateModel(bytes: Uint8Array, dataDir: string, engine: EvalEngine, opts: { limit?: number; threads?: number } = {}): Promise<EvalReport> {
   const test = loadSplit(dataDir, 't10k', 10, opts.limit);
   const session = await loadModel(bytes, { engine, threads: opts.threads ?? 1 });
   try {
@@ -127,12 +130,12 @@ export async function cmdEval(argv: string[], io: CliIO): Promise<void> {
   });
   if (positionals.length > 0) throw new CliError(`eval takes no positional arguments (got '${positionals[0]}'): ${EVAL_USAGE}`);
   if (typeof values['model'] !== 'string') throw new CliError(`eval needs --model FILE.onnx|NAME: ${EVAL_USAGE}`);
-  const engine = choice(values['engine'], 'engine', ['ts', 'ort-wasm'] as const, 'ts');
+  const engine = choice(values['engine'], 'engine', EVAL_ENGINES, 'wasm');
   let report: EvalReport;
   try {
     report = await evaluateModel(modelBytes(values['model']), (values['data'] as string | undefined) ?? DEFAULT_DATA_DIR, engine, {
       limit: values['limit'] === undefined ? undefined : intOption(values['limit'], 'limit', 1, 1e9, 0),
-      threads: intOption(values['threads'], 'threads', 1, 256, 1),
+      threads: intOption(values['threads'], 'threads', 1, 256, availableParallelism()),
     });
   } catch (e) {
     throw asCliError(e);
