@@ -506,6 +506,24 @@ export class TrainNet {
     return { ...this.graph, initializers: inits, metadata: metadata ?? this.graph.metadata };
   }
 
+  /**
+   * Sets gamma to 0 in the batch norm that ends each residual branch (the first operand of an Add, the
+   * order of the zoo and of torchvision: branch + shortcut), so every block starts as its shortcut and a
+   * deep residual net starts as a shallow one (Goyal et al. 2017; torchvision's zero_init_residual). Plain
+   * nets have no Add and are unchanged. Returns the names of the batch norms changed.
+   */
+  zeroResidualBranchGammas(): string[] {
+    const changed: string[] = [];
+    for (const op of this.ops) {
+      if (op.kind !== 'add') continue;
+      const bn = this.ops.find((o) => o.kind === 'bn' && o.y === op.a);
+      if (bn?.kind !== 'bn') continue;
+      bn.gamma.data.fill(0);
+      changed.push(bn.name);
+    }
+    return changed;
+  }
+
   /** Sizes of the flat vectors below: all parameters, all states. */
   get paramCount(): number {
     return this.params.reduce((s, t) => s + t.data.length, 0);

@@ -28,6 +28,9 @@ export interface RecipeInput {
   readonly limit?: number;
 }
 
+/** How weights start: the zoo's seeded He weights, fresh batch norms, residual branches silenced (see TrainNet). */
+const INIT = 'He normal (fan-in), zoo seed; batch norm gamma 1, except 0 at the end of each residual branch';
+
 /** Everything that decides the result; a resumed run must have the same. */
 export interface Recipe {
   readonly model: string;
@@ -41,7 +44,7 @@ export interface Recipe {
   readonly momentum: number;
   readonly weightDecay: number;
   readonly augment: Augment;
-  readonly init: 'He normal (fan-in), zoo seed';
+  readonly init: typeof INIT;
   readonly seed: number;
   readonly trainImages: number;
   readonly testImages: number;
@@ -180,7 +183,7 @@ export function exportTrained(net: TrainNet, spec: ModelSpec, recipe: Recipe, hi
 }
 
 function sameRecipe(a: Recipe, b: Recipe): string | null {
-  for (const k of ['model', 'shortcut', 'epochs', 'batch', 'lr', 'warmupSteps', 'seed', 'trainImages', 'testImages'] as const) {
+  for (const k of ['model', 'shortcut', 'epochs', 'batch', 'lr', 'warmupSteps', 'init', 'seed', 'trainImages', 'testImages'] as const) {
     if (a[k] !== b[k]) return `${k} is ${String(b[k])} in the checkpoint, ${String(a[k])} now`;
   }
   return null;
@@ -199,7 +202,7 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainResult> {
   const recipe: Recipe = {
     model: input.model, shortcut: spec.shortcut, dataset: 'Fashion-MNIST', epochs: input.epochs, batch: input.batch, lr: input.lr,
     lrSteps: 'divide by 10 at 50% and 75% of the steps', warmupSteps: input.warmupSteps ?? 0, ...PAPER_SGD, augment: PAPER_AUGMENT,
-    init: 'He normal (fan-in), zoo seed', seed: input.seed ?? 1, trainImages: train.count, testImages: test.count,
+    init: INIT, seed: input.seed ?? 1, trainImages: train.count, testImages: test.count,
     mean: Number(stats.mean.toFixed(6)), std: Number(stats.std.toFixed(6)),
   };
   mkdirSync(outDir, { recursive: true });
@@ -217,6 +220,7 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainResult> {
   const graph = buildModel(spec, { name: recipe.model, seed: recipe.seed });
   const shardBatch = Math.ceil(recipe.batch / threads);
   const net = new TrainNet(graph, { backend: wasmBackend(), maxBatch: shardBatch, resetBatchNorm: true });
+  net.zeroResidualBranchGammas();
   // Workers build their nets from the same graph; their initial values are overwritten by every step.
   const engine = await createEngine(net, serializeOnnx(graph), threads);
   try {
