@@ -51,8 +51,8 @@ describe('wasm training kernels match the reference', () => {
     }
   });
 
-  it('im2col and col2im over pixel ranges, strides 1 and 2, kernels 1/3/5, pads 0..2', () => {
-    for (const [c, n, h, w, k, s, p] of [[3, 2, 7, 8, 3, 1, 1], [2, 3, 9, 5, 3, 2, 1], [4, 2, 6, 6, 1, 2, 0], [1, 1, 5, 6, 3, 1, 1], [2, 2, 4, 9, 5, 1, 2], [2, 1, 3, 3, 3, 2, 2]] as const) {
+  it('im2col and col2im over pixel ranges, strides 1 and 2, kernels 1/3/5, pads 0..2, same-size and not', () => {
+    for (const [c, n, h, w, k, s, p] of [[3, 2, 7, 8, 3, 1, 1], [2, 3, 9, 5, 3, 2, 1], [4, 2, 6, 6, 1, 2, 0], [1, 1, 5, 6, 3, 1, 1], [2, 2, 4, 9, 5, 1, 2], [2, 1, 3, 3, 3, 2, 2], [2, 3, 4, 5, 1, 1, 0], [2, 2, 4, 5, 3, 1, 2], [3, 4, 2, 3, 3, 1, 1]] as const) {
       const g = convGeom(c, n, h, w, 4, k, s, p);
       const P = colCols(g);
       for (const [p0, p1] of [[0, P], [1, P - 1], [Math.floor(P / 3), Math.floor(P / 2) + 1]]) {

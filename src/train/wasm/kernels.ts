@@ -246,6 +246,11 @@ function emitGemmNT(m: ModuleBuilder, opts: TrainKernelOptions): number {
  * col[r * ldcol + p - p0] with r = (c*k + kh)*k + kw. Pixels are walked in runs along one output row
  * (n, oh); in each run the columns [a, b) read inside the image and the rest are padding (zeros for
  * im2col, skipped by col2im). Stride 1 copies 4 floats at a time.
+ *
+ * im2col of a stride-1 'same' conv (output as large as the input) takes a faster path: in CNHW each col row
+ * is the channel plane shifted by (kh - P) * W + (kw - P) floats, so it is one bulk vector copy, after which
+ * the entries that crossed an image border (whole rows at the top or bottom, a few columns at the sides)
+ * are zeroed row by row. Small feature maps (7x7) no longer pay a run setup every 7 floats.
  */
 function emitIm2col(m: ModuleBuilder, adjoint: boolean): number {
   const { f, index } = m.func(adjoint ? 'col2im' : 'im2col', Array<typeof I32>(14).fill(I32));
@@ -263,6 +268,83 @@ function emitIm2col(m: ModuleBuilder, adjoint: boolean): number {
   f.get(S).i32Const(4).i32Mul().set(s4);
   f.get(OH).get(OW).i32Mul().set(ohw);
   f.get(colBase).set(colRow);
+  const same = f.local(I32), nhw = f.local(I32), dh = f.local(I32), dw = f.local(I32), shift = f.local(I32);
+  const colA = f.local(I32), colB = f.local(I32), rs = f.local(I32);
+  f.get(Nn).get(H).i32Mul().get(W).i32Mul().set(nhw);
+  if (adjoint) f.i32Const(0).set(same);
+  else f.get(S).i32Const(1).i32Eq().get(OH).get(H).i32Eq().i32And().get(OW).get(W).i32Eq().i32And().set(same);
+  /** Pushes max(x, y) (or min) of two locals. */
+  const max = (x: Local, y: Local): void => { f.get(x).get(y).get(x).get(y).i32GtS().select(); };
+  const min = (x: Local, y: Local): void => { f.get(x).get(y).get(x).get(y).i32LtS().select(); };
+  /** col entries of pixels [a, b) to 0; rowPtr + 4p addresses pixel p. */
+  const zeroPixels = (): void => {
+    f.get(a);
+    forLoop(f, ow, b, 1, () => { f.get(rowPtr).get(ow).i32Const(4).i32Mul().i32Add().f32Const(0).f32Store(); });
+  };
+  const sameBody = (): void => {
+    f.get(kh).get(P).i32Sub().set(dh);
+    f.get(kw).get(P).i32Sub().set(dw);
+    f.get(dh).get(W).i32Mul().get(dw).i32Add().set(shift);
+    f.get(xBase).get(c).get(nhw).i32Mul().get(shift).i32Add().i32Const(4).i32Mul().i32Add().set(xp);
+    f.get(colRow).get(p0).i32Const(4).i32Mul().i32Sub().set(rowPtr);
+    // Pixels whose source p + shift lies inside the plane: [qa, qb) = [max(p0, -shift), min(p1, NHW - shift)).
+    f.i32Const(0).get(shift).i32Sub().set(t);
+    max(p0, t);
+    f.set(lo);
+    f.get(nhw).get(shift).i32Sub().set(t);
+    min(p1, t);
+    f.set(hi);
+    max(hi, lo);
+    f.set(hi);
+    f.get(p0).set(a);
+    f.get(lo).set(b);
+    zeroPixels();
+    f.get(hi).get(lo).i32Sub().i32Const(-4).i32And().get(lo).i32Add().set(bV);
+    f.get(lo);
+    forLoop(f, p, bV, 4, () => {
+      f.get(p).i32Const(4).i32Mul().set(t);
+      f.get(rowPtr).get(t).i32Add().get(xp).get(t).i32Add().v128Load().v128Store();
+    });
+    f.get(bV);
+    forLoop(f, p, hi, 1, () => {
+      f.get(p).i32Const(4).i32Mul().set(t);
+      f.get(rowPtr).get(t).i32Add().get(xp).get(t).i32Add().f32Load().f32Store();
+    });
+    f.get(hi).set(a);
+    f.get(p1).set(b);
+    zeroPixels();
+    // Border fix-ups, one output row (n, oh) at a time: rows whose source row is outside the image are all
+    // zero; otherwise the columns [colA, colB) are (dw < 0: [0, -dw); dw > 0: [W - dw, W); dw = 0: none).
+    f.get(dw).i32Const(0).i32LtS();
+    f.if(I32).i32Const(0).else().get(W).get(dw).i32Sub().end().set(colA);
+    f.get(dw).i32Const(0).i32LtS();
+    f.if(I32).i32Const(0).get(dw).i32Sub().else().get(W).end().set(colB);
+    f.get(p0).get(p0).get(W).i32RemU().i32Sub().set(rs);
+    f.get(p0).get(W).i32DivU().get(H).i32RemU().set(oh);
+    f.block().loop();
+    {
+      f.get(rs).get(p1).i32GeS().brIf(1);
+      f.get(oh).get(dh).i32Add().tee(ih).i32Const(0).i32LtS().get(ih).get(H).i32GeS().i32Or();
+      f.if();
+      f.get(rs).set(lo);
+      f.get(rs).get(W).i32Add().set(hi);
+      f.else();
+      f.get(rs).get(colA).i32Add().set(lo);
+      f.get(rs).get(colB).i32Add().set(hi);
+      f.end();
+      max(lo, p0);
+      f.set(a);
+      min(hi, p1);
+      f.set(b);
+      zeroPixels();
+      f.get(rs).get(W).i32Add().set(rs);
+      f.get(oh).i32Const(1).i32Add().tee(oh).get(H).i32Eq().if();
+      f.i32Const(0).set(oh);
+      f.end();
+      f.br(0);
+    }
+    f.end().end();
+  };
   const zeros = (from: Local, to: Local): void => {
     if (adjoint) return;
     f.get(from);
@@ -274,6 +356,9 @@ function emitIm2col(m: ModuleBuilder, adjoint: boolean): number {
     forLoop(f, kh, Kk, 1, () => {
       f.i32Const(0);
       forLoop(f, kw, Kk, 1, () => {
+        f.get(same).if();
+        sameBody();
+        f.else();
         // lo = max(0, ceil((P - kw) / S)), hi = max(0, floor((W - 1 + P - kw) / S) + 1): the columns inside.
         f.get(P).get(kw).i32Sub().tee(t).i32Const(0).i32LeS();
         f.if(I32).i32Const(0).else().get(t).get(S).i32Add().i32Const(1).i32Sub().get(S).i32DivU().end().set(lo);
@@ -340,6 +425,7 @@ function emitIm2col(m: ModuleBuilder, adjoint: boolean): number {
           f.br(0);
         }
         f.end().end();
+        f.end();
         f.get(colRow).get(ldcol).i32Const(4).i32Mul().i32Add().set(colRow);
       });
     });
