@@ -67,13 +67,14 @@ describe('shipped models in Chromium', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'resnet-lab-shipped-'));
     const models = join(dir, 'models');
     mkdirSync(models);
-    for (const [name, residual] of [['plain20', false], ['resnet20', true]] as const) {
+    // Two pairs, as shipped: the 20-layer one (loaded by default) and the 56-layer one (only its curves drawn).
+    for (const [name, residual, start] of [['plain20', false, 0.4], ['resnet20', true, 0.3], ['plain56', false, 0.5], ['resnet56', true, 0.25]] as const) {
       const spec = { ...zooSpec(name), residual, inputChannels: 1, inputSize: 28 };
       const training = { dataset: 'Fashion-MNIST', epochs: 3, recipe: 'e2e fixture', testAccuracy: 0.5 };
       const graph = buildModel(spec, { name, meta: { trained: true, labels: fashionMnist, mean: [0.286], std: [0.353], training } });
       writeFileSync(join(models, `${name}.onnx`), serializeOnnx(graph));
-      const err = (start: number) => [1, 2, 3].map((e) => start / e);
-      writeFileSync(join(models, `${name}.json`), JSON.stringify({ training, curves: { epoch: [1, 2, 3], trainError: err(residual ? 0.3 : 0.4), testError: err(residual ? 0.35 : 0.45) } }));
+      const err = (s: number) => [1, 2, 3].map((e) => s / e);
+      writeFileSync(join(models, `${name}.json`), JSON.stringify({ training, curves: { epoch: [1, 2, 3], trainError: err(start), testError: err(start + 0.05) } }));
     }
     cpSync(join(ROOT, 'dist', 'web'), join(dir, 'web'), { recursive: true });
     const r = spawnSync(process.execPath, ['scripts/build.mjs', '--models-only', models, join(dir, 'web')], { cwd: ROOT, encoding: 'utf8' });
@@ -90,7 +91,7 @@ describe('shipped models in Chromium', { skip }, () => {
 
   it('lists them in the manifest, loads them by default, and draws their training curves', { timeout: 60_000 }, async () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'web', 'models', 'manifest.json'), 'utf8')) as { models: { id: string; sidecar: unknown }[] };
-    assert.deepEqual(manifest.models.map((m) => m.id), ['plain20', 'resnet20']);
+    assert.deepEqual(manifest.models.map((m) => m.id), ['plain20', 'plain56', 'resnet20', 'resnet56']);
     const page = await browser!.newPage({ viewport: { width: 1360, height: 900 } });
     await page.goto(server!.url);
     await page.waitForSelector('[data-testid="slot-b"][data-status="ready"]', { timeout: 30_000 });
@@ -98,9 +99,15 @@ describe('shipped models in Chromium', { skip }, () => {
     assert.equal(await page.locator('[data-testid="pair-select"]').inputValue(), 'shipped:20');
     assert.equal(await textOf(page, '[data-testid="slot-a"] [data-testid="badge-trained"]'), 'trained · Fashion-MNIST');
     assert.equal(await page.locator('[data-testid="untrained-banner"]').count(), 0);
-    // Figure 6: test (solid) and train (dashed) error for both nets, three epochs each.
-    const lines = await page.$$eval('[data-testid="fig6"] polyline', (ps) => ps.map((p) => `${p.getAttribute('data-series')}:${p.getAttribute('data-points')}`));
-    assert.deepEqual(lines, ['plain20 test:3', 'plain20 train:3', 'resnet20 test:3', 'resnet20 train:3']);
+    assert.deepEqual(await page.locator('[data-testid="pair-select"] option[value^="shipped:"]').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['shipped:20', 'shipped:56']);
+    // Figure 6: plain nets and ResNets in two panels, test (solid) and train (dashed) error, three epochs each;
+    // the pair on screen drawn thicker.
+    const panels = await page.$$eval('[data-testid="fig6"] svg', (svgs) => svgs.map((svg) => [svg.getAttribute('aria-label'),
+      ...[...svg.querySelectorAll('polyline')].map((p) => `${p.getAttribute('data-series')}:${p.getAttribute('data-points')}${p.classList.contains('in-pair') ? '*' : ''}`)]));
+    assert.deepEqual(panels, [
+      ['Plain networks', 'plain20 test:3*', 'plain20 train:3*', 'plain56 test:3', 'plain56 train:3'],
+      ['ResNets', 'resnet20 test:3*', 'resnet20 train:3*', 'resnet56 test:3', 'resnet56 train:3'],
+    ]);
     await dropFiles(page, [join(FIXTURES, 'trouser.jpg')]);
     await until('the image to be classified', async () => (await page.locator('[data-testid="thumb"][data-status="done"]').count()) === 1);
     await waitIdle(page);

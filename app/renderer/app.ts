@@ -5,7 +5,7 @@ import { topK } from '../../src/engine/classify';
 import { preprocessSpecFor } from '../../src/preprocess/for-model';
 import type { PreprocessSpec } from '../../src/preprocess/normalize';
 import {
-  defaultPair, labelsFor, pairChoices, parseCurves, parseManifest, sourceKey, sourceName, type Manifest, type ModelSource, type PairChoice,
+  defaultPair, labelsFor, pairChoices, parseManifest, sourceKey, sourceName, type Manifest, type ModelSource, type PairChoice, trainedRuns,
 } from '../shared/catalogue';
 import type { MenuCommand } from '../shared/ipc';
 import { toCsv } from '../shared/results';
@@ -120,13 +120,8 @@ export class App {
   }
 
   private slotsFor(pair: PairChoice): Record<SlotId, SlotState> {
-    const mk = (source: ModelSource, role: SlotState['role']): SlotState => ({ source, role, status: 'loading', labels: [], curves: this.curvesOf(source) });
+    const mk = (source: ModelSource, role: SlotState['role']): SlotState => ({ source, role, status: 'loading', labels: [] });
     return { a: mk(pair.plain, 'plain'), b: mk(pair.residual, 'residual') };
-  }
-
-  private curvesOf(source: ModelSource): SlotState['curves'] {
-    if (source.kind !== 'shipped') return null;
-    return parseCurves(this.manifest.models.find((m) => m.id === source.id)?.sidecar);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -205,7 +200,7 @@ export class App {
     setChildren(this.listBox, renderImageList(s, this.handlers));
     setChildren(this.compareBox, renderCompare(s, this.handlers));
     setChildren(this.fig7Box, renderFigure7(s, this.handlers));
-    setChildren(this.fig6Box, renderFigure6(s));
+    setChildren(this.fig6Box, renderFigure6(trainedRuns(this.manifest), s));
     setChildren(this.tableBox, renderTable(s, this.handlers));
     const busy = s.busy;
     this.statusText.textContent = busy ? busy.text : (s.notice ?? 'Ready');
@@ -363,7 +358,7 @@ export class App {
 
   private openModelFile(slot: SlotId, name: string, bytes: Uint8Array): void {
     const next = { ...this.state.slots };
-    next[slot] = { source: { kind: 'file', name, bytes }, role: 'custom', status: 'loading', labels: [], curves: null };
+    next[slot] = { source: { kind: 'file', name, bytes }, role: 'custom', status: 'loading', labels: [] };
     this.loadSlots(next, CUSTOM_PAIR, this.state.engine, `Opening ${name}`, true, slot);
   }
 

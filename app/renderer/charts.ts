@@ -17,6 +17,8 @@ export interface ChartOptions {
   readonly width?: number;
   readonly height?: number;
   readonly yMin?: number;
+  /** Top of the y axis at least this (charts drawn side by side share a scale). */
+  readonly yMax?: number;
   readonly formatY?: (v: number) => string;
 }
 
@@ -40,7 +42,7 @@ export function lineChart(series: readonly Series[], opts: ChartOptions): SVGSVG
   const xMin = Math.min(...xs, 1);
   const xMax = Math.max(...xs, xMin + 1);
   const yMin = opts.yMin ?? Math.min(0, ...ys);
-  const yTop = Math.max(...ys, yMin + 1e-6);
+  const yTop = Math.max(...ys, opts.yMax ?? -Infinity, yMin + 1e-6);
   const yTicks = niceTicks(yMin, yTop * 1.05);
   const yMax = Math.max(yTop, yTicks[yTicks.length - 1] ?? yTop);
   const px = (x: number): number => m.left + ((x - xMin) / (xMax - xMin)) * (W - m.left - m.right);

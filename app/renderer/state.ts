@@ -2,7 +2,7 @@
 // it and views.ts draws it.
 import type { ClassScore } from '../../src/engine/classify';
 import type { ModelInfo } from '../../src/engine/session';
-import type { ModelSource, PairChoice, TrainingCurves } from '../shared/catalogue';
+import type { ModelSource, PairChoice } from '../shared/catalogue';
 import type { ErrorKind } from '../shared/ipc';
 import type { LayerResponse } from '../shared/layer-stds';
 import type { HostImage } from './host';
@@ -20,7 +20,6 @@ export interface SlotState {
   engine?: string;
   loadMs?: number;
   warmupMs?: number;
-  curves?: TrainingCurves | null;
   message?: string;
 }
 

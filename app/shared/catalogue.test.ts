@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultPair, labelsFor, pairChoices, parseCurves, parseManifest, sourceKey, zooSourceSpec, IMAGENET_LABELS } from './catalogue';
+import { defaultPair, labelsFor, pairChoices, parseCurves, parseManifest, sourceKey, trainedRuns, zooSourceSpec, IMAGENET_LABELS } from './catalogue';
 
 describe('model pairs', () => {
   it('without shipped models, defaults to the zoo pair plain20/resnet20 at Fashion-MNIST size', () => {
@@ -57,6 +57,19 @@ describe('labels and curves', () => {
     assert.equal(labelsFor({ labels: [], classes: 1000 }), IMAGENET_LABELS);
     assert.equal(IMAGENET_LABELS.length, 1000);
     assert.deepEqual(labelsFor({ labels: [], classes: 7 }), []);
+  });
+  it('places shipped plainN/resnetN nets with curves in Figure 6, shallowest first', () => {
+    const curves = (e: number) => ({ curves: { trainError: [e, e / 2], testError: [e, e / 4] } });
+    const manifest = parseManifest({ models: [
+      { id: 'resnet56', file: 'resnet56.onnx', bytes: 1, sidecar: curves(0.4) },
+      { id: 'plain56', file: 'plain56.onnx', bytes: 1, sidecar: curves(0.5) },
+      { id: 'resnet20', file: 'resnet20.onnx', bytes: 1, sidecar: curves(0.3) },
+      { id: 'plain20', file: 'plain20.onnx', bytes: 1, sidecar: null },
+      { id: 'mynet', file: 'mynet.onnx', bytes: 1, sidecar: curves(0.2) },
+    ] });
+    const runs = trainedRuns(manifest);
+    assert.deepEqual(runs.map((r) => `${r.id}:${r.family}:${r.depth}`), ['resnet20:residual:20', 'plain56:plain:56', 'resnet56:residual:56']);
+    assert.deepEqual(runs[0]!.curves, { epochs: [1, 2], trainError: [0.3, 0.15], testError: [0.3, 0.075] });
   });
   it('reads curves as arrays or as a history, percentages scaled to fractions', () => {
     assert.deepEqual(parseCurves({ curves: { epoch: [1, 2], trainError: [0.5, 0.3], testError: [0.6, 0.4] } }),

@@ -208,3 +208,23 @@ export function parseCurves(sidecar: unknown): TrainingCurves | null {
   }
   return null;
 }
+
+/** A shipped net with its training curves, placed in the paper's Figure 6: plain or residual, by depth. */
+export interface TrainedRun {
+  readonly id: string;
+  readonly family: 'plain' | 'residual';
+  readonly depth: number;
+  readonly curves: TrainingCurves;
+}
+
+/** The shipped plainN and resnetN models that carry training curves, shallowest first. */
+export function trainedRuns(manifest: Manifest): TrainedRun[] {
+  const out: TrainedRun[] = [];
+  for (const m of manifest.models) {
+    const match = /^(plain|resnet)(\d+)$/.exec(m.id);
+    const curves = match ? parseCurves(m.sidecar) : null;
+    if (!match || !curves) continue;
+    out.push({ id: m.id, family: match[1] === 'plain' ? 'plain' : 'residual', depth: Number(match[2]), curves });
+  }
+  return out.sort((a, b) => a.depth - b.depth || a.id.localeCompare(b.id));
+}
