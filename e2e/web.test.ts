@@ -99,7 +99,7 @@ describe('shipped models in Chromium', { skip }, () => {
     assert.equal(await page.locator('[data-testid="pair-select"]').inputValue(), 'shipped:20');
     assert.equal(await textOf(page, '[data-testid="slot-a"] [data-testid="badge-trained"]'), 'trained · Fashion-MNIST');
     assert.equal(await page.locator('[data-testid="untrained-banner"]').count(), 0);
-    assert.deepEqual(await page.locator('[data-testid="pair-select"] option[value^="shipped:"]').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['shipped:20', 'shipped:56']);
+    assert.deepEqual(await page.locator('[data-testid="pair-select"] option[value^="shipped:"]').evaluateAll((os) => os.map((o) => o.getAttribute('value'))), ['shipped:20', 'shipped:56']);
     // Figure 6: plain nets and ResNets in two panels, test (solid) and train (dashed) error, three epochs each;
     // the pair on screen drawn thicker.
     const panels = await page.$$eval('[data-testid="fig6"] svg', (svgs) => svgs.map((svg) => [svg.getAttribute('aria-label'),

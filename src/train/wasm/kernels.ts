@@ -16,13 +16,12 @@ export interface TrainKernelOptions {
 }
 
 /**
- * Rows of A per gemm_nn tile of 8 columns: 6 rows = 12 accumulators, enough independent FMAs to hide their
- * latency, and with 2 B vectors and a splat still within x64's 16 vector registers. Row counts that 6 does
- * not divide end with 4-row (and 1-row) tiles.
+ * Rows of A per gemm_nn tile of 8 columns: 4 rows = 8 accumulators, one k step per loop iteration. Wider
+ * tiles or an unrolled k loop make V8 spill (as kernels/wasm/README.md found for inference): on this
+ * machine 4x8 not unrolled runs at about 37 GFLOPS per core, 6x8 at 28 whether unrolled 1, 2 or 4 times,
+ * 5x8 at 26. Row counts that 4 does not divide end with 1-row tiles.
  */
-const NN_MR = 6;
-/** k steps per iteration of gemm_nn's inner loop. */
-const NN_UNROLL = 4;
+const NN_MR = 4;
 /** gemm_nt reduces over K in chunks of this many floats, so the chunk of B's rows stays in L2. */
 const NT_KC = 1024;
 /** gemm_nt walks B in blocks of this many rows (even), each reused by all row blocks of A. */
@@ -37,7 +36,7 @@ function emitGemmNN(m: ModuleBuilder, opts: TrainKernelOptions): number {
   const { f, index } = m.func('gemm_nn', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
   const [M, N, K, A, lda, B, ldb, C, ldc, accFlag] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
   const lda4 = f.local(I32), ldb4 = f.local(I32), ldc4 = f.local(I32), rem = f.local(I32), N8 = f.local(I32);
-  const i = f.local(I32), j = f.local(I32), k = f.local(I32), pb = f.local(I32), cp = f.local(I32), kq = f.local(I32);
+  const i = f.local(I32), j = f.local(I32), k = f.local(I32), pb = f.local(I32), cp = f.local(I32);
   const a: Local[] = Array.from({ length: NN_MR }, () => f.local(I32));
   const acc: [Local, Local][] = Array.from({ length: NN_MR }, () => [f.local(V128), f.local(V128)]);
   const b0 = f.local(V128), b1 = f.local(V128), s = f.local(V128);
@@ -61,27 +60,19 @@ function emitGemmNN(m: ModuleBuilder, opts: TrainKernelOptions): number {
     f.else();
     for (let r = 0; r < rows; r++) f.v128Const0().tee(acc[r]![0]).set(acc[r]![1]);
     f.end();
-    const step = (u: number): void => {
+    const step = (): void => {
       f.get(pb).v128Load(0).set(b0);
       f.get(pb).v128Load(16).set(b1);
       f.get(pb).get(ldb4).i32Add().set(pb);
       for (let r = 0; r < rows; r++) {
-        f.get(a[r]!).v128Load32Splat(u * 4).set(s);
+        f.get(a[r]!).v128Load32Splat(0).set(s);
         madd(f, opts.relaxedSimd, s, b0, acc[r]![0]);
         madd(f, opts.relaxedSimd, s, b1, acc[r]![1]);
       }
     };
-    // K / U unrolled iterations, then K % U single steps.
-    f.get(K).i32Const(NN_UNROLL).i32DivU().tee(kq).if();
+    f.get(K).tee(k).if();
     f.loop();
-    for (let u = 0; u < NN_UNROLL; u++) step(u);
-    for (let r = 0; r < rows; r++) f.get(a[r]!).i32Const(NN_UNROLL * 4).i32Add().set(a[r]!);
-    f.get(kq).i32Const(1).i32Sub().tee(kq).brIf(0);
-    f.end();
-    f.end();
-    f.get(K).i32Const(NN_UNROLL).i32RemU().tee(k).if();
-    f.loop();
-    step(0);
+    step();
     for (let r = 0; r < rows; r++) f.get(a[r]!).i32Const(4).i32Add().set(a[r]!);
     f.get(k).i32Const(1).i32Sub().tee(k).brIf(0);
     f.end();
@@ -94,21 +85,15 @@ function emitGemmNN(m: ModuleBuilder, opts: TrainKernelOptions): number {
 
   f.i32Const(0);
   forLoop(f, j, N8, 8, () => {
-    // Row tiles: 6 while at least 10 rows remain (or exactly 6), then 4, then 1.
+    // Row tiles of 4, then of 1.
     f.i32Const(0).set(i);
     f.block().loop();
     {
       f.get(M).get(i).i32Sub().tee(rem).i32Eqz().brIf(1);
-      f.get(rem).i32Const(10).i32GeS().get(rem).i32Const(NN_MR).i32Eq().i32Or();
+      f.get(rem).i32Const(NN_MR).i32GeS();
       f.if();
       tile(NN_MR);
       f.get(i).i32Const(NN_MR).i32Add().set(i);
-      f.br(1);
-      f.end();
-      f.get(rem).i32Const(4).i32GeS();
-      f.if();
-      tile(4);
-      f.get(i).i32Const(4).i32Add().set(i);
       f.br(1);
       f.end();
       tile(1);
