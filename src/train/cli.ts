@@ -79,7 +79,7 @@ export interface EvalReport {
 }
 
 const EVAL_ENGINES = ['wasm', 'ts', 'ort-wasm'] as const;
-type EvalEngine = (typeof EVAL_ENGINES)[number];
+export type EvalEngine = (typeof EVAL_ENGINES)[number];
 
 /** Accuracy and confusion matrix of an ONNX model on the Fashion-MNIST test set (or its first `limit` images). */
 export async function evaluateModel(bytes: Uint8Array, dataDir: string, engine: EvalEngine, opts: { limit?: number; threads?: number } = {}): Promise<EvalReport> {

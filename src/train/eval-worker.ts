@@ -1,7 +1,7 @@
 // evaluateModel in a worker thread, so that slow evaluations (the readable `ts` engine) of several models
 // can use every core.
 import { parentPort, workerData } from 'node:worker_threads';
-import { evaluateModel, type EvalReport } from './cli';
+import { type EvalEngine, evaluateModel, type EvalReport } from './cli';
 import { spawnModuleWorker } from './spawn';
 
 const KIND = 'resnet-lab/eval-worker';
@@ -10,7 +10,7 @@ interface Job {
   readonly kind: typeof KIND;
   readonly bytes: Uint8Array;
   readonly dataDir: string;
-  readonly engine: 'ts' | 'ort-wasm';
+  readonly engine: EvalEngine;
 }
 
 if (parentPort && (workerData as Partial<Job> | null)?.kind === KIND) {
@@ -22,7 +22,7 @@ if (parentPort && (workerData as Partial<Job> | null)?.kind === KIND) {
   );
 }
 
-export function evaluateInWorker(bytes: Uint8Array, dataDir: string, engine: 'ts' | 'ort-wasm'): Promise<EvalReport> {
+export function evaluateInWorker(bytes: Uint8Array, dataDir: string, engine: EvalEngine): Promise<EvalReport> {
   const job: Job = { kind: KIND, bytes, dataDir, engine };
   const worker = spawnModuleWorker(import.meta.url, job);
   return new Promise((resolve, reject) => {

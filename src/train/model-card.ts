@@ -9,7 +9,7 @@ import { packageRoot } from '../cli/models';
 import { evaluateModel, type EvalReport } from './cli';
 import { writeAtomic } from './checkpoint';
 import { DEFAULT_DATA_DIR } from './data';
-import type { Sidecar } from './trainer';
+import { recipeText, type Sidecar } from './trainer';
 
 /** Where the committed test slice is, relative to the package root. */
 export const SLICE_DIR = 'src/testdata/fashion-mnist';
@@ -38,7 +38,7 @@ export function cardMarkdown(s: ShippedSidecar, ev: CardEvaluation): string {
   return `# ${s.name}: ${kind}, trained on Fashion-MNIST
 
 Trained by our own training engine (\`resnet train\`, WebAssembly SIMD kernels, ${last.threads} threads) from
-He-initialised weights; shipped as \`models/${s.file}\` with the sidecar \`models/${s.name}.json\`.
+He-initialised weights (see the recipe); shipped as \`models/${s.file}\` with the sidecar \`models/${s.name}.json\`.
 
 | | |
 |---|---|
@@ -52,7 +52,7 @@ He-initialised weights; shipped as \`models/${s.file}\` with the sidecar \`model
 
 ## Recipe
 
-${s.training?.recipe ?? ''}.
+${recipeText(s.recipe)}.
 
 Batch-norm statistics come from each thread's half of the batch (as in multi-GPU training); the same recipe
 trained all four shipped nets (plain20, resnet20, plain56, resnet56). Logs: \`models/curves/${s.name}.csv\` and

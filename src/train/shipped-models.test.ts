@@ -1,5 +1,8 @@
-// Each shipped Fashion-MNIST model, on the committed 1000-image test slice, on both engines, against the
-// accuracy its model card states (within 1 point). Skipped for models not shipped yet.
+// Each shipped Fashion-MNIST model, on the committed 1000-image test slice, on our engines and ONNX Runtime,
+// against the accuracy its model card states (within 1 point); and the four nets' training records against
+// the bars they ship for: one recipe, resnet20 at least 91%, resnet56 at least resnet20, and Figure 6's
+// degradation (plain56 ends with a higher training error than plain20) and its cure (resnet56 lower than
+// plain56). Skipped for models not shipped yet.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -9,7 +12,7 @@ import { parseMeta } from '../model-meta';
 import { parseOnnx } from '../onnx/read';
 import type { EvalReport } from './cli';
 import { evaluateInWorker } from './eval-worker';
-import { SLICE_ACCURACY_RE, SLICE_DIR } from './model-card';
+import { type ShippedSidecar, SLICE_ACCURACY_RE, SLICE_DIR } from './model-card';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SHIPPED = ['plain20', 'resnet20', 'plain56', 'resnet56'];
@@ -34,7 +37,7 @@ describe('shipped models on the 1000-image Fashion-MNIST slice', () => {
   if (present.length === 0) return;
 
   it(`${present.join(', ')}: ts and ort-wasm accuracy within 1 point of the model card`, async () => {
-    const engines = ['ts', 'ort-wasm'] as const;
+    const engines = ['wasm', 'ts', 'ort-wasm'] as const;
     const jobs = present.flatMap((name) => engines.map((engine) => async (): Promise<[string, string, EvalReport]> => {
       const bytes = new Uint8Array(readFileSync(join(ROOT, 'models', `${name}.onnx`)));
       return [name, engine, await evaluateInWorker(bytes, join(ROOT, SLICE_DIR), engine)];
@@ -54,5 +57,24 @@ describe('shipped models on the 1000-image Fashion-MNIST slice', () => {
       assert.deepEqual(meta.input, [1, 28, 28]);
       assert.equal(meta.labels[0], 'T-shirt/top');
     }
+  });
+
+  it('one recipe for the four; resnet20 >= 91%, resnet56 >= resnet20; plain56 trains worse than plain20, resnet56 better than plain56', { skip: missing.length > 0 && `needs all four (missing ${missing.join(', ')})` }, () => {
+    const car = Object.fromEntries(SHIPPED.map((n) => [n, JSON.parse(readFileSync(join(ROOT, 'models', `${n}.json`), 'utf8')) as ShippedSidecar]));
+    const accuracy = (n: string): number => car[n]!.evaluation!.testSet.accuracy;
+    const finalTrainError = (n: string): number => car[n]!.history.at(-1)!.trainError;
+    const { model: _m, init: _i, ...recipe } = car['resnet20']!.recipe;
+    for (const n of SHIPPED) {
+      const { model, init, ...r } = car[n]!.recipe;
+      assert.equal(model, n);
+      assert.deepEqual(r, recipe, `${n} was trained with another recipe`);
+      // The residual-branch rule of the initialisation changes nothing in a plain net.
+      assert.match(init, /^He normal \(fan-in\), zoo seed/);
+      assert.equal(car[n]!.history.length, recipe.epochs, `${n} did not finish its epochs`);
+    }
+    assert.ok(accuracy('resnet20') >= 0.91, `resnet20: ${accuracy('resnet20')}`);
+    assert.ok(accuracy('resnet56') >= accuracy('resnet20'), `resnet56 ${accuracy('resnet56')} < resnet20 ${accuracy('resnet20')}`);
+    assert.ok(finalTrainError('plain56') > finalTrainError('plain20'), `no degradation: plain56 ${finalTrainError('plain56')}, plain20 ${finalTrainError('plain20')}`);
+    assert.ok(finalTrainError('resnet56') < finalTrainError('plain56'), `resnet56 ${finalTrainError('resnet56')} >= plain56 ${finalTrainError('plain56')}`);
   });
 });
