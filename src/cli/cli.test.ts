@@ -26,7 +26,11 @@ describe('resnet CLI', () => {
   it('models --json lists every zoo model with params and macs', async () => {
     const r = await cli('models', '--json');
     assert.equal(r.code, 0, r.err);
-    const rows = JSON.parse(r.out) as { name: string; params: number; macs: number }[];
+    const rows = JSON.parse(r.out) as { name: string; params: number; macs: number; trained: boolean; trainedOn?: string }[];
+    // Shipped trained files are named with what they were trained on; the rest are seeded weights.
+    assert.deepEqual(rows.filter((x) => x.trained).map((x) => x.trainedOn), rows.filter((x) => x.trained).map(() => 'Fashion-MNIST 1x28x28'));
+    assert.ok(rows.find((x) => x.name === 'resnet20')!.trained);
+    assert.equal(rows.find((x) => x.name === ZOO_ONLY)!.trained, false);
     const r18 = rows.find((x) => x.name === 'resnet18')!;
     assert.ok(Math.abs(r18.macs - 1.8e9) / 1.8e9 < 0.05);
     assert.equal(rows.find((x) => x.name === 'plain56')!.params, rows.find((x) => x.name === 'resnet56')!.params);

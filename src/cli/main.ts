@@ -8,14 +8,15 @@ import { topK } from '../engine/classify';
 import { ModelError } from '../engine/compile';
 import { ENGINES, type EngineName, compileModel, loadModel, type ModelInfo } from '../engine/session';
 import { NpyError, parseNpy, serializeNpy } from '../npy';
-import { OnnxError } from '../onnx/read';
+import { OnnxError, parseOnnx } from '../onnx/read';
 import { serializeOnnx } from '../onnx/write';
 import { decodeImageFile, ImageError } from '../preprocess/sharp';
 import { preprocessSpecFor } from '../preprocess/for-model';
 import { buildModel } from '../zoo/build';
 import { specDepth, zooNames, zooSpec, type ShortcutOption } from '../zoo/spec';
 import { CliError, choice, intOption, parse } from './args';
-import { modelBytes, shippedModelPath } from './models';
+import { modelBytes, readModelFile, shippedModelPath } from './models';
+import { parseMeta } from '../model-meta';
 
 const CLI_ENGINES = ENGINES.filter((e) => e !== 'ort-webgpu');
 const DEFAULT_ENGINE: EngineName = 'wasm';
@@ -77,14 +78,22 @@ async function cmdModels(argv: string[], io: CliIO): Promise<void> {
       shortcut: spec.residual ? spec.shortcut : null,
       params: plan.stats.reduce((s, l) => s + l.params, 0),
       macs: plan.stats.reduce((s, l) => s + l.macs, 0),
-      trained: shippedModelPath(name) !== undefined,
+      ...shippedTraining(name),
     };
   });
   if (values['json']) return io.out(JSON.stringify(rows, null, 2));
   const head = ['name', 'family', 'depth', 'block', 'shortcut', 'params', 'mult-adds', 'weights'];
   const body = rows.map((r) => [r.name, r.family, String(r.depth), r.block, r.shortcut ?? 'none (plain)',
-    formatCount(r.params), formatCount(r.macs), r.trained ? 'trained' : 'untrained']);
+    formatCount(r.params), formatCount(r.macs), r.trained ? `trained: ${r.trainedOn}` : 'untrained']);
   for (const l of table([head, ...body], (c) => c === 2 || c === 5 || c === 6)) io.out(l);
+}
+
+/** Whether a zoo name has a shipped trained file, and what it was trained on (dataset and input shape). */
+function shippedTraining(name: string): { trained: boolean; trainedOn?: string } {
+  const path = shippedModelPath(name);
+  if (!path) return { trained: false };
+  const meta = parseMeta(parseOnnx(readModelFile(path)).metadata);
+  return { trained: true, trainedOn: `${meta?.training?.dataset ?? 'unknown data'} ${meta?.input.join('x') ?? ''}`.trim() };
 }
 
 async function cmdInfo(argv: string[], io: CliIO): Promise<void> {
