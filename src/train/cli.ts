@@ -10,7 +10,7 @@ import { DatasetError, DEFAULT_DATA_DIR, fillBatch, loadSplit, pixelStats } from
 import { TrainUsageError, trainModel } from './trainer';
 
 /** The recipe the shipped models were trained with (see models/cards). */
-export const DEFAULT_EPOCHS = 5;
+export const DEFAULT_EPOCHS = 8;
 export const DEFAULT_BATCH = 128;
 export const DEFAULT_LR = 0.1;
 
