@@ -54,3 +54,36 @@ describe('gradient engine across worker threads', () => {
     }
   });
 });
+
+describe('zero-initialised residual branches', () => {
+  const net = (name: string, shortcut: 'A' | 'B'): TrainNet => {
+    const spec: ModelSpec = { family: 'cifar', block: 'basic', stages: [2, 2], widths: [4, 8], shortcut, residual: name.startsWith('res'), inputChannels: 1, inputSize: 8, classes: 5 };
+    return new TrainNet(buildModel(spec, { name, seed: 3 }), { backend: wasmBackend(), maxBatch: 2, resetBatchNorm: true });
+  };
+
+  it('sets gamma 0 in the last BN of every residual branch only (not projections, not plain nets)', () => {
+    for (const shortcut of ['A', 'B'] as const) {
+      const res = net('resnet', shortcut);
+      assert.deepEqual(res.zeroResidualBranchGammas(), ['layer1.0.bn2', 'layer1.1.bn2', 'layer2.0.bn2', 'layer2.1.bn2']);
+      for (const p of res.params.filter((q) => q.kind === 'bn-scale')) {
+        const branchEnd = /^layer\d\.\d\.bn2\./.test(p.name);
+        assert.ok(p.data.every((v) => v === (branchEnd ? 0 : 1)), `${p.name} (shortcut ${shortcut})`);
+      }
+    }
+    const plain = net('plain', 'A');
+    const before = plain.getParams();
+    assert.deepEqual(plain.zeroResidualBranchGammas(), []);
+    assert.deepEqual(plain.getParams(), before);
+  });
+
+  it('a residual net so initialised computes what its shortcuts alone compute', () => {
+    const res = net('resnet', 'A');
+    res.zeroResidualBranchGammas();
+    const rng = seededRandom(9);
+    const x = Float32Array.from({ length: 2 * res.inputSize }, () => rng.normal());
+    const full = Float32Array.from(res.forward(x, 2, false));
+    // Scaling every block's branch weights changes nothing while its output BN has gamma 0.
+    for (const p of res.params.filter((q) => /^layer\d\.\d\.conv\d\./.test(q.name))) p.data.forEach((v, i) => { p.data[i] = 3 * v; });
+    assert.deepEqual(Float32Array.from(res.forward(x, 2, false)), full);
+  });
+});
