@@ -36,7 +36,7 @@ describe('shipped models on the 1000-image Fashion-MNIST slice', () => {
   for (const name of missing) it(`${name}`, { skip: `models/${name}.onnx is not shipped yet` }, () => {});
   if (present.length === 0) return;
 
-  it(`${present.join(', ')}: ts and ort-wasm accuracy within 1 point of the model card`, async () => {
+  it(`${present.join(', ')}: wasm, ts and ort-wasm accuracy within 1 point of the model card`, async () => {
     const engines = ['wasm', 'ts', 'ort-wasm'] as const;
     const jobs = present.flatMap((name) => engines.map((engine) => async (): Promise<[string, string, EvalReport]> => {
       const bytes = new Uint8Array(readFileSync(join(ROOT, 'models', `${name}.onnx`)));

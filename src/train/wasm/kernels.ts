@@ -255,16 +255,18 @@ function emitIm2col(m: ModuleBuilder, adjoint: boolean): number {
   f.get(colBase).set(colRow);
   const same = f.local(I32), nhw = f.local(I32), dh = f.local(I32), dw = f.local(I32), shift = f.local(I32);
   const colA = f.local(I32), colB = f.local(I32), rs = f.local(I32);
-  f.get(Nn).get(H).i32Mul().get(W).i32Mul().set(nhw);
-  if (adjoint) f.i32Const(0).set(same);
-  else f.get(S).i32Const(1).i32Eq().get(OH).get(H).i32Eq().i32And().get(OW).get(W).i32Eq().i32And().set(same);
+  if (!adjoint) {
+    f.get(Nn).get(H).i32Mul().get(W).i32Mul().set(nhw);
+    f.get(S).i32Const(1).i32Eq().get(OH).get(H).i32Eq().i32And().get(OW).get(W).i32Eq().i32And().set(same);
+  }
   /** Pushes max(x, y) (or min) of two locals. */
   const max = (x: Local, y: Local): void => { f.get(x).get(y).get(x).get(y).i32GtS().select(); };
   const min = (x: Local, y: Local): void => { f.get(x).get(y).get(x).get(y).i32LtS().select(); };
-  /** col entries of pixels [a, b) to 0; rowPtr + 4p addresses pixel p. */
-  const zeroPixels = (): void => {
-    f.get(a);
-    forLoop(f, ow, b, 1, () => { f.get(rowPtr).get(ow).i32Const(4).i32Mul().i32Add().f32Const(0).f32Store(); });
+  /** col entries of columns (pixels, in the same-size path) [from, to) to 0 (im2col only). */
+  const zeros = (from: Local, to: Local): void => {
+    if (adjoint) return;
+    f.get(from);
+    forLoop(f, ow, to, 1, () => { f.get(rowPtr).get(ow).i32Const(4).i32Mul().i32Add().f32Const(0).f32Store(); });
   };
   const sameBody = (): void => {
     f.get(kh).get(P).i32Sub().set(dh);
@@ -283,7 +285,7 @@ function emitIm2col(m: ModuleBuilder, adjoint: boolean): number {
     f.set(hi);
     f.get(p0).set(a);
     f.get(lo).set(b);
-    zeroPixels();
+    zeros(a, b);
     f.get(hi).get(lo).i32Sub().i32Const(-4).i32And().get(lo).i32Add().set(bV);
     f.get(lo);
     forLoop(f, p, bV, 4, () => {
@@ -297,7 +299,7 @@ function emitIm2col(m: ModuleBuilder, adjoint: boolean): number {
     });
     f.get(hi).set(a);
     f.get(p1).set(b);
-    zeroPixels();
+    zeros(a, b);
     // Border fix-ups, one output row (n, oh) at a time: rows whose source row is outside the image are all
     // zero; otherwise the columns [colA, colB) are (dw < 0: [0, -dw); dw > 0: [W - dw, W); dw = 0: none).
     f.get(dw).i32Const(0).i32LtS();
@@ -321,7 +323,7 @@ function emitIm2col(m: ModuleBuilder, adjoint: boolean): number {
       f.set(a);
       min(hi, p1);
       f.set(b);
-      zeroPixels();
+      zeros(a, b);
       f.get(rs).get(W).i32Add().set(rs);
       f.get(oh).i32Const(1).i32Add().tee(oh).get(H).i32Eq().if();
       f.i32Const(0).set(oh);
@@ -330,20 +332,17 @@ function emitIm2col(m: ModuleBuilder, adjoint: boolean): number {
     }
     f.end().end();
   };
-  const zeros = (from: Local, to: Local): void => {
-    if (adjoint) return;
-    f.get(from);
-    forLoop(f, ow, to, 1, () => { f.get(rowPtr).get(ow).i32Const(4).i32Mul().i32Add().f32Const(0).f32Store(); });
-  };
   f.i32Const(0);
   forLoop(f, c, Cc, 1, () => {
     f.i32Const(0);
     forLoop(f, kh, Kk, 1, () => {
       f.i32Const(0);
       forLoop(f, kw, Kk, 1, () => {
-        f.get(same).if();
-        sameBody();
-        f.else();
+        if (!adjoint) {
+          f.get(same).if();
+          sameBody();
+          f.else();
+        }
         // lo = max(0, ceil((P - kw) / S)), hi = max(0, floor((W - 1 + P - kw) / S) + 1): the columns inside.
         f.get(P).get(kw).i32Sub().tee(t).i32Const(0).i32LeS();
         f.if(I32).i32Const(0).else().get(t).get(S).i32Add().i32Const(1).i32Sub().get(S).i32DivU().end().set(lo);
@@ -410,7 +409,7 @@ function emitIm2col(m: ModuleBuilder, adjoint: boolean): number {
           f.br(0);
         }
         f.end().end();
-        f.end();
+        if (!adjoint) f.end();
         f.get(colRow).get(ldcol).i32Const(4).i32Mul().i32Add().set(colRow);
       });
     });
