@@ -103,7 +103,7 @@ export function recipeText(r: Recipe): string {
   const warm = r.warmupSteps > 0 ? `, first ${r.warmupSteps} steps at ${r.lr / 10}` : '';
   return `SGD, momentum ${r.momentum}, weight decay ${r.weightDecay}, batch ${r.batch}, ${r.epochs} epochs of ${r.trainImages} images, ` +
     `learning rate ${r.lr} divided by 10 at 50% and 75% of training${warm}; initialisation: ${r.init}; augmentation: ${r.augment.pad}-pixel ` +
-    `zero padding, random ${r.augment.flip ? 'crop and horizontal flip' : 'crop'}; option ${r.shortcut} shortcuts; seed ${r.seed}`;
+    `zero padding, random ${r.augment.flip ? 'crop and horizontal flip' : 'crop'}; option ${r.shortcut} shortcuts in the residual nets; seed ${r.seed}`;
 }
 
 function formatDuration(s: number): string {
