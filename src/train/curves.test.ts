@@ -23,7 +23,7 @@ describe('training curves (Figure 6 style)', () => {
     // Error axis points up and SVG's y down: as plain20's test error drops, its points' y grows.
     const ys = lines[1]![3]!.split(' ').map((p) => Number(p.split(',')[1]));
     assert.ok(ys[0]! < ys[1]! && ys[1]! < ys[2]!, `test error curve y: ${ys}`);
-    assert.match(svg, /plain20: 25% test, 20% train/);
+    assert.match(svg, /plain20: 25.0% test, 20.0% train/);
   });
 
   it('reads training logs from a run directory and names what it found', () => {

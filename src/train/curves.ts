@@ -67,7 +67,7 @@ function panel(p: CurvePanel, x0: number, top: number, maxEpoch: number, ymax: n
     out.push(`<polyline class="test" data-run="${esc(r.name)}" points="${pts(r.testError)}" fill="none" stroke="${colour}" stroke-width="2.6"/>`);
     const last = r.epochs.length - 1;
     if (last >= 0) {
-      out.push(`<text x="${fmt(sx(maxEpoch) - 4)}" y="${fmt(top + M.top + 14 + 14 * i)}" text-anchor="end" fill="${colour}">${esc(r.name)}: ${fmt(100 * r.testError[last]!)}% test, ${fmt(100 * r.trainError[last]!)}% train</text>`);
+      out.push(`<text x="${fmt(sx(maxEpoch) - 4)}" y="${fmt(top + M.top + 14 + 14 * i)}" text-anchor="end" fill="${colour}">${esc(r.name)}: ${(100 * r.testError[last]!).toFixed(1)}% test, ${(100 * r.trainError[last]!).toFixed(1)}% train</text>`);
     }
   });
   return out;
