@@ -5,8 +5,8 @@
 // (bias = folded BN, no ReLU, no residual) and take its std. The same numbers whichever engine is selected.
 import { registerAll } from '../../kernels/index';
 import { getKernel } from '../../kernels/registry';
-import type { ConvStep, Plan, ValueId } from '../../src/engine/plan';
-import { runStep, stepInputs } from '../../src/engine/run-ts';
+import { type ConvStep, type Plan, type ValueId, stepInputs } from '../../src/engine/plan';
+import { runStep } from '../../src/engine/run-ts';
 import { sizeOf, type Tensor } from '../../src/tensor';
 
 export interface LayerResponse {
@@ -68,7 +68,7 @@ export function layerResponseStds(plan: Plan, x: Tensor): LayerResponse[] {
     } else {
       live.set(s.output, runStep('ts', s, get, plan.values[s.output]!.shape));
     }
-    for (const v of stepInputs(s)) if (last.get(v) === i && v !== plan.output) live.delete(v);
+    for (const v of stepInputs(s)) if (last.get(v) === i && !plan.outputs.includes(v)) live.delete(v);
   });
   return out;
 }

@@ -1,7 +1,7 @@
 // The wasm engine: executes a compiled Plan with the generated SIMD kernels on one shared memory
 // (packed weights, a liveness-planned activation arena, indirection tables, the step program), with the
 // work of every step split across worker threads.
-import type { Plan, Step, ValueId } from '../../src/engine/plan';
+import { type Plan, type Step, type ValueId, stepInputs } from '../../src/engine/plan';
 import { type Tensor, shapeStr, sizeOf, tensor } from '../../src/tensor';
 import { softmax } from '../ts/softmax';
 import { relaxedSimdSupported } from './emit';
@@ -42,7 +42,8 @@ export interface LayerTime {
 }
 
 export interface WasmRunResult {
-  readonly output: Tensor;
+  /** The plan's outputs, in its order. */
+  readonly outputs: Tensor[];
   /** Per step wall time, when run with `{ profile: true }`. */
   readonly layerMs?: LayerTime[];
 }
@@ -135,12 +136,14 @@ interface Prepared {
 
 /**
  * The synchronous core: one instance on one memory. Values in `inputs` are written by the caller, values
- * in `keep` survive to the end of the run (all others share the arena by liveness).
+ * in `keep` are read by the caller after the run (all others share the arena by liveness).
  */
 export class WasmCore {
   readonly layouts: readonly ValueLayout[];
   private readonly instance: WasmInstance;
   private readonly wasmSteps: number;
+  /** Values left readable in wasm memory: those kept, and what the JS tail steps read, never a tail step's output. */
+  private readonly readback: readonly ValueId[];
   private readonly weightsAddr: number;
   private readonly zeroAddr: number;
   private readonly dynBase: number;
@@ -166,6 +169,9 @@ export class WasmCore {
     for (let i = 0; i < tail; i++) {
       if (isTailStep(plan.steps[i]!)) throw new Error(`wasm engine: ${plan.steps[i]!.kind} step ${plan.steps[i]!.name} is only supported at the end`);
     }
+    const tailSteps = plan.steps.slice(tail);
+    const tailOutputs = new Set(tailSteps.map((s) => s.output));
+    this.readback = [...new Set([...keep, ...tailSteps.flatMap(stepInputs)])].filter((v) => !tailOutputs.has(v));
     this.layouts = layoutValues(plan, inputs);
     const { consts, bytes } = packSteps(plan, this.layouts, winograd);
     this.consts = consts;
@@ -214,7 +220,7 @@ export class WasmCore {
     const { plan, layouts } = this;
     const progAddr = this.dynBase;
     const progBytes = roundUp(this.wasmSteps * DESC_BYTES, ALIGN);
-    const arena = planArena(plan, layouts, batch, this.inputs, [...this.keep, this.lastWasmValue], this.wasmSteps);
+    const arena = planArena(plan, layouts, batch, this.inputs, this.readback, this.wasmSteps);
     const arenaAddr = progAddr + progBytes;
     const scratchPerThread = scratchBytesPerThread(plan, layouts, this.consts, batch, threads, this.mr);
     const scratchAddr = roundUp(arenaAddr + arena.bytes, ALIGN);
@@ -328,17 +334,13 @@ export class WasmCore {
     return profile ? [t0, ...this.marks] : undefined;
   }
 
-  /** The steps after the wasm program (softmax), applied in JS. */
-  finish(value: Tensor): Tensor {
-    let out = value;
+  /** The kept values after a run: read from wasm memory, then the steps after the wasm program (softmax) applied in JS. */
+  readKept(): Map<ValueId, Tensor> {
+    const values = new Map(this.readback.map((v) => [v, this.readValue(v)] as const));
     for (const s of this.plan.steps.slice(this.wasmSteps)) {
-      if (s.kind === 'softmax') out = softmax(out, s.axis);
+      if (s.kind === 'softmax') values.set(s.output, softmax(values.get(s.input)!, s.axis));
     }
-    return out;
-  }
-
-  get lastWasmValue(): ValueId {
-    return this.wasmSteps > 0 ? this.plan.steps[this.wasmSteps - 1]!.output : this.plan.input;
+    return values;
   }
 
   get wasmStepCount(): number {
@@ -363,7 +365,7 @@ export async function createWasmExecutor(plan: Plan, opts: WasmExecutorOptions =
   const mr = opts.mr ?? DEFAULT_MR;
   const module = await compileKernels({ relaxedSimd: relaxed, mr, shared });
   const memory = newMemory(shared);
-  const core = new WasmCore(plan, module, memory, mr, [plan.input], [plan.output], opts.winograd ?? true);
+  const core = new WasmCore(plan, module, memory, mr, [plan.input], plan.outputs, opts.winograd ?? true);
   const pool = threads > 1 ? await WorkerPool.start(threads, module, memory, opts.workerFactory) : null;
   let disposed = false;
   return {
@@ -380,14 +382,15 @@ export async function createWasmExecutor(plan: Plan, opts: WasmExecutorOptions =
       core.prepare(batch, threads);
       core.writeValue(plan.input, input);
       const times = core.execute(pool, runOpts?.profile === true);
-      const output = core.finish(core.readValue(core.lastWasmValue));
-      if (!times) return { output };
+      const kept = core.readKept();
+      const outputs = plan.outputs.map((v) => kept.get(v)!);
+      if (!times) return { outputs };
       const layerMs: LayerTime[] = [];
       for (let i = 0; i < core.wasmStepCount; i++) {
         const s = plan.steps[i]!;
         layerMs.push({ name: s.name, kind: s.kind, ms: times[i + 1]! - times[i]! });
       }
-      return { output, layerMs };
+      return { outputs, layerMs };
     },
     dispose(): void {
       if (disposed) return;

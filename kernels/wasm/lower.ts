@@ -1,7 +1,7 @@
 // Lowers a Plan to what the generated kernels execute: NHWC value layouts, weights packed once into
 // panels (bias first), a liveness-planned activation arena for a given batch size, indirection tables,
 // and the program of step descriptors.
-import type { ConvStep, FcStep, PadStep, Plan, SliceStep, Step, ValueId } from '../../src/engine/plan';
+import { type ConvStep, type FcStep, type PadStep, type Plan, type SliceStep, type Step, type ValueId, stepInputs } from '../../src/engine/plan';
 import { resolveSliceAxis } from '../ts/shape';
 import { shapeStr } from '../../src/tensor';
 import {
@@ -278,17 +278,6 @@ export function planArena(plan: Plan, layouts: readonly ValueLayout[], batch: nu
     total = Math.max(total, off + b.size);
   }
   return { offsets, bytes: total };
-}
-
-export function stepInputs(s: Step): ValueId[] {
-  switch (s.kind) {
-    case 'add':
-      return [s.a, s.b];
-    case 'conv':
-      return s.residual !== undefined ? [s.input, s.residual] : [s.input];
-    default:
-      return [s.input];
-  }
 }
 
 export interface ConvGeometry {

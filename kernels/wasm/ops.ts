@@ -21,7 +21,7 @@ export async function initWasmKernels(): Promise<void> {
 /** Runs a single-step plan: `inputs` are written (NCHW, batch first), the output value is read back. */
 function runOneStep(values: PlanValue[], step: Step, inputs: { id: number; t: Tensor }[], batch: number): Tensor {
   const plan: Plan = {
-    values, input: inputs[0]!.id, output: step.output, outputIsProbabilities: false, steps: [step],
+    values, input: inputs[0]!.id, outputs: [step.output], outputIsProbabilities: false, steps: [step],
     stats: [{ name: step.name, kind: step.kind, outShape: values[step.output]!.shape, params: 0, macs: 0, detail: '' }],
   };
   const module = compileKernelsSync(getConfig());

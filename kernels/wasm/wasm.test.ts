@@ -48,7 +48,7 @@ class PlanBuilder {
   }
   plan(input: ValueId, output: ValueId): Plan {
     return {
-      values: this.values, input, output, outputIsProbabilities: false, steps: this.steps,
+      values: this.values, input, outputs: [output], outputIsProbabilities: false, steps: this.steps,
       stats: this.steps.map((s) => ({ name: s.name, kind: s.kind, outShape: this.values[s.output]!.shape, params: 0, macs: 0, detail: '' })),
     };
   }
@@ -56,11 +56,11 @@ class PlanBuilder {
 
 async function checkPlan(plan: Plan, batch: number, threads: number, seed = 7): Promise<void> {
   const x = randomTensor([batch, ...plan.values[plan.input]!.shape], rng(seed));
-  const want = runPlan(plan, x, 'ts').output;
+  const want = runPlan(plan, x, 'ts').outputs[0]!;
   const ex = await createWasmExecutor(plan, { threads });
   try {
     const got = await ex.run(x);
-    assertClose(got.output, want, `plan ending in ${plan.steps[plan.steps.length - 1]!.kind}, batch ${batch}, ${threads} threads`);
+    assertClose(got.outputs[0]!, want, `plan ending in ${plan.steps[plan.steps.length - 1]!.kind}, batch ${batch}, ${threads} threads`);
   } finally {
     ex.dispose();
   }
@@ -231,9 +231,9 @@ describe('wasm executor on zoo models', () => {
     try {
       for (const batch of [3, 1]) {
         const x = randomTensor([batch, 3, 32, 32], rng(batch));
-        const want = runPlan(plan, x, 'ts').output;
+        const want = runPlan(plan, x, 'ts').outputs[0]!;
         const got = await ex.run(x, { profile: true });
-        assertClose(got.output, want, `resnet20 batch ${batch}`);
+        assertClose(got.outputs[0]!, want, `resnet20 batch ${batch}`);
         assert.equal(got.layerMs?.length, plan.steps.length);
         assert.ok(got.layerMs!.every((l) => l.ms >= 0));
       }
@@ -245,14 +245,14 @@ describe('wasm executor on zoo models', () => {
   test('threads join and leave runs safely: 40 back-to-back and spaced runs on 3 threads give identical outputs', async () => {
     const plan = compileGraph(buildModel(zooSpec('resnet20'), { name: 'resnet20' }));
     const x = randomTensor([2, 3, 32, 32], rng(21));
-    const want = runPlan(plan, x, 'ts').output;
+    const want = runPlan(plan, x, 'ts').outputs[0]!;
     const ex = await createWasmExecutor(plan, { threads: 3 });
     try {
-      const first = (await ex.run(x)).output;
+      const first = (await ex.run(x)).outputs[0]!;
       assertClose(first, want, 'resnet20 on 3 threads');
       for (let i = 0; i < 40; i++) {
         if (i % 8 === 0) await new Promise((r) => setTimeout(r, 5));
-        const got = (await ex.run(x, { profile: i % 2 === 0 })).output;
+        const got = (await ex.run(x, { profile: i % 2 === 0 })).outputs[0]!;
         assert.deepEqual(got.data, first.data, `run ${i} differs`);
       }
     } finally {

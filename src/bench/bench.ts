@@ -110,7 +110,7 @@ async function makeCell(model: string, engine: BenchEngine, threads: number, pla
         ...base,
         run: async (x) => {
           const t0 = performance.now();
-          const output = runPlan(plan, x, 'ts').output;
+          const output = runPlan(plan, x, 'ts').outputs[0]!;
           return { output, ms: performance.now() - t0 };
         },
         dispose: async () => {},
@@ -121,7 +121,7 @@ async function makeCell(model: string, engine: BenchEngine, threads: number, pla
         ...base,
         run: async (x) => {
           const t0 = performance.now();
-          const { output } = await ex.run(x);
+          const output = (await ex.run(x)).outputs[0]!;
           return { output, ms: performance.now() - t0 };
         },
         dispose: async () => ex.dispose(),

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseNpy, serializeNpy } from '../npy';
 import { parseOnnx } from '../onnx/read';
+import { serializeOnnx } from '../onnx/write';
+import { buildModel } from '../zoo/build';
+import { zooSpec } from '../zoo/spec';
 import { main } from './main';
 import { packageRoot } from './models';
 
@@ -73,6 +76,21 @@ describe('resnet CLI', () => {
     for (const a of outs) {
       assert.deepEqual(a.shape, [2, 10]);
       a.data.forEach((v, i) => assert.ok(Math.abs(v - ref.data[i]!) < 1e-4 * Math.max(...ref.data.map(Math.abs)), `${v} vs ${ref.data[i]}`));
+    }
+  });
+
+  it('info and run agree with the graph on a model whose output is its pooled features, on every engine', async () => {
+    const graph = buildModel(zooSpec(ZOO_ONLY), { name: ZOO_ONLY });
+    const pooled = graph.nodes.find((n) => n.op === 'GlobalAveragePool')!.outputs[0]!;
+    const model = join(dir, 'features.onnx');
+    writeFileSync(model, serializeOnnx({ ...graph, outputs: [{ name: pooled, dtype: 'float32', shape: ['N', 64, 1, 1] }] }));
+    const info = await cli('info', model);
+    assert.equal(info.code, 0, info.err);
+    assert.match(info.out, new RegExp(`output ${pooled} \\[64,1,1\\]`));
+    for (const engine of ['ts', 'wasm', 'ort-wasm']) {
+      const r = await cli('run', model, '--input', join(dir, 'x.npy'), '--engine', engine);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /output \[2,64,1,1\]/, `${engine}: ${r.out}`);
     }
   });
 

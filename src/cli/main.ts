@@ -103,9 +103,13 @@ async function cmdInfo(argv: string[], io: CliIO): Promise<void> {
   if (positionals.length !== 1) throw new CliError('info takes one model: resnet info NAME|FILE.onnx');
   const { info } = compileModel(modelBytes(positionals[0]!, zooOptions(values)));
   if (values['json']) {
-    return io.out(JSON.stringify({ name: info.name, input: info.inputShape, classes: info.classes, params: info.params, macs: info.macs, trained: info.trained, layers: info.layers }, null, 2));
+    return io.out(JSON.stringify({ name: info.name, input: info.inputShape, classes: info.classes, outputs: info.outputs, params: info.params, macs: info.macs, trained: info.trained, layers: info.layers }, null, 2));
   }
   io.out(`${info.name}: input [${info.inputShape.join(',')}], ${info.classes} classes, ${formatCount(info.params)} parameters, ${formatCount(info.macs)} multiply-adds${info.trained ? '' : ' (untrained weights)'}`);
+  // A file whose output is not one class vector says what it returns.
+  if (info.outputs.length > 1 || info.outputs[0]!.shape.length !== 1) {
+    for (const o of info.outputs) io.out(`output ${o.name} [${o.shape.join(',')}]`);
+  }
   const head = ['layer', 'op', 'output', 'params', 'mult-adds'];
   const body = info.layers.map((l) => [l.name, l.detail, `[${l.outShape.join(',')}]`, l.params ? String(l.params) : '-', l.macs ? String(l.macs) : '-']);
   body.push(['total', '', '', String(info.params), String(info.macs)]);
@@ -149,6 +153,7 @@ async function cmdRun(argv: string[], io: CliIO): Promise<void> {
     untrainedNote(session.info, io);
     const r = await session.run(x);
     io.out(`output [${r.output.shape.join(',')}] in ${r.ms.toFixed(1)} ms on ${engine}`);
+    r.outputs.slice(1).forEach((o, i) => io.out(`output ${i + 2} '${session.info.outputs[i + 1]!.name}' [${o.shape.join(',')}]${typeof values['out'] === 'string' ? ' (not written: --out takes the first output)' : ''}`));
     const rows = r.output.shape[0]!;
     const width = r.output.data.length / rows;
     for (let n = 0; n < rows; n++) {

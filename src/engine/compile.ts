@@ -6,7 +6,7 @@ import {
   type Graph, type GraphNode, type IrTensor, attrFloat, attrInt, attrInts, attrString,
 } from '../graph/ir';
 import { type Tensor, shapeStr, sizeOf } from '../tensor';
-import type { ConvStep, FcStep, LayerStat, Plan, PlanValue, Step, ValueId } from './plan';
+import { type ConvStep, type FcStep, type LayerStat, type Plan, type PlanValue, type Step, type ValueId, stepInputs } from './plan';
 
 export class ModelError extends Error {
   override name = 'ModelError';
@@ -540,15 +540,32 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): Plan {
     alias(node, output);
   }
 
-  const outName = graph.outputs[0]?.name;
-  const outKnown = outName ? known.get(outName) : undefined;
-  if (!outKnown || outKnown.kind !== 'act') throw new ModelError(`the model output '${outName ?? ''}' is not computed from the input`);
-  const outProducer = producer.get(outKnown.id);
+  if (graph.outputs.length === 0) throw new ModelError('the model declares no output');
+  const outputs = graph.outputs.map((o) => {
+    const k = known.get(o.name);
+    if (!k || k.kind !== 'act') throw new ModelError(`the model output '${o.name}' is not computed from the input`);
+    return k.id;
+  });
+  const live = liveSteps(steps, outputs);
+  const kept = steps.filter((_, i) => live[i]);
   return {
-    values, input: inputId, output: outKnown.id, steps,
-    stats: stats.map((st, i) => ({ ...st, detail: describeStep(steps[i]!) })),
-    outputIsProbabilities: outProducer?.step.kind === 'softmax',
+    values, input: inputId, outputs, steps: kept,
+    stats: stats.filter((_, i) => live[i]).map((st, i) => ({ ...st, detail: describeStep(kept[i]!) })),
+    outputIsProbabilities: producer.get(outputs[0]!)?.step.kind === 'softmax',
   };
+}
+
+/** Which steps the outputs depend on: a model whose output is an intermediate value runs no further. */
+function liveSteps(steps: readonly Step[], outputs: readonly ValueId[]): boolean[] {
+  const needed = new Set(outputs);
+  const live = steps.map(() => false);
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const s = steps[i]!;
+    if (!needed.has(s.output)) continue;
+    live[i] = true;
+    for (const v of stepInputs(s)) needed.add(v);
+  }
+  return live;
 }
 
 export function describeStep(s: Step): string {

@@ -101,6 +101,18 @@ export interface SliceStep extends StepBase {
 export type Step =
   | ConvStep | PoolStep | UnaryStep | FcStep | SoftmaxStep | AddStep | ShortcutAStep | BatchNormStep | PadStep | SliceStep;
 
+/** The values a step reads. */
+export function stepInputs(s: Step): ValueId[] {
+  switch (s.kind) {
+    case 'add':
+      return [s.a, s.b];
+    case 'conv':
+      return s.residual === undefined ? [s.input] : [s.input, s.residual];
+    default:
+      return [s.input];
+  }
+}
+
 /** What a step costs, as the paper counts it: learned parameters and multiply-adds per sample. */
 export interface LayerStat {
   readonly name: string;
@@ -117,8 +129,12 @@ export interface LayerStat {
 export interface Plan {
   readonly values: readonly PlanValue[];
   readonly input: ValueId;
-  /** The model's output (logits, or probabilities when the model ends in Softmax). */
-  readonly output: ValueId;
+  /**
+   * The graph's declared outputs, in its order. A classifier's first output is its logits (or its
+   * probabilities when it ends in Softmax); every engine returns exactly these values.
+   */
+  readonly outputs: readonly ValueId[];
+  /** The first output is a Softmax's. */
   readonly outputIsProbabilities: boolean;
   readonly steps: readonly Step[];
   /** One entry per step, same order. */

@@ -2,7 +2,7 @@
 import { getKernel } from '../../kernels/registry';
 import type { BackendName } from '../../kernels/types';
 import { type Tensor, sizeOf } from '../tensor';
-import type { Plan, Step, ValueId } from './plan';
+import { type Plan, type Step, type ValueId, stepInputs } from './plan';
 
 export interface StepTiming {
   readonly name: string;
@@ -11,7 +11,8 @@ export interface StepTiming {
 }
 
 export interface PlanRun {
-  readonly output: Tensor;
+  /** The plan's outputs, in its order. */
+  readonly outputs: Tensor[];
   readonly timings: StepTiming[];
   /** Every step's output by value name, when asked for. */
   readonly activations?: Map<string, Tensor>;
@@ -23,17 +24,6 @@ function lastUses(plan: Plan): Map<ValueId, number> {
     for (const v of stepInputs(s)) last.set(v, i);
   });
   return last;
-}
-
-export function stepInputs(s: Step): ValueId[] {
-  switch (s.kind) {
-    case 'add':
-      return [s.a, s.b];
-    case 'conv':
-      return s.residual === undefined ? [s.input] : [s.input, s.residual];
-    default:
-      return [s.input];
-  }
 }
 
 export function runStep(backend: BackendName, s: Step, get: (v: ValueId) => Tensor, outShape: readonly number[]): Tensor {
@@ -98,7 +88,7 @@ export function runPlan(plan: Plan, input: Tensor, backend: BackendName, capture
     live.set(s.output, y);
     activations?.set(plan.values[s.output]!.name, y);
     // Drop values nobody reads any more so the GC can reuse their memory.
-    for (const v of stepInputs(s)) if (last.get(v) === i && v !== plan.output) live.delete(v);
+    for (const v of stepInputs(s)) if (last.get(v) === i && !plan.outputs.includes(v)) live.delete(v);
   });
-  return { output: get(plan.output), timings, activations };
+  return { outputs: plan.outputs.map(get), timings, activations };
 }

@@ -40,6 +40,8 @@ export interface ModelInfo {
   /** [C,H,W] */
   readonly inputShape: readonly number[];
   readonly classes: number;
+  /** The graph's declared outputs with their per-sample shapes; the first is the classifier's. */
+  readonly outputs: readonly { readonly name: string; readonly shape: readonly number[] }[];
   readonly labels: readonly string[];
   readonly trained: boolean;
   readonly params: number;
@@ -53,8 +55,11 @@ export interface RunOptions {
 }
 
 export interface RunResult {
-  /** The model's output as computed ([N,K] logits, or probabilities if the model ends in Softmax). */
+  /** The model's first output as computed ([N,K] logits, or probabilities if the model ends in Softmax). */
   readonly output: Tensor;
+  /** Every output the graph declares, in its order (`output` is the first). */
+  readonly outputs: readonly Tensor[];
+  /** Softmax of the first output, as [N, its size per sample]. */
   readonly probs: Tensor;
   readonly ms: number;
   /** Per-step timings (our engines; empty for ORT, which runs the graph as one call). */
@@ -73,13 +78,14 @@ export interface Session {
 export function modelInfo(graph: Graph, plan: Plan): ModelInfo {
   const meta = parseMeta(graph.metadata);
   const inputShape = plan.values[plan.input]!.shape;
-  const classes = sizeOf(plan.values[plan.output]!.shape);
+  const classes = sizeOf(plan.values[plan.outputs[0]!]!.shape);
   const labels = meta?.labels.length ? meta.labels : fallbackLabels(classes);
   return {
     name: meta?.name ?? graph.name,
     meta,
     inputShape,
     classes,
+    outputs: graph.outputs.map((o, i) => ({ name: o.name, shape: plan.values[plan.outputs[i]!]!.shape })),
     labels: labels.length === classes ? labels : [],
     trained: meta ? meta.trained : true,
     params: plan.stats.reduce((s, l) => s + l.params, 0),
@@ -109,7 +115,7 @@ export function compileModel(bytes: Uint8Array, inputShape?: readonly number[]):
 
 /** What differs between engines: how a batch runs and what is freed at the end. */
 interface EngineRunner {
-  run(x: Tensor): Promise<{ output: Tensor; timings: readonly StepTiming[] }>;
+  run(x: Tensor): Promise<{ outputs: readonly Tensor[]; timings: readonly StepTiming[] }>;
   dispose(): Promise<void>;
 }
 
@@ -124,13 +130,17 @@ export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promis
   let runner: EngineRunner | undefined = await startEngine(opts, compiled.plan, bytes);
   if (opts.engine !== 'ts') plan = undefined;
 
-  const finish = (output: Tensor, t0: number, timings: readonly StepTiming[], activations?: ReadonlyMap<string, Tensor>): RunResult => ({
-    output,
-    probs: outputIsProbabilities ? output : softmaxRows(output),
-    ms: performance.now() - t0,
-    timings,
-    activations,
-  });
+  const finish = (outputs: readonly Tensor[], t0: number, timings: readonly StepTiming[], activations?: ReadonlyMap<string, Tensor>): RunResult => {
+    const output = outputs[0]!;
+    return {
+      output,
+      outputs,
+      probs: outputIsProbabilities ? output : softmaxRows(output),
+      ms: performance.now() - t0,
+      timings,
+      activations,
+    };
+  };
   return {
     engine: opts.engine,
     info,
@@ -148,10 +158,10 @@ export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promis
         // Activations come from the reference path: the fast engines run the whole network in one call.
         registerAll();
         const r = runPlan(planOf(), x, 'ts', true);
-        return finish(r.output, t0, r.timings, r.activations);
+        return finish(r.outputs, t0, r.timings, r.activations);
       }
       const r = await runner.run(x);
-      return finish(r.output, t0, r.timings);
+      return finish(r.outputs, t0, r.timings);
     },
     async dispose() {
       await runner?.dispose();
@@ -174,7 +184,7 @@ async function startEngine(opts: SessionOptions, plan: Plan, bytes: Uint8Array):
       return {
         async run(x) {
           const r = await ex.run(x, { profile: true });
-          return { output: r.output, timings: r.layerMs ?? [] };
+          return { outputs: r.outputs, timings: r.layerMs ?? [] };
         },
         dispose: async () => ex.dispose(),
       };
@@ -184,7 +194,7 @@ async function startEngine(opts: SessionOptions, plan: Plan, bytes: Uint8Array):
       const backend = opts.engine === 'ort-webgpu' ? 'webgpu' : 'wasm';
       const ort = await createOrtRunner(bytes, { backend, threads: opts.threads, wasmPaths: opts.wasmPaths });
       // ONNX Runtime runs the graph as one call: no per-step timings.
-      return { run: async (x) => ({ output: await ort.run(x), timings: [] }), dispose: () => ort.release() };
+      return { run: async (x) => ({ outputs: await ort.run(x), timings: [] }), dispose: () => ort.release() };
     }
   }
 }

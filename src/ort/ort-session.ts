@@ -33,7 +33,8 @@ async function loadOrt(opts: OrtOptions): Promise<typeof Ort> {
 }
 
 export interface OrtRunner {
-  run(x: Tensor): Promise<Tensor>;
+  /** The model's outputs, in the graph's order. */
+  run(x: Tensor): Promise<Tensor[]>;
   release(): Promise<void>;
 }
 
@@ -44,17 +45,18 @@ export async function createOrtRunner(bytes: Uint8Array, opts: OrtOptions): Prom
     graphOptimizationLevel: 'all',
   });
   const inputName = session.inputNames[0]!;
-  const outputName = session.outputNames[0]!;
   return {
-    async run(x: Tensor): Promise<Tensor> {
+    async run(x: Tensor): Promise<Tensor[]> {
       const feeds = { [inputName]: new ort.Tensor('float32', x.data, [...x.shape]) };
       const result = await session.run(feeds);
-      const y = result[outputName]!;
-      // Copy before dispose: the data may be a view that dispose releases.
-      const data = Float32Array.from((await y.getData()) as ArrayLike<number>);
-      const shape = [...y.dims];
-      y.dispose();
-      return { shape, data };
+      const outputs: Tensor[] = [];
+      for (const name of session.outputNames) {
+        const y = result[name]!;
+        // Copy before dispose: the data may be a view that dispose releases.
+        outputs.push({ shape: [...y.dims], data: Float32Array.from((await y.getData()) as ArrayLike<number>) });
+        y.dispose();
+      }
+      return outputs;
     },
     release: () => session.release(),
   };

@@ -17,7 +17,7 @@ function sidecarMeta(name: string, edit: (m: Record<string, unknown>) => void = 
 }
 
 function infoWith(meta: ModelMeta | null, inputShape: readonly number[] = meta ? meta.input : [3, 224, 224]): ModelInfo {
-  return { name: meta?.name ?? 'user-model', meta, inputShape, classes: 10, labels: [], trained: true, params: 0, macs: 0, layers: [] };
+  return { name: meta?.name ?? 'user-model', meta, inputShape, classes: 10, outputs: [{ name: 'logits', shape: [10] }], labels: [], trained: true, params: 0, macs: 0, layers: [] };
 }
 
 describe('preprocessSpecFor background', () => {
