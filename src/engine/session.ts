@@ -5,6 +5,7 @@ import { registerAll } from '../../kernels/index';
 import type { Graph } from '../graph/ir';
 import { type ModelMeta, fallbackLabels, parseMeta } from '../model-meta';
 import { parseOnnx } from '../onnx/read';
+import { serializeOnnx } from '../onnx/write';
 import { createOrtRunner } from '../ort/ort-session';
 import { createWasmExecutor } from '../../kernels/wasm/executor';
 import { enableRelaxedSimdInNode } from '../../kernels/wasm/node-relaxed';
@@ -28,6 +29,8 @@ export interface SessionOptions {
   readonly threads?: number;
   /** [C,H,W] for models whose file leaves the spatial size open. */
   readonly inputShape?: readonly number[];
+  /** Values to return after the graph's own outputs (e.g. the features a class activation map reads). */
+  readonly extraOutputs?: readonly string[];
   /** ORT only: where its wasm files are served from. */
   readonly wasmPaths?: string;
   /** 'wasm' in browsers: URL of the served thread-worker script (else Blob workers, which a strict CSP refuses). */
@@ -107,10 +110,23 @@ function defaultInputShape(graph: Graph): readonly number[] | undefined {
   return [typeof dims[0] === 'number' ? dims[0] : 3, 224, 224];
 }
 
-export function compileModel(bytes: Uint8Array, inputShape?: readonly number[]): { graph: Graph; plan: Plan; info: ModelInfo } {
-  const graph = parseOnnx(bytes);
+export function compileModel(bytes: Uint8Array, inputShape?: readonly number[], extraOutputs: readonly string[] = []): { graph: Graph; plan: Plan; info: ModelInfo } {
+  const parsed = parseOnnx(bytes);
+  const graph = extraOutputs.length === 0 ? parsed : withOutputs(parsed, extraOutputs);
   const plan = compileGraph(graph, { inputShape: inputShape ?? defaultInputShape(graph) });
   return { graph, plan, info: modelInfo(graph, plan) };
+}
+
+/** The graph with more of its values declared as outputs (their shapes are filled in once compiled). */
+function withOutputs(graph: Graph, names: readonly string[]): Graph {
+  const extra = names.filter((n) => !graph.outputs.some((o) => o.name === n)).map((name) => ({ name, dtype: 'float32' as const, shape: [] }));
+  return { ...graph, outputs: [...graph.outputs, ...extra] };
+}
+
+/** ONNX bytes declaring the compiled graph's outputs with their shapes, for ONNX Runtime (which returns only declared outputs). */
+function bytesWithOutputs(graph: Graph, plan: Plan): Uint8Array {
+  const outputs = graph.outputs.map((o, i) => ({ ...o, shape: ['N', ...plan.values[plan.outputs[i]!]!.shape] }));
+  return serializeOnnx({ ...graph, outputs });
 }
 
 /** What differs between engines: how a batch runs and what is freed at the end. */
@@ -120,14 +136,16 @@ interface EngineRunner {
 }
 
 export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promise<Session> {
-  const compiled = compileModel(bytes, opts.inputShape);
+  const extra = opts.extraOutputs ?? [];
+  const compiled = compileModel(bytes, opts.inputShape, extra);
   const { info } = compiled;
   const outputIsProbabilities = compiled.plan.outputIsProbabilities;
   // Engines other than 'ts' keep their own copy of the weights (packed in wasm memory, or in ORT), so the
   // plan's is dropped after they start and recompiled only if asked for (layer responses, activations).
   let plan: Plan | undefined = compiled.plan;
-  const planOf = (): Plan => (plan ??= compileModel(bytes, opts.inputShape).plan);
-  let runner: EngineRunner | undefined = await startEngine(opts, compiled.plan, bytes);
+  const planOf = (): Plan => (plan ??= compileModel(bytes, opts.inputShape, extra).plan);
+  const engineBytes = extra.length > 0 && opts.engine.startsWith('ort-') ? bytesWithOutputs(compiled.graph, compiled.plan) : bytes;
+  let runner: EngineRunner | undefined = await startEngine(opts, compiled.plan, engineBytes);
   if (opts.engine !== 'ts') plan = undefined;
 
   const finish = (outputs: readonly Tensor[], t0: number, timings: readonly StepTiming[], activations?: ReadonlyMap<string, Tensor>): RunResult => {
