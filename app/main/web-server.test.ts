@@ -107,6 +107,10 @@ describe('the web server', () => {
     assert.equal((await get('/%2e%2e/secret.txt')).status, 403);
     assert.equal((await get('/.env')).status, 403);
   });
+  it('says which port is busy and how to choose another', async () => {
+    const port = Number(new URL(server.url).port);
+    await assert.rejects(startWebServer({ root, port }), new RegExp(`^Error: port ${port} on 127\\.0\\.0\\.1 is busy .*--port ${port + 1}`));
+  });
   it('refuses other methods', async () => assert.equal((await get('/', { method: 'POST' })).status, 405));
   it('refuses requests for another host name (DNS rebinding)', async () => {
     assert.equal((await get('/', { host: 'evil.example' })).status, 403);

@@ -62,7 +62,11 @@ export function startWebServer(opts: WebServerOptions): Promise<WebServer> {
         res.end();
       });
     });
-    server.on('error', reject);
+    server.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EADDRINUSE') return reject(e);
+      const busy = opts.port ?? 0;
+      reject(new Error(`port ${busy} on ${host} is busy (another program, or resnet-lab already running): choose another with \`npm run web -- --port ${busy + 1}\``));
+    });
     server.listen(opts.port ?? 0, host, () => {
       port = (server.address() as AddressInfo).port;
       const shownHost = host.includes(':') ? `[${host}]` : host;
