@@ -153,8 +153,18 @@ describe('telling checkpoint files apart by content', () => {
   });
 });
 
-describe('float16 and bfloat16', () => {
-  it('widen exactly, subnormals, infinities and NaN included', () => {
+describe('element conversion', () => {
+  it('float64 narrows, and strides and offsets pick the right elements', () => {
+    // A 2x3 float64 tensor stored transposed (strides [1, 2]) after one element of padding (offset 1).
+    const stored = new Float64Array([99, 0, 3, 1, 4, 2, 5]);
+    const t: CheckpointTensor = {
+      dtype: 'float64', shape: [2, 3], strides: [1, 2], offset: 1,
+      storage: { bigEndian: false, bytes: () => new Uint8Array(stored.buffer) },
+    };
+    assert.deepEqual([...tensorToFloat32(t, "'t'")], [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('float16 and bfloat16 widen exactly, subnormals, infinities and NaN included', () => {
     assert.equal(halfToFloat(0x3c00), 1);
     assert.equal(halfToFloat(0xc000), -2);
     assert.equal(halfToFloat(0x7bff), 65504);

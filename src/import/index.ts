@@ -71,15 +71,14 @@ export function importStateDict(sd: StateDict, opts: ImportOptions = {}): Import
     ? inferResnetArch(shapes)
     : namedArch(opts.arch, shapes.get('fc.weight')?.[0] ?? 1000, shapes.get('conv1.weight')?.[1] ?? 3);
   const archName = opts.arch ?? describeArch(arch);
-  const what = archName;
 
   const used = new Set<string>();
   const dtypes = new Set<string>();
   const weights: WeightSource = (key, dims) => {
     const t = sd.tensors.get(key);
-    if (!t) throw new ImportError(`missing '${key}': ${what} needs a ${shapeStr(dims)} tensor there`);
+    if (!t) throw new ImportError(`missing '${key}': ${archName} needs a ${shapeStr(dims)} tensor there`);
     if (t.shape.length !== dims.length || t.shape.some((d, i) => d !== dims[i])) {
-      throw new ImportError(`'${key}' has shape ${shapeStr(t.shape)}, where ${what} needs ${shapeStr(dims)}`);
+      throw new ImportError(`'${key}' has shape ${shapeStr(t.shape)}, where ${archName} needs ${shapeStr(dims)}`);
     }
     used.add(key);
     dtypes.add(t.dtype);
@@ -106,7 +105,7 @@ export function importStateDict(sd: StateDict, opts: ImportOptions = {}): Import
   if (unexpected.length > 0) {
     const first = unexpected[0]!;
     const more = unexpected.length > 1 ? ` (and ${unexpected.length - 1} more)` : '';
-    throw new ImportError(`unexpected '${first}' ${shapeStr(sd.tensors.get(first)!.shape)}${more}: ${what} has no such parameter`);
+    throw new ImportError(`unexpected '${first}' ${shapeStr(sd.tensors.get(first)!.shape)}${more}: ${archName} has no such parameter`);
   }
   return {
     graph, format: sd.format, arch, archName, entry: sd.entry, dataParallel: sd.dataParallel,

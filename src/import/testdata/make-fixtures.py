@@ -12,7 +12,8 @@ plus broken and hostile files; and PyTorch's logits for one fixed 1x3x32x32 inpu
                                                             # at 224x224, for measuring (not committed)
 
 Needs PyTorch >= 1.13 and torchvision (Debian: python3-torch python3-torchvision). No safetensors
-package: .safetensors files are written by hand here, as the format specifies.
+package: .safetensors files are written by hand here, as the format specifies. Reruns write the same
+bytes except for the legacy-format files, whose storage keys are memory addresses (torch's choice).
 """
 import argparse
 import collections
