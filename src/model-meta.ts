@@ -39,6 +39,13 @@ export interface ModelMeta {
    * training.dataset (src/preprocess/for-model.ts), else no inversion.
    */
   readonly background?: 'dark' | 'light';
+  /**
+   * The shorter side an image is resized to before the centre crop to input's HxW (torchvision's ImageNet
+   * evaluation: 256 for 224). Absent: 256/224 of H for inputs of 160 pixels and more, no resize below.
+   */
+  readonly resize?: number;
+  /** Where weights not trained here came from, e.g. 'resnet50.pth (torch.save zip, resnet50)'. */
+  readonly source?: string;
 }
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -88,6 +95,10 @@ export function parseMeta(metadata: Readonly<Record<string, string>>): ModelMeta
   const background = m['background'];
   if (background !== undefined && background !== 'dark' && background !== 'light') {
     throw new Error(`model metadata: 'background' must be 'dark' or 'light', got ${JSON.stringify(background)}`);
+  }
+  const resize = m['resize'];
+  if (resize !== undefined && !(Number.isInteger(resize) && (resize as number) >= Math.max(input[1]!, input[2]!) && (resize as number) <= 8 * input[1]!)) {
+    throw new Error(`model metadata: 'resize' must be an integer from the input's larger side to 8x its height, got ${JSON.stringify(resize)}`);
   }
   return m as unknown as ModelMeta;
 }

@@ -15,6 +15,7 @@ import { preprocessSpecFor } from '../preprocess/for-model';
 import { buildModel } from '../zoo/build';
 import { specDepth, zooNames, zooSpec, type ShortcutOption } from '../zoo/spec';
 import { CliError, choice, intOption, parse } from './args';
+import { cmdImport, IMPORT_USAGE, ImportError } from './import';
 import { modelBytes, readModelFile, shippedModelPath } from './models';
 import { parseMeta } from '../model-meta';
 
@@ -26,6 +27,7 @@ const USAGE = `usage: resnet <command> [options]
   models [--json]                       the zoo: depth, shortcut, parameters, multiply-adds
   info NAME|FILE.onnx [--json]          layer table: output shape, parameters, multiply-adds
   export NAME [--shortcut A|B|C] [--bottleneck-stride 1x1|3x3] [--out FILE.onnx]
+  ${IMPORT_USAGE.replace(/^resnet /, '')}
   run MODEL --input X.npy [--engine ${CLI_ENGINES.join('|')}] [--out Y.npy] [--threads N]
   classify IMAGE... --model NAME|FILE.onnx [--engine ${CLI_ENGINES.join('|')}] [--top K] [--json] [--threads N]
   bench [--models resnet18,resnet50,resnet20,resnet56] [--engines ts,wasm,ort-wasm] [--threads 1,2] [--batch N] [--json]
@@ -229,6 +231,7 @@ const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<void>> = {
   models: cmdModels,
   info: cmdInfo,
   export: cmdExport,
+  import: cmdImport,
   run: cmdRun,
   classify: cmdClassify,
   bench: cmdBench,
@@ -252,7 +255,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
     await fn(rest, io);
     return 0;
   } catch (e) {
-    if (e instanceof CliError || e instanceof OnnxError || e instanceof ModelError || e instanceof ImageError || e instanceof NpyError) {
+    if (e instanceof CliError || e instanceof OnnxError || e instanceof ModelError || e instanceof ImageError || e instanceof NpyError || e instanceof ImportError) {
       io.err(`resnet ${cmd}: ${e.message}`);
       return 1;
     }

@@ -8,6 +8,7 @@ import { MAX_MODEL_BYTES } from '../onnx/read';
 import { buildModel } from '../zoo/build';
 import { isZooName, zooSpec, type ShortcutOption } from '../zoo/spec';
 import { CliError } from './args';
+import { checkpointOnnxBytes, isCheckpointFile } from './import';
 
 /** The package root (where package.json and models/ are), from src/cli or from the bundled dist/. */
 export function packageRoot(): string {
@@ -44,7 +45,7 @@ export interface ZooOptions {
   readonly bottleneckStride?: '1x1' | '3x3';
 }
 
-/** ONNX bytes for NAME (zoo) or FILE.onnx. */
+/** ONNX bytes for NAME (zoo), FILE.onnx, or a PyTorch checkpoint (told by content, converted in memory). */
 export function modelBytes(arg: string, opts: ZooOptions = {}): Uint8Array {
   if (isZooName(arg)) {
     const custom = opts.shortcut !== undefined || opts.bottleneckStride !== undefined;
@@ -53,6 +54,7 @@ export function modelBytes(arg: string, opts: ZooOptions = {}): Uint8Array {
     const spec = { ...zooSpec(arg), ...opts };
     return serializeOnnx(buildModel(spec, { name: arg }));
   }
-  if (!arg.endsWith('.onnx') && !existsSync(arg)) throw new CliError(`unknown model '${arg}': give a zoo name (see 'resnet models') or an .onnx file`);
+  if (!arg.endsWith('.onnx') && !existsSync(arg)) throw new CliError(`unknown model '${arg}': give a zoo name (see 'resnet models'), an .onnx file or a PyTorch checkpoint`);
+  if (existsSync(arg) && isCheckpointFile(arg)) return checkpointOnnxBytes(arg);
   return readModelFile(arg);
 }

@@ -22,8 +22,10 @@ export function preprocessSpecFor(info: ModelInfo): PreprocessSpec {
   const meta = info.meta;
   const mean = meta ? [...meta.mean] : c === 3 ? [...IMAGENET_MEAN] : [0.5];
   const std = meta ? [...meta.std] : c === 3 ? [...IMAGENET_STD] : [0.5];
-  // ImageNet evaluation resizes the shorter side to 256 and centre-crops 224 (scaled for other sizes).
-  const resizeShorter = h >= 160 ? Math.round((h * 256) / 224) : undefined;
+  // ImageNet evaluation resizes the shorter side to 256 and centre-crops 224 (scaled for other sizes),
+  // unless the model's metadata says its own resize (one that still covers the crop).
+  const ownResize = meta?.resize !== undefined && meta.resize >= Math.max(h, w) ? meta.resize : undefined;
+  const resizeShorter = ownResize ?? (h >= 160 ? Math.round((h * 256) / 224) : undefined);
   const spec: PreprocessSpec = { channels: c, height: h, width: w, mean, std, resizeShorter };
   // Users drop product photos (dark garment on white); Fashion-MNIST models learnt the opposite polarity.
   if (trainedOnDarkBackground(meta)) spec.background = 'dark';

@@ -1,5 +1,7 @@
 // Builds the graph of a spec, in the shape of torchvision's resnet.py (conv3x3, BasicBlock/Bottleneck,
 // _make_layer) and with its parameter names, so our exports and a user's torchvision exports line up.
+// Weights are seeded random (the zoo) or come from a WeightSource by those names (imported checkpoints),
+// so one builder makes both and an imported net is wired exactly as a zoo net of the same spec.
 import { type Attr, type Graph, type GraphNode, type IrTensor, f32, float, i64, int, ints, str } from '../graph/ir';
 import { BOTTLENECK_EXPANSION, type ModelSpec, specIO } from './spec';
 import { type ModelMeta, META_KEY, defaultMeta } from '../model-meta';
@@ -10,13 +12,24 @@ export { seededRandom } from '../random';
 
 const INT64_MAX = 9223372036854775807n;
 
+/**
+ * The weights of a named parameter ('layer1.0.conv1.weight', 'bn1.running_var', 'fc.bias', ...) of the
+ * given shape, row-major. It throws when it has no such parameter or another shape.
+ */
+export type WeightSource = (name: string, dims: readonly number[]) => Float32Array;
+
 class GraphBuilder {
   readonly nodes: GraphNode[] = [];
   readonly initializers = new Map<string, IrTensor>();
   private readonly rng: Rng;
 
-  constructor(seed: number, private readonly init: 'he' | 'zeros') {
+  constructor(seed: number, private readonly init: 'he' | 'zeros', private readonly weights?: WeightSource) {
     this.rng = seededRandom(seed);
+  }
+
+  /** A parameter from the weight source when there is one, else drawn (or zeros) by the builder. */
+  private param(name: string, dims: number[], draw: () => Float32Array): string {
+    return this.constant(name, f32(dims, this.weights ? this.weights(name, dims) : draw()));
   }
 
   node(op: string, name: string, inputs: string[], attrs: Record<string, Attr> = {}): string {
@@ -32,11 +45,13 @@ class GraphBuilder {
 
   /** He et al. initialisation: normal with std sqrt(2 / fan_in). */
   private heWeight(name: string, dims: number[], fanIn: number): string {
-    const n = dims.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    const std = Math.sqrt(2 / fanIn);
-    if (this.init === 'he') for (let i = 0; i < n; i++) data[i] = this.rng.normal() * std;
-    return this.constant(name, f32(dims, data));
+    return this.param(name, dims, () => {
+      const n = dims.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(n);
+      const std = Math.sqrt(2 / fanIn);
+      if (this.init === 'he') for (let i = 0; i < n; i++) data[i] = this.rng.normal() * std;
+      return data;
+    });
   }
 
   conv(x: string, name: string, inC: number, outC: number, k: number, stride: number): string {
@@ -50,13 +65,13 @@ class GraphBuilder {
 
   /** Untrained BN statistics near the identity, jittered so that folding BN into conv is really exercised. */
   bn(x: string, name: string, channels: number): string {
-    const jitter = (centre: number, spread: number): Float32Array =>
+    const jitter = (centre: number, spread: number) => (): Float32Array =>
       Float32Array.from({ length: channels }, () => centre + spread * (2 * this.rng.uniform() - 1));
     const inputs = [
-      this.constant(`${name}.weight`, f32([channels], jitter(1, 0.2))),
-      this.constant(`${name}.bias`, f32([channels], jitter(0, 0.1))),
-      this.constant(`${name}.running_mean`, f32([channels], jitter(0, 0.1))),
-      this.constant(`${name}.running_var`, f32([channels], jitter(1, 0.2))),
+      this.param(`${name}.weight`, [channels], jitter(1, 0.2)),
+      this.param(`${name}.bias`, [channels], jitter(0, 0.1)),
+      this.param(`${name}.running_mean`, [channels], jitter(0, 0.1)),
+      this.param(`${name}.running_var`, [channels], jitter(1, 0.2)),
     ];
     return this.node('BatchNormalization', name, [x, ...inputs], { epsilon: float(1e-5), momentum: float(0.9) });
   }
@@ -89,10 +104,12 @@ class GraphBuilder {
   }
 
   fc(x: string, name: string, inF: number, outF: number): string {
-    const w = new Float32Array(outF * inF);
-    if (this.init === 'he') for (let i = 0; i < w.length; i++) w[i] = this.rng.normal() * 0.01;
-    const wName = this.constant(`${name}.weight`, f32([outF, inF], w));
-    const bName = this.constant(`${name}.bias`, f32([outF], new Float32Array(outF)));
+    const wName = this.param(`${name}.weight`, [outF, inF], () => {
+      const w = new Float32Array(outF * inF);
+      if (this.init === 'he') for (let i = 0; i < w.length; i++) w[i] = this.rng.normal() * 0.01;
+      return w;
+    });
+    const bName = this.param(`${name}.bias`, [outF], () => new Float32Array(outF));
     return this.node('Gemm', name, [x, wName, bName], { transB: int(1), alpha: float(1), beta: float(1) });
   }
 
@@ -105,6 +122,8 @@ interface BlockArgs {
   readonly name: string;
   readonly inC: number;
   readonly width: number;
+  /** Bottleneck only: the width of its 1x1 and 3x3 convs (the base width, or more for wide nets). */
+  readonly inner: number;
   readonly stride: number;
 }
 
@@ -131,12 +150,12 @@ function basicBlock(a: BlockArgs): { out: string; outC: number } {
 }
 
 function bottleneckBlock(a: BlockArgs): { out: string; outC: number } {
-  const { b, spec, x, name, inC, width, stride } = a;
+  const { b, spec, x, name, inC, width, inner, stride } = a;
   const outC = width * BOTTLENECK_EXPANSION;
   const [s1, s3] = spec.bottleneckStride === '3x3' ? [1, stride] : [stride, 1];
-  let y = b.relu(b.bn(b.conv(x, `${name}.conv1`, inC, width, 1, s1), `${name}.bn1`, width), `${name}.relu1`);
-  y = b.relu(b.bn(b.conv(y, `${name}.conv2`, width, width, 3, s3), `${name}.bn2`, width), `${name}.relu2`);
-  y = b.bn(b.conv(y, `${name}.conv3`, width, outC, 1, 1), `${name}.bn3`, outC);
+  let y = b.relu(b.bn(b.conv(x, `${name}.conv1`, inC, inner, 1, s1), `${name}.bn1`, inner), `${name}.relu1`);
+  y = b.relu(b.bn(b.conv(y, `${name}.conv2`, inner, inner, 3, s3), `${name}.bn2`, inner), `${name}.relu2`);
+  y = b.bn(b.conv(y, `${name}.conv3`, inner, outC, 1, 1), `${name}.bn3`, outC);
   return { out: closeBlock(b, name, y, shortcut(a, outC)), outC };
 }
 
@@ -147,13 +166,18 @@ export interface BuildOptions {
   readonly init?: 'he' | 'zeros';
   /** Overrides merged into the model metadata (labels, normalisation, training record...). */
   readonly meta?: Partial<ModelMeta>;
+  /** Every parameter from here instead of drawn (seed and init are then unused). */
+  readonly weights?: WeightSource;
 }
 
-/** The graph of a spec with seeded He-initialised weights; its metadata says it is untrained. */
+/**
+ * The graph of a spec with seeded He-initialised weights, its metadata saying it is untrained; or, given
+ * opts.weights, with those weights (the caller's meta then says what they are).
+ */
 export function buildModel(spec: ModelSpec, opts: BuildOptions): Graph {
   const { channels, size, classes } = specIO(spec);
-  const b = new GraphBuilder(opts.seed ?? 1, opts.init ?? 'he');
-  const stem = spec.family === 'imagenet' ? 64 : spec.widths[0]!;
+  const b = new GraphBuilder(opts.seed ?? 1, opts.init ?? 'he', opts.weights);
+  const stem = spec.family === 'imagenet' ? spec.stemWidth ?? 64 : spec.widths[0]!;
   let x = 'input';
   if (spec.family === 'imagenet') {
     x = b.relu(b.bn(b.conv(x, 'conv1', channels, stem, 7, 2), 'bn1', stem), 'relu');
@@ -166,7 +190,9 @@ export function buildModel(spec: ModelSpec, opts: BuildOptions): Graph {
   spec.stages.forEach((blocks, s) => {
     for (let i = 0; i < blocks; i++) {
       const stride = s > 0 && i === 0 ? 2 : 1;
-      const r = block({ b, spec, x, name: `layer${s + 1}.${i}`, inC, width: spec.widths[s]!, stride });
+      const width = spec.widths[s]!;
+      const inner = spec.bottleneckWidths?.[s] ?? width;
+      const r = block({ b, spec, x, name: `layer${s + 1}.${i}`, inC, width, inner, stride });
       x = r.out;
       inC = r.outC;
     }

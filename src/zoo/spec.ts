@@ -16,6 +16,13 @@ export interface ModelSpec {
   readonly residual: boolean;
   /** Bottleneck only: where the stride-2 sits, the paper's first 1x1 or torchvision's 3x3. */
   readonly bottleneckStride?: '1x1' | '3x3';
+  /**
+   * Bottleneck only: each stage's 1x1 and 3x3 width when it is not the stage's base width (torchvision's
+   * wide_resnet50_2 and wide_resnet101_2 double it; the block still outputs 4x the base width).
+   */
+  readonly bottleneckWidths?: readonly number[];
+  /** ImageNet family: the stem conv's output channels (64 in the paper and torchvision). */
+  readonly stemWidth?: number;
   readonly inputChannels?: number;
   readonly inputSize?: number;
   readonly classes?: number;
