@@ -7,7 +7,7 @@ import { registerAll } from '../../kernels/index';
 import { getKernel } from '../../kernels/registry';
 import { type ConvStep, type Plan, type ValueId, stepInputs } from '../../src/engine/plan';
 import { runStep } from '../../src/engine/run-ts';
-import { sizeOf, type Tensor } from '../../src/tensor';
+import { sizeOf, type Tensor } from '../../kernels/core/tensor';
 
 export interface LayerResponse {
   /** The conv's ONNX node name. */

@@ -2,7 +2,7 @@
 // (packed weights, a liveness-planned activation arena, indirection tables, the step program), with the
 // work of every step split across worker threads.
 import { type Plan, type Step, type ValueId, stepInputs } from '../../src/engine/plan';
-import { type Tensor, shapeStr, sizeOf, tensor } from '../../src/tensor';
+import { type Tensor, shapeStr, sizeOf, tensor } from '../core/tensor';
 import { softmax } from '../ts/softmax';
 import { relaxedSimdSupported } from './emit';
 import {

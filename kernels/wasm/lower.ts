@@ -2,8 +2,8 @@
 // panels (bias first), a liveness-planned activation arena for a given batch size, indirection tables,
 // and the program of step descriptors.
 import { type ConvStep, type FcStep, type PadStep, type Plan, type SliceStep, type Step, type ValueId, stepInputs } from '../../src/engine/plan';
-import { resolveSliceAxis } from '../ts/shape';
-import { shapeStr } from '../../src/tensor';
+import { resolveSliceAxis, windowOutputSize } from '../core/shape';
+import { shapeStr } from '../core/tensor';
 import {
   AffineDesc, ConvDesc, DESC_WORDS, EltDesc, GapDesc, Kind, PoolDesc, RemapDesc, ShortcutDesc, WINOGRAD_F2, WINOGRAD_F4,
   type WinogradTransform, WinogradDesc, winogradScratchBytes,
@@ -289,8 +289,8 @@ export interface ConvGeometry {
 export function convGeometry(s: ConvStep, inL: ValueLayout, outL: ValueLayout, batch: number): ConvGeometry {
   const [, , kh, kw] = s.weight.shape as [number, number, number, number];
   const { strides, pads, dilations } = s.attrs;
-  const oh = Math.floor((inL.h + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1) / strides[0]) + 1;
-  const ow = Math.floor((inL.w + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) / strides[1]) + 1;
+  const oh = windowOutputSize(inL.h, kh, strides[0], dilations[0], pads[0], pads[2]);
+  const ow = windowOutputSize(inL.w, kw, strides[1], dilations[1], pads[1], pads[3]);
   if (oh !== outL.h || ow !== outL.w) {
     throw new Error(`wasm engine: conv ${s.name} output ${oh}x${ow} disagrees with the plan's ${outL.h}x${outL.w}`);
   }

@@ -2,13 +2,13 @@
 // every backend run on the generated kernels too. Each call lowers a one-step Plan and runs it on one
 // thread in a fresh (unshared) memory: correct and simple, not the fast path (that is the executor).
 import type { ConvStep, FcStep, Plan, PlanValue, Step } from '../../src/engine/plan';
-import { type Tensor, shapeStr, tensor } from '../../src/tensor';
+import { type Tensor, shapeStr, tensor } from '../core/tensor';
 import { hasKernel, registerKernel } from '../registry';
-import type { ConvAttrs, ConvEpilogue, GemmAttrs, KernelSignatures, PoolAttrs } from '../types';
+import type { ConvAttrs, ConvEpilogue, GemmAttrs, PoolAttrs } from '../core/attrs';
+import { convOutputHW, poolOutputHW } from '../core/shape';
+import type { KernelSignatures } from '../types';
 import { type ModuleConfig, WasmCore, compileKernels, compileKernelsSync, newMemory, resolveRelaxed } from './executor';
 import { DEFAULT_MR } from './kernels';
-import { convOutputHW } from '../ts/conv';
-import { poolOutputHW } from '../ts/pool';
 
 let config: ModuleConfig | undefined;
 const getConfig = (): ModuleConfig => (config ??= { relaxedSimd: resolveRelaxed(undefined), mr: DEFAULT_MR, shared: false });

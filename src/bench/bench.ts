@@ -11,7 +11,7 @@ import { compileGraph } from '../engine/compile';
 import type { Plan } from '../engine/plan';
 import { runPlan } from '../engine/run-ts';
 import { serializeOnnx } from '../onnx/write';
-import { type Tensor, maxAbs, sizeOf, tensor } from '../tensor';
+import { type Tensor, maxAbs, sizeOf, tensor } from '../../kernels/core/tensor';
 import { buildModel } from '../zoo/build';
 import { zooSpec } from '../zoo/spec';
 import { OrtWorkerSession } from './ort-worker';

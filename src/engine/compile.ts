@@ -1,11 +1,12 @@
 // Graph -> Plan: fold constants (PyTorch's Shape/Gather/Unsqueeze/Concat chains), fold BatchNormalization
 // into the conv before it, fuse ReLU and the residual Add into the conv's output step, and recognise the
 // option-A shortcut (Slice with steps + channel Pad). Shapes are inferred per sample; the batch is dynamic.
-import type { ConvAttrs, PoolAttrs } from '../../kernels/types';
+import type { AutoPad, ConvAttrs, PoolAttrs } from '../../kernels/core/attrs';
+import { resolveAutoPad, windowOutputSize } from '../../kernels/core/shape';
 import {
   type Graph, type GraphNode, type IrTensor, attrFloat, attrInt, attrInts, attrString,
 } from '../graph/ir';
-import { type Tensor, shapeStr, sizeOf } from '../tensor';
+import { type Tensor, shapeStr, sizeOf } from '../../kernels/core/tensor';
 import { type ConvStep, type FcStep, type LayerStat, type Plan, type PlanValue, type Step, type ValueId, stepInputs } from './plan';
 
 export class ModelError extends Error {
@@ -54,36 +55,21 @@ function normAxis(axis: number, rank: number, node: GraphNode): number {
   return a;
 }
 
-/** Explicit [top,left,bottom,right] pads from ONNX auto_pad for one 2-D window op. */
+/** Explicit [top,left,bottom,right] pads from ONNX auto_pad for one 2-D window op (validated here). */
 export function resolvePads(
   autoPad: string, pads: readonly number[], inHW: readonly number[], kernel: readonly number[],
   strides: readonly number[], dilations: readonly number[],
 ): [number, number, number, number] {
-  if (autoPad === 'NOTSET') {
-    const p = pads.length === 0 ? [0, 0, 0, 0] : pads;
-    if (p.length !== 4) throw new Error(`pads must have 4 entries for a 2-D op, got ${p.length}`);
-    return [p[0]!, p[1]!, p[2]!, p[3]!];
-  }
-  if (autoPad === 'VALID') return [0, 0, 0, 0];
-  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') throw new Error(`unknown auto_pad '${autoPad}'`);
-  const out: number[] = [0, 0, 0, 0];
-  for (let i = 0; i < 2; i++) {
-    const outSize = Math.ceil(inHW[i]! / strides[i]!);
-    const total = Math.max(0, (outSize - 1) * strides[i]! + (kernel[i]! - 1) * dilations[i]! + 1 - inHW[i]!);
-    const small = Math.floor(total / 2);
-    out[i] = autoPad === 'SAME_UPPER' ? small : total - small;
-    out[i + 2] = total - out[i]!;
-  }
-  return out as [number, number, number, number];
+  const p = pads.length === 0 ? [0, 0, 0, 0] : pads;
+  if (autoPad === 'NOTSET' && p.length !== 4) throw new Error(`pads must have 4 entries for a 2-D op, got ${p.length}`);
+  if (!AUTO_PADS.includes(autoPad)) throw new Error(`unknown auto_pad '${autoPad}'`);
+  return resolveAutoPad(
+    autoPad as AutoPad, [inHW[0]!, inHW[1]!], [kernel[0]!, kernel[1]!], [strides[0]!, strides[1]!], [dilations[0]!, dilations[1]!],
+    autoPad === 'NOTSET' ? [p[0]!, p[1]!, p[2]!, p[3]!] : undefined,
+  );
 }
 
-function windowOut(inSize: number, k: number, s: number, d: number, p0: number, p1: number, ceil: boolean): number {
-  const span = inSize + p0 + p1 - ((k - 1) * d + 1);
-  let o = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-  // With ceil_mode, the last window must start inside the input or its left padding.
-  if (ceil && (o - 1) * s >= inSize + p0) o--;
-  return o;
-}
+const AUTO_PADS: readonly string[] = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
 
 export interface CompileOptions {
   /** Per-sample input shape [C,H,W] where the file leaves H and W symbolic. */
@@ -217,8 +203,8 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): Plan {
         const ks = attrInts(node, 'kernel_shape', [kh, kw]);
         if (ks[0] !== kh || ks[1] !== kw) fail(node, `kernel_shape ${shapeStr(ks)} does not match weight ${shapeStr(w.dims)}`);
         const attrs = windowAttrs(node, xs, [kh, kw]);
-        const oh = windowOut(xs[1]!, kh, attrs.strides[0], attrs.dilations[0], attrs.pads[0], attrs.pads[2], false);
-        const ow = windowOut(xs[2]!, kw, attrs.strides[1], attrs.dilations[1], attrs.pads[1], attrs.pads[3], false);
+        const oh = windowOutputSize(xs[1]!, kh, attrs.strides[0], attrs.dilations[0], attrs.pads[0], attrs.pads[2]);
+        const ow = windowOutputSize(xs[2]!, kw, attrs.strides[1], attrs.dilations[1], attrs.pads[1], attrs.pads[3]);
         if (b && sizeOf(b.dims) !== m) fail(node, `bias has ${sizeOf(b.dims)} values, expected ${m}`);
         const output = newValue(out, [m, oh, ow]);
         const step: ConvStep = {
@@ -316,8 +302,8 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): Plan {
           kernel: [k[0]!, k[1]!], strides: w.strides, pads: w.pads, dilations: w.dilations,
           ceilMode: attrInt(node, 'ceil_mode', 0) === 1, countIncludePad: attrInt(node, 'count_include_pad', 0) === 1,
         };
-        const oh = windowOut(xs[1]!, k[0]!, w.strides[0], w.dilations[0], w.pads[0], w.pads[2], attrs.ceilMode);
-        const ow = windowOut(xs[2]!, k[1]!, w.strides[1], w.dilations[1], w.pads[1], w.pads[3], attrs.ceilMode);
+        const oh = windowOutputSize(xs[1]!, k[0]!, w.strides[0], w.dilations[0], w.pads[0], w.pads[2], attrs.ceilMode);
+        const ow = windowOutputSize(xs[2]!, k[1]!, w.strides[1], w.dilations[1], w.pads[1], w.pads[3], attrs.ceilMode);
         const output = newValue(out, [xs[0]!, oh, ow]);
         addStep({ kind: node.op === 'MaxPool' ? 'maxPool' : 'avgPool', name: node.name, input: x, output, attrs }, 0, 0);
         alias(node, output);

@@ -9,7 +9,7 @@ import { createOrtRunner } from '../ort/ort-session';
 import { createWasmExecutor } from '../../kernels/wasm/executor';
 import { enableRelaxedSimdInNode } from '../../kernels/wasm/node-relaxed';
 import { urlWorkerFactory } from '../../kernels/wasm/threads';
-import { type Tensor, sizeOf } from '../tensor';
+import { type Tensor, sizeOf } from '../../kernels/core/tensor';
 import { softmaxRows } from './classify';
 import { compileGraph } from './compile';
 import type { LayerStat, Plan } from './plan';

@@ -38,9 +38,3 @@ export function gemmNT(
     }
   }
 }
-
-/** Transpose of a row-major [rows, cols] matrix. */
-export function transpose<T extends FloatArray>(a: T, rows: number, cols: number, out: T): T {
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
-  return out;
-}
