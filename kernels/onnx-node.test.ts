@@ -2,7 +2,7 @@
 // Each case's single node is mapped to a kernel call; a case is skipped only for a stated reason.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { registerAll } from './index';
+import { registerAll } from '../src/engine/register';
 import { getKernel, registeredBackends } from './registry';
 import type { AutoPad, PoolAttrs } from './core/attrs';
 import { resolveAutoPad } from './core/shape';

@@ -1,7 +1,7 @@
 // Every registered backend's kernels against deliberately simple direct implementations, on random shapes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { registerAll } from './index';
+import { registerAll } from '../src/engine/register';
 import type { ConvAttrs, GemmAttrs, PoolAttrs } from './core/attrs';
 import { assertClose, forEachBackend, randInt, randomTensor, rng } from './testdata/helpers';
 import { shapeStr, sizeOf, tensor, type Tensor } from './core/tensor';
