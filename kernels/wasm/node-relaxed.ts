@@ -21,7 +21,8 @@ export async function enableRelaxedSimdInNode(): Promise<boolean> {
   if (relaxedSimdSupported()) return true;
   const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
   if (!isNode) return false;
+  // A non-literal specifier keeps bundlers from resolving a Node built-in in web builds.
   const name = 'node:v8';
-  const v8 = (await import(/* @vite-ignore */ name)) as { setFlagsFromString(flags: string): void };
+  const v8 = (await import(name)) as { setFlagsFromString(flags: string): void };
   return enableRelaxedSimd((flags) => v8.setFlagsFromString(flags));
 }

@@ -50,7 +50,7 @@ export const isNode = (): boolean => typeof g.process?.versions?.node === 'strin
 export const mainThreadMayBlock = (): boolean => isNode() || g.document === undefined;
 
 // A non-literal specifier keeps bundlers from trying to resolve Node built-ins in web builds.
-const nodeModule = async <T>(name: string): Promise<T> => (await import(/* @vite-ignore */ name)) as T;
+const nodeModule = async <T>(name: string): Promise<T> => (await import(name)) as T;
 
 export async function hardwareThreads(): Promise<number> {
   if (isNode()) {
