@@ -2,13 +2,14 @@
 // Each case's single node is mapped to a kernel call; a case is skipped only for a stated reason.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { registerAll } from './index';
+import { registerAll } from '../src/engine/register';
 import { getKernel, registeredBackends } from './registry';
-import { resolveAutoPad, type AutoPad } from './ts/conv';
-import type { BackendName, OpName, PoolAttrs } from './types';
+import type { AutoPad, PoolAttrs } from './core/attrs';
+import { resolveAutoPad } from './core/shape';
+import type { BackendName, OpName } from './types';
 import { assertClose } from './testdata/helpers';
 import { attrFloat, attrInt, attrInts, attrString, listNodeCases, loadNodeCase, type NodeCase, type NodeTensor } from './testdata/onnx-node';
-import { shapeStr, type Tensor } from '../src/tensor';
+import { shapeStr, type Tensor } from './core/tensor';
 
 registerAll();
 

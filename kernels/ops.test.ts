@@ -1,10 +1,10 @@
 // Every registered backend's kernels against deliberately simple direct implementations, on random shapes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { registerAll } from './index';
-import type { ConvAttrs, GemmAttrs, PoolAttrs } from './types';
+import { registerAll } from '../src/engine/register';
+import type { ConvAttrs, GemmAttrs, PoolAttrs } from './core/attrs';
 import { assertClose, forEachBackend, randInt, randomTensor, rng } from './testdata/helpers';
-import { shapeStr, sizeOf, tensor, type Tensor } from '../src/tensor';
+import { shapeStr, sizeOf, tensor, type Tensor } from './core/tensor';
 
 registerAll();
 

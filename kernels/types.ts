@@ -1,37 +1,8 @@
 // Signatures every backend's kernels share. Activations are NCHW here (ONNX's layout); a backend may
 // keep another layout internally, but its registered kernels take and return these shapes, so one set
 // of op tests runs on all backends.
-import type { Tensor } from '../src/tensor';
-
-export interface ConvAttrs {
-  readonly strides: readonly [number, number];
-  /** ONNX order for 2-D: [top, left, bottom, right]. */
-  readonly pads: readonly [number, number, number, number];
-  readonly dilations: readonly [number, number];
-}
-
-/** What a conv does to its output before storing it: out = relu?(conv + bias + residual?). */
-export interface ConvEpilogue {
-  readonly residual?: Tensor;
-  readonly relu: boolean;
-}
-
-export interface PoolAttrs {
-  readonly kernel: readonly [number, number];
-  readonly strides: readonly [number, number];
-  readonly pads: readonly [number, number, number, number];
-  readonly dilations: readonly [number, number];
-  readonly ceilMode: boolean;
-  /** AveragePool only: count padded cells in the divisor. */
-  readonly countIncludePad: boolean;
-}
-
-export interface GemmAttrs {
-  readonly transA: boolean;
-  readonly transB: boolean;
-  readonly alpha: number;
-  readonly beta: number;
-}
+import type { ConvAttrs, ConvEpilogue, GemmAttrs, PoolAttrs } from './core/attrs';
+import type { Tensor } from './core/tensor';
 
 export interface KernelSignatures {
   /** x [N,C,H,W], w [M,C,kh,kw], bias [M] or null. */

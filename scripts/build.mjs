@@ -77,7 +77,7 @@ if (existsSync('app/renderer/index.html')) {
   writeModels('models', 'dist/web/models');
 
   // The wasm engine's thread workers, served as a same-origin script (the CSP refuses Blob workers).
-  const threads = await build({ entryPoints: ['kernels/wasm/threads.ts'], bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'warning' });
+  const threads = await build({ entryPoints: ['src/engine/wasm/threads.ts'], bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'warning' });
   const { WORKER_SOURCE } = await import(`data:text/javascript;base64,${Buffer.from(threads.outputFiles[0].text).toString('base64')}`);
   writeFileSync('dist/web/wasm-thread-worker.js', WORKER_SOURCE);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NpyError, parseNpy, serializeNpy } from './npy';
-import { tensor } from './tensor';
+import { tensor } from '../kernels/core/tensor';
 
 // Files written by numpy 2.4.6, base64. Regenerate with, e.g.:
 //   python3 -c "import numpy as np, io, base64; b = io.BytesIO();

@@ -1,5 +1,5 @@
 // Seeded randomness: the same seed gives the same weights, inputs and test cases on every machine.
-import type { Tensor } from './tensor';
+import type { Tensor } from '../kernels/core/tensor';
 
 export interface Rng {
   /** Uniform in [0, 1). */

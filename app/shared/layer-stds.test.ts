@@ -3,7 +3,7 @@
 // engine computes for that layer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { registerAll } from '../../kernels/index';
+import { registerAll } from '../../src/engine/register';
 import { compileModel } from '../../src/engine/session';
 import type { ConvStep } from '../../src/engine/plan';
 import { runPlan } from '../../src/engine/run-ts';

@@ -3,11 +3,11 @@
 // residual add into its output, so the step's stored output is not that response; we run the plan on our
 // TypeScript kernels and, at each conv with a kernel of 3x3 or larger, also compute the conv alone
 // (bias = folded BN, no ReLU, no residual) and take its std. The same numbers whichever engine is selected.
-import { registerAll } from '../../kernels/index';
+import { registerAll } from '../../src/engine/register';
 import { getKernel } from '../../kernels/registry';
 import { type ConvStep, type Plan, type ValueId, stepInputs } from '../../src/engine/plan';
 import { runStep } from '../../src/engine/run-ts';
-import { sizeOf, type Tensor } from '../../src/tensor';
+import { sizeOf, type Tensor } from '../../kernels/core/tensor';
 
 export interface LayerResponse {
   /** The conv's ONNX node name. */

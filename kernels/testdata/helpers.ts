@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { getKernel, registeredBackends } from '../registry';
 import type { BackendName, KernelSignatures, OpName } from '../types';
-import { shapeStr, tensor, type Tensor } from '../../src/tensor';
+import { shapeStr, tensor, type Tensor } from '../core/tensor';
 import { seededRandom } from '../../src/random';
 
 /** Seeded uniform numbers in [0, 1), so a failing case can be reproduced. */

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
-import { shapeStr } from '../../src/tensor';
+import { shapeStr } from '../core/tensor';
 
 const { onnx } = onnxProto;
 

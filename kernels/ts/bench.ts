@@ -1,7 +1,8 @@
 // Throughput of the TS conv2d and gemm on ResNet-like shapes (median of several runs after one warm-up).
 //   node --import tsx kernels/ts/bench.ts
-import { tensor, type Tensor } from '../../src/tensor';
-import { conv2d, convOutputHW } from './conv';
+import { tensor, type Tensor } from '../core/tensor';
+import { convOutputHW } from '../core/shape';
+import { conv2d } from './conv';
 import { gemm } from './gemm';
 
 function random(shape: readonly number[], seed: number): Tensor {

@@ -10,62 +10,12 @@
 //  3. A 4-channel x 4-pixel tile keeps its 16 sums in local variables (registers, mostly): per step it loads
 //     4 weights and 4 pixels for 16 multiply-adds. Accumulators start at the bias; the store adds the
 //     residual (pre-copied into the output) and clamps at 0 for ReLU.
-import { shapeStr, type Tensor } from '../../src/tensor';
-import type { ConvAttrs, ConvEpilogue } from '../types';
+import type { ConvAttrs, ConvEpilogue } from '../core/attrs';
+import { convOutputHW } from '../core/shape';
+import { shapeStr, type Tensor } from '../core/tensor';
 
 /** Channels and output pixels per register tile. */
 const TILE = 4;
-
-export type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
-
-/**
- * Explicit ONNX pads [top, left, bottom, right] for a conv or pool's `auto_pad`. NOTSET keeps `pads`;
- * VALID pads nothing; SAME_* pads so that out = ceil(in / stride), the odd cell going at the end for
- * SAME_UPPER and at the beginning for SAME_LOWER.
- */
-export function resolveAutoPad(
-  autoPad: AutoPad,
-  inputHW: readonly [number, number],
-  kernelHW: readonly [number, number],
-  strides: readonly [number, number],
-  dilations: readonly [number, number],
-  pads: readonly [number, number, number, number] = [0, 0, 0, 0],
-): [number, number, number, number] {
-  if (autoPad === 'NOTSET') return [pads[0], pads[1], pads[2], pads[3]];
-  if (autoPad === 'VALID') return [0, 0, 0, 0];
-  const begin: number[] = [];
-  const end: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    const outSize = Math.ceil(inputHW[i]! / strides[i]!);
-    const effectiveKernel = (kernelHW[i]! - 1) * dilations[i]! + 1;
-    const total = Math.max(0, (outSize - 1) * strides[i]! + effectiveKernel - inputHW[i]!);
-    const small = Math.floor(total / 2);
-    begin.push(autoPad === 'SAME_UPPER' ? small : total - small);
-    end.push(autoPad === 'SAME_UPPER' ? total - small : small);
-  }
-  return [begin[0]!, begin[1]!, end[0]!, end[1]!];
-}
-
-/** Output [OH, OW] of a conv; throws (naming the shapes) if attributes are invalid or the output is empty. */
-export function convOutputHW(
-  inputHW: readonly [number, number],
-  kernelHW: readonly [number, number],
-  attrs: ConvAttrs,
-): [number, number] {
-  const { strides, pads, dilations } = attrs;
-  const what = `conv2d: input HW [${inputHW.join(',')}], kernel [${kernelHW.join(',')}], strides [${strides.join(',')}], pads [${pads.join(',')}], dilations [${dilations.join(',')}]`;
-  if (strides.length !== 2 || dilations.length !== 2 || pads.length !== 4) throw new Error(`${what}: need 2 strides, 2 dilations, 4 pads`);
-  for (const v of [...strides, ...dilations]) if (!Number.isInteger(v) || v < 1) throw new Error(`${what}: strides and dilations must be integers >= 1`);
-  for (const p of pads) if (!Number.isInteger(p) || p < 0) throw new Error(`${what}: pads must be integers >= 0`);
-  const out: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    const effectiveKernel = (kernelHW[i]! - 1) * dilations[i]! + 1;
-    const padded = inputHW[i]! + pads[i]! + pads[i + 2]!;
-    if (padded < effectiveKernel) throw new Error(`${what}: padded input smaller than the (dilated) kernel`);
-    out.push(Math.floor((padded - effectiveKernel) / strides[i]!) + 1);
-  }
-  return [out[0]!, out[1]!];
-}
 
 export function conv2d(x: Tensor, w: Tensor, bias: Float32Array | null, attrs: ConvAttrs, epilogue: ConvEpilogue): Tensor {
   if (x.shape.length !== 4 || w.shape.length !== 4) {

@@ -1,5 +1,5 @@
 // Elementwise ops: ReLU, Add with ONNX multidirectional (NumPy) broadcasting, inference-mode BatchNormalization.
-import { shapeStr, sizeOf, type Tensor } from '../../src/tensor';
+import { shapeStr, sizeOf, type Tensor } from '../core/tensor';
 
 export function relu(x: Tensor): Tensor {
   const out = new Float32Array(x.data.length);

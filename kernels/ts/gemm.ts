@@ -1,7 +1,7 @@
 // ONNX Gemm: Y = alpha * A' * B' + beta * C, with A' = transA ? A^T : A ([M,K]), B' = transB ? B^T : B ([K,N])
 // and C unidirectionally broadcast to [M,N].
-import { shapeStr, type Tensor } from '../../src/tensor';
-import type { GemmAttrs } from '../types';
+import type { GemmAttrs } from '../core/attrs';
+import { shapeStr, type Tensor } from '../core/tensor';
 
 /** Rows of B' per block and columns per block: a 64x256 block of B' (64 KB) stays in L2 while every row of A' uses it. */
 const K_BLOCK = 64;

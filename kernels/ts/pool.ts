@@ -1,37 +1,8 @@
 // Max and average pooling over H and W (NCHW), with ONNX's pads, strides, dilations and ceil_mode, and the
 // global average pool that ends a ResNet.
-import { shapeStr, type Tensor } from '../../src/tensor';
-import type { PoolAttrs } from '../types';
-
-/**
- * Output [OH, OW] of a pool. With ceil_mode the last window may hang over the end, but (as PyTorch and ONNX
- * Runtime do) a window that would start past the input and its begin padding is dropped.
- */
-export function poolOutputHW(inputHW: readonly [number, number], attrs: PoolAttrs): [number, number] {
-  const { kernel, strides, pads, dilations } = attrs;
-  const what = `pool: input HW [${inputHW.join(',')}], kernel [${kernel.join(',')}], strides [${strides.join(',')}], pads [${pads.join(',')}], dilations [${dilations.join(',')}]`;
-  if (kernel.length !== 2 || strides.length !== 2 || dilations.length !== 2 || pads.length !== 4) {
-    throw new Error(`${what}: need 2 kernel dims, 2 strides, 2 dilations, 4 pads`);
-  }
-  for (const v of [...kernel, ...strides, ...dilations]) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${what}: kernel, strides and dilations must be integers >= 1`);
-  }
-  const out: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    const effectiveKernel = (kernel[i]! - 1) * dilations[i]! + 1;
-    const [begin, end] = [pads[i]!, pads[i + 2]!];
-    // A pad as wide as the window would make windows of padding only.
-    if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < 0 || begin >= effectiveKernel || end >= effectiveKernel) {
-      throw new Error(`${what}: pads must be integers in [0, dilated kernel)`);
-    }
-    const span = inputHW[i]! + begin + end - effectiveKernel;
-    if (span < 0) throw new Error(`${what}: padded input smaller than the (dilated) kernel`);
-    let size = (attrs.ceilMode ? Math.ceil(span / strides[i]!) : Math.floor(span / strides[i]!)) + 1;
-    if (attrs.ceilMode && (size - 1) * strides[i]! >= inputHW[i]! + begin) size--;
-    out.push(size);
-  }
-  return [out[0]!, out[1]!];
-}
+import type { PoolAttrs } from '../core/attrs';
+import { poolOutputHW } from '../core/shape';
+import { shapeStr, type Tensor } from '../core/tensor';
 
 export function maxPool2d(x: Tensor, attrs: PoolAttrs): Tensor {
   return pool2d(x, attrs, 'max');

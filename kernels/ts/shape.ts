@@ -1,6 +1,7 @@
 // Data movement: constant-mode Pad (negative pads crop) and ONNX Slice. Both are a gather where every output
 // axis has an index map into the input axis (-1 meaning "not from the input": the pad value).
-import { shapeStr, sizeOf, type Tensor } from '../../src/tensor';
+import { resolveSliceAxis } from '../core/shape';
+import { shapeStr, sizeOf, type Tensor } from '../core/tensor';
 
 /** Constant-mode Pad; pads = [x1_begin, x2_begin, ..., x1_end, x2_end, ...], negative values remove elements. */
 export function pad(x: Tensor, pads: readonly number[], value: number): Tensor {
@@ -20,32 +21,6 @@ export function pad(x: Tensor, pads: readonly number[], value: number): Tensor {
     return map;
   });
   return { shape: outShape, data: gather(x, outShape, maps, value) };
-}
-
-/** One sliced axis after ONNX's rules: the first input index, how many elements, and the step. */
-export interface ResolvedSliceAxis {
-  readonly start: number;
-  readonly count: number;
-  readonly step: number;
-}
-
-/**
- * ONNX Slice semantics for one axis of size `dim`: negative starts/ends count from the end, then they are
- * clamped ([0, dim] for positive steps, [0, dim-1] and [-1, dim-1] for negative ones), so huge values such as
- * INT64_MAX simply mean "to the end".
- */
-export function resolveSliceAxis(dim: number, start: number, end: number, step: number): ResolvedSliceAxis {
-  if (step === 0 || !Number.isFinite(step)) throw new Error(`slice: step must be a non-zero number, got ${step}`);
-  let s = start < 0 ? start + dim : start;
-  let e = end < 0 ? end + dim : end;
-  if (step > 0) {
-    s = Math.min(Math.max(s, 0), dim);
-    e = Math.min(Math.max(e, 0), dim);
-  } else {
-    s = Math.min(Math.max(s, 0), dim - 1);
-    e = Math.min(Math.max(e, -1), dim - 1);
-  }
-  return { start: s, count: Math.max(0, Math.ceil((e - s) / step)), step };
 }
 
 export function slice(x: Tensor, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps: readonly number[]): Tensor {

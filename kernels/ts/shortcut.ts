@@ -1,6 +1,6 @@
 // The ResNet paper's option-A shortcut (identity with zero-padding for increased dimensions): take every
 // stride-th pixel, x[:, :, ::s, ::s], and append zero channels up to outChannels. It has no parameters.
-import { shapeStr, type Tensor } from '../../src/tensor';
+import { shapeStr, type Tensor } from '../core/tensor';
 
 export function shortcutA(x: Tensor, stride: number, outChannels: number): Tensor {
   if (x.shape.length !== 4) throw new Error(`shortcutA: x ${shapeStr(x.shape)} must be 4-D (NCHW)`);

@@ -1,5 +1,5 @@
 // ONNX (opset 13) Softmax: exp(x - max) / sum(exp(x - max)) along one axis.
-import { shapeStr, type Tensor } from '../../src/tensor';
+import { shapeStr, type Tensor } from '../core/tensor';
 
 export function softmax(x: Tensor, axis: number): Tensor {
   const rank = x.shape.length;

@@ -1,7 +1,8 @@
 // A small WebAssembly binary emitter: just what our generated kernels use (core i32/f32 ops, structured
 // control flow, a shared imported memory, a function table, SIMD 0xFD ops incl. relaxed madd, and the
 // 0xFE atomics for the thread barrier). Kernels are written as TypeScript that calls these methods, so the
-// engine needs no toolchain and no committed binary: the module is generated at load time.
+// engine needs no toolchain and no committed binary: the module is generated at load time. Every opcode
+// is a FuncBuilder method; loops and other code-gen helpers are in builders.ts.
 
 import { wasm } from './wasm-api';
 
@@ -196,6 +197,7 @@ export class FuncBuilder {
   f32Mul(): this { return this.op(0x94); }
   f32Div(): this { return this.op(0x95); }
   f32Max(): this { return this.op(0x97); }
+  f32Gt(): this { return this.op(0x5e); }
   f32ConvertI32U(): this { return this.op(0xb3); }
 
   // SIMD (0xFD prefix)
@@ -212,10 +214,22 @@ export class FuncBuilder {
   f32x4Sub(): this { return this.simd(0xe5); }
   f32x4Mul(): this { return this.simd(0xe6); }
   f32x4Div(): this { return this.simd(0xe7); }
+  /** Lane-wise a > b: all ones where true. */
+  f32x4Gt(): this { return this.simd(0x44); }
+  v128And(): this { return this.simd(0x4e); }
   /** pmax(a, b) = a < b ? b : a: one maxps on x86 (plain max has NaN fix-ups). */
   f32x4Pmax(): this { return this.simd(0xeb); }
   /** Relaxed SIMD: a*b+c, fused where the hardware has FMA. */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }
+
+  /**
+   * The one multiply-add every kernel uses: dest = a * b + c (c defaults to dest), as f32x4.relaxed_madd when
+   * `relaxed` (only where the runtime validates it, see relaxedSimdSupported), else f32x4.mul + f32x4.add.
+   */
+  madd(relaxed: boolean, a: Local, b: Local, dest: Local, c: Local = dest): this {
+    if (relaxed) return this.get(a).get(b).get(c).f32x4RelaxedMadd().set(dest);
+    return this.get(a).get(b).f32x4Mul().get(c).f32x4Add().set(dest);
+  }
 
   // atomics (0xFE prefix); memory must be shared
   atomicNotify(offset = 0): this { this.code.byte(0xfe).u32(0x00); return this.mem(2, offset); }
@@ -235,16 +249,6 @@ interface FuncImport {
 }
 
 /** A module: an imported (optionally shared) memory, imported and defined functions, one funcref table. */
-/** Emits `for (i = <stack top>; i < end; i += step) body()`. */
-export function forLoop(f: FuncBuilder, i: Local, end: Local, step: number, body: () => void): void {
-  f.set(i);
-  f.block().loop();
-  f.get(i).get(end).i32GeS().brIf(1);
-  body();
-  f.get(i).i32Const(step).i32Add().set(i);
-  f.br(0).end().end();
-}
-
 export class ModuleBuilder {
   private readonly types: number[][] = [];
   private readonly funcImports: FuncImport[] = [];

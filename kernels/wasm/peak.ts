@@ -17,10 +17,8 @@ function buildPeakModule(relaxed: boolean): Uint8Array {
   f.f32Const(0.9999999).f32x4Splat().set(b);
   for (let i = 0; i < ACCUMULATORS; i++) f.f32Const(i).f32x4Splat().set(acc[i]!);
   f.loop();
-  for (let i = 0; i < ACCUMULATORS; i++) {
-    if (relaxed) f.get(acc[i]!).get(a).get(acc[i]!).f32x4RelaxedMadd().set(acc[i]!);
-    else f.get(acc[i]!).get(a).f32x4Mul().get(b).f32x4Add().set(acc[i]!);
-  }
+  // relaxed: acc = acc * a + acc (one fused op); plain: acc = acc * a + b (mul + add).
+  for (let i = 0; i < ACCUMULATORS; i++) f.madd(relaxed, acc[i]!, a, acc[i]!, relaxed ? acc[i]! : b);
   f.get(iters).i32Const(1).i32Sub().tee(iters).brIf(0);
   f.end();
   // Sum the accumulators so nothing is dead code.

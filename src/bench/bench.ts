@@ -3,15 +3,15 @@
 // are interleaved (run r of every cell before run r+1 of any), so a noisy neighbour hurts all cells alike,
 // and each cell reports its median. Before each timed run the process is let go idle (ORT's threads spin
 // for a while after their runs and would otherwise slow the next cell down).
-import { registerAll } from '../../kernels/index';
+import { registerAll } from '../engine/register';
 import { enableRelaxedSimdInNode } from '../../kernels/wasm/node-relaxed';
-import { type MemoryBreakdown, type WasmExecutor, createWasmExecutor } from '../../kernels/wasm/executor';
+import { type MemoryBreakdown, type WasmExecutor, createWasmExecutor } from '../engine/wasm/executor';
 import { measureSimdPeak } from '../../kernels/wasm/peak';
 import { compileGraph } from '../engine/compile';
 import type { Plan } from '../engine/plan';
 import { runPlan } from '../engine/run-ts';
 import { serializeOnnx } from '../onnx/write';
-import { type Tensor, maxAbs, sizeOf, tensor } from '../tensor';
+import { type Tensor, maxAbs, sizeOf, tensor } from '../../kernels/core/tensor';
 import { buildModel } from '../zoo/build';
 import { zooSpec } from '../zoo/spec';
 import { OrtWorkerSession } from './ort-worker';

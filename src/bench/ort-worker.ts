@@ -3,7 +3,7 @@
 // context per count. Timing happens inside the worker, around session.run only.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { Tensor } from '../tensor';
+import type { Tensor } from '../../kernels/core/tensor';
 
 const WORKER_SOURCE = `
 'use strict';

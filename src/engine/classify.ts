@@ -1,5 +1,5 @@
 // From an output row to what a user reads: probabilities and the top-k classes with names.
-import type { Tensor } from '../tensor';
+import type { Tensor } from '../../kernels/core/tensor';
 
 export interface ClassScore {
   readonly index: number;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { type Attr, type Graph, type GraphNode, type IrTensor, f32, float, i64, int, ints, str } from '../graph/ir';
 import { serializeOnnx } from '../onnx/write';
-import { maxAbs, maxAbsDiff } from '../tensor';
+import { maxAbs, maxAbsDiff } from '../../kernels/core/tensor';
 import { randomNormalTensor, seededRandom } from '../random';
 import { compileGraph, ModelError } from './compile';
 import { loadModel, type Session } from './session';

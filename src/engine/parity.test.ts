@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Graph } from '../graph/ir';
 import { serializeOnnx } from '../onnx/write';
-import { maxAbs, maxAbsDiff } from '../tensor';
+import { maxAbs, maxAbsDiff } from '../../kernels/core/tensor';
 import { randomNormalTensor } from '../random';
 import { buildModel } from '../zoo/build';
 import { zooNames, zooSpec } from '../zoo/spec';

@@ -1,8 +1,8 @@
 // A compiled model: the graph after constant folding, BN folding and fusion, as a flat list of steps over
 // numbered activation values. Every backend executes this same plan; shapes are known per sample
 // (batch is always dimension 0 and is chosen at run time).
-import type { Tensor } from '../tensor';
-import type { ConvAttrs, PoolAttrs } from '../../kernels/types';
+import type { Tensor } from '../../kernels/core/tensor';
+import type { ConvAttrs, PoolAttrs } from '../../kernels/core/attrs';
 
 export type ValueId = number;
 

@@ -1,7 +1,7 @@
 // Executes a Plan step by step with the kernels registered for a backend (the readable reference path).
 import { getKernel } from '../../kernels/registry';
 import type { BackendName } from '../../kernels/types';
-import { type Tensor, sizeOf } from '../tensor';
+import { type Tensor, sizeOf } from '../../kernels/core/tensor';
 import { type Plan, type Step, type ValueId, stepInputs } from './plan';
 
 export interface StepTiming {

@@ -1,16 +1,16 @@
 // The one way to run a model: load ONNX bytes on an engine, run batches, get outputs, probabilities and
 // per-layer timings. Our engines and ONNX Runtime share this interface, so callers (CLI, app worker,
 // benchmarks, parity tests) never care which one runs.
-import { registerAll } from '../../kernels/index';
+import { registerAll } from './register';
 import type { Graph } from '../graph/ir';
 import { type ModelMeta, fallbackLabels, parseMeta } from '../model-meta';
 import { parseOnnx } from '../onnx/read';
 import { serializeOnnx } from '../onnx/write';
 import { createOrtRunner } from '../ort/ort-session';
-import { createWasmExecutor } from '../../kernels/wasm/executor';
+import { createWasmExecutor } from './wasm/executor';
 import { enableRelaxedSimdInNode } from '../../kernels/wasm/node-relaxed';
-import { urlWorkerFactory } from '../../kernels/wasm/threads';
-import { type Tensor, sizeOf } from '../tensor';
+import { urlWorkerFactory } from './wasm/threads';
+import { type Tensor, sizeOf } from '../../kernels/core/tensor';
 import { softmaxRows } from './classify';
 import { compileGraph } from './compile';
 import type { LayerStat, Plan } from './plan';
@@ -19,10 +19,6 @@ import { runPlan, type StepTiming } from './run-ts';
 /** Ours ('ts': readable TypeScript reference; 'wasm': SIMD, multi-threaded), then ONNX Runtime Web's. */
 export const ENGINES = ['wasm', 'ts', 'ort-wasm', 'ort-webgpu'] as const;
 export type EngineName = (typeof ENGINES)[number];
-
-export function isEngineName(s: string): s is EngineName {
-  return (ENGINES as readonly string[]).includes(s);
-}
 
 export interface SessionOptions {
   readonly engine: EngineName;

@@ -1,7 +1,7 @@
 // ONNX Runtime Web as the second engine, on the same ONNX bytes. The wasm backend runs in Node and browsers;
 // WebGPU comes from the 'onnxruntime-web/webgpu' entry and exists only where an adapter does.
 import type * as Ort from 'onnxruntime-web';
-import type { Tensor } from '../tensor';
+import type { Tensor } from '../../kernels/core/tensor';
 
 export type OrtBackend = 'wasm' | 'webgpu';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { tensor } from '../tensor';
+import { tensor } from '../../kernels/core/tensor';
 import {
   IMAGENET_MEAN,
   IMAGENET_STD,

@@ -3,7 +3,7 @@
 //
 // The pipeline matches torchvision's eval transforms: Resize(shorter side) -> CenterCrop(H, W) ->
 // ToTensor (x * 1/255) -> Normalize(mean, std), laid out NCHW.
-import { tensor, shapeStr, sizeOf, type Tensor } from '../tensor';
+import { tensor, shapeStr, sizeOf, type Tensor } from '../../kernels/core/tensor';
 
 export interface PreprocessSpec {
   /** Model input channels: 3 = RGB, 1 = grayscale (ITU-R BT.601 luma of the RGB pixels). */

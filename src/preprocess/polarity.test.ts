@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
 import { loadModel, type Session } from '../engine/session';
-import { maxAbsDiff } from '../tensor';
+import { maxAbsDiff } from '../../kernels/core/tensor';
 import { loadSplit, type ImageSet } from '../train/data';
 import { preprocessSpecFor } from './for-model';
 import type { PreprocessSpec } from './normalize';

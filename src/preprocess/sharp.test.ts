@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { maxAbsDiff, type Tensor } from '../tensor';
+import { maxAbsDiff, type Tensor } from '../../kernels/core/tensor';
 import { IMAGENET_MEAN, IMAGENET_STD, pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
 import { ImageError, decodeImage, type ImageErrorKind } from './sharp';
 import { rawSpec as raw } from './testing';

@@ -17,7 +17,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
-import type { Tensor } from '../tensor';
+import type { Tensor } from '../../kernels/core/tensor';
 import { checkPreprocessSpec, pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
 
 /** Default pixel limit (width x height of the stored image): 40 Mpixels. */

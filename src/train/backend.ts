@@ -6,9 +6,11 @@ import { type BnSaved, bnBackward, bnForwardEval, bnForwardTrain } from '../../k
 import { type ConvGeom, col2im, im2col } from '../../kernels/ts/train/conv';
 import { addForward, passBackward, reluBackward, reluForward } from '../../kernels/ts/train/elementwise';
 import { type FloatArray, gemmNN, gemmNT } from '../../kernels/ts/train/gemm';
-import { relaxedSimdSupported, simdSupported } from '../../kernels/wasm/emit';
+import { simdSupported } from '../../kernels/wasm/emit';
+import { ALIGN, PAGE, TRAIN_MAX_PAGES as MAX_PAGES } from '../../kernels/wasm/memory';
+import { buildTrainingModule } from '../../kernels/wasm/modules';
+import { enableRelaxedSimd as enableRelaxedSimdWith } from '../../kernels/wasm/node-relaxed';
 import { type WasmMemory, wasm } from '../../kernels/wasm/wasm-api';
-import { buildTrainKernelModule } from './wasm/kernels';
 
 export type BackendName = 'js64' | 'js32' | 'wasm';
 
@@ -41,11 +43,6 @@ export function jsBackend(precision: 64 | 32): TrainBackend {
   };
 }
 
-const PAGE = 65536;
-/** 4 GiB: the wasm32 limit. Shared memory reserves address space up front, it does not commit it. */
-const MAX_PAGES = 65536;
-const ALIGN = 64;
-
 type GemmFn = (M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number, C: number, ldc: number, acc: number) => void;
 type Fn = (...args: number[]) => void;
 type Im2colFn = (src: number, dst: number, ldcol: number, p0: number, p1: number, C: number, N: number, H: number, W: number, k: number, s: number, p: number, OH: number, OW: number) => void;
@@ -55,13 +52,11 @@ type Im2colFn = (src: number, dst: number, ldcol: number, p0: number, p1: number
  * module is compiled. Returns whether relaxed SIMD validates now.
  */
 export function enableRelaxedSimd(): boolean {
-  if (relaxedSimdSupported()) return true;
   try {
-    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    return enableRelaxedSimdWith((flags) => v8.setFlagsFromString(flags));
   } catch {
     return false;
   }
-  return relaxedSimdSupported();
 }
 
 export interface WasmBackendOptions {
@@ -78,7 +73,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
   const relaxed = opts.relaxedSimd === false ? false : enableRelaxedSimd();
   if (opts.relaxedSimd === true && !relaxed) throw new Error('training: relaxed SIMD requested but not supported by this runtime');
   const memory: WasmMemory = new wasm.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-  const module = new wasm.Module(buildTrainKernelModule({ relaxedSimd: relaxed }, MAX_PAGES));
+  const module = new wasm.Module(buildTrainingModule({ relaxedSimd: relaxed }, MAX_PAGES));
   const ex = new wasm.Instance(module, { env: { memory } }).exports;
   const nn = ex['gemm_nn'] as GemmFn;
   const nt = ex['gemm_nt'] as GemmFn;

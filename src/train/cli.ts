@@ -4,7 +4,7 @@ import { CliError, choice, intOption, parse } from '../cli/args';
 import type { CliIO } from '../cli/main';
 import { modelBytes } from '../cli/models';
 import { loadModel } from '../engine/session';
-import { tensor } from '../tensor';
+import { tensor } from '../../kernels/core/tensor';
 import { CheckpointError } from './checkpoint';
 import { DatasetError, DEFAULT_DATA_DIR, fillBatch, loadSplit, pixelStats } from './data';
 import { TrainUsageError, trainModel } from './trainer';

@@ -2,7 +2,8 @@
 //   forward       y[M, P]      = W[M, C*k*k] x col(x)[C*k*k, P]            (P = N*OH*OW)
 //   weight grad   dW[M, C*k*k] = dy[M, P] x col(x)^T
 //   input grad    dx           = col2im(W^T x dy)
-import { type FloatArray, gemmNN, gemmNT, transpose } from './gemm';
+import { windowOutputSize } from '../../core/shape';
+import type { FloatArray } from './gemm';
 
 export interface ConvGeom {
   /** input channels, batch, input height and width */
@@ -20,8 +21,8 @@ export interface ConvGeom {
 }
 
 export function convGeom(c: number, n: number, h: number, w: number, m: number, k: number, stride: number, pad: number): ConvGeom {
-  const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
-  const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
+  const oh = windowOutputSize(h, k, stride, 1, pad, pad);
+  const ow = windowOutputSize(w, k, stride, 1, pad, pad);
   if (oh < 1 || ow < 1) throw new Error(`conv: input [${c},${n},${h},${w}] is too small for kernel ${k}, stride ${stride}, pad ${pad}`);
   return { c, n, h, w, m, k, stride, pad, oh, ow };
 }
@@ -61,30 +62,4 @@ function forEachTap(g: ConvGeom, p0: number, p1: number, fn: (r: number, p: numb
       }
     }
   }
-}
-
-/** y[M, N*OH*OW] = W[M, C*k*k] x col(x). `col` is scratch of at least colRows*colCols. */
-export function convForward(x: FloatArray, weight: FloatArray, g: ConvGeom, y: FloatArray, col: FloatArray): void {
-  im2col(x, g, col);
-  const P = colCols(g);
-  gemmNN(g.m, P, colRows(g), weight, colRows(g), col, P, y, P, false);
-}
-
-/**
- * Gradients of a conv: dW = dy col(x)^T (overwritten), and if dx is given dx (+)= col2im(W^T dy) (added to
- * when accumulate, else overwritten).
- */
-export function convBackward(
-  x: FloatArray, weight: FloatArray, dy: FloatArray, g: ConvGeom, dW: FloatArray,
-  dx: FloatArray | null, accumulate: boolean, col: FloatArray,
-): void {
-  const R = colRows(g);
-  const P = colCols(g);
-  im2col(x, g, col);
-  gemmNT(g.m, R, P, dy, P, col, P, dW, R, false);
-  if (!dx) return;
-  const wT = transpose(weight, g.m, R, weight instanceof Float64Array ? new Float64Array(R * g.m) : new Float32Array(R * g.m));
-  gemmNN(R, P, g.m, wT, g.m, dy, P, col, P, false);
-  if (!accumulate) dx.fill(0, 0, g.c * g.n * g.h * g.w);
-  col2im(col, g, dx);
 }

@@ -1,5 +1,6 @@
 // Training kernels, readable reference versions. They work on Float32Array and Float64Array alike, so the
-// gradient checks can run in float64; the WebAssembly versions (src/train/wasm) are tested against these.
+// gradient checks can run in float64; the WebAssembly versions (kernels/wasm/modules.ts, buildTrainingModule)
+// are tested against these.
 //
 // Layout: activations are channel-major "CNHW" ([C, N, H, W], row-major). A convolution over a whole batch
 // is then one GEMM, out[M, N*OH*OW] = W[M, C*kh*kw] x col[C*kh*kw, N*OH*OW], and its output is already CNHW.
@@ -37,10 +38,4 @@ export function gemmNT(
       C[i * ldc + j] = accumulate ? C[i * ldc + j]! + s : s;
     }
   }
-}
-
-/** Transpose of a row-major [rows, cols] matrix. */
-export function transpose<T extends FloatArray>(a: T, rows: number, cols: number, out: T): T {
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
-  return out;
 }

@@ -5,17 +5,10 @@
 // order and the work of each step is shared in chunks. This file uses no Node or DOM types so both
 // tsconfigs accept it.
 
-import { LEFT_ADDR, STATE_ADDR, STATE_CLOSED } from './kernels';
-import type { WasmMemory, WasmModule } from './wasm-api';
-
-/** Control words (i32 indices into memory) read by the workers. */
-export const CTL_GO = 8;
-export const CTL_EXIT = 9;
-export const CTL_PROG = 10;
-export const CTL_NSTEPS = 11;
-export const CTL_NTH = 12;
-/** The current run's tag (STATE's high bits), written before the workers are woken. */
-export const CTL_RUN = 13;
+import {
+  CTL_EXIT, CTL_GO, CTL_NSTEPS, CTL_NTH, CTL_PROG, CTL_RUN, LEFT_ADDR, STATE_ADDR, STATE_CLOSED,
+} from '../../../kernels/wasm/memory';
+import type { WasmMemory, WasmModule } from '../../../kernels/wasm/wasm-api';
 
 /** The minimal worker surface we need from either runtime. */
 export interface WorkerHandle {
@@ -57,7 +50,7 @@ export const isNode = (): boolean => typeof g.process?.versions?.node === 'strin
 export const mainThreadMayBlock = (): boolean => isNode() || g.document === undefined;
 
 // A non-literal specifier keeps bundlers from trying to resolve Node built-ins in web builds.
-const nodeModule = async <T>(name: string): Promise<T> => (await import(/* @vite-ignore */ name)) as T;
+const nodeModule = async <T>(name: string): Promise<T> => (await import(name)) as T;
 
 export async function hardwareThreads(): Promise<number> {
   if (isNode()) {

@@ -1,23 +1,21 @@
-// The wasm engine against the TypeScript reference: the emitter's encodings, hand-built plans that cover
-// every step kind and conv geometry, real zoo models on two threads, and the op-level kernels.
+// The wasm engine against the TypeScript reference: hand-built plans that cover every step kind and conv
+// geometry, real zoo models on two threads, and the op-level kernels.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { registerAll } from '../index';
-import { getKernel } from '../registry';
-import { assertClose, randomTensor, rng } from '../testdata/helpers';
-import type { ConvAttrs, PoolAttrs } from '../types';
-import { compileGraph } from '../../src/engine/compile';
-import type { Plan, PlanValue, Step, ValueId } from '../../src/engine/plan';
-import { runPlan } from '../../src/engine/run-ts';
-import type { Tensor } from '../../src/tensor';
-import { buildModel } from '../../src/zoo/build';
-import { zooSpec } from '../../src/zoo/spec';
-import { ByteWriter, I32, ModuleBuilder, relaxedSimdSupported, simdSupported } from './emit';
+import { registerAll } from '../register';
+import { getKernel } from '../../../kernels/registry';
+import { assertClose, randomTensor, rng } from '../../../kernels/testdata/helpers';
+import type { ConvAttrs, PoolAttrs } from '../../../kernels/core/attrs';
+import { windowOutputSize } from '../../../kernels/core/shape';
+import { compileGraph } from '../compile';
+import type { Plan, PlanValue, Step, ValueId } from '../plan';
+import { runPlan } from '../run-ts';
+import type { Tensor } from '../../../kernels/core/tensor';
+import { buildModel } from '../../zoo/build';
+import { zooSpec } from '../../zoo/spec';
 import { createWasmExecutor } from './executor';
 import { layoutValues, packSteps, planArena } from './lower';
 import { wasmKernels } from './ops';
-import { measureSimdPeak } from './peak';
-import { wasm } from './wasm-api';
 
 registerAll();
 
@@ -37,8 +35,8 @@ class PlanBuilder {
     const [c, h, w] = this.values[x]!.shape as [number, number, number];
     const s = opts.stride ?? 1, d = opts.dil ?? 1;
     const pads = opts.pad ?? [Math.floor(k / 2), Math.floor(k / 2), Math.floor(k / 2), Math.floor(k / 2)] as const;
-    const oh = Math.floor((h + pads[0] + pads[2] - d * (k - 1) - 1) / s) + 1;
-    const ow = Math.floor((w + pads[1] + pads[3] - d * (k - 1) - 1) / s) + 1;
+    const oh = windowOutputSize(h, k, s, d, pads[0], pads[2]);
+    const ow = windowOutputSize(w, k, s, d, pads[1], pads[3]);
     const next = rng(opts.seed ?? this.steps.length + 1);
     const weight = randomTensor([m, c, k, k], next, Math.sqrt(2 / (c * k * k)));
     const bias = randomTensor([m], next, 0.1).data;
@@ -65,35 +63,6 @@ async function checkPlan(plan: Plan, batch: number, threads: number, seed = 7): 
     ex.dispose();
   }
 }
-
-describe('emit', () => {
-  test('LEB128 encodings match the spec examples', () => {
-    assert.deepEqual(new ByteWriter().u32(624485).bytes, [0xe5, 0x8e, 0x26]);
-    assert.deepEqual(new ByteWriter().u32(127).bytes, [0x7f]);
-    assert.deepEqual(new ByteWriter().u32(128).bytes, [0x80, 0x01]);
-    assert.deepEqual(new ByteWriter().s64(-123456).bytes, [0xc0, 0xbb, 0x78]);
-    assert.deepEqual(new ByteWriter().s64(-1).bytes, [0x7f]);
-    assert.deepEqual(new ByteWriter().s64(64).bytes, [0xc0, 0x00]);
-    assert.throws(() => new ByteWriter().u32(-1), /out of range/);
-  });
-
-  test('a generated module validates and computes', () => {
-    const m = new ModuleBuilder();
-    const { f, index } = m.func('mulAdd', [I32, I32], [I32]);
-    const [a, b] = f.params as [{ index: number; type: typeof I32 }, { index: number; type: typeof I32 }];
-    f.get(a).get(b).i32Mul().i32Const(-5).i32Add();
-    m.export('mulAdd', index);
-    const bytes = m.toBytes();
-    assert.ok(wasm.validate(bytes));
-    const inst = new wasm.Instance(new wasm.Module(bytes), {});
-    assert.equal((inst.exports['mulAdd'] as (x: number, y: number) => number)(6, 7), 37);
-  });
-
-  test('SIMD is available and the relaxed-SIMD probe answers', () => {
-    assert.ok(simdSupported());
-    assert.equal(typeof relaxedSimdSupported(), 'boolean');
-  });
-});
 
 describe('wasm executor on hand-built plans', () => {
   test('conv geometries: strides, pads, dilation, odd channel counts, 7x7 on 3 channels', async () => {
@@ -317,10 +286,3 @@ describe('wasm op kernels', () => {
     assertClose(wasmKernels.batchNorm!(x, s, sh, mean, v, 1e-5), getKernel('ts', 'batchNorm')(x, s, sh, mean, v, 1e-5), 'batchNorm');
   });
 });
-
-test('the SIMD peak micro-benchmark reports a positive rate', () => {
-  const r = measureSimdPeak(false, 20);
-  assert.ok(r.gflopsPerCore > 0.1, `peak ${r.gflopsPerCore} GFLOPS`);
-});
-
-

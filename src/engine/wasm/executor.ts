@@ -1,25 +1,21 @@
 // The wasm engine: executes a compiled Plan with the generated SIMD kernels on one shared memory
 // (packed weights, a liveness-planned activation arena, indirection tables, the step program), with the
 // work of every step split across worker threads.
-import { type Plan, type Step, type ValueId, stepInputs } from '../../src/engine/plan';
-import { type Tensor, shapeStr, sizeOf, tensor } from '../../src/tensor';
-import { softmax } from '../ts/softmax';
-import { relaxedSimdSupported } from './emit';
+import { type Plan, type Step, type ValueId, stepInputs } from '../plan';
+import { type Tensor, shapeStr, sizeOf, tensor } from '../../../kernels/core/tensor';
+import { softmax } from '../../../kernels/ts/softmax';
+import { relaxedSimdSupported } from '../../../kernels/wasm/emit';
+import { DESC_BYTES, DESC_DONE, DESC_NEXT } from '../../../kernels/wasm/descriptors';
+import { DEFAULT_MR } from '../../../kernels/wasm/f32-igemm-4x8';
 import {
-  DEFAULT_MR, DESC_BYTES, DESC_DONE, DESC_NEXT, LEFT_ADDR, RESERVED_BYTES, STATE_ADDR, STATE_CLOSED, STATE_COUNT_MASK, STEP_ADDR,
-  buildKernelModule,
-} from './kernels';
+  ALIGN, LEFT_ADDR, MAX_PAGES, PAGE, RESERVED_BYTES, STATE_ADDR, STATE_CLOSED, STATE_COUNT_MASK, STEP_ADDR, roundUp,
+} from '../../../kernels/wasm/memory';
+import { buildInferenceModule } from '../../../kernels/wasm/modules';
+import { type WasmInstance, type WasmMemory, type WasmModule, wasm } from '../../../kernels/wasm/wasm-api';
 import {
-  ALIGN, type StepConst, type ValueLayout, buildProgram, isTailStep, layoutValues, packSteps, planArena, rootOf,
-  scratchBytesPerThread,
+  type StepConst, type ValueLayout, buildProgram, isTailStep, layoutValues, packSteps, planArena, rootOf, scratchBytesPerThread,
 } from './lower';
-import { type WasmInstance, type WasmMemory, type WasmModule, wasm } from './wasm-api';
 import { WorkerPool, type WorkerFactory, hardwareThreads, mainThreadMayBlock } from './threads';
-
-const PAGE = 65536;
-/** 2 GiB: addresses stay positive as i32. */
-const MAX_PAGES = 32768;
-const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
 
 export interface WasmExecutorOptions {
   /** Threads including the calling one (default: all hardware threads). */
@@ -99,7 +95,7 @@ export async function compileKernels(c: ModuleConfig): Promise<WasmModule> {
   const k = configKey(c);
   let m = moduleCache.get(k);
   if (!m) {
-    m = await wasm.compile(buildKernelModule({ relaxedSimd: c.relaxedSimd, mr: c.mr }, MAX_PAGES, c.shared));
+    m = await wasm.compile(buildInferenceModule({ relaxedSimd: c.relaxedSimd, mr: c.mr }, MAX_PAGES, c.shared));
     moduleCache.set(k, m);
   }
   return m;
@@ -110,7 +106,7 @@ export function compileKernelsSync(c: ModuleConfig): WasmModule {
   const k = configKey(c);
   let m = moduleCache.get(k);
   if (!m) {
-    m = new wasm.Module(buildKernelModule({ relaxedSimd: c.relaxedSimd, mr: c.mr }, MAX_PAGES, c.shared));
+    m = new wasm.Module(buildInferenceModule({ relaxedSimd: c.relaxedSimd, mr: c.mr }, MAX_PAGES, c.shared));
     moduleCache.set(k, m);
   }
   return m;

@@ -1,22 +1,17 @@
 // Op-level kernels for backend 'wasm' with the shared NCHW signatures, so the op tests written once for
 // every backend run on the generated kernels too. Each call lowers a one-step Plan and runs it on one
 // thread in a fresh (unshared) memory: correct and simple, not the fast path (that is the executor).
-import type { ConvStep, FcStep, Plan, PlanValue, Step } from '../../src/engine/plan';
-import { type Tensor, shapeStr, tensor } from '../../src/tensor';
-import { hasKernel, registerKernel } from '../registry';
-import type { ConvAttrs, ConvEpilogue, GemmAttrs, KernelSignatures, PoolAttrs } from '../types';
-import { type ModuleConfig, WasmCore, compileKernels, compileKernelsSync, newMemory, resolveRelaxed } from './executor';
-import { DEFAULT_MR } from './kernels';
-import { convOutputHW } from '../ts/conv';
-import { poolOutputHW } from '../ts/pool';
+import type { ConvStep, FcStep, Plan, PlanValue, Step } from '../plan';
+import { type Tensor, shapeStr, tensor } from '../../../kernels/core/tensor';
+import { hasKernel, registerKernel } from '../../../kernels/registry';
+import type { ConvAttrs, ConvEpilogue, GemmAttrs, PoolAttrs } from '../../../kernels/core/attrs';
+import { convOutputHW, poolOutputHW } from '../../../kernels/core/shape';
+import type { KernelSignatures } from '../../../kernels/types';
+import { type ModuleConfig, WasmCore, compileKernelsSync, newMemory, resolveRelaxed } from './executor';
+import { DEFAULT_MR } from '../../../kernels/wasm/f32-igemm-4x8';
 
 let config: ModuleConfig | undefined;
 const getConfig = (): ModuleConfig => (config ??= { relaxedSimd: resolveRelaxed(undefined), mr: DEFAULT_MR, shared: false });
-
-/** Compiles the op kernels' module asynchronously (browsers' main threads refuse large synchronous compiles). */
-export async function initWasmKernels(): Promise<void> {
-  await compileKernels(getConfig());
-}
 
 /** Runs a single-step plan: `inputs` are written (NCHW, batch first), the output value is read back. */
 function runOneStep(values: PlanValue[], step: Step, inputs: { id: number; t: Tensor }[], batch: number): Tensor {
@@ -169,7 +164,7 @@ export const wasmKernels: Partial<KernelSignatures> = {
 
 /**
  * Registers the ops above for backend 'wasm' (ops already registered are left alone). The module compiles
- * synchronously on first use unless initWasmKernels() ran first.
+ * synchronously on first use (fine in Node and workers; a browser window's main thread refuses it).
  */
 export function registerWasmKernels(): void {
   for (const op of Object.keys(wasmKernels) as (keyof KernelSignatures)[]) {

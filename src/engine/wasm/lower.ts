@@ -1,16 +1,16 @@
 // Lowers a Plan to what the generated kernels execute: NHWC value layouts, weights packed once into
 // panels (bias first), a liveness-planned activation arena for a given batch size, indirection tables,
 // and the program of step descriptors.
-import { type ConvStep, type FcStep, type PadStep, type Plan, type SliceStep, type Step, type ValueId, stepInputs } from '../../src/engine/plan';
-import { resolveSliceAxis } from '../ts/shape';
-import { shapeStr } from '../../src/tensor';
+import { type ConvStep, type FcStep, type PadStep, type Plan, type SliceStep, type Step, type ValueId, stepInputs } from '../plan';
+import { resolveSliceAxis, windowOutputSize } from '../../../kernels/core/shape';
+import { shapeStr } from '../../../kernels/core/tensor';
 import {
-  AffineDesc, ConvDesc, DESC_WORDS, EltDesc, GapDesc, Kind, PoolDesc, RemapDesc, ShortcutDesc, WINOGRAD_F2, WINOGRAD_F4,
-  type WinogradTransform, WinogradDesc, winogradScratchBytes,
-} from './kernels';
-
-const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
-export const ALIGN = 64;
+  DESC_WORDS, ElementwiseDesc, GatherDesc, GatherSubsampleDesc, GavgPoolDesc, IgemmDesc, Kind, PoolDesc, VmulcaddcDesc, WinogradDesc,
+} from '../../../kernels/wasm/descriptors';
+import { ALIGN, roundUp } from '../../../kernels/wasm/memory';
+import {
+  WINOGRAD_F2X2_3X3, WINOGRAD_F4X4_3X3, type WinogradTransform, winogradScratchBytes,
+} from '../../../kernels/wasm/winograd-3x3';
 
 /** Where a value lives per sample: NHWC with `cs` floats per pixel (channels C..cs-1 are zero). */
 export interface ValueLayout {
@@ -125,8 +125,8 @@ export function winogradFor(s: ConvStep, inC: number, outH: number, outW: number
   const { strides, dilations } = s.attrs;
   if (kh !== 3 || kw !== 3 || strides[0] !== 1 || strides[1] !== 1 || dilations[0] !== 1 || dilations[1] !== 1 || inC < 16) return null;
   const tiles4 = Math.ceil(outH / 4) * Math.ceil(outW / 4);
-  if (tiles4 >= 4 && inC * M <= 128 * 128) return WINOGRAD_F4;
-  return inC >= 32 ? WINOGRAD_F2 : null;
+  if (tiles4 >= 4 && inC * M <= 128 * 128) return WINOGRAD_F4X4_3X3;
+  return inC >= 32 ? WINOGRAD_F2X2_3X3 : null;
 }
 
 /**
@@ -289,8 +289,8 @@ export interface ConvGeometry {
 export function convGeometry(s: ConvStep, inL: ValueLayout, outL: ValueLayout, batch: number): ConvGeometry {
   const [, , kh, kw] = s.weight.shape as [number, number, number, number];
   const { strides, pads, dilations } = s.attrs;
-  const oh = Math.floor((inL.h + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1) / strides[0]) + 1;
-  const ow = Math.floor((inL.w + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) / strides[1]) + 1;
+  const oh = windowOutputSize(inL.h, kh, strides[0], dilations[0], pads[0], pads[2]);
+  const ow = windowOutputSize(inL.w, kw, strides[1], dilations[1], pads[1], pads[3]);
   if (oh !== outL.h || ow !== outL.w) {
     throw new Error(`wasm engine: conv ${s.name} output ${oh}x${ow} disagrees with the plan's ${outL.h}x${outL.w}`);
   }
@@ -412,39 +412,39 @@ export function buildProgram(ctx: ProgramContext, wasmSteps: number): Int32Array
         break;
       }
       case 'globalAvgPool':
-        d[GapDesc.kind] = Kind.globalAvgPool;
-        d[GapDesc.input] = ctx.addr(s.input);
-        d[GapDesc.output] = ctx.addr(s.output);
-        d[GapDesc.n] = N; d[GapDesc.hw] = inL!.h * inL!.w; d[GapDesc.cs] = inL!.cs;
+        d[GavgPoolDesc.kind] = Kind.gavgPool;
+        d[GavgPoolDesc.input] = ctx.addr(s.input);
+        d[GavgPoolDesc.output] = ctx.addr(s.output);
+        d[GavgPoolDesc.n] = N; d[GavgPoolDesc.hw] = inL!.h * inL!.w; d[GavgPoolDesc.cs] = inL!.cs;
         break;
       case 'add':
-        d[EltDesc.kind] = Kind.add;
-        d[EltDesc.a] = ctx.addr(s.a); d[EltDesc.b] = ctx.addr(s.b); d[EltDesc.output] = ctx.addr(s.output);
-        d[EltDesc.vectors] = (N * layoutBytes(outL)) / 16; d[EltDesc.relu] = s.relu ? 1 : 0;
+        d[ElementwiseDesc.kind] = Kind.vadd;
+        d[ElementwiseDesc.a] = ctx.addr(s.a); d[ElementwiseDesc.b] = ctx.addr(s.b); d[ElementwiseDesc.output] = ctx.addr(s.output);
+        d[ElementwiseDesc.vectors] = (N * layoutBytes(outL)) / 16; d[ElementwiseDesc.relu] = s.relu ? 1 : 0;
         break;
       case 'relu':
-        d[EltDesc.kind] = Kind.relu;
-        d[EltDesc.a] = ctx.addr(s.input); d[EltDesc.output] = ctx.addr(s.output);
-        d[EltDesc.vectors] = (N * layoutBytes(outL)) / 16;
+        d[ElementwiseDesc.kind] = Kind.vrelu;
+        d[ElementwiseDesc.a] = ctx.addr(s.input); d[ElementwiseDesc.output] = ctx.addr(s.output);
+        d[ElementwiseDesc.vectors] = (N * layoutBytes(outL)) / 16;
         break;
       case 'batchNorm': {
         const c = ctx.consts[i]!;
-        d[AffineDesc.kind] = Kind.affine;
-        d[AffineDesc.input] = ctx.addr(s.input); d[AffineDesc.output] = ctx.addr(s.output);
-        d[AffineDesc.rows] = N * outL.h * outL.w; d[AffineDesc.cs] = outL.cs;
-        d[AffineDesc.scale] = ctx.weightsAddr + c.offset; d[AffineDesc.shift] = ctx.weightsAddr + c.offset + outL.cs * 4;
+        d[VmulcaddcDesc.kind] = Kind.vmulcaddc;
+        d[VmulcaddcDesc.input] = ctx.addr(s.input); d[VmulcaddcDesc.output] = ctx.addr(s.output);
+        d[VmulcaddcDesc.rows] = N * outL.h * outL.w; d[VmulcaddcDesc.cs] = outL.cs;
+        d[VmulcaddcDesc.scale] = ctx.weightsAddr + c.offset; d[VmulcaddcDesc.shift] = ctx.weightsAddr + c.offset + outL.cs * 4;
         break;
       }
       case 'shortcutA':
-        d[ShortcutDesc.kind] = Kind.shortcutA;
-        d[ShortcutDesc.input] = ctx.addr(s.input); d[ShortcutDesc.output] = ctx.addr(s.output);
-        d[ShortcutDesc.n] = N; d[ShortcutDesc.h] = inL!.h; d[ShortcutDesc.w] = inL!.w; d[ShortcutDesc.oh] = outL.h; d[ShortcutDesc.ow] = outL.w;
-        d[ShortcutDesc.csIn] = inL!.cs; d[ShortcutDesc.csOut] = outL.cs; d[ShortcutDesc.stride] = s.stride;
+        d[GatherSubsampleDesc.kind] = Kind.gatherSubsample;
+        d[GatherSubsampleDesc.input] = ctx.addr(s.input); d[GatherSubsampleDesc.output] = ctx.addr(s.output);
+        d[GatherSubsampleDesc.n] = N; d[GatherSubsampleDesc.h] = inL!.h; d[GatherSubsampleDesc.w] = inL!.w; d[GatherSubsampleDesc.oh] = outL.h; d[GatherSubsampleDesc.ow] = outL.w;
+        d[GatherSubsampleDesc.csIn] = inL!.cs; d[GatherSubsampleDesc.csOut] = outL.cs; d[GatherSubsampleDesc.stride] = s.stride;
         break;
       case 'flatten': {
         // Same bytes under another name: nothing to run. A no-op relu over zero vectors keeps the barrier count simple.
-        d[EltDesc.kind] = Kind.relu;
-        d[EltDesc.vectors] = 0;
+        d[ElementwiseDesc.kind] = Kind.vrelu;
+        d[ElementwiseDesc.vectors] = 0;
         break;
       }
       case 'pad':
@@ -481,8 +481,8 @@ function fillRemap(ctx: ProgramContext, d: Int32Array, s: PadStep | SliceStep, i
   const rank = ctx.plan.values[s.input]!.shape.length + 1;
   if (inL.aliasOf !== undefined && inL.source) throw new Error(`wasm engine: ${s.kind} ${s.name} of a flattened map is not supported`);
   const [ac, ay, ax] = remapAxes(s, inL, rank) as [{ step: number; offset: number }, { step: number; offset: number }, { step: number; offset: number }];
-  const R = RemapDesc;
-  d[R.kind] = Kind.remap;
+  const R = GatherDesc;
+  d[R.kind] = Kind.gather;
   d[R.input] = ctx.addr(s.input); d[R.output] = ctx.addr(s.output);
   d[R.n] = ctx.batch; d[R.c] = inL.c; d[R.h] = inL.h; d[R.w] = inL.w; d[R.csIn] = inL.cs;
   d[R.oc] = outL.c; d[R.oh] = outL.h; d[R.ow] = outL.w; d[R.csOut] = outL.cs;
@@ -493,8 +493,8 @@ function fillRemap(ctx: ProgramContext, d: Int32Array, s: PadStep | SliceStep, i
 function splitAndBlock(d: Int32Array, ctx: ProgramContext, tiles: number, panels: number, tileInputBytes: number): void {
   // Few tiles per thread: split the output channels instead, so each thread streams only its weights.
   const byTiles = tiles >= 8 * ctx.threads || panels < 2 * ctx.threads;
-  d[ConvDesc.splitPanels] = byTiles ? 0 : 1;
-  d[ConvDesc.tileBlock] = Math.max(1, Math.floor(TILE_BLOCK_BYTES / Math.max(1, tileInputBytes)));
+  d[IgemmDesc.splitPanels] = byTiles ? 0 : 1;
+  d[IgemmDesc.tileBlock] = Math.max(1, Math.floor(TILE_BLOCK_BYTES / Math.max(1, tileInputBytes)));
 }
 
 function fillWinograd(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout, c: StepConst, tr: WinogradTransform): void {
@@ -504,7 +504,7 @@ function fillWinograd(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: Valu
   const A = tr.m + 2;
   const tiles = winogradTiles(tr, outL, ctx.batch);
   const W = WinogradDesc;
-  d[W.kind] = tr.m === 4 ? Kind.winograd4 : Kind.winograd;
+  d[W.kind] = tr.m === 4 ? Kind.winogradF4x4 : Kind.winogradF2x2;
   d[W.input] = ctx.addr(s.input);
   d[W.output] = ctx.addr(s.output);
   d[W.residual] = s.residual !== undefined ? ctx.addr(s.residual) : 0;
@@ -536,30 +536,30 @@ function fillConv(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLay
   const taps = g.kh * g.kw;
   const tiles = Math.ceil(P / ctx.mr);
   const panels = Math.ceil(outL.c / 8);
-  d[ConvDesc.kind] = Kind.conv;
-  d[ConvDesc.input] = ctx.addr(s.input);
-  d[ConvDesc.output] = ctx.addr(s.output);
-  d[ConvDesc.residual] = s.residual !== undefined ? ctx.addr(s.residual) : 0;
+  d[IgemmDesc.kind] = Kind.igemm;
+  d[IgemmDesc.input] = ctx.addr(s.input);
+  d[IgemmDesc.output] = ctx.addr(s.output);
+  d[IgemmDesc.residual] = s.residual !== undefined ? ctx.addr(s.residual) : 0;
   if (s.residual !== undefined && ctx.layouts[s.residual]!.cs !== outL.cs) {
     throw new Error(`wasm engine: conv ${s.name} residual stride ${ctx.layouts[s.residual]!.cs} != output stride ${outL.cs}`);
   }
-  d[ConvDesc.weights] = ctx.weightsAddr + c.offset;
+  d[IgemmDesc.weights] = ctx.weightsAddr + c.offset;
   if (isDirectConv(g)) {
-    d[ConvDesc.indirection] = 0;
+    d[IgemmDesc.indirection] = 0;
   } else {
     const table = buildIndirection(g, ctx.mr, ctx.addr(s.input), ctx.zeroAddr);
     const at = ctx.allocIndirection(table.byteLength);
     ctx.writeInt32(at, table);
-    d[ConvDesc.indirection] = at;
+    d[IgemmDesc.indirection] = at;
   }
-  d[ConvDesc.pixels] = P;
-  d[ConvDesc.channels] = g.c;
-  d[ConvDesc.taps] = taps;
-  d[ConvDesc.inRowBytes] = g.cs * 4;
-  d[ConvDesc.outRowBytes] = outL.cs * 4;
-  d[ConvDesc.panels] = panels;
-  d[ConvDesc.relu] = s.relu ? 1 : 0;
-  d[ConvDesc.panelBytes] = (8 + taps * g.c * 8) * 4;
+  d[IgemmDesc.pixels] = P;
+  d[IgemmDesc.channels] = g.c;
+  d[IgemmDesc.taps] = taps;
+  d[IgemmDesc.inRowBytes] = g.cs * 4;
+  d[IgemmDesc.outRowBytes] = outL.cs * 4;
+  d[IgemmDesc.panels] = panels;
+  d[IgemmDesc.relu] = s.relu ? 1 : 0;
+  d[IgemmDesc.panelBytes] = (8 + taps * g.c * 8) * 4;
   splitAndBlock(d, ctx, tiles, panels, ctx.mr * taps * g.c * 4);
 }
 
@@ -567,19 +567,19 @@ function fillFc(ctx: ProgramContext, d: Int32Array, s: FcStep, inL: ValueLayout,
   const c = ctx.consts[ctx.plan.steps.indexOf(s)]!;
   const kPhys = c.kPhys!;
   const panels = Math.ceil(outL.c / 8);
-  d[ConvDesc.kind] = Kind.conv;
-  d[ConvDesc.input] = ctx.addr(s.input);
-  d[ConvDesc.output] = ctx.addr(s.output);
-  d[ConvDesc.residual] = 0;
-  d[ConvDesc.weights] = ctx.weightsAddr + c.offset;
-  d[ConvDesc.indirection] = 0;
-  d[ConvDesc.pixels] = ctx.batch;
-  d[ConvDesc.channels] = kPhys;
-  d[ConvDesc.taps] = 1;
-  d[ConvDesc.inRowBytes] = layoutBytes(inL.source ?? inL);
-  d[ConvDesc.outRowBytes] = outL.cs * 4;
-  d[ConvDesc.panels] = panels;
-  d[ConvDesc.relu] = s.relu ? 1 : 0;
-  d[ConvDesc.panelBytes] = (8 + kPhys * 8) * 4;
+  d[IgemmDesc.kind] = Kind.igemm;
+  d[IgemmDesc.input] = ctx.addr(s.input);
+  d[IgemmDesc.output] = ctx.addr(s.output);
+  d[IgemmDesc.residual] = 0;
+  d[IgemmDesc.weights] = ctx.weightsAddr + c.offset;
+  d[IgemmDesc.indirection] = 0;
+  d[IgemmDesc.pixels] = ctx.batch;
+  d[IgemmDesc.channels] = kPhys;
+  d[IgemmDesc.taps] = 1;
+  d[IgemmDesc.inRowBytes] = layoutBytes(inL.source ?? inL);
+  d[IgemmDesc.outRowBytes] = outL.cs * 4;
+  d[IgemmDesc.panels] = panels;
+  d[IgemmDesc.relu] = s.relu ? 1 : 0;
+  d[IgemmDesc.panelBytes] = (8 + kPhys * 8) * 4;
   splitAndBlock(d, ctx, Math.ceil(ctx.batch / ctx.mr), panels, ctx.mr * kPhys * 4);
 }
