@@ -14,7 +14,7 @@ import { parseMeta } from '../model-meta';
 import { parseNpy } from '../npy';
 import { serializeOnnx } from '../onnx/write';
 import { preprocessSpecFor } from '../preprocess/for-model';
-import { maxAbs, maxAbsDiff } from '../tensor';
+import { maxAbs, maxAbsDiff } from '../../kernels/core/tensor';
 import { buildModel } from '../zoo/build';
 import { readStateDict, sniffCheckpoint, type StateDict } from './checkpoint';
 import { ImportError } from './error';
