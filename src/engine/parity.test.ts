@@ -78,3 +78,17 @@ describe('every engine returns the outputs the graph declares', () => {
     it(what, async () => assertParity(serializeOnnx(withOutputs(graph, names)), 2, what));
   }
 });
+
+describe('a weight far out of scale (a flipped byte)', () => {
+  it('gives the same outputs on every engine: the wasm engine runs that layer direct instead of Winograd', async () => {
+    const graph = buildModel(zooSpec('resnet20'), { name: 'resnet20' });
+    for (const conv of ['layer1.1.conv1', 'layer3.0.conv2']) {
+      const name = graph.nodes.find((n) => n.name === conv)!.inputs[1]!;
+      const w = graph.initializers.get(name)!.data as Float32Array;
+      const flipped = new Float32Array(w);
+      flipped[37] = -5e11;
+      const initializers = new Map(graph.initializers).set(name, { dtype: 'float32', dims: graph.initializers.get(name)!.dims, data: flipped });
+      await assertParity(serializeOnnx({ ...graph, initializers }), 2, `resnet20 with ${conv} weight 37 = -5e11`);
+    }
+  });
+});

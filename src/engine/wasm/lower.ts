@@ -113,6 +113,37 @@ export function packConv(weight: Float32Array, wshape: readonly number[], bias: 
 }
 
 /**
+ * Binary orders of magnitude a filter's largest weight may stand above its median one for Winograd. The
+ * transforms mix every weight into every output of a tile, so a weight far out of scale leaks its rounding
+ * error (about 1e-7 of it, times the transform's growth) into outputs it does not touch, where direct
+ * convolution leaves exact zeros (after a ReLU most inputs are 0). 2^10 keeps that leak under 1e-3 of the
+ * filter's ordinary contributions; trained and He-initialised filters span 2^2 to 2^5.
+ */
+export const WINOGRAD_MAX_FILTER_SPAN_LOG2 = 10;
+
+/** Whether every filter's weights lie within WINOGRAD_MAX_FILTER_SPAN_LOG2 of its median (by float exponents, one pass). */
+export function filtersSuitWinograd(weight: Float32Array, filters: number): boolean {
+  const per = weight.length / filters;
+  const bits = new Uint32Array(weight.buffer, weight.byteOffset, weight.length);
+  const counts = new Int32Array(256);
+  for (let m = 0; m < filters; m++) {
+    counts.fill(0);
+    let top = 0;
+    for (let i = m * per; i < (m + 1) * per; i++) {
+      const e = (bits[i]! >>> 23) & 0xff;
+      counts[e]!++;
+      if (e > top) top = e;
+    }
+    if (top === 0xff) return false; // Inf or NaN
+    let seen = 0;
+    let median = 0;
+    while ((seen += counts[median]!) * 2 < per) median++;
+    if (top - median > WINOGRAD_MAX_FILTER_SPAN_LOG2) return false;
+  }
+  return true;
+}
+
+/**
  * Which Winograd transform a conv runs with, if any (3x3, stride 1, no dilation). F(4x4,3x3) needs 4x
  * fewer multiply-adds than direct but its weights are 4x the direct ones: it is used for small weights
  * (C x M <= 128 x 128) with at least 4 tiles per image and 16 input channels. F(2x2,3x3) (2.25x fewer,
@@ -124,6 +155,7 @@ export function winogradFor(s: ConvStep, inC: number, outH: number, outW: number
   const [M, , kh, kw] = s.weight.shape as [number, number, number, number];
   const { strides, dilations } = s.attrs;
   if (kh !== 3 || kw !== 3 || strides[0] !== 1 || strides[1] !== 1 || dilations[0] !== 1 || dilations[1] !== 1 || inC < 16) return null;
+  if (!filtersSuitWinograd(s.weight.data, M)) return null;
   const tiles4 = Math.ceil(outH / 4) * Math.ceil(outW / 4);
   if (tiles4 >= 4 && inC * M <= 128 * 128) return WINOGRAD_F4X4_3X3;
   return inC >= 32 ? WINOGRAD_F2X2_3X3 : null;
