@@ -129,4 +129,22 @@ describe('compiler', () => {
   it('refuses huge pads that would allocate gigabytes', () => refuse(one(n('Conv', 'c', ['x', 'w'], { pads: ints([100000, 100000, 100000, 100000]) })), /over the limit/));
   it('asks for an input size when the file leaves it symbolic', () =>
     assert.throws(() => compileGraph(graphOf([n('Relu', 'r', ['x'])], {}, ['N', 3, 'H', 'W'], 'r')), /symbolic dimension 'H'/));
+  it('refuses a Softmax that feeds further steps, for every engine alike', () =>
+    refuse(graphOf([n('Softmax', 's', ['x'], { axis: int(1) }), n('Relu', 'r', ['s'])], {}, [1, 3, 8, 8], 'r'), /Softmax 's' feeds 'r': a Softmax is supported only as a final output/));
+  it('runs a Softmax output beside a later-computed one on every engine (Softmax steps go last)', async () => {
+    const g: Graph = {
+      ...graphOf([n('Softmax', 's', ['x'], { axis: int(1) }), n('Relu', 'r', ['x'])], {}, ['N', 3, 8, 8], 's', ['N', 3, 8, 8]),
+      outputs: [{ name: 's', dtype: 'float32', shape: ['N', 3, 8, 8] }, { name: 'r', dtype: 'float32', shape: ['N', 3, 8, 8] }],
+    };
+    assert.deepEqual(compileGraph(g).steps.map((x) => x.kind), ['relu', 'softmax']);
+    const x = randomNormalTensor([2, 3, 8, 8], 4);
+    const outs = [];
+    for (const engine of ['ts', 'wasm', 'ort-wasm'] as const) {
+      const s = await loadModel(serializeOnnx(g), { engine, threads: 1 });
+      sessions.push(s);
+      outs.push((await s.run(x)).outputs);
+    }
+    for (const o of outs) for (const i of [0, 1]) assert.ok(maxAbsDiff(o[i]!, outs[2]![i]!) <= 1e-5 * maxAbs(outs[2]![i]!.data), `output ${i}`);
+  });
 });
+

@@ -52,12 +52,30 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): Plan {
   });
   const { steps, stats } = ctx;
   const live = liveSteps(steps, outputs);
-  const kept = steps.filter((_, i) => live[i]);
+  const order = softmaxLast(steps, live);
+  const kept = order.map((i) => steps[i]!);
   return {
     values: ctx.values, input: ctx.inputId, outputs, steps: kept,
-    stats: stats.filter((_, i) => live[i]).map((st, i) => ({ ...st, detail: describeStep(kept[i]!) })),
+    stats: order.map((i, j) => ({ ...stats[i]!, detail: describeStep(kept[j]!) })),
     outputIsProbabilities: ctx.producer.get(outputs[0]!)?.step.kind === 'softmax',
   };
+}
+
+/**
+ * The live steps' order with every Softmax last. A Softmax is a classifier's final step: engines apply it
+ * to the outputs after the network has run, so one that feeds further steps is refused here, for all engines.
+ */
+function softmaxLast(steps: readonly Step[], live: readonly boolean[]): number[] {
+  const order = steps.map((_, i) => i).filter((i) => live[i]);
+  const softmaxes = new Set(order.filter((i) => steps[i]!.kind === 'softmax').map((i) => steps[i]!.output));
+  for (const i of order) {
+    const read = stepInputs(steps[i]!).find((v) => softmaxes.has(v));
+    if (read !== undefined) {
+      const from = steps.find((s) => s.output === read)!;
+      throw new ModelError(`Softmax '${from.name}' feeds '${steps[i]!.name}': a Softmax is supported only as a final output`);
+    }
+  }
+  return [...order.filter((i) => steps[i]!.kind !== 'softmax'), ...order.filter((i) => steps[i]!.kind === 'softmax')];
 }
 
 /** The model's one data input (an input that is not an initializer), with its per-sample shape resolved. */
