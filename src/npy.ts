@@ -4,9 +4,10 @@
 // (uint16 LE in v1, uint32 LE in v2/v3), then a Python dict literal
 // {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded with spaces and a newline so the
 // data starts on a 64-byte boundary (older writers: 16). v1/v2 headers are latin-1, v3 UTF-8.
+import { UserError } from './errors';
 import { tensor, shapeStr, type Tensor } from './tensor';
 
-export class NpyError extends Error {
+export class NpyError extends UserError {
   override readonly name = 'NpyError';
 }
 

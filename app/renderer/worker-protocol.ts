@@ -1,7 +1,7 @@
 // Messages between the UI thread and the inference worker. Every request has an id; the worker answers
 // with progress messages and then exactly one result or error for that id.
 import type { ModelInfo } from '../../src/engine/session';
-import type { LayerResponse } from '../shared/layer-stds';
+import type { LayerResponse } from '../../src/analysis/layer-responses';
 import type { ModelSource } from '../shared/catalogue';
 
 export type SlotId = 'a' | 'b';

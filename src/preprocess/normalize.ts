@@ -51,9 +51,6 @@ export interface ResizeCropPlan {
   source: { x: number; y: number; width: number; height: number };
 }
 
-export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
-export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
-
 /** ITU-R BT.601 luma weights, as PIL's convert('L') and torchvision's rgb_to_grayscale use. */
 export const LUMA_601: readonly [number, number, number] = [0.299, 0.587, 0.114];
 

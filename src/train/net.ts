@@ -9,6 +9,7 @@ import {
 } from '../../kernels/ts/train/elementwise';
 import type { FloatArray } from '../../kernels/ts/train/gemm';
 import { fcBackward, fcForward, type LossResult, softmaxCrossEntropy } from '../../kernels/ts/train/loss';
+import { UserError } from '../errors';
 import { type Graph, type GraphNode, type IrTensor, attrFloat, attrInt, attrInts, attrString, f32 } from '../graph/ir';
 import type { TrainBackend } from './backend';
 
@@ -63,7 +64,7 @@ export interface TrainNetOptions {
 /** Ops a trainable graph may use; anything else is refused by name. */
 export const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
 
-class TrainGraphError extends Error {
+class TrainGraphError extends UserError {
   override name = 'TrainGraphError';
 }
 

@@ -5,9 +5,9 @@
 // (bias = folded BN, no ReLU, no residual) and take its std. The same numbers whichever engine is selected.
 import { registerAll } from '../../kernels/index';
 import { getKernel } from '../../kernels/registry';
-import { type ConvStep, type Plan, type ValueId, stepInputs } from '../../src/engine/plan';
-import { runStep } from '../../src/engine/run-ts';
-import { sizeOf, type Tensor } from '../../src/tensor';
+import { type ConvStep, type Plan, type ValueId, stepInputs } from '../engine/plan';
+import { runStep } from '../engine/run-ts';
+import { sizeOf, type Tensor } from '../tensor';
 
 export interface LayerResponse {
   /** The conv's ONNX node name. */
