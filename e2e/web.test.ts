@@ -1,7 +1,7 @@
 // e2e against `npm run web` (dist/web-server.js) in Debian's Chromium, with WebGPU on SwiftShader.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,10 +12,10 @@ import { buildModel } from '../src/zoo/build';
 import { zooSpec } from '../src/zoo/spec';
 import { appFlows } from './flows';
 import {
-  build, CHROMIUM, CHROMIUM_ARGS, dropFiles, FIXTURES, ROOT, screenshotPath, startWebServer, textOf, until, waitIdle, type Server,
+  build, CHROMIUM, CHROMIUM_ARGS, chromiumSkip, dropFiles, FIXTURES, ROOT, screenshotPath, startWebServer, textOf, until, waitIdle, type Server,
 } from './harness';
 
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)`;
+const skip = chromiumSkip();
 
 describe('web build in Chromium', { skip }, () => {
   let server: Server | undefined;

@@ -227,7 +227,7 @@ export function serializeNpy(t: Tensor): Uint8Array {
   if (t.shape.length > 0) dict += ' '.repeat(GROWTH_AXIS_MAX_DIGITS - String(t.shape[0]).length);
   // 6 magic + 2 version + 2 length bytes; the header ends with '\n'.
   const pad = ALIGN - ((10 + dict.length + 1) % ALIGN);
-  const header = dict + ' '.repeat(pad) + '\n';
+  const header = `${dict + ' '.repeat(pad)}\n`;
   if (header.length > 0xffff) throw new NpyError(`serializeNpy: header of ${header.length} bytes is too long for version 1.0`);
   const out = new Uint8Array(10 + header.length + count * 4);
   out.set(MAGIC, 0);

@@ -71,7 +71,7 @@ export interface TrainingLog {
   readonly history: readonly EpochRecord[];
 }
 
-export class SidecarError extends UserError {
+class SidecarError extends UserError {
   override name = 'SidecarError';
 }
 

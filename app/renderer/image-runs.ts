@@ -182,7 +182,7 @@ export class ImageRuns {
   ensureStds(): void {
     const { state, host, inference } = this.ctx;
     const img = state.images.find((i) => i.id === state.selectedId);
-    if (!img || img.status !== 'done') return;
+    if (img?.status !== 'done') return;
     const need = SLOTS.filter((s) => state.slots[s].status === 'ready' && img.stds[s]?.key !== sourceKey(state.slots[s].source));
     if (need.length === 0) return;
     this.ctx.enqueue('Computing layer responses', async (task) => {

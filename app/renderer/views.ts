@@ -37,7 +37,7 @@ function roleLabel(slot: SlotState): string {
   return slot.role === 'plain' ? 'Plain net' : slot.role === 'residual' ? 'Residual net' : 'Your model';
 }
 
-export function selectedImage(state: AppState): ImageItem | undefined {
+function selectedImage(state: AppState): ImageItem | undefined {
   return state.images.find((i) => i.id === state.selectedId);
 }
 

@@ -64,7 +64,7 @@ export type WorkerMessage =
   | { readonly type: 'result'; readonly id: number; readonly value: unknown }
   | { readonly type: 'error'; readonly id: number; readonly error: WorkerError };
 
-export const ENGINE_LABELS: Readonly<Record<string, string>> = {
+const ENGINE_LABELS: Readonly<Record<string, string>> = {
   ts: 'Ours · TypeScript',
   wasm: 'Ours · WebAssembly',
   webgpu: 'Ours · WebGPU',

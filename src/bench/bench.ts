@@ -17,11 +17,11 @@ import { buildModel } from '../zoo/build';
 import { zooSpec } from '../zoo/spec';
 import { OrtWorkerSession } from './ort-worker';
 
-export const BENCH_ENGINES = ['ts', 'wasm', 'ort-wasm'] as const;
+const BENCH_ENGINES = ['ts', 'wasm', 'ort-wasm'] as const;
 export type BenchEngine = (typeof BENCH_ENGINES)[number];
 
 /** Options the benchmark cannot run with (an unknown engine, a batch of 0...). */
-export class BenchOptionError extends UserError {
+class BenchOptionError extends UserError {
   override name = 'BenchOptionError';
 }
 
@@ -100,11 +100,12 @@ function isBenchEngine(e: string): e is BenchEngine {
 /** A deterministic input in [-1, 1] (the values do not matter for speed; they make outputs comparable). */
 function benchInput(shape: readonly number[]): Tensor {
   const t = tensor(shape);
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: an arbitrary frequency, not the square root of 1/2
   for (let i = 0; i < t.data.length; i++) t.data[i] = Math.sin(i * 0.7071) * 0.9;
   return t;
 }
 
-export function planMacs(plan: Plan): number {
+function planMacs(plan: Plan): number {
   return plan.stats.reduce((s, l) => s + l.macs, 0);
 }
 

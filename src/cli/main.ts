@@ -21,8 +21,8 @@ const COMMANDS: readonly Command[] = [models, info, exportCommand, run, classify
 const USAGE = `usage: resnet <command> [options]\n\n${COMMANDS.map((c) => `  ${c.usage}`).join('\n')}\n`;
 
 const defaultIO: CliIO = {
-  out: (l) => process.stdout.write(l + '\n'),
-  err: (l) => process.stderr.write(l + '\n'),
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
 };
 
 /** 1 for the user's mistakes, 2 for bugs. The engine's ModelError (a model it cannot run) is the user's too. */

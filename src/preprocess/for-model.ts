@@ -16,7 +16,7 @@ export function trainedOnDarkBackground(meta: ModelMeta | null): boolean {
 }
 
 /** A model images cannot be fed to (not 1 or 3 input channels). */
-export class ImageInputError extends UserError {
+class ImageInputError extends UserError {
   override name = 'ImageInputError';
 }
 

@@ -52,7 +52,7 @@ export interface ResizeCropPlan {
 }
 
 /** ITU-R BT.601 luma weights, as PIL's convert('L') and torchvision's rgb_to_grayscale use. */
-export const LUMA_601: readonly [number, number, number] = [0.299, 0.587, 0.114];
+const LUMA_601: readonly [number, number, number] = [0.299, 0.587, 0.114];
 
 function assertPositiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
@@ -150,7 +150,7 @@ export function checkPreprocessSpec(spec: PreprocessSpec): void {
  * 0.195, where wide garments touch the edge), product photos' are near white, so the halfway point
  * separates them with a wide margin on both sides.
  */
-export const BORDER_LIGHT_THRESHOLD = 0.5;
+const BORDER_LIGHT_THRESHOLD = 0.5;
 
 /**
  * Mean BT.601 luma, 0..1, of the outermost ring of pixels (first and last row and column; every pixel

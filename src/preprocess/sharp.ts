@@ -90,7 +90,7 @@ function sharpFailure(source: string, err: unknown): ImageError {
 }
 
 async function checkFile(path: string, source: string): Promise<void> {
-  let info;
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
   } catch (err) {

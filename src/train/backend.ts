@@ -54,7 +54,7 @@ type Im2colFn = (src: number, dst: number, ldcol: number, p0: number, p1: number
  * Turns on relaxed SIMD in this process if the runtime has it behind a flag (Node 20). Must run before the
  * module is compiled. Returns whether relaxed SIMD validates now.
  */
-export function enableRelaxedSimd(): boolean {
+function enableRelaxedSimd(): boolean {
   if (relaxedSimdSupported()) return true;
   try {
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { FASHION_MNIST } from '../datasets';
 import { UserError } from '../errors';
-import { seededRandom } from '../zoo/build';
+import type { seededRandom } from '../zoo/build';
 
 /** Where Debian's dataset-fashion-mnist package puts the files. */
 export const DEFAULT_DATA_DIR = '/usr/share/datasets/fashion-mnist/';

@@ -86,7 +86,7 @@ export async function shipModel(name: string, from: string, dataDir: string, roo
     slice: { images: ts.images, ts: ts.accuracy, 'ort-wasm': ort.accuracy },
   };
   const shipped: Sidecar = { ...sidecar, evaluation };
-  writeAtomic(join(models, `${name}.json`), JSON.stringify(shipped, null, 2) + '\n');
+  writeAtomic(join(models, `${name}.json`), `${JSON.stringify(shipped, null, 2)}\n`);
   const card = cardMarkdown(shipped, evaluation);
   writeAtomic(join(models, 'cards', `${name}.md`), card);
   return { card, evaluation };

@@ -62,7 +62,7 @@ export interface TrainNetOptions {
 }
 
 /** Ops a trainable graph may use; anything else is refused by name. */
-export const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
+const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
 
 class TrainGraphError extends UserError {
   override name = 'TrainGraphError';
@@ -186,7 +186,7 @@ export class TrainNet {
         const x = this.valueOf(node, 0);
         const wName = node.inputs[1] ?? '';
         const wt = this.graph.initializers.get(wName);
-        if (!wt || wt.dims.length !== 4) fail(node, `weight '${wName}' must be a 4-D initializer`);
+        if (wt?.dims.length !== 4) fail(node, `weight '${wName}' must be a 4-D initializer`);
         const [m, cin, kh, kw] = wt.dims as [number, number, number, number];
         const strides = attrInts(node, 'strides', [1, 1]);
         const pads = attrInts(node, 'pads', [0, 0, 0, 0]);
@@ -275,7 +275,7 @@ export class TrainNet {
           fail(node, 'only Gemm with transB=1, transA=0, alpha=beta=1 (a linear layer) trains here');
         }
         const wt = this.graph.initializers.get(node.inputs[1] ?? '');
-        if (!wt || wt.dims.length !== 2 || wt.dims[1] !== x.c) fail(node, `weight must be [K,${x.c}]`);
+        if (wt?.dims.length !== 2 || wt.dims[1] !== x.c) fail(node, `weight must be [K,${x.c}]`);
         const K = wt.dims[0]!;
         const weight = this.param(node, 1, [K, x.c], 'fc-weight');
         if (!node.inputs[2]) fail(node, 'needs a bias');

@@ -13,7 +13,7 @@ import { META_KEY } from '../model-meta';
 import type { EpochRecord, Recipe, Sidecar } from '../sidecar';
 import { wasmBackend } from './backend';
 import { type Checkpoint, encodeCheckpoint, readCheckpoint, writeAtomic } from './checkpoint';
-import { type Augment, type ImageSet, PAPER_AUGMENT, fillBatch, loadFashionMnist, pixelStats, shuffled } from './data';
+import { type ImageSet, PAPER_AUGMENT, fillBatch, loadFashionMnist, pixelStats, shuffled } from './data';
 import { createEngine, type GradientEngine } from './engine';
 import { TrainNet } from './net';
 import { PAPER_SGD, paperLearningRate, sgdStep } from './optim';
@@ -54,14 +54,14 @@ export interface TrainResult {
   readonly testAccuracy: number;
 }
 
-export class TrainUsageError extends UserError {
+class TrainUsageError extends UserError {
   override name = 'TrainUsageError';
 }
 
-export const CHECKPOINT_FILE = 'checkpoint.bin';
+const CHECKPOINT_FILE = 'checkpoint.bin';
 
 /** The zoo spec a Fashion-MNIST model is built from: 1x28x28 input, 10 classes. */
-export function fashionSpec(model: string, shortcut: ShortcutOption | undefined, size: number): ModelSpec {
+function fashionSpec(model: string, shortcut: ShortcutOption | undefined, size: number): ModelSpec {
   const base = zooSpec(model);
   if (base.family !== 'cifar') throw new TrainUsageError(`--model ${model}: training covers the CIFAR-style nets (plain20..resnet110), not ImageNet ones`);
   return { ...base, ...(shortcut && { shortcut }), inputChannels: FASHION_MNIST.channels, inputSize: size, classes: FASHION_MNIST.classes };
@@ -83,7 +83,7 @@ function formatDuration(s: number): string {
 }
 
 /** Loss, error and confusion matrix [true][predicted] of a model over a whole set, in inference mode. */
-export async function evaluate(
+async function evaluate(
   engine: GradientEngine, theta: Float32Array, states: Float32Array, set: ImageSet, mean: number, std: number, batch: number, classes: number,
 ): Promise<{ loss: number; error: number; confusion: number[][] }> {
   const per = set.rows * set.cols;
@@ -115,15 +115,15 @@ export async function evaluate(
 function historyCsv(history: readonly EpochRecord[]): string {
   const head = 'epoch,lr,train_loss,train_error,test_loss,test_error,seconds,images_per_second,threads';
   const rows = history.map((h) => [h.epoch, h.lr, h.trainLoss.toFixed(5), h.trainError.toFixed(5), h.testLoss.toFixed(5), h.testError.toFixed(5), h.seconds.toFixed(1), h.imagesPerSecond.toFixed(1), h.threads].join(','));
-  return [head, ...rows].join('\n') + '\n';
+  return `${[head, ...rows].join('\n')}\n`;
 }
 
-export function sha256(bytes: Uint8Array): string {
+function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Writes the net's weights into its graph with metadata, as ONNX, plus the sidecar JSON. */
-export function exportTrained(net: TrainNet, spec: ModelSpec, recipe: Recipe, history: readonly EpochRecord[], outDir: string): { onnxPath: string; sidecarPath: string; testAccuracy: number } {
+function exportTrained(net: TrainNet, spec: ModelSpec, recipe: Recipe, history: readonly EpochRecord[], outDir: string): { onnxPath: string; sidecarPath: string; testAccuracy: number } {
   const last = history[history.length - 1];
   if (!last) throw new Error('export: no epoch has been trained');
   const training: TrainingRecord = {
@@ -138,7 +138,7 @@ export function exportTrained(net: TrainNet, spec: ModelSpec, recipe: Recipe, hi
   writeAtomic(onnxPath, bytes);
   const sidecar: Sidecar = { ...meta, file: `${recipe.model}.onnx`, bytes: bytes.length, sha256: sha256(bytes), recipe, history };
   const sidecarPath = join(outDir, `${recipe.model}.json`);
-  writeAtomic(sidecarPath, JSON.stringify(sidecar, null, 2) + '\n');
+  writeAtomic(sidecarPath, `${JSON.stringify(sidecar, null, 2)}\n`);
   return { onnxPath, sidecarPath, testAccuracy: training.testAccuracy };
 }
 
@@ -242,7 +242,7 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainResult> {
         recipe, epochsDone: epoch + 1, history, paramCount: theta.length, stateCount: states.length, params: theta, states, velocity,
       }));
       writeAtomic(join(outDir, `${recipe.model}.log.csv`), historyCsv(history));
-      writeAtomic(join(outDir, `${recipe.model}.log.json`), JSON.stringify({ recipe, recipeText: recipeText(recipe), history }, null, 2) + '\n');
+      writeAtomic(join(outDir, `${recipe.model}.log.json`), `${JSON.stringify({ recipe, recipeText: recipeText(recipe), history }, null, 2)}\n`);
       log(`epoch ${epoch + 1}/${recipe.epochs} done in ${formatDuration(seconds)}: train error ${(100 * rec.trainError).toFixed(2)}%, ` +
         `test error ${(100 * rec.testError).toFixed(2)}% (test loss ${rec.testLoss.toFixed(4)}); checkpoint saved`);
     }

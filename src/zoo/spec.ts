@@ -37,7 +37,7 @@ export function isZooName(name: string): boolean {
 }
 
 /** A name that is not in the zoo. */
-export class UnknownModelError extends UserError {
+class UnknownModelError extends UserError {
   override name = 'UnknownModelError';
 }
 

@@ -28,7 +28,7 @@ export const classify: Command = {
       const spec = preprocessSpecFor(session.info);
       if (!values['json']) untrainedNote(session.info, io);
       for (const path of positionals) {
-        let decoded;
+        let decoded: Awaited<ReturnType<typeof decodeImageFile>>;
         try {
           decoded = await decodeImageFile(path, spec);
         } catch (e) {
