@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright';
 import imagenetLabels from '../models/labels/imagenet.json';
-import { formatCount } from '../app/shared/results';
+import { formatCount } from '../src/format';
 import { serializeOnnx } from '../src/onnx/write';
 import { buildModel } from '../src/zoo/build';
 import { zooSpec } from '../src/zoo/spec';

@@ -1,21 +1,21 @@
 // e2e against `npm run web` (dist/web-server.js) in Debian's Chromium, with WebGPU on SwiftShader.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright';
-import fashionMnist from '../models/labels/fashion-mnist.json';
 import { serializeOnnx } from '../src/onnx/write';
+import { fixtureSidecar } from '../src/testing/sidecar';
 import { buildModel } from '../src/zoo/build';
 import { zooSpec } from '../src/zoo/spec';
 import { appFlows } from './flows';
 import {
-  build, CHROMIUM, CHROMIUM_ARGS, dropFiles, FIXTURES, ROOT, screenshotPath, startWebServer, textOf, until, waitIdle, type Server,
+  build, CHROMIUM, CHROMIUM_ARGS, chromiumSkip, dropFiles, FIXTURES, ROOT, screenshotPath, startWebServer, textOf, until, waitIdle, type Server,
 } from './harness';
 
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)`;
+const skip = chromiumSkip();
 
 describe('web build in Chromium', { skip }, () => {
   let server: Server | undefined;
@@ -70,11 +70,11 @@ describe('shipped models in Chromium', { skip }, () => {
     // Two pairs, as shipped: the 20-layer one (loaded by default) and the 56-layer one (only its curves drawn).
     for (const [name, residual, start] of [['plain20', false, 0.4], ['resnet20', true, 0.3], ['plain56', false, 0.5], ['resnet56', true, 0.25]] as const) {
       const spec = { ...zooSpec(name), residual, inputChannels: 1, inputSize: 28 };
-      const training = { dataset: 'Fashion-MNIST', epochs: 3, recipe: 'e2e fixture', testAccuracy: 0.5 };
-      const graph = buildModel(spec, { name, meta: { trained: true, labels: fashionMnist, mean: [0.286], std: [0.353], training } });
+      const sidecar = fixtureSidecar(name, [1, 2, 3].map((e) => [start / e, (start + 0.05) / e] as const));
+      const { labels, mean, std, training } = sidecar;
+      const graph = buildModel(spec, { name, meta: { trained: true, labels, mean, std, training } });
       writeFileSync(join(models, `${name}.onnx`), serializeOnnx(graph));
-      const err = (s: number) => [1, 2, 3].map((e) => s / e);
-      writeFileSync(join(models, `${name}.json`), JSON.stringify({ training, curves: { epoch: [1, 2, 3], trainError: err(start), testError: err(start + 0.05) } }));
+      writeFileSync(join(models, `${name}.json`), JSON.stringify(sidecar));
     }
     cpSync(join(ROOT, 'dist', 'web'), join(dir, 'web'), { recursive: true });
     const r = spawnSync(process.execPath, ['scripts/build.mjs', '--models-only', models, join(dir, 'web')], { cwd: ROOT, encoding: 'utf8' });

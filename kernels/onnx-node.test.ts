@@ -25,7 +25,7 @@ function f32(t: NodeTensor | null | undefined, what: string): Tensor {
 }
 
 function ints(t: NodeTensor | null | undefined, what: string): number[] {
-  if (!t || t.dtype !== 'int64') throw new Error(`${what}: expected an int64 tensor`);
+  if (t?.dtype !== 'int64') throw new Error(`${what}: expected an int64 tensor`);
   return t.data;
 }
 

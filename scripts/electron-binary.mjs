@@ -13,7 +13,7 @@ try {
   process.exit(0); // production install without devDependencies
 }
 const electronDir = installScript.replace(/install\.js$/, '');
-if (existsSync(electronDir + 'path.txt')) process.exit(0);
+if (existsSync(`${electronDir}path.txt`)) process.exit(0);
 const r = spawnSync(process.execPath, [installScript], { cwd: electronDir, stdio: 'pipe', timeout: 300_000 });
 if (r.status === 0) {
   console.log('electron: binary installed');

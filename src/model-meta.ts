@@ -1,15 +1,12 @@
 // What a model file says about itself: stored as JSON under one ONNX metadata_props key, so the file alone
 // carries its labels, input size, normalisation and training record. Shipped models also have it as a
 // sidecar models/<id>.json.
+import { CIFAR10, fallbackLabels, IMAGENET } from './datasets';
 import type { ModelSpec } from './zoo/spec';
 import { specIO } from './zoo/spec';
-import cifar10 from '../models/labels/cifar10.json';
-import imagenet from '../models/labels/imagenet.json';
 
-/** Class names for a classifier with no names of its own: ImageNet-1k's for 1000-way outputs. */
-export function fallbackLabels(classes: number): readonly string[] {
-  return classes === 1000 ? imagenet : [];
-}
+// session.ts (the engine) takes the fallback from here.
+export { fallbackLabels };
 
 export const META_KEY = 'resnet-lab';
 
@@ -48,22 +45,17 @@ export interface ModelMeta {
   readonly source?: string;
 }
 
-const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-const IMAGENET_STD = [0.229, 0.224, 0.225];
-const CIFAR_MEAN = [0.4914, 0.4822, 0.4465];
-const CIFAR_STD = [0.247, 0.2435, 0.2616];
-
 export function defaultMeta(name: string, spec: ModelSpec): ModelMeta {
   const { channels, size, classes } = specIO(spec);
   const imagenet = spec.family === 'imagenet';
-  const [mean, std] = imagenet ? [IMAGENET_MEAN, IMAGENET_STD] : [CIFAR_MEAN, CIFAR_STD];
-  const pick = (v: number[]): number[] => (channels === 3 ? v : Array.from({ length: channels }, () => 0.5));
+  const dataset = imagenet ? IMAGENET : CIFAR10;
+  const pick = (v: readonly number[]): number[] => (channels === 3 ? [...v] : Array.from({ length: channels }, () => 0.5));
   return {
     name,
     input: [channels, size, size],
-    mean: pick(mean),
-    std: pick(std),
-    labels: imagenet ? fallbackLabels(classes) : classes === 10 && channels === 3 ? cifar10 : [],
+    mean: pick(dataset.mean),
+    std: pick(dataset.std),
+    labels: imagenet ? fallbackLabels(classes) : classes === CIFAR10.classes && channels === 3 ? CIFAR10.labels : [],
     trained: false,
     spec,
   };
@@ -71,6 +63,28 @@ export function defaultMeta(name: string, spec: ModelSpec): ModelMeta {
 
 function isNumberArray(v: unknown, len?: number): v is number[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && (len === undefined || v.length === len);
+}
+
+/**
+ * Checks the fields of ModelMeta that code relies on (input, mean/std per channel, labels, background, resize) and
+ * returns the object as a ModelMeta; `fail` throws with the problem. Shared by the ONNX metadata below and
+ * the sidecar files (src/sidecar.ts).
+ */
+export function checkMetaFields(m: Record<string, unknown>, fail: (problem: string) => never): ModelMeta {
+  const input = m['input'];
+  if (!isNumberArray(input, 3)) fail(`'input' must be [C,H,W]`);
+  const c = input[0]!;
+  if (!isNumberArray(m['mean'], c) || !isNumberArray(m['std'], c)) fail(`'mean' and 'std' must have ${c} numbers`);
+  if (!Array.isArray(m['labels']) || !m['labels'].every((l) => typeof l === 'string')) fail(`'labels' must be an array of strings`);
+  const background = m['background'];
+  if (background !== undefined && background !== 'dark' && background !== 'light') {
+    fail(`'background' must be 'dark' or 'light', got ${JSON.stringify(background)}`);
+  }
+  const resize = m['resize'];
+  if (resize !== undefined && !(Number.isInteger(resize) && (resize as number) >= Math.max(input[1]!, input[2]!) && (resize as number) <= 8 * input[1]!)) {
+    fail(`'resize' must be an integer from the input's larger side to 8x its height, got ${JSON.stringify(resize)}`);
+  }
+  return m as unknown as ModelMeta;
 }
 
 /** The metadata of a model file, or null when it has none of ours (e.g. a user's torchvision export). */
@@ -83,22 +97,7 @@ export function parseMeta(metadata: Readonly<Record<string, string>>): ModelMeta
   } catch {
     throw new Error(`model metadata '${META_KEY}' is not valid JSON`);
   }
-  const input = m['input'];
-  if (!isNumberArray(input, 3)) throw new Error(`model metadata: 'input' must be [C,H,W]`);
-  const c = input[0]!;
-  if (!isNumberArray(m['mean'], c) || !isNumberArray(m['std'], c)) {
-    throw new Error(`model metadata: 'mean' and 'std' must have ${c} numbers`);
-  }
-  if (!Array.isArray(m['labels']) || !m['labels'].every((l) => typeof l === 'string')) {
-    throw new Error(`model metadata: 'labels' must be an array of strings`);
-  }
-  const background = m['background'];
-  if (background !== undefined && background !== 'dark' && background !== 'light') {
-    throw new Error(`model metadata: 'background' must be 'dark' or 'light', got ${JSON.stringify(background)}`);
-  }
-  const resize = m['resize'];
-  if (resize !== undefined && !(Number.isInteger(resize) && (resize as number) >= Math.max(input[1]!, input[2]!) && (resize as number) <= 8 * input[1]!)) {
-    throw new Error(`model metadata: 'resize' must be an integer from the input's larger side to 8x its height, got ${JSON.stringify(resize)}`);
-  }
-  return m as unknown as ModelMeta;
+  return checkMetaFields(m, (problem) => {
+    throw new Error(`model metadata: ${problem}`);
+  });
 }

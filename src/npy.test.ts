@@ -40,7 +40,7 @@ const bytesOf = (name: keyof typeof NUMPY): Uint8Array => new Uint8Array(Buffer.
 /** A v1.0 file with a hand-written header (padded to 64 bytes) and raw data bytes. */
 function npyWithHeader(dict: string, data: Uint8Array = new Uint8Array(0)): Uint8Array {
   const pad = 64 - ((10 + dict.length + 1) % 64);
-  const header = dict + ' '.repeat(pad) + '\n';
+  const header = `${dict + ' '.repeat(pad)}\n`;
   const out = new Uint8Array(10 + header.length + data.length);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
   new DataView(out.buffer).setUint16(8, header.length, true);

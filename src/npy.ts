@@ -4,9 +4,10 @@
 // (uint16 LE in v1, uint32 LE in v2/v3), then a Python dict literal
 // {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded with spaces and a newline so the
 // data starts on a 64-byte boundary (older writers: 16). v1/v2 headers are latin-1, v3 UTF-8.
+import { UserError } from './errors';
 import { tensor, shapeStr, type Tensor } from '../kernels/core/tensor';
 
-export class NpyError extends Error {
+export class NpyError extends UserError {
   override readonly name = 'NpyError';
 }
 
@@ -226,7 +227,7 @@ export function serializeNpy(t: Tensor): Uint8Array {
   if (t.shape.length > 0) dict += ' '.repeat(GROWTH_AXIS_MAX_DIGITS - String(t.shape[0]).length);
   // 6 magic + 2 version + 2 length bytes; the header ends with '\n'.
   const pad = ALIGN - ((10 + dict.length + 1) % ALIGN);
-  const header = dict + ' '.repeat(pad) + '\n';
+  const header = `${dict + ' '.repeat(pad)}\n`;
   if (header.length > 0xffff) throw new NpyError(`serializeNpy: header of ${header.length} bytes is too long for version 1.0`);
   const out = new Uint8Array(10 + header.length + count * 4);
   out.set(MAGIC, 0);

@@ -13,7 +13,7 @@ export class PathError extends Error {
   }
 }
 
-export function isInside(path: string, root: string): boolean {
+function isInside(path: string, root: string): boolean {
   if (path === root) return true;
   return path.startsWith(root.endsWith(sep) ? root : root + sep);
 }

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DecoderChild } from './decoder-client';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const IMAGES = join(ROOT, 'src', 'testdata', 'images');
 export const FIXTURES = join(ROOT, 'e2e', 'fixtures');
 

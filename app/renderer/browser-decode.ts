@@ -9,8 +9,8 @@ import { MAX_IMAGE_BYTES, type ErrorKind } from '../shared/ipc';
 import type { TensorData } from './worker-protocol';
 
 /** The same limit as the sharp path (src/preprocess/sharp.ts MAX_PIXELS). */
-export const MAX_PIXELS = 40e6;
-export const THUMBNAIL_SIDE = 192;
+const MAX_PIXELS = 40e6;
+const THUMBNAIL_SIDE = 192;
 
 export class DecodeFailure extends Error {
   constructor(readonly kind: ErrorKind, message: string) {

@@ -1,6 +1,8 @@
-// SVG line charts for the paper's figures (layer response std, training curves). Styling lives in CSS
-// classes; sizes scale with the viewBox.
-import { s } from './dom';
+// SVG line charts in the DOM for the paper's figures: Figure 7 (layer response std, scaled to its data)
+// and Figure 6 (training curves, drawn from the shared drawing description in src/figures/figure6.ts,
+// which also gives the repo's SVG). Styling lives in CSS classes; sizes scale with the viewBox.
+import { type Axis, type Figure6, niceStep } from '../../src/figures/figure6';
+import { h, s } from './dom';
 
 export interface Series {
   readonly name: string;
@@ -17,17 +19,16 @@ export interface ChartOptions {
   readonly width?: number;
   readonly height?: number;
   readonly yMin?: number;
-  /** Top of the y axis at least this (charts drawn side by side share a scale). */
-  readonly yMax?: number;
   readonly formatY?: (v: number) => string;
+  /** Fixed axes from 0 (else scaled to the data). */
+  readonly xAxis?: Axis;
+  readonly yAxis?: Axis;
 }
 
-/** About five round tick values covering [lo, hi]. */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
+/** About `count` round tick values covering [lo, hi]. */
+function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((st) => st >= raw) ?? 10 * mag;
+  const step = niceStep((hi - lo) / count);
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
   return out;
@@ -39,16 +40,16 @@ export function lineChart(series: readonly Series[], opts: ChartOptions): SVGSVG
   const m = { left: 52, right: 14, top: 12, bottom: 40 };
   const xs = series.flatMap((se) => se.x);
   const ys = series.flatMap((se) => se.y);
-  const xMin = Math.min(...xs, 1);
-  const xMax = Math.max(...xs, xMin + 1);
-  const yMin = opts.yMin ?? Math.min(0, ...ys);
-  const yTop = Math.max(...ys, opts.yMax ?? -Infinity, yMin + 1e-6);
-  const yTicks = niceTicks(yMin, yTop * 1.05);
-  const yMax = Math.max(yTop, yTicks[yTicks.length - 1] ?? yTop);
+  const xMin = opts.xAxis ? 0 : Math.min(...xs, 1);
+  const xMax = opts.xAxis?.max ?? Math.max(...xs, xMin + 1);
+  const yMin = opts.yAxis ? 0 : (opts.yMin ?? Math.min(0, ...ys));
+  const yTop = Math.max(...ys, yMin + 1e-6);
+  const yTicks = opts.yAxis?.ticks ?? niceTicks(yMin, yTop * 1.05);
+  const yMax = opts.yAxis?.max ?? Math.max(yTop, yTicks[yTicks.length - 1] ?? yTop);
   const px = (x: number): number => m.left + ((x - xMin) / (xMax - xMin)) * (W - m.left - m.right);
   const py = (y: number): number => H - m.bottom - ((y - yMin) / (yMax - yMin)) * (H - m.top - m.bottom);
   const fmt = opts.formatY ?? ((v: number) => String(Number(v.toPrecision(3))));
-  const xTicks = niceTicks(xMin, xMax, 8).filter((t) => Number.isInteger(t));
+  const xTicks = opts.xAxis?.ticks ?? niceTicks(xMin, xMax, 8).filter((t) => Number.isInteger(t));
 
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': opts.title });
   svg.append(s('title', {}, opts.title));
@@ -71,4 +72,16 @@ export function lineChart(series: readonly Series[], opts: ChartOptions): SVGSVG
     }
   }
   return svg;
+}
+
+/** Figure 6's panels as charts; the runs in `inPair` (the pair on screen) drawn thicker. */
+export function figure6Charts(fig: Figure6, inPair: ReadonlySet<string>): HTMLElement[] {
+  return fig.panels.map((p) => {
+    const series: Series[] = p.lines.map((l) => ({
+      name: `${l.run} ${l.kind}`, x: l.x, y: l.y,
+      className: `series-depth${l.depthIndex}${inPair.has(l.run) ? ' in-pair' : ''}${l.kind === 'train' ? ' dashed' : ''}`,
+    }));
+    return h('div', {}, h('div', { class: 'panel-title' }, p.title),
+      lineChart(series, { title: p.title, xLabel: fig.xLabel, yLabel: fig.yLabel, xAxis: fig.x, yAxis: fig.y, width: 300, height: 230 }));
+  });
 }

@@ -44,7 +44,7 @@ export interface Host {
 
 /** A file name safe to send to main (which refuses separators, control characters and long names). */
 export function safeName(name: string): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
   const cleaned = name.replace(/[\u0000-\u001f\u007f/\\]/g, '_').slice(0, 200);
   return cleaned.length > 0 ? cleaned : 'image';
 }

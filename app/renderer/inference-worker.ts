@@ -6,8 +6,9 @@ import { ENGINES, loadModel, type Session } from '../../src/engine/session';
 import { OnnxError } from '../../src/onnx/error';
 import { serializeOnnx } from '../../src/onnx/write';
 import { buildModel } from '../../src/zoo/build';
-import { sourceKey, sourceName, VARIANTS, zooSourceSpec, type ModelSource } from '../shared/catalogue';
-import { layerResponseStds } from '../shared/layer-stds';
+import { DATASETS } from '../../src/datasets';
+import { sourceKey, sourceName, zooSourceSpec, type ModelSource } from '../shared/catalogue';
+import { layerResponseStds } from '../../src/analysis/layer-responses';
 import { median, shouldRunAgain } from '../shared/results';
 import type {
   EngineStatus, LayerStdsReply, LoadResult, ProbeResult, RunReply, SlotId, TensorData, WorkerError, WorkerMessage, WorkerRequest,
@@ -77,8 +78,8 @@ async function bytesOf(id: number, source: ModelSource): Promise<Uint8Array> {
   let bytes: Uint8Array;
   if (source.kind === 'zoo') {
     progress(id, `Building ${source.name} (seeded random weights)…`, 0.1);
-    const v = VARIANTS[source.variant];
-    const graph = buildModel(zooSourceSpec(source), { name: source.name, meta: { labels: [...v.labels], mean: [...v.mean], std: [...v.std] } });
+    const d = DATASETS[source.variant];
+    const graph = buildModel(zooSourceSpec(source), { name: source.name, meta: { labels: [...d.labels], mean: [...d.mean], std: [...d.std] } });
     bytes = serializeOnnx(graph);
   } else if (source.kind === 'shipped') {
     progress(id, `Fetching ${source.file}…`, 0.1);

@@ -4,7 +4,7 @@ import type { ClassScore } from '../../src/engine/classify';
 import type { ModelInfo } from '../../src/engine/session';
 import type { ModelSource, PairChoice } from '../shared/catalogue';
 import type { ErrorKind } from '../shared/ipc';
-import type { LayerResponse } from '../shared/layer-stds';
+import type { LayerResponse } from '../../src/analysis/layer-responses';
 import type { HostImage } from './host';
 import type { EngineStatus, SlotId, TensorData } from './worker-protocol';
 

@@ -1,7 +1,9 @@
 // Drawing the state: pure functions from AppState to DOM, with callbacks for what the user does.
-import { sourceName, type TrainedRun } from '../shared/catalogue';
-import { agreement, formatBytes, formatCount, formatMs } from '../shared/results';
-import { lineChart, type Series } from './charts';
+import { type CurveRun, figure6 } from '../../src/figures/figure6';
+import { sourceName } from '../shared/catalogue';
+import { formatCount } from '../../src/format';
+import { agreement, formatBytes, formatMs } from '../shared/results';
+import { figure6Charts, lineChart, type Series } from './charts';
 import { h } from './dom';
 import { type AppState, type ImageItem, SLOTS, type SlotResult, type SlotState } from './state';
 import { engineLabel, type SlotId } from './worker-protocol';
@@ -35,7 +37,7 @@ function roleLabel(slot: SlotState): string {
   return slot.role === 'plain' ? 'Plain net' : slot.role === 'residual' ? 'Residual net' : 'Your model';
 }
 
-export function selectedImage(state: AppState): ImageItem | undefined {
+function selectedImage(state: AppState): ImageItem | undefined {
   return state.images.find((i) => i.id === state.selectedId);
 }
 
@@ -259,28 +261,16 @@ function legend(items: readonly [string, string][]): HTMLElement {
  * on the left and ResNets on the right on one scale, a colour per depth. The degradation problem is the
  * deep plain net above the shallow one; its cure, the deep ResNet below. The nets in the pair are marked.
  */
-export function renderFigure6(runs: readonly TrainedRun[], state: AppState): HTMLElement {
+export function renderFigure6(runs: readonly CurveRun[], state: AppState): HTMLElement {
   const body: (HTMLElement | SVGElement)[] = [];
   if (runs.length === 0) {
     body.push(h('p', { class: 'muted', 'data-testid': 'fig6-empty' },
       'Training curves appear here for trained models shipped in models/ with their training record (models/<id>.json).'));
   } else {
     const inPair = new Set(SLOTS.map((s) => state.slots[s].source).flatMap((src) => (src.kind === 'shipped' ? [src.id] : [])));
-    const depths = [...new Set(runs.map((r) => r.depth))].sort((a, b) => a - b);
-    const depthClass = (r: TrainedRun): string => `series-depth${Math.min(depths.indexOf(r.depth), 3)}${inPair.has(r.id) ? ' in-pair' : ''}`;
-    const top = Math.max(...runs.flatMap((r) => [...r.curves.trainError, ...r.curves.testError])) * 100;
-    const panel = (family: TrainedRun['family'], title: string): HTMLElement | null => {
-      const series: Series[] = runs.filter((r) => r.family === family).flatMap((r) => [
-        { name: `${r.id} test`, x: r.curves.epochs, y: r.curves.testError.map((v) => v * 100), className: depthClass(r) },
-        { name: `${r.id} train`, x: r.curves.epochs, y: r.curves.trainError.map((v) => v * 100), className: `${depthClass(r)} dashed` },
-      ]);
-      if (series.length === 0) return null;
-      return h('div', {}, h('div', { class: 'panel-title' }, title),
-        lineChart(series, { title, xLabel: 'epoch', yLabel: 'error (%)', yMin: 0, yMax: top, width: 300, height: 230 }));
-    };
-    const charts = [panel('plain', 'Plain networks'), panel('residual', 'ResNets')].filter((c): c is HTMLElement => c !== null);
-    body.push(h('div', { class: 'fig6-panels' }, charts));
-    body.push(legend(depths.map((d, i) => [`${d} layers`, `depth${Math.min(i, 3)}`])));
+    const fig = figure6(runs);
+    body.push(h('div', { class: 'fig6-panels' }, figure6Charts(fig, inPair)));
+    body.push(legend(fig.depths.map((d, i) => [`${d} layers`, `depth${Math.min(i, 3)}`])));
     body.push(h('p', { class: 'caption' }, 'Fashion-MNIST, the shipped nets; dashed: training error, bold: test error',
       inPair.size > 0 ? '; thicker: the pair above.' : '.',
       ' In the paper, the deeper plain net trains worse than the shallower one (degradation) while the deeper ResNet trains better.'));

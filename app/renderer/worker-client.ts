@@ -11,7 +11,7 @@ export class CancelledError extends Error {
   }
 }
 
-export class WorkerRequestError extends Error {
+class WorkerRequestError extends Error {
   override readonly name = 'WorkerRequestError';
   constructor(readonly kind: WorkerError['kind'] | 'crashed', message: string) {
     super(message);

@@ -1,7 +1,7 @@
 // Messages between the UI thread and the inference worker. Every request has an id; the worker answers
 // with progress messages and then exactly one result or error for that id.
 import type { ModelInfo } from '../../src/engine/session';
-import type { LayerResponse } from '../shared/layer-stds';
+import type { LayerResponse } from '../../src/analysis/layer-responses';
 import type { ModelSource } from '../shared/catalogue';
 
 export type SlotId = 'a' | 'b';
@@ -64,7 +64,7 @@ export type WorkerMessage =
   | { readonly type: 'result'; readonly id: number; readonly value: unknown }
   | { readonly type: 'error'; readonly id: number; readonly error: WorkerError };
 
-export const ENGINE_LABELS: Readonly<Record<string, string>> = {
+const ENGINE_LABELS: Readonly<Record<string, string>> = {
   ts: 'Ours · TypeScript',
   wasm: 'Ours · WebAssembly',
   webgpu: 'Ours · WebGPU',

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultPair, labelsFor, pairChoices, parseCurves, parseManifest, sourceKey, trainedRuns, zooSourceSpec, IMAGENET_LABELS } from './catalogue';
+import { IMAGENET } from '../../src/datasets';
+import { fixtureSidecar } from '../../src/testing/sidecar';
+import { defaultPair, labelsFor, pairChoices, parseManifest, sourceKey, trainedRuns, zooSourceSpec } from './catalogue';
 
 describe('model pairs', () => {
   it('without shipped models, defaults to the zoo pair plain20/resnet20 at Fashion-MNIST size', () => {
@@ -27,7 +29,7 @@ describe('model pairs', () => {
   it('prefers shipped trained models when both nets of a pair exist', () => {
     const manifest = parseManifest({ models: [
       { id: 'plain56', file: 'plain56.onnx', bytes: 1, sidecar: null },
-      { id: 'resnet56', file: 'resnet56.onnx', bytes: 1, sidecar: { training: { dataset: 'Fashion-MNIST' } } },
+      { id: 'resnet56', file: 'resnet56.onnx', bytes: 1, sidecar: fixtureSidecar('resnet56', [[0.2, 0.2]]) },
       { id: 'plain20', file: 'plain20.onnx', bytes: 1, sidecar: null },
       { id: 'resnet20', file: 'resnet20.onnx', bytes: 1, sidecar: null },
       { id: 'resnet110', file: 'resnet110.onnx', bytes: 1, sidecar: null },
@@ -54,39 +56,28 @@ describe('model pairs', () => {
 describe('labels and curves', () => {
   it('labels: the model\'s own, ImageNet\'s for 1000 classes, else none', () => {
     assert.deepEqual(labelsFor({ labels: ['a', 'b'], classes: 2 }), ['a', 'b']);
-    assert.equal(labelsFor({ labels: [], classes: 1000 }), IMAGENET_LABELS);
-    assert.equal(IMAGENET_LABELS.length, 1000);
+    assert.equal(labelsFor({ labels: [], classes: 1000 }), IMAGENET.labels);
+    assert.equal(IMAGENET.labels.length, 1000);
     assert.deepEqual(labelsFor({ labels: [], classes: 7 }), []);
   });
-  it('places shipped plainN/resnetN nets with curves in Figure 6, shallowest first', () => {
-    const curves = (e: number) => ({ curves: { trainError: [e, e / 2], testError: [e, e / 4] } });
+  it('places shipped plainN/resnetN nets with a training history in Figure 6', () => {
+    const sidecar = (id: string, e: number) => fixtureSidecar(id, [[e, e], [e / 2, e / 4]]);
     const manifest = parseManifest({ models: [
-      { id: 'resnet56', file: 'resnet56.onnx', bytes: 1, sidecar: curves(0.4) },
-      { id: 'plain56', file: 'plain56.onnx', bytes: 1, sidecar: curves(0.5) },
-      { id: 'resnet20', file: 'resnet20.onnx', bytes: 1, sidecar: curves(0.3) },
+      { id: 'resnet56', file: 'resnet56.onnx', bytes: 1, sidecar: sidecar('resnet56', 0.4) },
+      { id: 'plain56', file: 'plain56.onnx', bytes: 1, sidecar: sidecar('plain56', 0.5) },
+      { id: 'resnet20', file: 'resnet20.onnx', bytes: 1, sidecar: sidecar('resnet20', 0.3) },
       { id: 'plain20', file: 'plain20.onnx', bytes: 1, sidecar: null },
-      { id: 'mynet', file: 'mynet.onnx', bytes: 1, sidecar: curves(0.2) },
+      { id: 'mynet', file: 'mynet.onnx', bytes: 1, sidecar: sidecar('mynet', 0.2) },
     ] });
     const runs = trainedRuns(manifest);
-    assert.deepEqual(runs.map((r) => `${r.id}:${r.family}:${r.depth}`), ['resnet20:residual:20', 'plain56:plain:56', 'resnet56:residual:56']);
-    assert.deepEqual(runs[0]!.curves, { epochs: [1, 2], trainError: [0.3, 0.15], testError: [0.3, 0.075] });
+    assert.deepEqual(runs.map((r) => `${r.id}:${r.family}:${r.depth}`), ['resnet56:residual:56', 'plain56:plain:56', 'resnet20:residual:20']);
+    assert.deepEqual(runs[2]!.curves, { epochs: [1, 2], trainError: [0.3, 0.15], testError: [0.3, 0.075] });
   });
-  it('reads curves as arrays or as a history, percentages scaled to fractions', () => {
-    assert.deepEqual(parseCurves({ curves: { epoch: [1, 2], trainError: [0.5, 0.3], testError: [0.6, 0.4] } }),
-      { epochs: [1, 2], trainError: [0.5, 0.3], testError: [0.6, 0.4] });
-    assert.deepEqual(parseCurves({ training: { history: [{ epoch: 1, train_error: 50, test_error: 60 }, { epoch: 2, train_error: 30, test_error: 40 }] } }),
-      { epochs: [1, 2], trainError: [0.5, 0.3], testError: [0.6, 0.4] });
-    // The trainer's sidecar (src/train/trainer.ts Sidecar): model metadata plus the per-epoch history.
-    const sidecar = {
-      name: 'resnet20', input: [1, 28, 28], trained: true, training: { dataset: 'Fashion-MNIST', epochs: 2 },
-      history: [
-        { epoch: 1, lr: 0.1, trainLoss: 0.9, trainError: 0.31, testLoss: 0.7, testError: 0.25, seconds: 10, imagesPerSecond: 100, threads: 2 },
-        { epoch: 2, lr: 0.1, trainLoss: 0.5, trainError: 0.18, testLoss: 0.5, testError: 0.17, seconds: 10, imagesPerSecond: 100, threads: 2 },
-      ],
-    };
-    assert.deepEqual(parseCurves(sidecar), { epochs: [1, 2], trainError: [0.31, 0.18], testError: [0.25, 0.17] });
-    assert.equal(parseCurves({ curves: { trainError: [0.5], testError: [0.6, 0.4] } }), null, 'lengths must match');
-    assert.equal(parseCurves({ training: { dataset: 'x' } }), null);
-    assert.equal(parseCurves(null), null);
+  it('reads sidecars with the one parser: a broken one is left out, the model stays', () => {
+    const manifest = parseManifest({ models: [
+      { id: 'resnet20', file: 'resnet20.onnx', bytes: 1, sidecar: { curves: { trainError: [0.5], testError: [0.6] } } },
+    ] });
+    assert.equal(manifest.models[0]!.sidecar, null);
+    assert.deepEqual(trainedRuns(manifest), []);
   });
 });

@@ -1,42 +1,13 @@
 // What the user can pick: shipped trained models (listed in models/manifest.json at build time) and every
 // zoo pair (a residual net and its plain twin), each at the input size of its dataset. Pure data.
-import fashionMnist from '../../models/labels/fashion-mnist.json';
-import cifar10 from '../../models/labels/cifar10.json';
-import imagenet from '../../models/labels/imagenet.json';
+import { DATASETS, type Dataset, fallbackLabels } from '../../src/datasets';
+import { type CurveRun, curveRun } from '../../src/figures/figure6';
+import { parseSidecar, type Sidecar } from '../../src/sidecar';
 import { isZooName, specDepth, zooNames, zooSpec, type ModelSpec } from '../../src/zoo/spec';
-
-/** Input size, classes and normalisation a zoo model is built for. */
-export interface Variant {
-  readonly id: 'fashion-mnist' | 'cifar10' | 'imagenet';
-  readonly title: string;
-  readonly inputChannels: number;
-  readonly inputSize: number;
-  readonly classes: number;
-  readonly mean: readonly number[];
-  readonly std: readonly number[];
-  readonly labels: readonly string[];
-}
-
-export const VARIANTS: Readonly<Record<Variant['id'], Variant>> = {
-  'fashion-mnist': {
-    id: 'fashion-mnist', title: 'Fashion-MNIST size', inputChannels: 1, inputSize: 28, classes: 10,
-    mean: [0.286], std: [0.353], labels: fashionMnist,
-  },
-  cifar10: {
-    id: 'cifar10', title: 'CIFAR-10 size', inputChannels: 3, inputSize: 32, classes: 10,
-    mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616], labels: cifar10,
-  },
-  imagenet: {
-    id: 'imagenet', title: 'ImageNet size', inputChannels: 3, inputSize: 224, classes: 1000,
-    mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], labels: imagenet,
-  },
-};
-
-export const IMAGENET_LABELS: readonly string[] = imagenet;
 
 /** Where a model's bytes come from; the inference worker turns this into an ONNX file. */
 export type ModelSource =
-  | { readonly kind: 'zoo'; readonly name: string; readonly base: string; readonly residual: boolean; readonly variant: Variant['id'] }
+  | { readonly kind: 'zoo'; readonly name: string; readonly base: string; readonly residual: boolean; readonly variant: Dataset['id'] }
   | { readonly kind: 'shipped'; readonly id: string; readonly file: string }
   | { readonly kind: 'file'; readonly name: string; readonly bytes: Uint8Array };
 
@@ -54,29 +25,40 @@ export function sourceName(s: ModelSource): string {
 
 /** The zoo spec a zoo source builds. */
 export function zooSourceSpec(s: Extract<ModelSource, { kind: 'zoo' }>): ModelSpec {
-  const v = VARIANTS[s.variant];
-  return { ...zooSpec(s.base), residual: s.residual, inputChannels: v.inputChannels, inputSize: v.inputSize, classes: v.classes };
+  const d = DATASETS[s.variant];
+  return { ...zooSpec(s.base), residual: s.residual, inputChannels: d.channels, inputSize: d.size, classes: d.classes };
 }
 
 export interface ManifestModel {
   readonly id: string;
   readonly file: string;
   readonly bytes: number;
-  /** models/<id>.json when it exists (labels, input, training record, curves). */
-  readonly sidecar: unknown;
+  /** models/<id>.json when it exists and is a valid sidecar (labels, input, training record, history). */
+  readonly sidecar: Sidecar | null;
 }
 
 export interface Manifest {
   readonly models: readonly ManifestModel[];
 }
 
+/** models/manifest.json (written by scripts/build.mjs): entries with unsafe file names are dropped, sidecars checked. */
 export function parseManifest(v: unknown): Manifest {
   const models = (v as { models?: unknown } | null)?.models;
   if (!Array.isArray(models)) return { models: [] };
-  const ok = models.filter((m): m is ManifestModel => typeof m === 'object' && m !== null
+  const ok = models.filter((m): m is { id: string; file: string; bytes: number; sidecar?: unknown } => typeof m === 'object' && m !== null
     && typeof (m as ManifestModel).id === 'string' && typeof (m as ManifestModel).file === 'string'
     && /^[\w.-]+\.onnx$/.test((m as ManifestModel).file));
-  return { models: ok };
+  return { models: ok.map((m) => ({ id: m.id, file: m.file, bytes: m.bytes, sidecar: sidecarOrNull(m.sidecar, m.id) })) };
+}
+
+/** A sidecar that does not parse is left out: the model still loads, without its training record. */
+function sidecarOrNull(v: unknown, id: string): Sidecar | null {
+  if (v === null || v === undefined) return null;
+  try {
+    return parseSidecar(v, `models/${id}.json`);
+  } catch {
+    return null;
+  }
 }
 
 export interface PairChoice {
@@ -88,12 +70,6 @@ export interface PairChoice {
   readonly trained: boolean;
 }
 
-function sidecarDataset(m: ManifestModel): string | undefined {
-  const s = m.sidecar as { training?: { dataset?: unknown }; dataset?: unknown } | null;
-  const d = s?.training?.dataset ?? s?.dataset;
-  return typeof d === 'string' ? d : undefined;
-}
-
 /** plainN/resnetN pairs among the shipped files (both must exist). */
 function shippedPairs(manifest: Manifest): PairChoice[] {
   const byId = new Map(manifest.models.map((m) => [m.id, m]));
@@ -102,7 +78,7 @@ function shippedPairs(manifest: Manifest): PairChoice[] {
     const match = /^resnet(\d+)$/.exec(m.id);
     const plain = match ? byId.get(`plain${match[1]}`) : undefined;
     if (!match || !plain) continue;
-    const dataset = sidecarDataset(m) ?? 'trained';
+    const dataset = m.sidecar?.training?.dataset ?? 'trained';
     out.push({
       key: `shipped:${match[1]}`,
       group: 'Shipped, trained',
@@ -128,13 +104,13 @@ function zooPairs(): PairChoice[] {
     const depth = specDepth(spec);
     const plainName = `plain${depth}`;
     const plainBase = isZooName(plainName) ? plainName : name;
-    const variants: Variant['id'][] = spec.family === 'cifar' ? ['fashion-mnist', 'cifar10'] : ['imagenet'];
+    const variants: Dataset['id'][] = spec.family === 'cifar' ? ['fashion-mnist', 'cifar10'] : ['imagenet'];
     for (const variant of variants) {
-      const v = VARIANTS[variant];
-      const size = `${v.inputChannels}×${v.inputSize}×${v.inputSize}`;
+      const d = DATASETS[variant];
+      const size = `${d.channels}×${d.size}×${d.size}`;
       out.push({
         key: `zoo:${name}:${variant}`,
-        group: `Zoo, untrained · ${v.title}`,
+        group: `Zoo, untrained · ${d.name} size`,
         label: `${plainName} / ${name} · ${size}`,
         plain: { kind: 'zoo', name: plainName, base: plainBase, residual: false, variant },
         residual: { kind: 'zoo', name, base: name, residual: true, variant },
@@ -160,71 +136,13 @@ export function defaultPair(choices: readonly PairChoice[]): PairChoice {
 
 /** Class names for a model: its own, else ImageNet's for 1000-way outputs, else none (shown by index). */
 export function labelsFor(info: { readonly labels: readonly string[]; readonly classes: number }): readonly string[] {
-  if (info.labels.length === info.classes) return info.labels;
-  if (info.classes === 1000) return IMAGENET_LABELS;
-  return [];
+  return info.labels.length === info.classes ? info.labels : fallbackLabels(info.classes);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Training curves (the paper's Figure 6) from a shipped model's sidecar.
-
-export interface TrainingCurves {
-  readonly epochs: readonly number[];
-  /** Fractions in [0,1]. */
-  readonly trainError: readonly number[];
-  readonly testError: readonly number[];
-}
-
-function numbers(v: unknown): number[] | undefined {
-  return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)) ? (v as number[]) : undefined;
-}
-
-/**
- * Accepts `curves` (or `training.curves`) as {epoch|epochs, trainError|train_error, testError|test_error}
- * arrays, or `history` (or `training.history`) as [{epoch, trainError, testError}]. Percentages (>1) are
- * scaled to fractions.
- */
-export function parseCurves(sidecar: unknown): TrainingCurves | null {
-  if (typeof sidecar !== 'object' || sidecar === null) return null;
-  const s = sidecar as Record<string, unknown>;
-  const training = (typeof s['training'] === 'object' && s['training'] !== null ? s['training'] : {}) as Record<string, unknown>;
-  const asFraction = (xs: number[]): number[] => (xs.some((x) => x > 1) ? xs.map((x) => x / 100) : xs);
-  const curves = (s['curves'] ?? training['curves']) as Record<string, unknown> | undefined;
-  if (curves && typeof curves === 'object') {
-    const train = numbers(curves['trainError'] ?? curves['train_error']);
-    const test = numbers(curves['testError'] ?? curves['test_error']);
-    if (train && test && train.length > 0 && train.length === test.length) {
-      const epochs = numbers(curves['epoch'] ?? curves['epochs']) ?? train.map((_, i) => i + 1);
-      if (epochs.length === train.length) return { epochs, trainError: asFraction(train), testError: asFraction(test) };
-    }
-  }
-  const history = s['history'] ?? training['history'];
-  if (Array.isArray(history) && history.length > 0) {
-    const rows = history as Record<string, unknown>[];
-    const train = numbers(rows.map((r) => r?.['trainError'] ?? r?.['train_error']));
-    const test = numbers(rows.map((r) => r?.['testError'] ?? r?.['test_error']));
-    const epochs = numbers(rows.map((r, i) => r?.['epoch'] ?? i + 1));
-    if (train && test && epochs) return { epochs, trainError: asFraction(train), testError: asFraction(test) };
-  }
-  return null;
-}
-
-/** A shipped net with its training curves, placed in the paper's Figure 6: plain or residual, by depth. */
-export interface TrainedRun {
-  readonly id: string;
-  readonly family: 'plain' | 'residual';
-  readonly depth: number;
-  readonly curves: TrainingCurves;
-}
-
-/** The shipped plainN and resnetN models that carry training curves, shallowest first. */
-export function trainedRuns(manifest: Manifest): TrainedRun[] {
-  const out: TrainedRun[] = [];
-  for (const m of manifest.models) {
-    const match = /^(plain|resnet)(\d+)$/.exec(m.id);
-    const curves = match ? parseCurves(m.sidecar) : null;
-    if (!match || !curves) continue;
-    out.push({ id: m.id, family: match[1] === 'plain' ? 'plain' : 'residual', depth: Number(match[2]), curves });
-  }
-  return out.sort((a, b) => a.depth - b.depth || a.id.localeCompare(b.id));
+/** The shipped plainN and resnetN models with a training history: the runs of the paper's Figure 6. */
+export function trainedRuns(manifest: Manifest): CurveRun[] {
+  return manifest.models.flatMap((m) => {
+    const run = m.sidecar ? curveRun(m.id, m.sidecar.history) : null;
+    return run ? [run] : [];
+  });
 }

@@ -16,7 +16,7 @@ export const CHANNELS = {
 
 export type InvokeChannel = Exclude<(typeof CHANNELS)[keyof typeof CHANNELS], typeof CHANNELS.menuCommand>;
 
-export const MENU_COMMANDS = ['open-images', 'open-folder', 'open-model', 'save-csv'] as const;
+const MENU_COMMANDS = ['open-images', 'open-folder', 'open-model', 'save-csv'] as const;
 export type MenuCommand = (typeof MENU_COMMANDS)[number];
 
 /** Largest image file the app accepts (bytes over IPC or read from disk). */
@@ -24,11 +24,11 @@ export const MAX_IMAGE_BYTES = 256 * 1024 * 1024;
 /** Largest model file (matches the ONNX reader's limit). */
 export const MAX_MODEL_BYTES = 2 ** 30;
 /** Largest CSV the renderer may ask main to write. */
-export const MAX_CSV_CHARS = 64 * 1024 * 1024;
+const MAX_CSV_CHARS = 64 * 1024 * 1024;
 /** Largest model input side we preprocess for. */
-export const MAX_INPUT_SIDE = 4096;
-export const MAX_NAME_CHARS = 255;
-export const MAX_PATH_CHARS = 4096;
+const MAX_INPUT_SIDE = 4096;
+const MAX_NAME_CHARS = 255;
+const MAX_PATH_CHARS = 4096;
 
 export type ErrorKind =
   | 'bad-request' | 'forbidden' | 'not-found' | 'not-a-file' | 'unreadable' | 'empty' | 'too-large'
@@ -119,7 +119,7 @@ export function expectArgCount(args: readonly unknown[], n: number, channel: str
 export function parseName(v: unknown, what = 'name'): string {
   if (typeof v !== 'string') throw new IpcArgumentError(`${what} must be a string, got ${typeof v}`);
   if (v.length === 0 || v.length > MAX_NAME_CHARS) throw new IpcArgumentError(`${what} must have 1..${MAX_NAME_CHARS} characters, got ${v.length}`);
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (/[\u0000-\u001f\u007f/\\]/.test(v)) throw new IpcArgumentError(`${what} contains control characters or path separators`);
   return v;
 }

@@ -4,7 +4,7 @@
 import type { AutoPad, ConvAttrs, PoolAttrs } from './attrs';
 
 /** The extent of a kernel of size k with dilation d: (k - 1) * d + 1. */
-export function dilatedKernelSize(k: number, d: number): number {
+function dilatedKernelSize(k: number, d: number): number {
   return (k - 1) * d + 1;
 }
 

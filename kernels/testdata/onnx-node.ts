@@ -8,7 +8,7 @@ import { shapeStr } from '../core/tensor';
 
 const { onnx } = onnxProto;
 
-export const ONNX_NODE_DIR = fileURLToPath(new URL('./onnx-node/', import.meta.url));
+const ONNX_NODE_DIR = fileURLToPath(new URL('./onnx-node/', import.meta.url));
 
 const FLOAT = 1;
 const INT64 = 7;
@@ -31,12 +31,12 @@ export interface NodeCase {
 }
 
 /** int64 fields come back from protobufjs as numbers or as Long objects; values past 2^53 lose precision, which is fine here. */
-export function int64(v: number | { toString(): string } | null | undefined): number {
+function int64(v: number | { toString(): string } | null | undefined): number {
   if (v === null || v === undefined) return 0;
   return typeof v === 'number' ? v : Number(v.toString());
 }
 
-export function decodeTensor(bytes: Uint8Array, what: string): NodeTensor {
+function decodeTensor(bytes: Uint8Array, what: string): NodeTensor {
   const t = onnx.TensorProto.decode(bytes);
   const shape = t.dims.map(int64);
   const count = shape.reduce((a, b) => a * b, 1);

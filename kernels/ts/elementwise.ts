@@ -9,7 +9,7 @@ export function relu(x: Tensor): Tensor {
 }
 
 /** The NumPy broadcast of two shapes (aligned on the right; each dim pair equal or one of them 1). */
-export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
   const rank = Math.max(a.length, b.length);
   const out: number[] = [];
   for (let i = 0; i < rank; i++) {

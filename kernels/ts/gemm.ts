@@ -32,7 +32,7 @@ export function gemm(a: Tensor, b: Tensor, c: Tensor | null, attrs: GemmAttrs): 
  * out[M,N] += alpha * A[M,K] * B[K,N], cache-blocked over K and N, in i-k-j order so the inner loop runs over
  * contiguous rows of B and out. Four rows of A go together, so each loaded B value feeds four multiply-adds.
  */
-export function matmulAccumulate(A: Float32Array, B: Float32Array, out: Float32Array, M: number, K: number, N: number, alpha: number): void {
+function matmulAccumulate(A: Float32Array, B: Float32Array, out: Float32Array, M: number, K: number, N: number, alpha: number): void {
   for (let k0 = 0; k0 < K; k0 += K_BLOCK) {
     const k1 = Math.min(K, k0 + K_BLOCK);
     for (let j0 = 0; j0 < N; j0 += N_BLOCK) {

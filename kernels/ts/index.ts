@@ -10,7 +10,7 @@ import { shortcutA } from './shortcut';
 import { softmax } from './softmax';
 
 /** Typed as the full signature set, so leaving out an op is a compile error. */
-export const tsKernels: KernelSignatures = {
+const tsKernels: KernelSignatures = {
   conv2d, maxPool2d, avgPool2d, globalAvgPool, gemm, softmax, relu, add, batchNorm, pad, slice, shortcutA,
 };
 

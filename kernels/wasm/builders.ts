@@ -53,7 +53,7 @@ export function addOld(f: FuncBuilder, acc: Local, base: Local, off: Local, vect
 }
 
 /** Pushes i32 word `word` of the descriptor at `desc`. */
-export function field(f: FuncBuilder, desc: Local, word: number): void {
+function field(f: FuncBuilder, desc: Local, word: number): void {
   f.get(desc).i32Load(word * 4);
 }
 

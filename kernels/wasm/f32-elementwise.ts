@@ -19,7 +19,7 @@ export function emitF32Vrelu(m: ModuleBuilder): number {
 /** add (two inputs, relu flag) and relu (b unused): one generator. */
 function emitVaddOrVrelu(m: ModuleBuilder, isAdd: boolean): number {
   const { f, index } = m.func(isAdd ? 'f32-vadd' : 'f32-vrelu', [I32, I32, I32]);
-  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const [d, , nth] = f.params as [Local, Local, Local];
   const A = loadField(f, d, ElementwiseDesc.a), B = loadField(f, d, ElementwiseDesc.b), out = loadField(f, d, ElementwiseDesc.output);
   const vecs = loadField(f, d, ElementwiseDesc.vectors), relu = loadField(f, d, ElementwiseDesc.relu);
   const i = f.local(I32), off = f.local(I32), v = f.local(V128), zero = f.local(V128);

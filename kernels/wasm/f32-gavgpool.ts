@@ -7,7 +7,7 @@ import { forEachChunk } from './parallel';
 /** out[n, c] = mean over the H*W pixels of in[n, :, c]; work shared in chunks of (image, 4 channels). */
 export function emitF32Gavgpool(m: ModuleBuilder): number {
   const { f, index } = m.func('f32-gavgpool', [I32, I32, I32]);
-  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const [d, , nth] = f.params as [Local, Local, Local];
   const inp = loadField(f, d, GavgPoolDesc.input), out = loadField(f, d, GavgPoolDesc.output);
   const N = loadField(f, d, GavgPoolDesc.n), HW = loadField(f, d, GavgPoolDesc.hw), cs = loadField(f, d, GavgPoolDesc.cs);
   const vecs = f.local(I32), total = f.local(I32), u = f.local(I32), nn = f.local(I32), cv = f.local(I32);

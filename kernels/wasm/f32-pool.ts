@@ -18,7 +18,7 @@ export function emitF32AvgPool(m: ModuleBuilder): number {
 /** Max / average pooling over NHWC, one output pixel at a time, channels 4 at a time. */
 function emitPool(m: ModuleBuilder, isAvg: boolean): number {
   const { f, index } = m.func(isAvg ? 'f32-avgpool' : 'f32-maxpool', [I32, I32, I32]);
-  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const [d, , nth] = f.params as [Local, Local, Local];
   const F = PoolDesc;
   const inp = loadField(f, d, F.input), out = loadField(f, d, F.output);
   const N = loadField(f, d, F.n), H = loadField(f, d, F.h), W = loadField(f, d, F.w);

@@ -8,7 +8,7 @@ import { forEachChunk } from './parallel';
 /** out[r, c] = in[r, c] * scale[c] + shift[c] for rows r (pixels) and channels c, 4 channels at a time. */
 export function emitF32Vmulcaddc(m: ModuleBuilder): number {
   const { f, index } = m.func('f32-vmulcaddc', [I32, I32, I32]);
-  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const [d, , nth] = f.params as [Local, Local, Local];
   const inp = loadField(f, d, VmulcaddcDesc.input), out = loadField(f, d, VmulcaddcDesc.output);
   const rows = loadField(f, d, VmulcaddcDesc.rows), cs = loadField(f, d, VmulcaddcDesc.cs);
   const sc = loadField(f, d, VmulcaddcDesc.scale), sh = loadField(f, d, VmulcaddcDesc.shift);

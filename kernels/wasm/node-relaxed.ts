@@ -4,7 +4,7 @@
 // Browsers need nothing. Whether a kernel uses it is the generators' `relaxedSimd` option (FuncBuilder.madd).
 import { relaxedSimdSupported } from './emit';
 
-export const RELAXED_SIMD_FLAG = '--experimental-wasm-relaxed-simd';
+const RELAXED_SIMD_FLAG = '--experimental-wasm-relaxed-simd';
 
 /**
  * Turns relaxed SIMD on with `setFlags` (node:v8's setFlagsFromString) unless it validates already; returns

@@ -9,7 +9,7 @@ import { forEachChunk } from './parallel';
 /** The paper's option-A shortcut: subsample by `stride`, copy the input channels, zero the rest. */
 export function emitX32GatherSubsample(m: ModuleBuilder): number {
   const { f, index } = m.func('x32-gather-subsample', [I32, I32, I32]);
-  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const [d, , nth] = f.params as [Local, Local, Local];
   const F = GatherSubsampleDesc;
   const inp = loadField(f, d, F.input), out = loadField(f, d, F.output);
   const N = loadField(f, d, F.n), H = loadField(f, d, F.h), W = loadField(f, d, F.w);
@@ -49,7 +49,7 @@ export function emitX32GatherSubsample(m: ModuleBuilder): number {
 /** The general gather (Pad, Slice): per axis in = out * step + offset, `value` outside the input. */
 export function emitX32Gather(m: ModuleBuilder): number {
   const { f, index } = m.func('x32-gather', [I32, I32, I32]);
-  const [d, tid, nth] = f.params as [Local, Local, Local];
+  const [d, , nth] = f.params as [Local, Local, Local];
   const F = GatherDesc;
   const inp = loadField(f, d, F.input), out = loadField(f, d, F.output);
   const N = loadField(f, d, F.n), C = loadField(f, d, F.c), H = loadField(f, d, F.h), W = loadField(f, d, F.w);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { packageRoot } from '../cli/models';
+import { packageRoot } from '../models-dir';
 import { loadModel, type Session } from '../engine/session';
 import { parseOnnx } from '../onnx/read';
 import { serializeOnnx } from '../onnx/write';

@@ -19,7 +19,7 @@ test('bench flags: defaults, lists, and refusals that name the flag', () => {
   assert.throws(() => parseBenchArgs(['--batch', '0']), /--batch/);
   assert.throws(() => parseBenchArgs(['--threads', '1,x']), /--threads/);
   assert.throws(() => parseBenchArgs(['--frobnicate']), /--frobnicate/);
-  assert.throws(() => parseBenchArgs(['--models']), /--models needs a value/);
+  assert.throws(() => parseBenchArgs(['--models']), /--models <value>' argument missing/);
 });
 
 test('the table has one line per row and shows the ratio to ORT', () => {

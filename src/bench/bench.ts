@@ -10,14 +10,20 @@ import { measureSimdPeak } from '../../kernels/wasm/peak';
 import { compileGraph } from '../engine/compile';
 import type { Plan } from '../engine/plan';
 import { runPlan } from '../engine/run-ts';
+import { UserError } from '../errors';
 import { serializeOnnx } from '../onnx/write';
 import { type Tensor, maxAbs, sizeOf, tensor } from '../../kernels/core/tensor';
 import { buildModel } from '../zoo/build';
 import { zooSpec } from '../zoo/spec';
 import { OrtWorkerSession } from './ort-worker';
 
-export const BENCH_ENGINES = ['ts', 'wasm', 'ort-wasm'] as const;
+const BENCH_ENGINES = ['ts', 'wasm', 'ort-wasm'] as const;
 export type BenchEngine = (typeof BENCH_ENGINES)[number];
+
+/** Options the benchmark cannot run with (an unknown engine, a batch of 0...). */
+class BenchOptionError extends UserError {
+  override name = 'BenchOptionError';
+}
 
 export interface BenchOptions {
   readonly models: readonly string[];
@@ -94,11 +100,12 @@ function isBenchEngine(e: string): e is BenchEngine {
 /** A deterministic input in [-1, 1] (the values do not matter for speed; they make outputs comparable). */
 function benchInput(shape: readonly number[]): Tensor {
   const t = tensor(shape);
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: an arbitrary frequency, not the square root of 1/2
   for (let i = 0; i < t.data.length; i++) t.data[i] = Math.sin(i * 0.7071) * 0.9;
   return t;
 }
 
-export function planMacs(plan: Plan): number {
+function planMacs(plan: Plan): number {
   return plan.stats.reduce((s, l) => s + l.macs, 0);
 }
 
@@ -138,10 +145,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchRow[]> {
   const runs = opts.runs ?? 5;
   const warmup = opts.warmup ?? 2;
   const log = opts.log ?? (() => {});
-  for (const e of opts.engines) if (!isBenchEngine(e)) throw new Error(`bench: unknown engine '${e}' (known: ${BENCH_ENGINES.join(', ')})`);
-  if (opts.threads.length === 0 || opts.threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`bench: threads must be integers >= 1, got [${opts.threads.join(',')}]`);
-  if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new Error(`bench: batch must be an integer >= 1, got ${opts.batch}`);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`bench: runs must be an integer >= 1, got ${runs}`);
+  for (const e of opts.engines) if (!isBenchEngine(e)) throw new BenchOptionError(`unknown engine '${e}' (known: ${BENCH_ENGINES.join(', ')})`);
+  if (opts.threads.length === 0 || opts.threads.some((t) => !Number.isInteger(t) || t < 1)) throw new BenchOptionError(`threads must be integers >= 1, got [${opts.threads.join(',')}]`);
+  if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new BenchOptionError(`batch must be an integer >= 1, got ${opts.batch}`);
+  if (!Number.isInteger(runs) || runs < 1) throw new BenchOptionError(`runs must be an integer >= 1, got ${runs}`);
   const engines = opts.engines as BenchEngine[];
   registerAll();
   const relaxed = opts.relaxedSimd !== false && engines.includes('wasm') ? await enableRelaxedSimdInNode() : false;

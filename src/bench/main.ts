@@ -1,6 +1,8 @@
 // `resnet bench` in one function: parses the flags, runs the interleaved benchmark, prints the table (or
 // JSON), the machine's wasm SIMD peak and the wasm engine's memory for resnet50. The CLI delegates here;
 // `node --import tsx src/bench/main.ts [flags]` runs it directly.
+import { CliError, intListOption, intOption, listOption, parse } from '../cli/args';
+import { UserError } from '../errors';
 import { type BenchRow, formatBenchTable, measureMachinePeak, measureWasmMemory, runBench } from './bench';
 
 export const BENCH_USAGE = `resnet bench [--models resnet18,resnet50,resnet20,resnet56] [--engines ts,wasm,ort-wasm]
@@ -18,44 +20,30 @@ export interface BenchArgs {
   memory: boolean;
 }
 
-const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+const DEFAULTS: BenchArgs = {
+  models: ['resnet18', 'resnet50', 'resnet20', 'resnet56'], engines: ['ts', 'wasm', 'ort-wasm'], threads: [1, 2],
+  batch: 1, runs: 5, warmup: 2, json: false, relaxedSimd: true, memory: true,
+};
 
+/** The bench's flags, through the CLI's one argument parser (src/cli/args.ts). */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = {
-    models: ['resnet18', 'resnet50', 'resnet20', 'resnet56'], engines: ['ts', 'wasm', 'ort-wasm'], threads: [1, 2],
-    batch: 1, runs: 5, warmup: 2, json: false, relaxedSimd: true, memory: true,
+  const { values, positionals } = parse(argv, {
+    models: { type: 'string' }, engines: { type: 'string' }, threads: { type: 'string' }, batch: { type: 'string' },
+    runs: { type: 'string' }, warmup: { type: 'string' }, json: { type: 'boolean' }, 'no-relaxed': { type: 'boolean' },
+    'no-memory': { type: 'boolean' },
+  });
+  if (positionals.length > 0) throw new CliError(`bench takes no positional arguments (got '${positionals[0]}'): ${BENCH_USAGE}`);
+  return {
+    models: listOption(values['models'], DEFAULTS.models),
+    engines: listOption(values['engines'], DEFAULTS.engines),
+    threads: intListOption(values['threads'], 'threads', 1, 256, DEFAULTS.threads),
+    batch: intOption(values['batch'], 'batch', 1, 65536, DEFAULTS.batch),
+    runs: intOption(values['runs'], 'runs', 1, 100000, DEFAULTS.runs),
+    warmup: intOption(values['warmup'], 'warmup', 0, 100000, DEFAULTS.warmup),
+    json: values['json'] === true,
+    relaxedSimd: values['no-relaxed'] !== true,
+    memory: values['no-memory'] !== true,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`bench: ${flag} needs a value\n${BENCH_USAGE}`);
-      return v;
-    };
-    const int = (): number => {
-      const v = value();
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`bench: ${flag} needs a positive integer, got '${v}'`);
-      return n;
-    };
-    switch (flag) {
-      case '--models': a.models = list(value()); break;
-      case '--engines': a.engines = list(value()); break;
-      case '--threads': a.threads = list(value()).map((t) => {
-        const n = Number(t);
-        if (!Number.isInteger(n) || n < 1) throw new Error(`bench: --threads needs positive integers, got '${t}'`);
-        return n;
-      }); break;
-      case '--batch': a.batch = int(); break;
-      case '--runs': a.runs = int(); break;
-      case '--warmup': a.warmup = Number(value()); break;
-      case '--json': a.json = true; break;
-      case '--no-relaxed': a.relaxedSimd = false; break;
-      case '--no-memory': a.memory = false; break;
-      default: throw new Error(`bench: unknown option '${flag}'\n${BENCH_USAGE}`);
-    }
-  }
-  return a;
 }
 
 /** Runs the benchmark and writes its report with `print`; returns the rows. */
@@ -84,10 +72,9 @@ export async function benchMain(argv: readonly string[], print: (s: string) => v
   return rows;
 }
 
-const self = (globalThis as { process?: { argv: string[] } }).process?.argv[1] ?? '';
-if (/src[\\/]bench[\\/]main\.ts$/.test(self)) {
-  benchMain((globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    (globalThis as unknown as { process: { exitCode: number } }).process.exitCode = 1;
+if (/src[\\/]bench[\\/]main\.ts$/.test(process.argv[1] ?? '')) {
+  benchMain(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err instanceof UserError ? `bench: ${err.message}` : err);
+    process.exitCode = err instanceof UserError ? 1 : 2;
   });
 }

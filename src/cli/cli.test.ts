@@ -10,7 +10,7 @@ import { serializeOnnx } from '../onnx/write';
 import { buildModel } from '../zoo/build';
 import { zooSpec } from '../zoo/spec';
 import { main } from './main';
-import { packageRoot } from './models';
+import { packageRoot } from '../models-dir';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnet-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,6 +117,7 @@ describe('resnet CLI', () => {
   it('gives one line and exit 1 for bad arguments and files, never a stack trace', async () => {
     writeFileSync(join(dir, 'junk.onnx'), '<html><body>not a model</body></html>');
     writeFileSync(join(dir, 'bad.npy'), 'nope');
+    writeFileSync(join(dir, 'wrong-shape.npy'), serializeNpy({ shape: [1, 3, 8, 8], data: new Float32Array(192) }));
     const cases: [string[], RegExp][] = [
       [['export', 'resnet99'], /unknown model 'resnet99'/],
       [['export', 'resnet20', '--shortcut', 'D'], /--shortcut must be one of A, B, C/],
@@ -124,6 +125,7 @@ describe('resnet CLI', () => {
       [['info', join(dir, 'junk.onnx')], /HTML/i],
       [['run', 'resnet20', '--input', join(dir, 'bad.npy')], /bad\.npy/],
       [['run', 'resnet20', '--input', join(dir, 'nothing.npy')], /nothing\.npy: cannot read/],
+      [['run', ZOO_ONLY, '--input', join(dir, 'wrong-shape.npy')], /input has shape \[1,3,8,8\], the model expects \[N,3,32,32\]/],
       [['classify', join(images, 'not-an-image.jpg'), '--model', 'resnet20'], /not-an-image\.jpg/],
       [['classify', join(images, 'marker.png'), '--model', 'resnet20', '--engine', 'gpu'], /--engine must be one of/],
       [['frobnicate'], /unknown command 'frobnicate'/],

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { parseMeta } from '../model-meta';
 import { parseOnnx } from '../onnx/read';
 import { main } from './main';
-import { packageRoot } from './models';
+import { packageRoot } from '../models-dir';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnet-import-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,7 +26,7 @@ describe('resnet import', () => {
   it('writes an ONNX file with the checkpoint\'s weights, labels and metadata, and says what it read', async () => {
     const out = join(dir, 'wrapped.onnx');
     const labels = join(dir, 'labels.txt');
-    writeFileSync(labels, Array.from({ length: 10 }, (_, i) => `thing ${i}`).join('\n') + '\n');
+    writeFileSync(labels, `${Array.from({ length: 10 }, (_, i) => `thing ${i}`).join('\n')}\n`);
     const r = await cli('import', fixture('basic-wrapped.pth.tar'), '--out', out, '--labels', labels, '--name', 'tiny');
     assert.equal(r.code, 0, r.err);
     const lines = r.out.split('\n');

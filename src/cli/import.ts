@@ -6,19 +6,18 @@ import { compileGraph } from '../engine/compile';
 import { type ImportedModel, importCheckpoint, ImportError, isCheckpoint, parseLabels, torchvisionName } from '../import/index';
 import { serializeOnnx } from '../onnx/write';
 import { CliError, parse } from './args';
-import type { CliIO } from './main';
+import type { CliIO } from './command';
 
-export { ImportError } from '../import/error';
 
 export const IMPORT_USAGE = 'resnet import FILE --out MODEL.onnx [--arch NAME] [--labels imagenet|FILE] [--name NAME]';
 
 /** Largest checkpoint read (Node reads no file over 2 GiB at once; wide_resnet101_2 with SGD state is ~1 GB). */
-export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
+const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 const MAX_LABELS_BYTES = 16 * 1024 * 1024;
 
 /** A regular file's size, or a CliError: directories, devices and FIFOs are refused before any read. */
 function regularFileSize(path: string): number {
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(path);
   } catch {
@@ -66,7 +65,7 @@ function formatCount(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(n);
 }
 
-export async function cmdImport(argv: string[], io: CliIO): Promise<void> {
+export async function cmdImport(argv: readonly string[], io: CliIO): Promise<void> {
   const { values, positionals } = parse(argv, {
     out: { type: 'string' }, arch: { type: 'string' }, labels: { type: 'string' }, name: { type: 'string' },
   });

@@ -1,30 +1,13 @@
 // Resolving a model argument: a zoo name (its shipped trained file if there is one, else seeded weights)
 // or an ONNX file on disk.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { shippedModelPath } from '../models-dir';
 import { serializeOnnx } from '../onnx/write';
 import { MAX_MODEL_BYTES } from '../onnx/read';
 import { buildModel } from '../zoo/build';
 import { isZooName, zooSpec, type ShortcutOption } from '../zoo/spec';
 import { CliError } from './args';
 import { checkpointOnnxBytes, isCheckpointFile } from './import';
-
-/** The package root (where package.json and models/ are), from src/cli or from the bundled dist/. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the resnet-lab package root');
-    dir = up;
-  }
-  return dir;
-}
-
-export function shippedModelPath(name: string): string | undefined {
-  const p = join(packageRoot(), 'models', `${name}.onnx`);
-  return existsSync(p) ? p : undefined;
-}
 
 export function readModelFile(path: string): Uint8Array {
   let size: number;

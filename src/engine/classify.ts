@@ -21,7 +21,7 @@ export function softmaxRows(logits: Tensor): Tensor {
   return { shape: [n, k], data: out };
 }
 
-export function labelOf(labels: readonly string[], index: number): string {
+function labelOf(labels: readonly string[], index: number): string {
   return labels[index] ?? `class ${index}`;
 }
 

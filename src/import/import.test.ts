@@ -198,7 +198,10 @@ describe('torchvision\'s ResNets, from their real key layout', () => {
       const arch = inferResnetArch(shapes);
       assert.equal(torchvisionName(arch), name);
       const asked = new Map<string, readonly number[]>();
-      buildModel(archSpec(arch, 224), { name, weights: (k, dims) => (asked.set(k, dims), new Float32Array(0)) });
+      buildModel(archSpec(arch, 224), { name, weights: (k, dims) => {
+        asked.set(k, dims);
+        return new Float32Array(0);
+      } });
       const params = entries.filter(([k]) => !k.endsWith('num_batches_tracked'));
       assert.deepEqual([...asked.keys()].sort(), params.map(([k]) => k).sort(), name);
       for (const [k, s] of params) assert.deepEqual(asked.get(k), s, `${name} ${k}`);

@@ -14,13 +14,12 @@ import { archSpec, describeArch, inferResnetArch, namedArch, type ResnetArch } f
 import { shapeStr, tensorToFloat32 } from './tensor';
 
 export { ImportError } from './error';
-export { readStateDict, sniffCheckpoint, type CheckpointFormat, type StateDict } from './checkpoint';
-export { archSpec, describeArch, inferResnetArch, TORCHVISION_RESNETS, torchvisionName, type ResnetArch } from './resnet-arch';
-export { type CheckpointTensor, tensorToFloat32 } from './tensor';
+export type { CheckpointFormat, StateDict } from './checkpoint';
+export { archSpec, inferResnetArch, torchvisionName, type ResnetArch } from './resnet-arch';
 
 /** torchvision's ImageNet evaluation: shorter side to 256, centre crop 224. */
-export const IMAGENET_INPUT_SIZE = 224;
-export const IMAGENET_RESIZE = 256;
+const IMAGENET_INPUT_SIZE = 224;
+const IMAGENET_RESIZE = 256;
 
 /** Buffers torchvision's BatchNorm keeps that inference does not use. */
 const UNUSED_BUFFER = /(^|\.)num_batches_tracked$/;

@@ -50,12 +50,12 @@ const OP = {
 } as const;
 
 /** Names of opcodes we know but refuse, so the error says which one a file used. */
-const REFUSED_OPS: Readonly<Record<number, string>> = {
-  0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4c: 'LONG', 0x50: 'PERSID', 0x53: 'STRING', 0x54: 'BINSTRING',
-  0x56: 'UNICODE', 0x64: 'DICT', 0x67: 'GET', 0x69: 'INST', 0x6c: 'LIST', 0x6f: 'OBJ', 0x70: 'PUT',
-  0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x8b: 'LONG4', 0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX',
-  0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
-};
+const REFUSED_OPS: ReadonlyMap<number, string> = new Map([
+  [0x32, 'DUP'], [0x46, 'FLOAT'], [0x49, 'INT'], [0x4c, 'LONG'], [0x50, 'PERSID'], [0x53, 'STRING'], [0x54, 'BINSTRING'],
+  [0x56, 'UNICODE'], [0x64, 'DICT'], [0x67, 'GET'], [0x69, 'INST'], [0x6c, 'LIST'], [0x6f, 'OBJ'], [0x70, 'PUT'],
+  [0x82, 'EXT1'], [0x83, 'EXT2'], [0x84, 'EXT4'], [0x8b, 'LONG4'], [0x91, 'FROZENSET'], [0x92, 'NEWOBJ_EX'],
+  [0x96, 'BYTEARRAY8'], [0x97, 'NEXT_BUFFER'], [0x98, 'READONLY_BUFFER'],
+]);
 
 const MAX_GLOBAL_NAME = 512;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -347,7 +347,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, what: string, 
         stack.push(hooks.persistentLoad(pop()));
         break;
       default: {
-        const name = REFUSED_OPS[op];
+        const name = REFUSED_OPS.get(op);
         fail(name
           ? `opcode ${name} is not one torch.save writes, and a weights-only load does not interpret it`
           : `byte 0x${op.toString(16).padStart(2, '0')} is not a pickle opcode (corrupt or not a pickle)`);

@@ -32,7 +32,7 @@ interface TorchvisionResnet {
 }
 
 /** torchvision.models' ResNets (ResNeXt's grouped convs are not among what we run). */
-export const TORCHVISION_RESNETS: Readonly<Record<string, TorchvisionResnet>> = {
+const TORCHVISION_RESNETS: Readonly<Record<string, TorchvisionResnet>> = {
   resnet18: { block: 'basic', stages: [2, 2, 2, 2], widthFactor: 1 },
   resnet34: { block: 'basic', stages: [3, 4, 6, 3], widthFactor: 1 },
   resnet50: { block: 'bottleneck', stages: [3, 4, 6, 3], widthFactor: 1 },

@@ -6,7 +6,7 @@ import { ImportError } from './error';
 import { type CheckpointTensor, contiguousStrides, ELEMENT_BYTES, numel, shapeStr, type TensorStorage } from './tensor';
 
 /** The safetensors library's own limit on the JSON header. */
-export const MAX_SAFETENSORS_HEADER = 100_000_000;
+const MAX_SAFETENSORS_HEADER = 100_000_000;
 
 /** safetensors dtype names -> PyTorch's. */
 const DTYPES: Readonly<Record<string, string>> = {

@@ -13,7 +13,7 @@ export const ELEMENT_BYTES: Readonly<Record<string, number>> = {
 };
 
 /** The dtypes a weight may have: converted to float32 on import. */
-export const FLOAT_DTYPES: ReadonlySet<string> = new Set(['float32', 'float16', 'bfloat16', 'float64']);
+const FLOAT_DTYPES: ReadonlySet<string> = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 
 export interface TensorStorage {
   /** Element byte order: little-endian except in zip checkpoints written on big-endian machines. */

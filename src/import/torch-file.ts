@@ -22,7 +22,7 @@ const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL_VERSION = 1001;
 
 /** Zip entries are refused past this size (and a deflated one that would expand more than DEFLATE's limit). */
-export const MAX_ZIP_ENTRY_BYTES = 2 ** 31 - 1;
+const MAX_ZIP_ENTRY_BYTES = 2 ** 31 - 1;
 const MAX_DEFLATE_RATIO = 1032;
 
 // ---- the whitelist ----------------------------------------------------------------------------------

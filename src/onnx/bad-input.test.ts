@@ -2,7 +2,7 @@
 // where, never in a crash, a hang or a huge allocation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import onnxProto from 'onnx-proto';
+import type onnxProto from 'onnx-proto';
 import { OnnxError } from './error';
 import { type GraphProto, onnx, type TensorProto } from './proto';
 import { MAX_MODEL_BYTES, parseOnnx, parseTensorProto } from './read';

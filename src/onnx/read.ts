@@ -11,9 +11,6 @@ import {
 } from './proto';
 import { MAX_TENSOR_ELEMENTS, tensorFromProto } from './tensor';
 
-export { OnnxError } from './error';
-export { MAX_TENSOR_ELEMENTS } from './tensor';
-
 /** Files larger than this are refused before decoding (protobuf itself cannot address more than 2 GiB). */
 export const MAX_MODEL_BYTES = 2 ** 30;
 

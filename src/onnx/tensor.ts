@@ -10,7 +10,7 @@ export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
-export function dimsStr(dims: readonly (number | bigint | string)[]): string {
+function dimsStr(dims: readonly (number | bigint | string)[]): string {
   return `[${dims.join(',')}]`;
 }
 
@@ -18,7 +18,7 @@ export function dimsStr(dims: readonly (number | bigint | string)[]): string {
  * Validated tensor dims: each a non-negative integer, their product within MAX_TENSOR_ELEMENTS.
  * Products are computed in BigInt so [65536,65536,65536] is refused instead of wrapping.
  */
-export function checkDims(raw: readonly (number | bigint)[], where: string): number[] {
+function checkDims(raw: readonly (number | bigint)[], where: string): number[] {
   raw.forEach((d, i) => {
     if (typeof d === 'number' && !Number.isInteger(d)) {
       throw new OnnxError(`${where}: dims ${dimsStr(raw)}: dimension ${i} (${d}) is not an integer`);

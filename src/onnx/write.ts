@@ -13,8 +13,8 @@ import { MAX_TENSOR_ELEMENTS, tensorToProto } from './tensor';
 /** IR version 8 (ONNX 1.10+): understood by every onnxruntime from 1.10 on. */
 export const IR_VERSION = 8;
 /** Oldest default-domain opset we write: Squeeze/Unsqueeze/Split take axes as inputs from 13 on. */
-export const MIN_WRITE_OPSET = 13;
-export const PRODUCER_NAME = 'resnet-lab';
+const MIN_WRITE_OPSET = 13;
+const PRODUCER_NAME = 'resnet-lab';
 
 export interface SerializeOptions {
   /** producer_name (default 'resnet-lab'). */

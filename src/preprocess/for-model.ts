@@ -1,10 +1,9 @@
 // The preprocessing a model was trained with, from its metadata (ImageNet's when a file carries none).
 import type { ModelInfo } from '../engine/session';
+import { UserError } from '../errors';
+import { datasetNamed, IMAGENET } from '../datasets';
 import type { ModelMeta } from '../model-meta';
-import { IMAGENET_MEAN, IMAGENET_STD, type PreprocessSpec } from './normalize';
-
-/** Datasets (lower case) whose images are a bright object on a black background. */
-const DARK_BACKGROUND_DATASETS: ReadonlySet<string> = new Set(['fashion-mnist']);
+import type { PreprocessSpec } from './normalize';
 
 /**
  * Whether the model was trained on objects over a dark background: its metadata's `background` when
@@ -13,15 +12,20 @@ const DARK_BACKGROUND_DATASETS: ReadonlySet<string> = new Set(['fashion-mnist'])
 export function trainedOnDarkBackground(meta: ModelMeta | null): boolean {
   if (meta?.background !== undefined) return meta.background === 'dark';
   const dataset = meta?.training?.dataset;
-  return typeof dataset === 'string' && DARK_BACKGROUND_DATASETS.has(dataset.trim().toLowerCase());
+  return typeof dataset === 'string' && datasetNamed(dataset)?.background === 'dark';
+}
+
+/** A model images cannot be fed to (not 1 or 3 input channels). */
+class ImageInputError extends UserError {
+  override name = 'ImageInputError';
 }
 
 export function preprocessSpecFor(info: ModelInfo): PreprocessSpec {
   const [c, h, w] = info.inputShape as [number, number, number];
-  if (c !== 1 && c !== 3) throw new Error(`images need a 1- or 3-channel model, this one takes ${c} channels`);
+  if (c !== 1 && c !== 3) throw new ImageInputError(`images need a 1- or 3-channel model, this one takes ${c} channels`);
   const meta = info.meta;
-  const mean = meta ? [...meta.mean] : c === 3 ? [...IMAGENET_MEAN] : [0.5];
-  const std = meta ? [...meta.std] : c === 3 ? [...IMAGENET_STD] : [0.5];
+  const mean = meta ? [...meta.mean] : c === 3 ? [...IMAGENET.mean] : [0.5];
+  const std = meta ? [...meta.std] : c === 3 ? [...IMAGENET.std] : [0.5];
   // ImageNet evaluation resizes the shorter side to 256 and centre-crops 224 (scaled for other sizes),
   // unless the model's metadata says its own resize (one that still covers the crop).
   const ownResize = meta?.resize !== undefined && meta.resize >= Math.max(h, w) ? meta.resize : undefined;

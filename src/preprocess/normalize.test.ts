@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FASHION_MNIST, IMAGENET } from '../datasets';
 import { tensor } from '../../kernels/core/tensor';
 import {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
   batchTensors,
   borderLuma,
   flattenAlpha,
@@ -75,12 +74,12 @@ describe('pixelsToTensor', () => {
   it('lays out NCHW and normalizes (p / 255 - mean) / std', () => {
     // 2x2 RGB, every byte distinct so a layout mistake shows.
     const px = new Uint8Array([10, 20, 30, 40, 50, 60, 70, 80, 90, 200, 210, 220]);
-    const spec: PreprocessSpec = { channels: 3, height: 2, width: 2, mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] };
+    const spec: PreprocessSpec = { channels: 3, height: 2, width: 2, mean: [...IMAGENET.mean], std: [...IMAGENET.std] };
     const t = pixelsToTensor(px, { height: 2, width: 2, channels: 3 }, spec);
     assert.deepEqual(t.shape, [1, 3, 2, 2]);
     for (let c = 0; c < 3; c++) {
       for (let i = 0; i < 4; i++) {
-        const expected = (px[i * 3 + c]! / 255 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
+        const expected = (px[i * 3 + c]! / 255 - IMAGENET.mean[c]!) / IMAGENET.std[c]!;
         close(t.data[c * 4 + i]!, expected, 1e-6, `c=${c} i=${i}`);
       }
     }
@@ -205,11 +204,12 @@ describe('background polarity', () => {
   it("inverts a light-background image (255 - p) before normalising when background is 'dark'", () => {
     const shape = { width: 6, height: 5, channels: 1 } as const;
     const photo = framed(6, 5, 240, 30); // dark garment on a white backdrop
-    const spec: PreprocessSpec = { channels: 1, height: 5, width: 6, mean: [0.2860], std: [0.3530], background: 'dark' };
+    const [mean, std] = [FASHION_MNIST.mean[0]!, FASHION_MNIST.std[0]!];
+    const spec: PreprocessSpec = { channels: 1, height: 5, width: 6, mean: [mean], std: [std], background: 'dark' };
     assert.equal(invertsForSpec(photo, shape, spec), true);
     const t = pixelsToTensor(photo, shape, spec);
     for (let i = 0; i < photo.length; i++) {
-      close(t.data[i]!, ((255 - photo[i]!) / 255 - 0.286) / 0.353, 1e-5, `pixel ${i}`);
+      close(t.data[i]!, ((255 - photo[i]!) / 255 - mean) / std, 1e-5, `pixel ${i}`);
     }
     // The border becomes dark, the garment bright: the polarity the model was trained on.
     assert.ok(t.data[0]! < t.data[6 + 1]!, `border ${t.data[0]} should be below the object ${t.data[7]}`);

@@ -51,11 +51,8 @@ export interface ResizeCropPlan {
   source: { x: number; y: number; width: number; height: number };
 }
 
-export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
-export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
-
 /** ITU-R BT.601 luma weights, as PIL's convert('L') and torchvision's rgb_to_grayscale use. */
-export const LUMA_601: readonly [number, number, number] = [0.299, 0.587, 0.114];
+const LUMA_601: readonly [number, number, number] = [0.299, 0.587, 0.114];
 
 function assertPositiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
@@ -153,7 +150,7 @@ export function checkPreprocessSpec(spec: PreprocessSpec): void {
  * 0.195, where wide garments touch the edge), product photos' are near white, so the halfway point
  * separates them with a wide margin on both sides.
  */
-export const BORDER_LIGHT_THRESHOLD = 0.5;
+const BORDER_LIGHT_THRESHOLD = 0.5;
 
 /**
  * Mean BT.601 luma, 0..1, of the outermost ring of pixels (first and last row and column; every pixel

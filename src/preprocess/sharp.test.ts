@@ -4,8 +4,9 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { IMAGENET } from '../datasets';
 import { maxAbsDiff, type Tensor } from '../../kernels/core/tensor';
-import { IMAGENET_MEAN, IMAGENET_STD, pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
+import { pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
 import { ImageError, decodeImage, type ImageErrorKind } from './sharp';
 import { rawSpec as raw } from './testing';
 
@@ -86,13 +87,13 @@ describe('decodeImage: orientation and formats', () => {
 describe('decodeImage: pixel values', () => {
   it('flattens alpha onto white and normalizes with ImageNet mean/std', async () => {
     // alpha.png: left opaque (200,100,50), right transparent, bottom 8 rows black at alpha 128.
-    const spec: PreprocessSpec = { channels: 3, height: 32, width: 32, mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] };
+    const spec: PreprocessSpec = { channels: 3, height: 32, width: 32, mean: [...IMAGENET.mean], std: [...IMAGENET.std] };
     const { tensor } = await decodeImage(image('alpha.png'), spec);
-    const norm = (v: number, c: number) => (v / 255 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
+    const norm = (v: number, c: number) => (v / 255 - IMAGENET.mean[c]!) / IMAGENET.std[c]!;
     const at = (x: number, y: number) => rgbAt(tensor, x, y);
     at(4, 4).forEach((v, c) => assert.ok(Math.abs(v - norm([200, 100, 50][c]!, c)) < 1e-5, `opaque c=${c}: ${v}`));
     at(24, 4).forEach((v, c) => assert.ok(Math.abs(v - norm(255, c)) < 1e-5, `transparent c=${c}: ${v}`));
-    at(8, 28).forEach((v, c) => assert.ok(Math.abs(v - norm(127, c)) < 1.01 / 255 / IMAGENET_STD[c]!, `half alpha c=${c}: ${v}`));
+    at(8, 28).forEach((v, c) => assert.ok(Math.abs(v - norm(127, c)) < 1.01 / 255 / IMAGENET.std[c]!, `half alpha c=${c}: ${v}`));
   });
 
   it('scales 16-bit PNG to 8 bits', async () => {

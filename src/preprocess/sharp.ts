@@ -17,6 +17,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { UserError } from '../errors';
 import type { Tensor } from '../../kernels/core/tensor';
 import { checkPreprocessSpec, pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
 
@@ -32,7 +33,7 @@ const FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'gif', 'hei
 export type ImageErrorKind = 'not-found' | 'not-a-file' | 'unreadable' | 'empty' | 'too-large' | 'not-an-image' | 'corrupt';
 
 /** The one error decodeImage throws. `message` starts with the file's name; `kind` is for code. */
-export class ImageError extends Error {
+export class ImageError extends UserError {
   override readonly name = 'ImageError';
   constructor(
     readonly kind: ImageErrorKind,
@@ -89,7 +90,7 @@ function sharpFailure(source: string, err: unknown): ImageError {
 }
 
 async function checkFile(path: string, source: string): Promise<void> {
-  let info;
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
   } catch (err) {

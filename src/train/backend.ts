@@ -51,7 +51,7 @@ type Im2colFn = (src: number, dst: number, ldcol: number, p0: number, p1: number
  * Turns on relaxed SIMD in this process if the runtime has it behind a flag (Node 20). Must run before the
  * module is compiled. Returns whether relaxed SIMD validates now.
  */
-export function enableRelaxedSimd(): boolean {
+function enableRelaxedSimd(): boolean {
   try {
     return enableRelaxedSimdWith((flags) => v8.setFlagsFromString(flags));
   } catch {

@@ -5,6 +5,7 @@
 // Layout: "RLCKPT01", u32 little-endian header length, header JSON (UTF-8), zero padding to 4 bytes, then
 // float32 little-endian: parameters, states, velocity.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { UserError } from '../errors';
 
 const MAGIC = 'RLCKPT01';
 
@@ -22,7 +23,7 @@ export interface Checkpoint<R, H> extends CheckpointHeader<R, H> {
   readonly velocity: Float32Array;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends UserError {
   override name = 'CheckpointError';
 }
 

@@ -3,12 +3,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { seededRandom } from '../zoo/build';
+import { FASHION_MNIST } from '../datasets';
+import { UserError } from '../errors';
+import type { seededRandom } from '../zoo/build';
 
 /** Where Debian's dataset-fashion-mnist package puts the files. */
 export const DEFAULT_DATA_DIR = '/usr/share/datasets/fashion-mnist/';
 
-export class DatasetError extends Error {
+export class DatasetError extends UserError {
   override name = 'DatasetError';
 }
 
@@ -105,8 +107,8 @@ export function loadSplit(dir: string, split: 'train' | 't10k', classes: number,
 }
 
 export function loadFashionMnist(dir: string, opts: { limit?: number; testLimit?: number } = {}): FashionMnist {
-  const train = loadSplit(dir, 'train', 10, opts.limit);
-  const test = loadSplit(dir, 't10k', 10, opts.testLimit);
+  const train = loadSplit(dir, 'train', FASHION_MNIST.classes, opts.limit);
+  const test = loadSplit(dir, 't10k', FASHION_MNIST.classes, opts.testLimit);
   if (train.rows !== test.rows || train.cols !== test.cols) {
     throw new DatasetError(`training images are ${train.rows}x${train.cols} but test images are ${test.rows}x${test.cols}`);
   }

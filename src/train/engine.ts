@@ -2,7 +2,7 @@
 // batch is split into T shards; this thread runs shard 0 while T-1 workers run the others, each on its own
 // copy of the net (parameters are sent with every step, gradients come back and are averaged). Batch norm
 // uses each shard's statistics, as multi-GPU training does; running statistics are averaged.
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
 import { parseOnnx } from '../onnx/read';
 import { wasmBackend } from './backend';
 import { spawnModuleWorker } from './spawn';

@@ -1,7 +1,7 @@
 // evaluateModel in a worker thread, so that slow evaluations (the readable `ts` engine) of several models
 // can use every core.
 import { parentPort, workerData } from 'node:worker_threads';
-import { type EvalEngine, evaluateModel, type EvalReport } from './cli';
+import { type EvalEngine, evaluateModel, type EvalReport } from './evaluate';
 import { spawnModuleWorker } from './spawn';
 
 const KIND = 'resnet-lab/eval-worker';

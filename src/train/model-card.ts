@@ -5,30 +5,22 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../cli/models';
-import { evaluateModel, type EvalReport } from './cli';
+import { packageRoot } from '../models-dir';
+import { type CardEvaluation, parseSidecar, type Sidecar } from '../sidecar';
+import { evaluateModel, type EvalReport } from './evaluate';
 import { writeAtomic } from './checkpoint';
 import { DEFAULT_DATA_DIR } from './data';
-import { recipeText, type Sidecar } from './trainer';
+import { recipeText } from './trainer';
 
 /** Where the committed test slice is, relative to the package root. */
 export const SLICE_DIR = 'src/testdata/fashion-mnist';
-
-export interface CardEvaluation {
-  /** The full Fashion-MNIST test set (10000 images), ONNX Runtime. */
-  readonly testSet: { readonly images: number; readonly accuracy: number; readonly engine: string };
-  /** The committed slice (first 1000 test images), both engines. */
-  readonly slice: { readonly images: number; readonly ts: number; readonly 'ort-wasm': number };
-}
-
-export type ShippedSidecar = Sidecar & { readonly evaluation?: CardEvaluation };
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
 /** The regular expression the shipped-model test reads the slice accuracy back with. */
 export const SLICE_ACCURACY_RE = /Accuracy on the committed 1000-image test slice[^*]*\*\*([\d.]+)%\*\*/;
 
-export function cardMarkdown(s: ShippedSidecar, ev: CardEvaluation): string {
+export function cardMarkdown(s: Sidecar, ev: CardEvaluation): string {
   const r = s.recipe;
   const last = s.history[s.history.length - 1]!;
   const depth = /(\d+)$/.exec(s.name)?.[1] ?? '?';
@@ -84,7 +76,7 @@ export async function shipModel(name: string, from: string, dataDir: string, roo
   copyFileSync(onnx, join(models, `${name}.onnx`));
   copyFileSync(join(src, `${name}.log.csv`), join(models, 'curves', `${name}.csv`));
   copyFileSync(join(src, `${name}.log.json`), join(models, 'curves', `${name}.json`));
-  const sidecar = JSON.parse(readFileSync(join(src, `${name}.json`), 'utf8')) as Sidecar;
+  const sidecar = parseSidecar(JSON.parse(readFileSync(join(src, `${name}.json`), 'utf8')), join(src, `${name}.json`));
   const bytes = new Uint8Array(readFileSync(onnx));
   const slice = join(root, SLICE_DIR);
   const report = async (dir: string, engine: 'ts' | 'ort-wasm'): Promise<EvalReport> => evaluateModel(bytes, dir, engine, { threads: 1 });
@@ -93,8 +85,8 @@ export async function shipModel(name: string, from: string, dataDir: string, roo
     testSet: { images: full.images, accuracy: full.accuracy, engine: 'ort-wasm' },
     slice: { images: ts.images, ts: ts.accuracy, 'ort-wasm': ort.accuracy },
   };
-  const shipped: ShippedSidecar = { ...sidecar, evaluation };
-  writeAtomic(join(models, `${name}.json`), JSON.stringify(shipped, null, 2) + '\n');
+  const shipped: Sidecar = { ...sidecar, evaluation };
+  writeAtomic(join(models, `${name}.json`), `${JSON.stringify(shipped, null, 2)}\n`);
   const card = cardMarkdown(shipped, evaluation);
   writeAtomic(join(models, 'cards', `${name}.md`), card);
   return { card, evaluation };

@@ -9,6 +9,7 @@ import {
 } from '../../kernels/ts/train/elementwise';
 import type { FloatArray } from '../../kernels/ts/train/gemm';
 import { fcBackward, fcForward, type LossResult, softmaxCrossEntropy } from '../../kernels/ts/train/loss';
+import { UserError } from '../errors';
 import { type Graph, type GraphNode, type IrTensor, attrFloat, attrInt, attrInts, attrString, f32 } from '../graph/ir';
 import type { TrainBackend } from './backend';
 
@@ -61,9 +62,9 @@ export interface TrainNetOptions {
 }
 
 /** Ops a trainable graph may use; anything else is refused by name. */
-export const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
+const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
 
-class TrainGraphError extends Error {
+class TrainGraphError extends UserError {
   override name = 'TrainGraphError';
 }
 
@@ -185,7 +186,7 @@ export class TrainNet {
         const x = this.valueOf(node, 0);
         const wName = node.inputs[1] ?? '';
         const wt = this.graph.initializers.get(wName);
-        if (!wt || wt.dims.length !== 4) fail(node, `weight '${wName}' must be a 4-D initializer`);
+        if (wt?.dims.length !== 4) fail(node, `weight '${wName}' must be a 4-D initializer`);
         const [m, cin, kh, kw] = wt.dims as [number, number, number, number];
         const strides = attrInts(node, 'strides', [1, 1]);
         const pads = attrInts(node, 'pads', [0, 0, 0, 0]);
@@ -274,7 +275,7 @@ export class TrainNet {
           fail(node, 'only Gemm with transB=1, transA=0, alpha=beta=1 (a linear layer) trains here');
         }
         const wt = this.graph.initializers.get(node.inputs[1] ?? '');
-        if (!wt || wt.dims.length !== 2 || wt.dims[1] !== x.c) fail(node, `weight must be [K,${x.c}]`);
+        if (wt?.dims.length !== 2 || wt.dims[1] !== x.c) fail(node, `weight must be [K,${x.c}]`);
         const K = wt.dims[0]!;
         const weight = this.param(node, 1, [K, x.c], 'fc-weight');
         if (!node.inputs[2]) fail(node, 'needs a bias');

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { FASHION_MNIST } from '../datasets';
 import { buildModel } from '../zoo/build';
 import { zooSpec } from '../zoo/spec';
 import { wasmBackend } from './backend';
@@ -41,7 +42,7 @@ describe('the training loop on real images', () => {
     const spec = { ...zooSpec('resnet20'), inputChannels: 1, inputSize: 28, classes: 10 };
     const net = new TrainNet(buildModel(spec, { name: 'resnet20', seed: 1 }), { backend: wasmBackend(), maxBatch: 16, resetBatchNorm: true });
     const x = new Float32Array(16 * 784);
-    fillBatch(set, Array.from({ length: 16 }, (_, i) => i), 0.286, 0.353, x);
+    fillBatch(set, Array.from({ length: 16 }, (_, i) => i), FASHION_MNIST.mean[0]!, FASHION_MNIST.std[0]!, x);
     const theta = net.getParams();
     const v = new Float32Array(theta.length);
     const losses: number[] = [];

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseMeta } from '../model-meta';
 import { parseOnnx } from '../onnx/read';
-import type { EvalReport } from './cli';
+import type { EvalReport } from './evaluate';
 import { evaluateInWorker } from './eval-worker';
-import { type ShippedSidecar, SLICE_ACCURACY_RE, SLICE_DIR } from './model-card';
+import { parseSidecar } from '../sidecar';
+import { SLICE_ACCURACY_RE, SLICE_DIR } from './model-card';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SHIPPED = ['plain20', 'resnet20', 'plain56', 'resnet56'];
@@ -60,7 +61,7 @@ describe('shipped models on the 1000-image Fashion-MNIST slice', () => {
   });
 
   it('one recipe for the four; resnet20 >= 91%, resnet56 >= resnet20; plain56 trains worse than plain20, resnet56 better than plain56', { skip: missing.length > 0 && `needs all four (missing ${missing.join(', ')})` }, () => {
-    const car = Object.fromEntries(SHIPPED.map((n) => [n, JSON.parse(readFileSync(join(ROOT, 'models', `${n}.json`), 'utf8')) as ShippedSidecar]));
+    const car = Object.fromEntries(SHIPPED.map((n) => [n, parseSidecar(JSON.parse(readFileSync(join(ROOT, 'models', `${n}.json`), 'utf8')), `models/${n}.json`)]));
     const accuracy = (n: string): number => car[n]!.evaluation!.testSet.accuracy;
     const finalTrainError = (n: string): number => car[n]!.history.at(-1)!.trainError;
     const { model: _m, init: _i, ...recipe } = car['resnet20']!.recipe;

@@ -3,18 +3,23 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import fashionLabels from '../../models/labels/fashion-mnist.json';
+import { FASHION_MNIST } from '../datasets';
+import { UserError } from '../errors';
 import type { ModelMeta, TrainingRecord } from '../model-meta';
 import { serializeOnnx } from '../onnx/write';
 import { buildModel, seededRandom } from '../zoo/build';
 import { type ModelSpec, type ShortcutOption, zooSpec } from '../zoo/spec';
 import { META_KEY } from '../model-meta';
+import type { EpochRecord, Recipe, Sidecar } from '../sidecar';
 import { wasmBackend } from './backend';
 import { type Checkpoint, encodeCheckpoint, readCheckpoint, writeAtomic } from './checkpoint';
-import { type Augment, type ImageSet, PAPER_AUGMENT, fillBatch, loadFashionMnist, pixelStats, shuffled } from './data';
+import { type ImageSet, PAPER_AUGMENT, fillBatch, loadFashionMnist, pixelStats, shuffled } from './data';
 import { createEngine, type GradientEngine } from './engine';
 import { TrainNet } from './net';
 import { PAPER_SGD, paperLearningRate, sgdStep } from './optim';
+
+/** The recipe the shipped models were trained with (see models/cards): `resnet train`'s defaults. */
+export const SHIPPED_RECIPE = { epochs: 8, batch: 128, lr: 0.1 } as const;
 
 export interface RecipeInput {
   readonly model: string;
@@ -30,43 +35,6 @@ export interface RecipeInput {
 
 /** How weights start: the zoo's seeded He weights, fresh batch norms, residual branches silenced (see TrainNet). */
 const INIT = 'He normal (fan-in), zoo seed; batch norm gamma 1, except 0 at the end of each residual branch';
-
-/** Everything that decides the result; a resumed run must have the same. */
-export interface Recipe {
-  readonly model: string;
-  readonly shortcut: ShortcutOption;
-  readonly dataset: 'Fashion-MNIST';
-  readonly epochs: number;
-  readonly batch: number;
-  readonly lr: number;
-  readonly lrSteps: 'divide by 10 at 50% and 75% of the steps';
-  readonly warmupSteps: number;
-  readonly momentum: number;
-  readonly weightDecay: number;
-  readonly augment: Augment;
-  readonly init: typeof INIT;
-  readonly seed: number;
-  readonly trainImages: number;
-  readonly testImages: number;
-  /** Pixel mean and std of the training images (scaled to [0,1]): the model's normalisation. */
-  readonly mean: number;
-  readonly std: number;
-}
-
-export interface EpochRecord {
-  readonly epoch: number;
-  /** Learning rate at the end of the epoch. */
-  readonly lr: number;
-  /** Running averages over the epoch's (augmented) training batches, in training mode. */
-  readonly trainLoss: number;
-  readonly trainError: number;
-  readonly testLoss: number;
-  readonly testError: number;
-  /** Wall time of the epoch's training steps, and training images per second. */
-  readonly seconds: number;
-  readonly imagesPerSecond: number;
-  readonly threads: number;
-}
 
 export interface TrainRunOptions {
   readonly recipe: RecipeInput;
@@ -86,17 +54,17 @@ export interface TrainResult {
   readonly testAccuracy: number;
 }
 
-export class TrainUsageError extends Error {
+class TrainUsageError extends UserError {
   override name = 'TrainUsageError';
 }
 
-export const CHECKPOINT_FILE = 'checkpoint.bin';
+const CHECKPOINT_FILE = 'checkpoint.bin';
 
 /** The zoo spec a Fashion-MNIST model is built from: 1x28x28 input, 10 classes. */
-export function fashionSpec(model: string, shortcut: ShortcutOption | undefined, size: number): ModelSpec {
+function fashionSpec(model: string, shortcut: ShortcutOption | undefined, size: number): ModelSpec {
   const base = zooSpec(model);
   if (base.family !== 'cifar') throw new TrainUsageError(`--model ${model}: training covers the CIFAR-style nets (plain20..resnet110), not ImageNet ones`);
-  return { ...base, ...(shortcut && { shortcut }), inputChannels: 1, inputSize: size, classes: 10 };
+  return { ...base, ...(shortcut && { shortcut }), inputChannels: FASHION_MNIST.channels, inputSize: size, classes: FASHION_MNIST.classes };
 }
 
 export function recipeText(r: Recipe): string {
@@ -115,7 +83,7 @@ function formatDuration(s: number): string {
 }
 
 /** Loss, error and confusion matrix [true][predicted] of a model over a whole set, in inference mode. */
-export async function evaluate(
+async function evaluate(
   engine: GradientEngine, theta: Float32Array, states: Float32Array, set: ImageSet, mean: number, std: number, batch: number, classes: number,
 ): Promise<{ loss: number; error: number; confusion: number[][] }> {
   const per = set.rows * set.cols;
@@ -147,38 +115,30 @@ export async function evaluate(
 function historyCsv(history: readonly EpochRecord[]): string {
   const head = 'epoch,lr,train_loss,train_error,test_loss,test_error,seconds,images_per_second,threads';
   const rows = history.map((h) => [h.epoch, h.lr, h.trainLoss.toFixed(5), h.trainError.toFixed(5), h.testLoss.toFixed(5), h.testError.toFixed(5), h.seconds.toFixed(1), h.imagesPerSecond.toFixed(1), h.threads].join(','));
-  return [head, ...rows].join('\n') + '\n';
+  return `${[head, ...rows].join('\n')}\n`;
 }
 
-export function sha256(bytes: Uint8Array): string {
+function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** The sidecar JSON next to a shipped model: its metadata plus file facts and the training summary. */
-export interface Sidecar extends ModelMeta {
-  readonly file: string;
-  readonly bytes: number;
-  readonly sha256: string;
-  readonly recipe: Recipe;
-  readonly history: readonly EpochRecord[];
-}
-
 /** Writes the net's weights into its graph with metadata, as ONNX, plus the sidecar JSON. */
-export function exportTrained(net: TrainNet, spec: ModelSpec, recipe: Recipe, history: readonly EpochRecord[], outDir: string): { onnxPath: string; sidecarPath: string; testAccuracy: number } {
+function exportTrained(net: TrainNet, spec: ModelSpec, recipe: Recipe, history: readonly EpochRecord[], outDir: string): { onnxPath: string; sidecarPath: string; testAccuracy: number } {
   const last = history[history.length - 1];
   if (!last) throw new Error('export: no epoch has been trained');
   const training: TrainingRecord = {
     dataset: recipe.dataset, epochs: recipe.epochs, recipe: recipeText(recipe), testAccuracy: 1 - last.testError, trainError: last.trainError,
   };
+  const size = spec.inputSize ?? FASHION_MNIST.size;
   const meta: ModelMeta = {
-    name: recipe.model, input: [1, 28, 28], mean: [recipe.mean], std: [recipe.std], labels: fashionLabels, trained: true, spec, training,
+    name: recipe.model, input: [FASHION_MNIST.channels, size, size], mean: [recipe.mean], std: [recipe.std], labels: FASHION_MNIST.labels, trained: true, spec, training,
   };
   const bytes = serializeOnnx(net.toGraph({ [META_KEY]: JSON.stringify(meta) }));
   const onnxPath = join(outDir, `${recipe.model}.onnx`);
   writeAtomic(onnxPath, bytes);
   const sidecar: Sidecar = { ...meta, file: `${recipe.model}.onnx`, bytes: bytes.length, sha256: sha256(bytes), recipe, history };
   const sidecarPath = join(outDir, `${recipe.model}.json`);
-  writeAtomic(sidecarPath, JSON.stringify(sidecar, null, 2) + '\n');
+  writeAtomic(sidecarPath, `${JSON.stringify(sidecar, null, 2)}\n`);
   return { onnxPath, sidecarPath, testAccuracy: training.testAccuracy };
 }
 
@@ -200,7 +160,7 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainResult> {
   const spec = fashionSpec(input.model, input.shortcut, train.rows);
   const stats = pixelStats(train);
   const recipe: Recipe = {
-    model: input.model, shortcut: spec.shortcut, dataset: 'Fashion-MNIST', epochs: input.epochs, batch: input.batch, lr: input.lr,
+    model: input.model, shortcut: spec.shortcut, dataset: FASHION_MNIST.name, epochs: input.epochs, batch: input.batch, lr: input.lr,
     lrSteps: 'divide by 10 at 50% and 75% of the steps', warmupSteps: input.warmupSteps ?? 0, ...PAPER_SGD, augment: PAPER_AUGMENT,
     init: INIT, seed: input.seed ?? 1, trainImages: train.count, testImages: test.count,
     mean: Number(stats.mean.toFixed(6)), std: Number(stats.std.toFixed(6)),
@@ -282,7 +242,7 @@ export async function trainModel(opts: TrainRunOptions): Promise<TrainResult> {
         recipe, epochsDone: epoch + 1, history, paramCount: theta.length, stateCount: states.length, params: theta, states, velocity,
       }));
       writeAtomic(join(outDir, `${recipe.model}.log.csv`), historyCsv(history));
-      writeAtomic(join(outDir, `${recipe.model}.log.json`), JSON.stringify({ recipe, recipeText: recipeText(recipe), history }, null, 2) + '\n');
+      writeAtomic(join(outDir, `${recipe.model}.log.json`), `${JSON.stringify({ recipe, recipeText: recipeText(recipe), history }, null, 2)}\n`);
       log(`epoch ${epoch + 1}/${recipe.epochs} done in ${formatDuration(seconds)}: train error ${(100 * rec.trainError).toFixed(2)}%, ` +
         `test error ${(100 * rec.testError).toFixed(2)}% (test loss ${rec.testLoss.toFixed(4)}); checkpoint saved`);
     }

@@ -1,5 +1,6 @@
 // Model specs: the paper's networks as data (models/zoo.json), and the options a user may change.
 import zoo from '../../models/zoo.json';
+import { UserError } from '../errors';
 
 export type Family = 'imagenet' | 'cifar';
 export type BlockKind = 'basic' | 'bottleneck';
@@ -42,9 +43,14 @@ export function isZooName(name: string): boolean {
   return Object.hasOwn(ZOO, name);
 }
 
+/** A name that is not in the zoo. */
+class UnknownModelError extends UserError {
+  override name = 'UnknownModelError';
+}
+
 export function zooSpec(name: string): ModelSpec {
   const spec = ZOO[name];
-  if (!spec) throw new Error(`unknown model '${name}' (known: ${zooNames().join(', ')})`);
+  if (!spec) throw new UnknownModelError(`unknown model '${name}' (known: ${zooNames().join(', ')})`);
   return spec;
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileGraph } from '../engine/compile';
 import { buildModel } from './build';
+import { specCounts } from './count';
 import { specDepth, zooNames, zooSpec, type ModelSpec } from './spec';
 
 const memo = new Map<string, { params: number; macs: number }>();
@@ -80,6 +81,13 @@ describe('model zoo', () => {
     assert.notDeepEqual(a.data, c.data);
   });
 
+  it('specCounts, by arithmetic, gives the compiled plan\'s parameters and multiply-adds for every zoo model and option', () => {
+    const specs: [string, ModelSpec][] = zooNames().map((n) => [n, zooSpec(n)]);
+    specs.push(['resnet50 3x3', { ...zooSpec('resnet50'), bottleneckStride: '3x3' }], ['resnet34 B', { ...zooSpec('resnet34'), shortcut: 'B' }],
+      ['resnet20 C', { ...zooSpec('resnet20'), shortcut: 'C' }], ['resnet56 1x28x28', { ...zooSpec('resnet56'), inputChannels: 1, inputSize: 28 }],
+      ['resnet18 7 classes at 96', { ...zooSpec('resnet18'), inputSize: 96, classes: 7 }]);
+    for (const [name, spec] of specs) assert.deepEqual(specCounts(spec), counts(spec), name);
+  });
   it('has CIFAR input size, channels and classes as parameters', () => {
     const g = buildModel({ ...zooSpec('resnet20'), inputChannels: 1, inputSize: 28, classes: 7 }, { name: 'r' });
     const plan = compileGraph(g);

@@ -6,6 +6,8 @@ import type { FloatArray } from './gemm';
 export function reluForward(x: FloatArray, n: number, y: FloatArray): void {
   for (let i = 0; i < n; i++) {
     const v = x[i]!;
+    // Not Math.max: a NaN input gives 0 here, as the wasm kernel's comparison does.
+    // biome-ignore lint/complexity/useMathMinMax: NaN semantics above
     y[i] = v > 0 ? v : 0;
   }
 }

@@ -109,7 +109,7 @@ export class CompileContext {
   fusable(node: GraphNode, i: number): Producer | undefined {
     const name = node.inputs[i]!;
     const k = this.known.get(name);
-    if (!k || k.kind !== 'act' || this.consumers.get(name) !== 1) return undefined;
+    if (k?.kind !== 'act' || this.consumers.get(name) !== 1) return undefined;
     return this.producer.get(k.id);
   }
 

@@ -38,7 +38,7 @@ export function reluFusionTarget(ctx: CompileContext, node: GraphNode): (Produce
 }
 
 /** Moves the parameter-free step producing v to just before step `index`, if its inputs exist by then. */
-export function hoistBefore(ctx: CompileContext, v: ValueId, index: number): boolean {
+function hoistBefore(ctx: CompileContext, v: ValueId, index: number): boolean {
   const { producer, steps, stats } = ctx;
   const p = producer.get(v);
   if (!p || p.index <= index || !['shortcutA', 'pad', 'slice'].includes(p.step.kind)) return false;

@@ -15,7 +15,7 @@ import { OP_RULES } from './rules';
 export { ModelError } from './context';
 
 /** Ops the engine runs (after folding); anything else is refused by name. */
-export const SUPPORTED_OPS: readonly string[] = [...OP_RULES.keys()];
+const SUPPORTED_OPS: readonly string[] = [...OP_RULES.keys()];
 
 export interface CompileOptions {
   /** Per-sample input shape [C,H,W] where the file leaves H and W symbolic. */
@@ -47,7 +47,7 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): Plan {
   if (graph.outputs.length === 0) throw new ModelError('the model declares no output');
   const outputs = graph.outputs.map((o) => {
     const k = known.get(o.name);
-    if (!k || k.kind !== 'act') throw new ModelError(`the model output '${o.name}' is not computed from the input`);
+    if (k?.kind !== 'act') throw new ModelError(`the model output '${o.name}' is not computed from the input`);
     return k.id;
   });
   const { steps, stats } = ctx;
@@ -93,7 +93,7 @@ function declareInput(ctx: CompileContext, opts: CompileOptions): void {
     if (o === undefined) throw new ModelError(`input '${inInfo.name}' has a symbolic dimension '${String(d)}' at axis ${i + 1}: give an input size`);
     return o;
   });
-  if (opts.inputShape && opts.inputShape.some((d, i) => typeof fileShape[i] === 'number' && fileShape[i] !== d)) {
+  if (opts.inputShape?.some((d, i) => typeof fileShape[i] === 'number' && fileShape[i] !== d)) {
     throw new ModelError(`input shape ${shapeStr(opts.inputShape)} does not match the model's ${shapeStr(fileShape as number[])}`);
   }
   ctx.inputId = ctx.newValue(inInfo.name, inputShape);
@@ -113,7 +113,7 @@ function liveSteps(steps: readonly Step[], outputs: readonly ValueId[]): boolean
   return live;
 }
 
-export function describeStep(s: Step): string {
+function describeStep(s: Step): string {
   const relu = 'relu' in s && s.relu ? ' +relu' : '';
   switch (s.kind) {
     case 'conv': {

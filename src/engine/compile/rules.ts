@@ -40,7 +40,7 @@ const conv: Rule = (node, ctx) => {
   const w = ctx.constant(node, 1);
   const b = ctx.constant(node, 2);
   const xs = ctx.shape(x);
-  if (!w || w.dtype !== 'float32' || w.dims.length !== 4) fail(node, 'weight must be a float 4-D initializer [M,C,kh,kw]');
+  if (w?.dtype !== 'float32' || w.dims.length !== 4) fail(node, 'weight must be a float 4-D initializer [M,C,kh,kw]');
   if (xs.length !== 3) fail(node, `input must be 4-D (NCHW), got per-sample shape ${shapeStr(xs)}`);
   const group = attrInt(node, 'group', 1);
   if (group !== 1) fail(node, `group=${group} is not supported (only group 1)`);
@@ -200,7 +200,7 @@ const fullyConnected: Rule = (node, ctx) => {
   const xs = ctx.shape(x);
   if (xs.length !== 1) fail(node, `input must be 2-D [N,K], got per-sample shape ${shapeStr(xs)}`);
   const w = ctx.constant(node, 1);
-  if (!w || w.dtype !== 'float32' || w.dims.length !== 2) fail(node, 'B must be a float 2-D initializer');
+  if (w?.dtype !== 'float32' || w.dims.length !== 2) fail(node, 'B must be a float 2-D initializer');
   const isGemm = node.op === 'Gemm';
   if (isGemm && attrInt(node, 'transA', 0) !== 0) fail(node, 'transA=1 is not supported');
   const transB = isGemm && attrInt(node, 'transB', 0) === 1;

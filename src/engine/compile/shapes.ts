@@ -15,7 +15,7 @@ export function normAxis(axis: number, rank: number, node: GraphNode): number {
 }
 
 /** Explicit [top,left,bottom,right] pads from ONNX auto_pad for one 2-D window op (validated here). */
-export function resolvePads(
+function resolvePads(
   autoPad: string, pads: readonly number[], inHW: readonly number[], kernel: readonly number[],
   strides: readonly number[], dilations: readonly number[],
 ): [number, number, number, number] {

@@ -71,7 +71,7 @@ export interface WasmExecutor {
 
 let sharedOk: boolean | undefined;
 /** Shared memories need SharedArrayBuffer (in browsers: a cross-origin isolated page). */
-export function sharedMemorySupported(): boolean {
+function sharedMemorySupported(): boolean {
   if (sharedOk === undefined) {
     try {
       sharedOk = new wasm.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
@@ -91,7 +91,7 @@ export interface ModuleConfig {
 const moduleCache = new Map<string, WasmModule>();
 const configKey = (c: ModuleConfig): string => `${c.relaxedSimd}/${c.mr}/${c.shared}`;
 
-export async function compileKernels(c: ModuleConfig): Promise<WasmModule> {
+async function compileKernels(c: ModuleConfig): Promise<WasmModule> {
   const k = configKey(c);
   let m = moduleCache.get(k);
   if (!m) {

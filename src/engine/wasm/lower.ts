@@ -23,7 +23,7 @@ export interface ValueLayout {
   readonly source?: ValueLayout;
 }
 
-export const layoutBytes = (l: ValueLayout): number => l.h * l.w * l.cs * 4;
+const layoutBytes = (l: ValueLayout): number => l.h * l.w * l.cs * 4;
 
 function dims3(shape: readonly number[], what: string): [number, number, number] {
   if (shape.length === 3) return [shape[0]!, shape[1]!, shape[2]!];
@@ -92,7 +92,7 @@ export function layoutValues(plan: Plan, externalInputs: readonly ValueId[]): Va
 }
 
 /** Conv weights [M,C,kh,kw] + bias -> panels of 8 output channels: [bias x8][per tap, per channel: 8 weights]. */
-export function packConv(weight: Float32Array, wshape: readonly number[], bias: Float32Array): Float32Array {
+function packConv(weight: Float32Array, wshape: readonly number[], bias: Float32Array): Float32Array {
   const [M, C, KH, KW] = wshape as [number, number, number, number];
   const taps = KH * KW;
   const panels = Math.ceil(M / 8);
@@ -119,10 +119,10 @@ export function packConv(weight: Float32Array, wshape: readonly number[], bias: 
  * convolution leaves exact zeros (after a ReLU most inputs are 0). 2^10 keeps that leak under 1e-3 of the
  * filter's ordinary contributions; trained and He-initialised filters span 2^2 to 2^5.
  */
-export const WINOGRAD_MAX_FILTER_SPAN_LOG2 = 10;
+const WINOGRAD_MAX_FILTER_SPAN_LOG2 = 10;
 
 /** Whether every filter's weights lie within WINOGRAD_MAX_FILTER_SPAN_LOG2 of its median (by float exponents, one pass). */
-export function filtersSuitWinograd(weight: Float32Array, filters: number): boolean {
+function filtersSuitWinograd(weight: Float32Array, filters: number): boolean {
   const per = weight.length / filters;
   const bits = new Uint32Array(weight.buffer, weight.byteOffset, weight.length);
   const counts = new Int32Array(256);
@@ -135,9 +135,8 @@ export function filtersSuitWinograd(weight: Float32Array, filters: number): bool
       if (e > top) top = e;
     }
     if (top === 0xff) return false; // Inf or NaN
-    let seen = 0;
     let median = 0;
-    while ((seen += counts[median]!) * 2 < per) median++;
+    for (let seen = counts[0]!; seen * 2 < per; seen += counts[median]!) median++;
     if (top - median > WINOGRAD_MAX_FILTER_SPAN_LOG2) return false;
   }
   return true;
@@ -151,7 +150,7 @@ export function filtersSuitWinograd(weight: Float32Array, filters: number): bool
  * too short to pay for the transforms. Measured: 56x56x64 93 vs 61 effective GFLOPS (F4 vs F2), 8x8x64
  * 82 vs 63, 32x32x16 at batch 32 62 vs 41 (F4 vs direct).
  */
-export function winogradFor(s: ConvStep, inC: number, outH: number, outW: number): WinogradTransform | null {
+function winogradFor(s: ConvStep, inC: number, outH: number, outW: number): WinogradTransform | null {
   const [M, , kh, kw] = s.weight.shape as [number, number, number, number];
   const { strides, dilations } = s.attrs;
   if (kh !== 3 || kw !== 3 || strides[0] !== 1 || strides[1] !== 1 || dilations[0] !== 1 || dilations[1] !== 1 || inC < 16) return null;
@@ -165,7 +164,7 @@ export function winogradFor(s: ConvStep, inC: number, outH: number, outW: number
  * Winograd weights U = G g G^T for each of the alpha^2 positions xi, each packed like a 1x1 conv over
  * csIn channels with a zero bias (the bias is added after the output transform), then the bias itself.
  */
-export function packWinograd(tr: WinogradTransform, weight: Float32Array, wshape: readonly number[], bias: Float32Array, csIn: number): Float32Array {
+function packWinograd(tr: WinogradTransform, weight: Float32Array, wshape: readonly number[], bias: Float32Array, csIn: number): Float32Array {
   const [M, C] = wshape as [number, number];
   const A = tr.m + 2;
   const panels = Math.ceil(M / 8);
@@ -197,7 +196,7 @@ export function packWinograd(tr: WinogradTransform, weight: Float32Array, wshape
  * FC weights [M,K] -> the same panels with one tap over the input's physical row: when the input is a
  * flattened NHWC map ([C,H,W] with H*W > 1), logical feature c*HW + hw sits at hw*cs + c.
  */
-export function packFc(weight: Float32Array, M: number, K: number, bias: Float32Array, src: ValueLayout): { packed: Float32Array; kPhys: number } {
+function packFc(weight: Float32Array, M: number, K: number, bias: Float32Array, src: ValueLayout): { packed: Float32Array; kPhys: number } {
   const hw = src.h * src.w;
   if (src.c * hw !== K) throw new Error(`wasm engine: fc weight has K=${K}, input has ${src.c}x${src.h}x${src.w}`);
   const kPhys = hw * src.cs;
@@ -318,7 +317,7 @@ export interface ConvGeometry {
   readonly sh: number; readonly sw: number; readonly pt: number; readonly pl: number; readonly dh: number; readonly dw: number;
 }
 
-export function convGeometry(s: ConvStep, inL: ValueLayout, outL: ValueLayout, batch: number): ConvGeometry {
+function convGeometry(s: ConvStep, inL: ValueLayout, outL: ValueLayout, batch: number): ConvGeometry {
   const [, , kh, kw] = s.weight.shape as [number, number, number, number];
   const { strides, pads, dilations } = s.attrs;
   const oh = windowOutputSize(inL.h, kh, strides[0], dilations[0], pads[0], pads[2]);
@@ -329,11 +328,11 @@ export function convGeometry(s: ConvStep, inL: ValueLayout, outL: ValueLayout, b
   return { n: batch, h: inL.h, w: inL.w, c: inL.c, cs: inL.cs, oh, ow, kh, kw, sh: strides[0], sw: strides[1], pt: pads[0], pl: pads[1], dh: dilations[0], dw: dilations[1] };
 }
 
-export const isDirectConv = (g: ConvGeometry): boolean =>
+const isDirectConv = (g: ConvGeometry): boolean =>
   g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0;
 
 /** Indirection table: per tile of `mr` output pixels, per tap, `mr` byte addresses of input rows (or `zeroAddr`). */
-export function buildIndirection(g: ConvGeometry, mr: number, inAddr: number, zeroAddr: number): Int32Array {
+function buildIndirection(g: ConvGeometry, mr: number, inAddr: number, zeroAddr: number): Int32Array {
   const P = g.n * g.oh * g.ow;
   const tiles = Math.ceil(P / mr);
   const taps = g.kh * g.kw;
@@ -381,7 +380,7 @@ export interface ProgramContext {
 const WINOGRAD_SCRATCH_BYTES = 2 << 20;
 
 /** Tiles per Winograd block: this thread's share if it fits the budget, in multiples of the micro-kernel rows. */
-export function winogradTileBlock(tr: WinogradTransform, tiles: number, threads: number, csIn: number, csOut: number, mr: number): number {
+function winogradTileBlock(tr: WinogradTransform, tiles: number, threads: number, csIn: number, csOut: number, mr: number): number {
   const share = winogradSplitsPanels(tiles, threads, csOut) ? tiles : Math.ceil(tiles / threads);
   const A = tr.m + 2;
   const fit = Math.floor(WINOGRAD_SCRATCH_BYTES / (A * A * (csIn + csOut) * 4));
@@ -389,7 +388,7 @@ export function winogradTileBlock(tr: WinogradTransform, tiles: number, threads:
 }
 
 /** Few tiles per thread (late layers at small batch): split output channels instead, each weight read once. */
-export function winogradSplitsPanels(tiles: number, threads: number, csOut: number): boolean {
+function winogradSplitsPanels(tiles: number, threads: number, csOut: number): boolean {
   return threads > 1 && tiles < 16 * threads && csOut / 8 >= 2 * threads;
 }
 

@@ -45,7 +45,7 @@ interface BrowserGlobals {
 }
 const g = globalThis as unknown as BrowserGlobals;
 
-export const isNode = (): boolean => typeof g.process?.versions?.node === 'string';
+const isNode = (): boolean => typeof g.process?.versions?.node === 'string';
 /** A browser window's main thread may not block (Atomics.wait throws there): its barrier only spins. */
 export const mainThreadMayBlock = (): boolean => isNode() || g.document === undefined;
 
@@ -60,7 +60,7 @@ export async function hardwareThreads(): Promise<number> {
   return g.navigator?.hardwareConcurrency ?? 1;
 }
 
-export const defaultWorkerFactory: WorkerFactory = async (source) => {
+const defaultWorkerFactory: WorkerFactory = async (source) => {
   if (isNode()) {
     const { Worker } = await nodeModule<{ Worker: NodeWorkerCtor }>('node:worker_threads');
     const w = new Worker(source, { eval: true });

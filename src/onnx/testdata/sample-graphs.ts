@@ -8,7 +8,7 @@ export const INT64_MAX = (1n << 63n) - 1n;
 /** Seeded uniform numbers in [0, 1), so a failing case can be reproduced. */
 export const rng = (seed: number): (() => number) => seededRandom(seed).uniform;
 
-export function randomF32(dims: readonly number[], seed: number, scale = 1): IrTensor {
+function randomF32(dims: readonly number[], seed: number, scale = 1): IrTensor {
   const next = rng(seed);
   const n = dims.reduce((a, b) => a * b, 1);
   return f32(dims, Float32Array.from({ length: n }, () => (next() * 2 - 1) * scale));

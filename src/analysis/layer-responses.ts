@@ -5,8 +5,8 @@
 // (bias = folded BN, no ReLU, no residual) and take its std. The same numbers whichever engine is selected.
 import { registerAll } from '../../src/engine/register';
 import { getKernel } from '../../kernels/registry';
-import { type ConvStep, type Plan, type ValueId, stepInputs } from '../../src/engine/plan';
-import { runStep } from '../../src/engine/run-ts';
+import { type ConvStep, type Plan, type ValueId, stepInputs } from '../engine/plan';
+import { runStep } from '../engine/run-ts';
 import { sizeOf, type Tensor } from '../../kernels/core/tensor';
 
 export interface LayerResponse {

@@ -1,19 +1,24 @@
 // `resnet train` and `resnet eval` end to end on real images (the committed slice stands in for both
 // splits): a short run writes its checkpoint, logs, ONNX and sidecar; eval reads the model back on both
-// engines and agrees with the trainer's own test accuracy; user mistakes get one clear CliError.
+// engines and agrees with the trainer's own test accuracy; user mistakes get one clear UserError (exit 1).
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CliError } from '../cli/args';
-import { parseMeta } from '../model-meta';
-import { parseOnnx } from '../onnx/read';
-import { cmdEval, cmdTrain, type EvalReport } from './cli';
-import { encodeIdx, loadSplit } from './data';
-import type { Sidecar } from './trainer';
+import { UserError } from '../../errors';
+import { parseMeta } from '../../model-meta';
+import { parseOnnx } from '../../onnx/read';
+import { encodeIdx, loadSplit } from '../../train/data';
+import type { EvalReport } from '../../train/evaluate';
+import { parseSidecar } from '../../sidecar';
+import type { CliIO } from '../command';
+import { evalCommand } from './eval';
+import { train } from './train';
 
-const SLICE = join(import.meta.dirname, '../testdata/fashion-mnist');
+const SLICE = join(import.meta.dirname, '../../testdata/fashion-mnist');
+const cmdTrain = (argv: string[], io: CliIO): Promise<void> => train.run(argv, io);
+const cmdEval = (argv: string[], io: CliIO): Promise<void> => evalCommand.run(argv, io);
 const tmp = mkdtempSync(join(tmpdir(), 'rl-cli-'));
 const data = join(tmp, 'data');
 const out = join(tmp, 'run');
@@ -27,7 +32,7 @@ function capture(): { io: { out: (l: string) => void; err: (l: string) => void }
 
 async function rejectsCli(p: Promise<unknown>, re: RegExp): Promise<void> {
   await assert.rejects(p, (e: Error) => {
-    assert.ok(e instanceof CliError, `expected a CliError, got ${e.name}: ${e.message}`);
+    assert.ok(e instanceof UserError, `expected a UserError, got ${e.name}: ${e.message}`);
     assert.match(e.message, re);
     return true;
   });
@@ -53,7 +58,7 @@ describe('resnet train', () => {
     const csv = readFileSync(join(out, 'resnet20.log.csv'), 'utf8').trim().split('\n');
     assert.equal(csv[0], 'epoch,lr,train_loss,train_error,test_loss,test_error,seconds,images_per_second,threads');
     assert.equal(csv.length, 2);
-    const side = JSON.parse(readFileSync(join(out, 'resnet20.json'), 'utf8')) as Sidecar;
+    const side = parseSidecar(JSON.parse(readFileSync(join(out, 'resnet20.json'), 'utf8')));
     assert.equal(side.trained, true);
     assert.deepEqual(side.input, [1, 28, 28]);
     assert.equal(side.labels[9], 'Ankle boot');
@@ -69,7 +74,7 @@ describe('resnet train', () => {
   });
 
   it('eval reads the exported model on every engine and matches the trainer\'s test accuracy', async () => {
-    const side = JSON.parse(readFileSync(join(out, 'resnet20.json'), 'utf8')) as Sidecar;
+    const side = parseSidecar(JSON.parse(readFileSync(join(out, 'resnet20.json'), 'utf8')));
     for (const engine of ['wasm', 'ts', 'ort-wasm']) {
       const c = capture();
       await cmdEval(['--model', join(out, 'resnet20.onnx'), '--data', data, '--engine', engine, '--limit', '64', '--json'], c.io);

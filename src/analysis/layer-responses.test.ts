@@ -3,14 +3,14 @@
 // engine computes for that layer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { registerAll } from '../../src/engine/register';
-import { compileModel } from '../../src/engine/session';
-import type { ConvStep } from '../../src/engine/plan';
-import { runPlan } from '../../src/engine/run-ts';
-import { serializeOnnx } from '../../src/onnx/write';
-import { seededRandom, buildModel } from '../../src/zoo/build';
-import { zooSpec } from '../../src/zoo/spec';
-import { convResponse, isResponseLayer, layerResponseStds, stdOf } from './layer-stds';
+import { registerAll } from '../engine/register';
+import { compileModel } from '../engine/session';
+import type { ConvStep } from '../engine/plan';
+import { runPlan } from '../engine/run-ts';
+import { serializeOnnx } from '../onnx/write';
+import { seededRandom, buildModel } from '../zoo/build';
+import { zooSpec } from '../zoo/spec';
+import { convResponse, isResponseLayer, layerResponseStds, stdOf } from './layer-responses';
 
 function model(name: string, size = 16, init: 'he' | 'zeros' = 'he') {
   const spec = { ...zooSpec(name), inputSize: size };

@@ -1,0 +1,23 @@
+// What the parts of the app's controller (model slots, image runs) share: the state, the host, the
+// inference worker, the work queue and the ways to show progress, errors and a new state.
+import type { Host } from './host';
+import type { AppState } from './state';
+import type { Task } from './task-queue';
+import type { InferenceClient } from './worker-client';
+
+export interface AppContext {
+  readonly host: Host;
+  readonly inference: InferenceClient;
+  readonly state: AppState;
+  /** Redraws on the next animation frame. */
+  render(): void;
+  showError(title: string, message: string): void;
+  setBusy(text: string | null, fraction?: number): void;
+  enqueue(label: string, run: (t: Task) => Promise<void>): void;
+  /** Puts the pair and engine menus in line with the state. */
+  syncSelects(): void;
+}
+
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

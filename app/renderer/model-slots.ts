@@ -1,0 +1,143 @@
+// The two model slots: loading a pair (or a user's file into one slot) on an engine, keeping the last
+// pair that loaded fine ("committed") and putting it back after a failed load or a cancel.
+import { labelsFor, type ModelSource, type PairChoice, sourceName } from '../shared/catalogue';
+import { type AppContext, messageOf } from './context';
+import { SLOTS, type SlotState } from './state';
+import { slotTitle } from './views';
+import { CancelledError } from './worker-client';
+import { engineLabel, type SlotId } from './worker-protocol';
+
+/** The pair key of a pair the user made by opening a file. */
+export const CUSTOM_PAIR = 'custom';
+
+interface Committed {
+  readonly a: SlotState;
+  readonly b: SlotState;
+  readonly pairKey: string;
+  readonly engine: string;
+}
+
+/** What the image side does once models change. */
+export interface AfterLoad {
+  /** Re-run every image; `fromEngine` (the engine before a switch) enables the top-1 check. */
+  rerunAll(fromEngine?: string): void;
+  /** Classify the images still waiting. */
+  classifyPending(): void;
+}
+
+export function slotsFor(pair: PairChoice): Record<SlotId, SlotState> {
+  const mk = (source: ModelSource, role: SlotState['role']): SlotState => ({ source, role, status: 'loading', labels: [] });
+  return { a: mk(pair.plain, 'plain'), b: mk(pair.residual, 'residual') };
+}
+
+export class ModelSlots {
+  /** The last models that loaded fine, reloaded after a cancel. */
+  private committed: Committed;
+
+  constructor(private readonly ctx: AppContext, private readonly after: AfterLoad) {
+    const { slots, pairKey, engine } = ctx.state;
+    this.committed = { a: slots.a, b: slots.b, pairKey, engine };
+  }
+
+  /** Loads slots (on `engine`); on success they become the committed pair and all images re-run. */
+  load(next: Record<SlotId, SlotState>, pairKey: string, engine: string, label: string, rerun = true, only?: SlotId): void {
+    const { ctx } = this;
+    ctx.enqueue(label, async (task) => {
+      const state = ctx.state;
+      const before = this.committed;
+      state.slots = { a: { ...next.a }, b: { ...next.b } };
+      state.pairKey = pairKey;
+      state.engine = engine;
+      ctx.syncSelects();
+      const slots = only ? [only] : SLOTS;
+      try {
+        for (const [i, slot] of slots.entries()) {
+          const st = state.slots[slot];
+          st.status = 'loading';
+          st.message = `Loading ${sourceName(st.source)}…`;
+          ctx.render();
+          const r = await ctx.inference.load(slot, st.source, engine, (text, f) => {
+            st.message = text;
+            ctx.setBusy(`${label}: ${text}`, (i + (f ?? 0)) / slots.length);
+          });
+          Object.assign(st, {
+            status: 'ready', info: r.info, labels: labelsFor(r.info), engine: r.engine, loadMs: r.loadMs, warmupMs: r.warmupMs, message: undefined,
+          } satisfies Partial<SlotState>);
+          ctx.render();
+        }
+      } catch (e) {
+        if (e instanceof CancelledError || task.cancelled) throw e;
+        const failed = slots.find((s) => state.slots[s].status === 'loading');
+        const name = failed ? sourceName(state.slots[failed].source) : 'the model';
+        const message = messageOf(e);
+        ctx.showError(`Could not load ${name}${engine !== before.engine ? ` on ${engineLabel(engine)}` : ''}:`,
+          message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message);
+        // The worker swaps a slot's session only after a successful load, so slots that did load now hold
+        // the new model: put the last good pair back everywhere.
+        const changed = slots.some((s) => state.slots[s].status === 'ready');
+        this.restoreCommitted();
+        if (changed) this.reloadCommitted();
+        ctx.render();
+        return;
+      }
+      this.committed = { a: state.slots.a, b: state.slots.b, pairKey, engine };
+      state.notice = `Loaded ${slotTitle(state.slots.a)} and ${slotTitle(state.slots.b)} on ${engineLabel(engine)}.`;
+      ctx.render();
+      if (rerun) this.after.rerunAll(engine !== before.engine && before.a.status === 'ready' ? before.engine : undefined);
+      else this.after.classifyPending();
+    });
+  }
+
+  reloadCommitted(): void {
+    const { a, b, pairKey, engine } = this.committed;
+    this.load({ a: { ...a, status: 'loading' }, b: { ...b, status: 'loading' } }, pairKey, engine, 'Reloading models', false);
+  }
+
+  /** Shows the last good models again (those with a session as ready, the others as not loaded). */
+  restoreCommitted(): void {
+    const state = this.ctx.state;
+    const back = (s: SlotState): SlotState => (s.info ? { ...s, status: 'ready', message: undefined } : { ...s, status: 'unloaded', message: 'Not loaded.' });
+    state.slots = { a: back(this.committed.a), b: back(this.committed.b) };
+    state.pairKey = this.committed.pairKey;
+    state.engine = this.committed.engine;
+    this.ctx.syncSelects();
+  }
+
+  /** After the worker was stopped mid-request every session went with it: reload the last good pair. */
+  reloadAfterLostSessions(): void {
+    const state = this.ctx.state;
+    state.slots = { a: { ...this.committed.a, status: 'unloaded' }, b: { ...this.committed.b, status: 'unloaded' } };
+    state.pairKey = this.committed.pairKey;
+    state.engine = this.committed.engine;
+    this.ctx.syncSelects();
+    this.reloadCommitted();
+  }
+
+  choosePair(key: string): void {
+    const pair = this.ctx.state.pairs.find((p) => p.key === key);
+    if (!pair) return;
+    this.load(slotsFor(pair), pair.key, this.ctx.state.engine, `Loading ${pair.label}`);
+  }
+
+  chooseEngine(engine: string): void {
+    const state = this.ctx.state;
+    if (engine === state.engine) return;
+    const next = { a: { ...state.slots.a, status: 'loading' as const }, b: { ...state.slots.b, status: 'loading' as const } };
+    this.load(next, state.pairKey, engine, `Switching to ${engineLabel(engine)}`);
+  }
+
+  async pickModel(slot: SlotId): Promise<void> {
+    try {
+      const file = await this.ctx.host.pickModel();
+      if (file) this.openModelFile(slot, file.name, file.bytes);
+    } catch (e) {
+      this.ctx.showError('Could not open the model:', messageOf(e));
+    }
+  }
+
+  openModelFile(slot: SlotId, name: string, bytes: Uint8Array): void {
+    const next = { ...this.ctx.state.slots };
+    next[slot] = { source: { kind: 'file', name, bytes }, role: 'custom', status: 'loading', labels: [] };
+    this.load(next, CUSTOM_PAIR, this.ctx.state.engine, `Opening ${name}`, true, slot);
+  }
+}
