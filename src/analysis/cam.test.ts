@@ -96,10 +96,13 @@ describe('class activation maps', () => {
     assert.ok(inCorner >= set.count - 1, `${inCorner} of ${set.count} maps peak in the garment's quadrant`);
   });
 
-  it('finds no head in a net that does not end in GAP + FC', () => {
+  it('finds no head in a net that does not end in GAP + FC, or does not answer with it', () => {
     const graph = buildModel(zooSpec('resnet20'), { name: 'resnet20' });
     const noPool = { ...graph, nodes: graph.nodes.filter((n) => n.op !== 'GlobalAveragePool') };
     assert.equal(findCamHead(noPool), null);
+    // GAP and FC are there, but the net answers with its features: no class scores to map.
+    const features = graph.nodes.find((n) => n.op === 'GlobalAveragePool')!.inputs[0]!;
+    assert.equal(findCamHead({ ...graph, outputs: [{ name: features, dtype: 'float32', shape: ['N', 64, 8, 8] }] }), null);
   });
 
   it('resizes a map keeping its values and draws a heat-map over an image', () => {

@@ -49,6 +49,13 @@ export function findCamHead(graph: Graph): CamHead | null {
   if (node.op !== 'Gemm' && node.op !== 'MatMul') return null;
   if (node.op === 'Gemm' && node.attrs['transA']?.value) return null;
   // Gemm as PyTorch exports it holds [classes, channels] (transB=1); MatMul and transB=0 hold the transpose.
+  // The head must be what the net answers with: from the FC to its first output, only an optional bias
+  // Add, a Softmax or reshapes.
+  let last = node.outputs[0]!;
+  for (let next = consumer(last); next && (RESHAPES.has(next.op) || next.op === 'Softmax' || next.op === 'Add'); next = consumer(last)) {
+    last = next.outputs[0]!;
+  }
+  if (graph.outputs[0]?.name !== last) return null;
   const transB = node.op === 'Gemm' && node.attrs['transB']?.value === 1;
   const [d0, d1] = w.dims as [number, number];
   const [classes, channels] = transB ? [d0, d1] : [d1, d0];

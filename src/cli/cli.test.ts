@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { parseNpy, serializeNpy } from '../npy';
 import { parseOnnx } from '../onnx/read';
 import { serializeOnnx } from '../onnx/write';
@@ -99,7 +100,9 @@ describe('resnet CLI', () => {
     const top1 = [];
     for (const engine of ['ts', 'wasm', 'ort-wasm']) {
       const r = await cli(...args, '--engine', engine, '--json');
-      assert.equal(r.code, 0, r.err);
+      // Every image is reported, and a failed one makes the exit code 1, saying how many failed.
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /1 of 3 images could not be read/);
       const res = JSON.parse(r.out) as { image: string; error?: string; trained?: boolean; top?: { label: string; probability: number }[] }[];
       assert.equal(res.length, 3);
       assert.equal(res[0]!.trained, false);
@@ -112,6 +115,26 @@ describe('resnet CLI', () => {
     const text = await cli(...args);
     assert.match(text.err, /untrained/);
     assert.match(text.out, /marker\.png\s+\(resnet32, wasm, [\d.]+ ms\)\n\s+[\d.]+%\s+\w+/);
+  });
+
+  it('--cam writes where the net looked, over what it saw, for nets ending in GAP + FC; refuses other nets', async () => {
+    const camDir = join(dir, 'cams');
+    const r = await cli('classify', join(images, 'marker.png'), '--model', 'resnet20', '--cam', camDir, '--json');
+    assert.equal(r.code, 0, r.err);
+    const [res] = JSON.parse(r.out) as { cam: string }[];
+    assert.equal(res!.cam, join(camDir, 'marker.cam.png'));
+    // The shipped net sees 28x28 gray: the overlay is drawn at 8x, in colour (a heat-map over gray).
+    const meta = await sharp(readFileSync(res!.cam)).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([meta.info.width, meta.info.height, meta.info.channels], [224, 224, 4]);
+    let coloured = 0;
+    for (let i = 0; i < meta.data.length; i += 4) if (meta.data[i] !== meta.data[i + 1] || meta.data[i + 1] !== meta.data[i + 2]) coloured++;
+    assert.ok(coloured > 224 * 224 * 0.5, `${coloured} coloured pixels`);
+    const graph = buildModel(zooSpec(ZOO_ONLY), { name: ZOO_ONLY });
+    const headless = join(dir, 'headless.onnx');
+    writeFileSync(headless, serializeOnnx({ ...graph, outputs: [{ name: graph.nodes.find((n) => n.op === 'GlobalAveragePool')!.inputs[0]!, dtype: 'float32', shape: ['N', 64, 8, 8] }] }));
+    const bad = await cli('classify', join(images, 'marker.png'), '--model', headless, '--cam', camDir);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /--cam needs a net that ends in global average pooling/);
   });
 
   it('gives one line and exit 1 for bad arguments and files, never a stack trace', async () => {

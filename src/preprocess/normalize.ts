@@ -255,6 +255,25 @@ export function pixelsToTensor(
   return tensor([1, C, H, W], out);
 }
 
+/**
+ * What the net sees: one sample of a normalised [N,C,H,W] tensor back to interleaved 8-bit RGB
+ * (p = (x * std + mean) / scale, clamped; 1-channel inputs as gray). An inverted input stays inverted.
+ */
+export function tensorToPixels(t: Tensor, spec: Pick<PreprocessSpec, 'mean' | 'std' | 'scale'>, n = 0): Uint8Array {
+  const [, C, H, W] = t.shape as [number, number, number, number];
+  if (t.shape.length !== 4 || (C !== 1 && C !== 3)) throw new Error(`tensorToPixels: expected [N,1|3,H,W], got [${t.shape.join(',')}]`);
+  const plane = H * W;
+  const scale = spec.scale ?? 1 / 255;
+  const out = new Uint8Array(plane * 3);
+  for (let k = 0; k < 3; k++) {
+    const c = C === 1 ? 0 : k;
+    const base = (n * C + c) * plane;
+    const [m, s] = [spec.mean[c]!, spec.std[c]!];
+    for (let i = 0; i < plane; i++) out[i * 3 + k] = Math.min(255, Math.max(0, Math.round((t.data[base + i]! * s + m) / scale)));
+  }
+  return out;
+}
+
 /** RGBA (straight alpha) to RGB composited over a background (default white, as the sharp path). */
 export function flattenAlpha(
   rgba: Uint8Array | Uint8ClampedArray,

@@ -1,8 +1,14 @@
-// `resnet classify`: images through a model, top-K classes each.
-import { basename } from 'node:path';
+// `resnet classify`: images through a model, top-K classes each; with --cam, where the net looked.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import sharp from 'sharp';
+import type { Tensor } from '../../../kernels/core/tensor';
+import { argmax, type CamHead, classActivationMap, findCamHead, overlayHeatmap, resizeMap } from '../../analysis/cam';
 import { topK } from '../../engine/classify';
 import { type EngineName, loadModel } from '../../engine/session';
+import { parseOnnx } from '../../onnx/read';
 import { preprocessSpecFor } from '../../preprocess/for-model';
+import { type PreprocessSpec, tensorToPixels } from '../../preprocess/normalize';
 import { decodeImageFile, ImageError } from '../../preprocess/sharp';
 import { CliError, choice, intOption, parse } from '../args';
 import type { Command } from '../command';
@@ -11,17 +17,23 @@ import { modelBytes } from '../models';
 
 export const classify: Command = {
   name: 'classify',
-  usage: `classify IMAGE... --model NAME|FILE.onnx [--engine ${CLI_ENGINES.join('|')}] [--top K] [--json] [--threads N]`,
+  usage: `classify IMAGE... --model NAME|FILE.onnx [--engine ${CLI_ENGINES.join('|')}] [--top K] [--json] [--threads N] [--cam DIR]`,
   async run(argv, io) {
     const { values, positionals } = parse(argv, {
       model: { type: 'string' }, engine: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' },
+      cam: { type: 'string' },
     });
     if (positionals.length === 0) throw new CliError('classify needs at least one image: resnet classify IMAGE... --model NAME|FILE.onnx');
     if (typeof values['model'] !== 'string') throw new CliError('classify needs --model NAME|FILE.onnx');
     const engine: EngineName = choice(values['engine'], 'engine', CLI_ENGINES, DEFAULT_ENGINE);
     const top = intOption(values['top'], 'top', 1, 1000, 5);
     const threads = intOption(values['threads'], 'threads', 1, 64, defaultThreads());
-    const session = await loadModel(modelBytes(values['model']), { engine, threads });
+    const bytes = modelBytes(values['model']);
+    const camDir = typeof values['cam'] === 'string' ? values['cam'] : undefined;
+    const head = camDir === undefined ? null : findCamHead(parseOnnx(bytes));
+    if (camDir !== undefined && !head) throw new CliError(`--cam needs a net that ends in global average pooling and one fully-connected layer; ${values['model']} does not`);
+    if (camDir !== undefined) mkdirSync(camDir, { recursive: true });
+    const session = await loadModel(bytes, { engine, threads, ...(head && { extraOutputs: [head.features] }) });
     const results: unknown[] = [];
     let failures = 0;
     try {
@@ -40,17 +52,38 @@ export const classify: Command = {
         }
         const r = await session.run(decoded.tensor);
         const best = topK(r.probs, 0, top, session.info.labels);
+        const cam = camDir !== undefined && head ? join(camDir, `${basename(path, extname(path))}.cam.png`) : undefined;
+        if (cam && head) await writeCamOverlay(cam, decoded.tensor, r.outputs.at(-1)!, head, argmax(r.probs.data), spec);
         if (values['json']) {
-          results.push({ image: path, model: session.info.name, engine, trained: session.info.trained, ms: r.ms, top: best });
+          results.push({ image: path, model: session.info.name, engine, trained: session.info.trained, ms: r.ms, top: best, ...(cam && { cam }) });
         } else {
           io.out(`${basename(path)}  (${session.info.name}, ${engine}, ${r.ms.toFixed(1)} ms)`);
           for (const c of best) io.out(`  ${(c.probability * 100).toFixed(2).padStart(6)}%  ${c.label}`);
+          if (cam) io.out(`  where it looked for ${best[0]!.label}: ${cam}`);
         }
       }
     } finally {
       await session.dispose();
     }
     if (values['json']) io.out(JSON.stringify(results, null, 2));
-    if (failures === positionals.length) throw new CliError(failures === 1 ? 'the image could not be read' : 'no image could be read');
+    const n = positionals.length;
+    if (failures > 0) throw new CliError(n === 1 ? 'the image could not be read' : `${failures} of ${n} images could not be read`);
   },
 };
+
+/** Smallest side of a written heat-map: a 28x28 input is drawn 8x, so the map is legible. */
+const CAM_MIN_SIDE = 224;
+
+/** The class's activation map over what the net saw (its input, denormalised), as a PNG. */
+async function writeCamOverlay(path: string, input: Tensor, features: Tensor, head: CamHead, cls: number, spec: PreprocessSpec): Promise<void> {
+  const [, , h, w] = features.shape as [number, number, number, number];
+  const [, , H, W] = input.shape as [number, number, number, number];
+  const map = resizeMap(classActivationMap(features, head, cls), h, w, H, W);
+  const rgba = overlayHeatmap(tensorToPixels(input, spec), map, H, W);
+  const scale = Math.max(1, Math.ceil(CAM_MIN_SIDE / Math.min(H, W)));
+  const png = await sharp(Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength), { raw: { width: W, height: H, channels: 4 } })
+    .resize(W * scale, H * scale, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
+  writeFileSync(path, png);
+}
