@@ -8,10 +8,26 @@
 import { seededRandom } from '../random';
 import { onnx } from './proto';
 
-type Model = ReturnType<typeof onnx.ModelProto.decode>;
-type Node = Model['graph'] extends infer G ? NonNullable<G> extends { node: (infer N)[] } ? N : never : never;
-type Attribute = Node['attribute'][number];
-type Tensor = ReturnType<typeof onnx.TensorProto.decode>;
+// The decoded messages as the mutators use them (protobufjs's decoded messages always have their
+// repeated fields as arrays; int64 fields are numbers or Longs).
+interface Attribute { name: string; type: number; i: unknown; ints: unknown[]; f: number; floats: number[]; s: Uint8Array }
+interface Node { name: string; opType: string; domain: string; input: string[]; output: string[]; attribute: Attribute[] }
+interface Tensor {
+  name: string; dims: unknown[]; dataType: number; rawData: Uint8Array; floatData: number[]; dataLocation: number;
+  externalData: { key: string; value: string }[];
+}
+interface Dim { dimValue?: unknown; dimParam?: string }
+interface ValueInfo { name: string; type?: { tensorType?: { elemType: number; shape?: { dim: Dim[] } } } }
+interface Graph { node: Node[]; initializer: Tensor[]; input: ValueInfo[]; output: ValueInfo[] }
+interface Model {
+  irVersion: unknown; opsetImport: { domain: string; version: unknown }[]; graph: Graph | null;
+  metadataProps: { key: string; value: string }[];
+}
+
+/** A deep copy of a message through its own encoding. */
+function copyOf<T>(type: { encode(m: never): { finish(): Uint8Array }; decode(b: Uint8Array): unknown }, m: T): T {
+  return type.decode(type.encode(m as never).finish()) as T;
+}
 
 export interface MutatedModel {
   readonly bytes: Uint8Array;
@@ -87,7 +103,7 @@ function attrText(a: Attribute): string {
 
 function newAttr(name: string, c: Chooser): Attribute {
   const kind = c.pick(['int', 'ints', 'float', 'string'] as const);
-  const a = onnx.AttributeProto.create({ name });
+  const a = { name } as Attribute;
   if (kind === 'int') Object.assign(a, { type: A.INT, i: c.pick(EDGE_INTS) });
   if (kind === 'ints') Object.assign(a, { type: A.INTS, ints: Array.from({ length: c.int(0, 5) }, () => c.pick(EDGE_INTS)) });
   if (kind === 'float') Object.assign(a, { type: A.FLOAT, f: c.pick(EDGE_FLOATS) });
@@ -162,7 +178,7 @@ type Structured = (m: Model, c: Chooser) => string;
 
 const STRUCTURED: Record<string, Structured> = {
   'ir-version': (m, c) => {
-    m.irVersion = c.pick(IR_VERSIONS) as never;
+    m.irVersion = c.pick(IR_VERSIONS);
     return `ir_version = ${num(m.irVersion)}`;
   },
   opset: (m, c) => {
@@ -172,12 +188,12 @@ const STRUCTURED: Record<string, Structured> = {
       return 'no opset_import';
     }
     if (r < 0.2) {
-      m.opsetImport.push(onnx.OperatorSetIdProto.create({ domain: 'com.microsoft', version: 1 }));
+      m.opsetImport.push({ domain: 'com.microsoft', version: 1 });
       return 'opset_import + com.microsoft 1';
     }
     const v = c.pick(OPSETS);
     const entry = m.opsetImport.find((o) => !o.domain) ?? m.opsetImport[0];
-    if (entry) entry.version = v as never;
+    if (entry) entry.version = v;
     return `default opset = ${v}`;
   },
   'op-type': (m, c) => {
@@ -229,7 +245,7 @@ const STRUCTURED: Record<string, Structured> = {
     if (withAttrs.length === 0) return 'attr-duplicate: no node has attributes';
     const n = c.pick(withAttrs);
     const a = c.pick(n.attribute);
-    const copy = onnx.AttributeProto.decode(onnx.AttributeProto.encode(a).finish());
+    const copy = copyOf(onnx.AttributeProto, a);
     revalue(copy, c);
     n.attribute.push(copy);
     return `attr-duplicate ${n.name}.${a.name} (second value ${attrText(copy)})`;
@@ -238,16 +254,16 @@ const STRUCTURED: Record<string, Structured> = {
     const after = c.pick(activationNodes(m));
     const op = c.pick(['MaxPool', 'AveragePool']);
     const k = c.pick([1, 2, 3, 3, 5]);
-    const attrs: Attribute[] = [onnx.AttributeProto.create({ name: 'kernel_shape', type: A.INTS, ints: c.chance(0.1) ? [k, 0] : [k, k] })];
+    const attrs: Attribute[] = [({ name: 'kernel_shape', type: A.INTS, ints: c.chance(0.1) ? [k, 0] : [k, k] } as Attribute)];
     const pad = c.pick([0, 0, 1, 1, 2, k - 1, k, k + 1, 2000, -1]);
-    if (c.chance(0.8)) attrs.push(onnx.AttributeProto.create({ name: 'pads', type: A.INTS, ints: c.chance(0.1) ? [pad, pad] : [pad, pad, pad, pad] }));
-    if (c.chance(0.7)) attrs.push(onnx.AttributeProto.create({ name: 'strides', type: A.INTS, ints: [c.pick([1, 1, 2, 3, 0, -1]), c.pick([1, 2, 3])] }));
-    if (c.chance(0.3)) attrs.push(onnx.AttributeProto.create({ name: 'dilations', type: A.INTS, ints: [c.pick([1, 2, 0]), c.pick([1, 2])] }));
-    if (c.chance(0.3)) attrs.push(onnx.AttributeProto.create({ name: 'ceil_mode', type: A.INT, i: c.pick([0, 1, 2, -1]) }));
-    if (op === 'AveragePool' && c.chance(0.3)) attrs.push(onnx.AttributeProto.create({ name: 'count_include_pad', type: A.INT, i: c.pick([0, 1, 2]) }));
-    if (op === 'MaxPool' && c.chance(0.2)) attrs.push(onnx.AttributeProto.create({ name: 'storage_order', type: A.INT, i: c.pick([0, 1, 2]) }));
-    if (c.chance(0.15)) attrs.push(onnx.AttributeProto.create({ name: 'auto_pad', type: A.STRING, s: utf8.encode(c.pick(['SAME_UPPER', 'SAME_LOWER', 'VALID', 'NOTSET', 'foo'])) }));
-    const node = onnx.NodeProto.create({ name: `fuzz.${op}`, opType: op, input: [], output: [`fuzz.${op}.out`], attribute: attrs });
+    if (c.chance(0.8)) attrs.push(({ name: 'pads', type: A.INTS, ints: c.chance(0.1) ? [pad, pad] : [pad, pad, pad, pad] } as Attribute));
+    if (c.chance(0.7)) attrs.push(({ name: 'strides', type: A.INTS, ints: [c.pick([1, 1, 2, 3, 0, -1]), c.pick([1, 2, 3])] } as Attribute));
+    if (c.chance(0.3)) attrs.push(({ name: 'dilations', type: A.INTS, ints: [c.pick([1, 2, 0]), c.pick([1, 2])] } as Attribute));
+    if (c.chance(0.3)) attrs.push(({ name: 'ceil_mode', type: A.INT, i: c.pick([0, 1, 2, -1]) } as Attribute));
+    if (op === 'AveragePool' && c.chance(0.3)) attrs.push(({ name: 'count_include_pad', type: A.INT, i: c.pick([0, 1, 2]) } as Attribute));
+    if (op === 'MaxPool' && c.chance(0.2)) attrs.push(({ name: 'storage_order', type: A.INT, i: c.pick([0, 1, 2]) } as Attribute));
+    if (c.chance(0.15)) attrs.push(({ name: 'auto_pad', type: A.STRING, s: utf8.encode(c.pick(['SAME_UPPER', 'SAME_LOWER', 'VALID', 'NOTSET', 'foo'])) } as Attribute));
+    const node = ({ name: `fuzz.${op}`, opType: op, domain: '', input: [], output: [`fuzz.${op}.out`], attribute: attrs } as Node);
     insertAfter(m, after, node);
     return `insert ${op} after ${after.name}: ${attrs.map((a) => `${a.name}=${attrText(a)}`).join(' ')}`;
   },
@@ -257,8 +273,8 @@ const STRUCTURED: Record<string, Structured> = {
     const after = c.chance(0.5) ? last : c.pick(activationNodes(m));
     const op = c.pick(['Softmax', 'Flatten', 'Identity', 'Dropout', 'Relu', 'GlobalAveragePool']);
     const attrs: Attribute[] = [];
-    if ((op === 'Softmax' || op === 'Flatten') && c.chance(0.7)) attrs.push(onnx.AttributeProto.create({ name: 'axis', type: A.INT, i: c.pick([-5, -2, -1, 0, 1, 2, 3, 4, 5]) }));
-    const node = onnx.NodeProto.create({ name: `fuzz.${op}`, opType: op, input: [], output: [`fuzz.${op}.out`], attribute: attrs });
+    if ((op === 'Softmax' || op === 'Flatten') && c.chance(0.7)) attrs.push(({ name: 'axis', type: A.INT, i: c.pick([-5, -2, -1, 0, 1, 2, 3, 4, 5]) } as Attribute));
+    const node = ({ name: `fuzz.${op}`, opType: op, domain: '', input: [], output: [`fuzz.${op}.out`], attribute: attrs } as Node);
     insertAfter(m, after, node);
     return `insert ${op} after ${after.name}${attrs.map((a) => ` ${a.name}=${attrText(a)}`).join('')}`;
   },
@@ -276,7 +292,7 @@ const STRUCTURED: Record<string, Structured> = {
   'node-duplicate': (m, c) => {
     const g = m.graph!;
     const i = c.int(0, g.node.length - 1);
-    const copy = onnx.NodeProto.decode(onnx.NodeProto.encode(g.node[i]!).finish());
+    const copy = copyOf(onnx.NodeProto, g.node[i]!);
     if (c.chance(0.5)) copy.name = `${copy.name}.copy`;
     g.node.splice(c.int(0, g.node.length), 0, copy);
     return `node-duplicate ${copy.name} (${copy.opType})`;
@@ -327,7 +343,7 @@ const STRUCTURED: Record<string, Structured> = {
     if (r < 0.5 && dims.length > 0) dims[c.int(0, dims.length - 1)] = c.pick([0, 1, 2, 3, 7, 16, -1, 2 ** 31, 2 ** 40]);
     else if (r < 0.75) dims.push(c.pick([1, 2]));
     else dims.pop();
-    t.dims = dims as never;
+    t.dims = dims;
     return `init-dims ${t.name} = [${dims.join(',')}]`;
   },
   'init-reshape': (m, c) => {
@@ -339,7 +355,7 @@ const STRUCTURED: Record<string, Structured> = {
     if (f === undefined) return `init-reshape ${t.name}: nothing to move`;
     dims[i] = dims[i]! / f;
     dims[i + 1] = dims[i + 1]! * f;
-    t.dims = dims as never;
+    t.dims = dims;
     return `init-reshape ${t.name} = [${dims.join(',')}]`;
   },
   'init-dtype': (m, c) => {
@@ -405,13 +421,13 @@ const STRUCTURED: Record<string, Structured> = {
   'init-duplicate': (m, c) => {
     const g = m.graph!;
     const t = c.pick(g.initializer);
-    g.initializer.push(onnx.TensorProto.decode(onnx.TensorProto.encode(t).finish()));
+    g.initializer.push(copyOf(onnx.TensorProto, t));
     return `init-duplicate ${t.name}`;
   },
   'init-external': (m, c) => {
     const t = c.pick(m.graph!.initializer);
     t.dataLocation = 1;
-    t.externalData = [onnx.StringStringEntryProto.create({ key: 'location', value: c.pick(['w.bin', '/etc/passwd', '../../x']) })];
+    t.externalData = [{ key: 'location', value: c.pick(['w.bin', '/etc/passwd', '../../x']) }];
     return `init-external ${t.name}`;
   },
   'input-dims': (m, c) => {
@@ -423,7 +439,7 @@ const STRUCTURED: Record<string, Structured> = {
     const r = c.next();
     if (r < 0.2) Object.assign(d, { dimValue: undefined, dimParam: c.pick(['H', 'N', '']) });
     else if (r < 0.3) dims.splice(i, 1);
-    else if (r < 0.4) dims.push(onnx.TensorShapeProto.Dimension.create({ dimValue: 1 }));
+    else if (r < 0.4) dims.push({ dimValue: 1 });
     else Object.assign(d, { dimParam: undefined, dimValue: c.pick([0, 1, 2, 3, 7, 27, 29, 56, -1, 2 ** 31]) });
     return `input-dims axis ${i}: [${dims.map((x) => (x.dimParam ? x.dimParam : num(x.dimValue))).join(',')}]`;
   },
@@ -442,7 +458,7 @@ const STRUCTURED: Record<string, Structured> = {
     }
     if (r < 0.45) {
       const v = c.pick(g.node.flatMap((n) => n.output));
-      g.output.push(onnx.ValueInfoProto.create({ name: v, type: { tensorType: { elemType: 1 } } }));
+      g.output.push({ name: v, type: { tensorType: { elemType: 1 } } });
       return `graph-io: extra output '${v}'`;
     }
     if (r < 0.6) {
@@ -450,11 +466,11 @@ const STRUCTURED: Record<string, Structured> = {
       return "graph-io: output renamed to 'ghost'";
     }
     if (r < 0.75) {
-      g.input.push(onnx.ValueInfoProto.decode(onnx.ValueInfoProto.encode(g.input[0]!).finish()));
+      g.input.push(copyOf(onnx.ValueInfoProto, g.input[0]!));
       return 'graph-io: input declared twice';
     }
     if (r < 0.9) {
-      const copy = onnx.ValueInfoProto.decode(onnx.ValueInfoProto.encode(g.input[0]!).finish());
+      const copy = copyOf(onnx.ValueInfoProto, g.input[0]!);
       copy.name = 'second_input';
       g.input.push(copy);
       return "graph-io: a second input 'second_input'";
@@ -466,7 +482,7 @@ const STRUCTURED: Record<string, Structured> = {
     const entry = m.metadataProps.find((p) => p.key === 'resnet-lab');
     const r = c.next();
     if (!entry || r < 0.2) {
-      m.metadataProps.push(onnx.StringStringEntryProto.create({ key: c.pick(['', 'resnet-lab', '__proto__']), value: '{' }));
+      m.metadataProps.push({ key: c.pick(['', 'resnet-lab', '__proto__']), value: '{' });
       return 'metadata: odd entry added';
     }
     let meta: Record<string, unknown>;
@@ -560,13 +576,13 @@ export function mutateModel(base: Uint8Array, seed: number, only?: readonly stri
   let bytes = base;
   const nStructured = useBytes ? count - 1 : count;
   if (nStructured > 0 && structured.length > 0) {
-    const m = onnx.ModelProto.decode(base);
+    const m = onnx.ModelProto.decode(base) as unknown as Model;
     if (!m.graph) throw new Error('mutateModel: the base model has no graph');
     for (let k = 0; k < nStructured; k++) {
       const name = c.pick(structured);
       mutations.push(`${name}: ${STRUCTURED[name]!(m, c)}`);
     }
-    bytes = onnx.ModelProto.encode(m).finish();
+    bytes = onnx.ModelProto.encode(m as never).finish();
   }
   if (useBytes) {
     const name = c.pick(byteLevel);

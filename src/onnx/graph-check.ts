@@ -1,14 +1,19 @@
 // Well-formedness of a graph, shared by the reader and the writer: every value is defined exactly once
 // (graph input, initializer or one node output), every consumed value is defined, and nodes come in
-// topological order (sorted here if they do not; cycles are refused).
+// topological order (sorted here if they do not; cycles are refused). Given the opset, every node of an
+// op our engines run is also checked against the ONNX spec's rules for it (src/onnx/op-rules.ts), so
+// no engine ever sees attributes the spec does not allow.
 import type { GraphNode, IrTensor, ValueInfo } from '../graph/ir';
 import { OnnxError } from './error';
+import { checkOpRules } from './op-rules';
 
 export interface GraphParts {
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   readonly nodes: readonly GraphNode[];
   readonly initializers: ReadonlyMap<string, IrTensor>;
+  /** The default domain's opset: when given, nodes are checked against their op's rules for it. */
+  readonly opset?: number;
 }
 
 const label = (n: GraphNode): string => `'${n.name}' (${n.op})`;
@@ -64,7 +69,9 @@ export function checkAndOrderNodes(g: GraphParts): readonly GraphNode[] {
     }
   }
 
-  return isOrdered(g.nodes, producer) ? g.nodes : topologicalOrder(g.nodes, producer);
+  const ordered = isOrdered(g.nodes, producer) ? g.nodes : topologicalOrder(g.nodes, producer);
+  if (g.opset !== undefined) checkOpRules(ordered, g.opset, g);
+  return ordered;
 }
 
 function isOrdered(nodes: readonly GraphNode[], producer: ReadonlyMap<string, number>): boolean {

@@ -17,6 +17,12 @@ export { MAX_TENSOR_ELEMENTS } from './tensor';
 /** Files larger than this are refused before decoding (protobuf itself cannot address more than 2 GiB). */
 export const MAX_MODEL_BYTES = 2 ** 30;
 
+/**
+ * Newest ONNX IR version we read: the newest ONNX Runtime 1.30 reads. A newer file may carry fields and
+ * meanings this reader would silently ignore, so it is refused by version.
+ */
+export const MAX_IR_VERSION = 13;
+
 /** Symbolic name given to a dimension that has neither dim_value nor dim_param. */
 export const UNKNOWN_DIM = '?';
 
@@ -30,7 +36,11 @@ export function parseOnnx(bytes: Uint8Array, opts: ParseOptions = {}): Graph {
   const model = decodeModel(bytes, opts.maxBytes ?? MAX_MODEL_BYTES);
   const g = model.graph;
   if (!g) throw new OnnxError(`not an ONNX model: the file (${bytes.length} bytes) has no graph`);
-  if (int64ToNumber(model.irVersion) < 1) throw new OnnxError('not an ONNX model: ir_version is missing');
+  const ir = int64ToNumber(model.irVersion);
+  if (ir < 1) throw new OnnxError(ir === 0 ? 'not an ONNX model: ir_version is missing' : `not an ONNX model: ir_version ${ir} is not valid`);
+  if (ir > MAX_IR_VERSION) {
+    throw new OnnxError(`the model's IR version ${ir} is newer than this reader knows (up to ${MAX_IR_VERSION}); re-export it with an older ONNX`);
+  }
   const opset = defaultOpset(model);
   return convertGraph(g, opset, metadataOf(model));
 }
@@ -156,26 +166,30 @@ function convertGraph(g: GraphProto, opset: number, metadata: Record<string, str
 
   const names = uniqueNodeNames(nodeProtos);
   const nodes = nodeProtos.map((n, i) => convertNode(n, names[i]!));
-  const ordered = checkAndOrderNodes({ inputs, outputs, nodes, initializers });
+  const ordered = checkAndOrderNodes({ inputs, outputs, nodes, initializers, opset });
   return { name: g.name ?? '', inputs, outputs, nodes: [...ordered], initializers, metadata, opset };
 }
 
 /**
- * Node names for the IR: the file's name, `op_N` (N = position) when it is empty, and a `_2`, `_3`...
- * suffix for repeats. ONNX does not require unique node names, but per-layer views key on them.
+ * Node names for the IR: the file's name, or `op_N` (N = position) when it is empty (ONNX makes names
+ * optional; per-layer views key on them). A name given twice is refused: the spec requires node names
+ * to be unique within a graph, and ONNX Runtime refuses such files.
  */
 function uniqueNodeNames(nodes: readonly NodeProto[]): string[] {
-  const taken = new Set(nodes.map((n) => n.name ?? '').filter((s) => s !== ''));
-  const used = new Set<string>();
+  const taken = new Set<string>();
+  for (const n of nodes) {
+    const name = n.name ?? '';
+    if (name === '') continue;
+    if (taken.has(name)) throw new OnnxError(`two nodes are named '${name}' (node names must be unique)`);
+    taken.add(name);
+  }
   return nodes.map((n, i) => {
-    let base = n.name ?? '';
-    if (base === '') {
-      base = `op_${i}`;
-      while (taken.has(base)) base = `${base}_`;
+    let name = n.name ?? '';
+    if (name === '') {
+      name = `op_${i}`;
+      while (taken.has(name)) name = `${name}_`;
+      taken.add(name);
     }
-    let name = base;
-    for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
-    used.add(name);
     return name;
   });
 }

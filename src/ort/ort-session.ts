@@ -11,7 +11,10 @@ import type { Tensor } from '../tensor';
  * signatures are removed (see cleanOrtMessage); the raw text stays in `cause`.
  */
 export class OrtModelError extends OnnxError {
-  override readonly name = 'OrtModelError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    Object.defineProperty(this, 'name', { value: 'OrtModelError' });
+  }
 }
 
 /**

@@ -1,0 +1,437 @@
+// The ONNX specification's rules for the ops our engines run, checked once when a graph is read (and
+// before one is written), so that every engine sees only models the spec allows and all of them
+// accept and refuse the same files. Per op and opset version (the op's schema as the spec's changelog
+// gives it): input and output counts, the attributes it knows with their types, the required ones;
+// then the value rules of each op (Conv and pools: kernel, strides, dilations, pads against the kernel,
+// group; Gemm's transposes; axis ranges where the input's rank is known; Pad's mode; BatchNormalization's
+// epsilon and training mode...). Ops outside this table are left to the engines, which name what they do
+// not support. Every failure is an OnnxError naming the node, the op and the attribute.
+import type { Attr, GraphNode, IrTensor, ValueInfo } from '../graph/ir';
+import { OnnxError } from './error';
+
+type AttrKind = Attr['type'] | 'sparse_tensor' | 'strings';
+
+interface OpSchema {
+  /** The opset version this schema is from (the op's "since version"). */
+  readonly since: number;
+  readonly inputs: readonly [number, number];
+  readonly outputs: readonly [number, number];
+  readonly attrs: Readonly<Record<string, AttrKind>>;
+  readonly required?: readonly string[];
+}
+
+const INF = Number.POSITIVE_INFINITY;
+const WINDOW = { auto_pad: 'string', kernel_shape: 'ints', pads: 'ints', strides: 'ints' } as const;
+
+/** Schemas by op, oldest first. Versions that only added data types are left out (same rules). */
+const SCHEMAS: Readonly<Record<string, readonly OpSchema[]>> = {
+  Conv: [{ since: 1, inputs: [2, 3], outputs: [1, 1], attrs: { ...WINDOW, dilations: 'ints', group: 'int' } }],
+  BatchNormalization: [
+    { since: 1, inputs: [5, 5], outputs: [1, 5], attrs: { consumed_inputs: 'ints', epsilon: 'float', is_test: 'int', momentum: 'float', spatial: 'int' }, required: ['consumed_inputs'] },
+    { since: 6, inputs: [5, 5], outputs: [1, 5], attrs: { epsilon: 'float', is_test: 'int', momentum: 'float', spatial: 'int' } },
+    { since: 7, inputs: [5, 5], outputs: [1, 5], attrs: { epsilon: 'float', momentum: 'float', spatial: 'int' } },
+    { since: 9, inputs: [5, 5], outputs: [1, 5], attrs: { epsilon: 'float', momentum: 'float' } },
+    { since: 14, inputs: [5, 5], outputs: [1, 3], attrs: { epsilon: 'float', momentum: 'float', training_mode: 'int' } },
+  ],
+  Relu: [
+    { since: 1, inputs: [1, 1], outputs: [1, 1], attrs: { consumed_inputs: 'ints' } },
+    { since: 6, inputs: [1, 1], outputs: [1, 1], attrs: {} },
+  ],
+  Add: [
+    { since: 1, inputs: [2, 2], outputs: [1, 1], attrs: { axis: 'int', broadcast: 'int', consumed_inputs: 'ints' } },
+    { since: 6, inputs: [2, 2], outputs: [1, 1], attrs: { axis: 'int', broadcast: 'int' } },
+    { since: 7, inputs: [2, 2], outputs: [1, 1], attrs: {} },
+  ],
+  MaxPool: [
+    { since: 1, inputs: [1, 1], outputs: [1, 1], attrs: WINDOW, required: ['kernel_shape'] },
+    { since: 8, inputs: [1, 1], outputs: [1, 2], attrs: { ...WINDOW, storage_order: 'int' }, required: ['kernel_shape'] },
+    { since: 10, inputs: [1, 1], outputs: [1, 2], attrs: { ...WINDOW, storage_order: 'int', ceil_mode: 'int', dilations: 'ints' }, required: ['kernel_shape'] },
+  ],
+  AveragePool: [
+    { since: 1, inputs: [1, 1], outputs: [1, 1], attrs: WINDOW, required: ['kernel_shape'] },
+    { since: 7, inputs: [1, 1], outputs: [1, 1], attrs: { ...WINDOW, count_include_pad: 'int' }, required: ['kernel_shape'] },
+    { since: 10, inputs: [1, 1], outputs: [1, 1], attrs: { ...WINDOW, count_include_pad: 'int', ceil_mode: 'int' }, required: ['kernel_shape'] },
+    { since: 19, inputs: [1, 1], outputs: [1, 1], attrs: { ...WINDOW, count_include_pad: 'int', ceil_mode: 'int', dilations: 'ints' }, required: ['kernel_shape'] },
+  ],
+  GlobalAveragePool: [{ since: 1, inputs: [1, 1], outputs: [1, 1], attrs: {} }],
+  Flatten: [{ since: 1, inputs: [1, 1], outputs: [1, 1], attrs: { axis: 'int' } }],
+  Reshape: [
+    { since: 1, inputs: [1, 1], outputs: [1, 1], attrs: { consumed_inputs: 'ints', shape: 'ints' } },
+    { since: 5, inputs: [2, 2], outputs: [1, 1], attrs: {} },
+    { since: 14, inputs: [2, 2], outputs: [1, 1], attrs: { allowzero: 'int' } },
+  ],
+  Gemm: [
+    { since: 1, inputs: [3, 3], outputs: [1, 1], attrs: { alpha: 'float', beta: 'float', broadcast: 'int', transA: 'int', transB: 'int' } },
+    { since: 7, inputs: [3, 3], outputs: [1, 1], attrs: { alpha: 'float', beta: 'float', transA: 'int', transB: 'int' } },
+    { since: 11, inputs: [2, 3], outputs: [1, 1], attrs: { alpha: 'float', beta: 'float', transA: 'int', transB: 'int' } },
+  ],
+  MatMul: [{ since: 1, inputs: [2, 2], outputs: [1, 1], attrs: {} }],
+  Softmax: [{ since: 1, inputs: [1, 1], outputs: [1, 1], attrs: { axis: 'int' } }],
+  Pad: [
+    { since: 1, inputs: [1, 1], outputs: [1, 1], attrs: { mode: 'string', paddings: 'ints', value: 'float' }, required: ['paddings'] },
+    { since: 2, inputs: [1, 1], outputs: [1, 1], attrs: { mode: 'string', pads: 'ints', value: 'float' }, required: ['pads'] },
+    { since: 11, inputs: [2, 3], outputs: [1, 1], attrs: { mode: 'string' } },
+    { since: 18, inputs: [2, 4], outputs: [1, 1], attrs: { mode: 'string' } },
+  ],
+  Slice: [
+    { since: 1, inputs: [1, 1], outputs: [1, 1], attrs: { axes: 'ints', ends: 'ints', starts: 'ints' }, required: ['starts', 'ends'] },
+    { since: 10, inputs: [3, 5], outputs: [1, 1], attrs: {} },
+  ],
+  Identity: [{ since: 1, inputs: [1, 1], outputs: [1, 1], attrs: {} }],
+  Dropout: [
+    { since: 1, inputs: [1, 1], outputs: [1, 2], attrs: { consumed_inputs: 'ints', is_test: 'int', ratio: 'float' } },
+    { since: 6, inputs: [1, 1], outputs: [1, 2], attrs: { is_test: 'int', ratio: 'float' } },
+    { since: 7, inputs: [1, 1], outputs: [1, 2], attrs: { ratio: 'float' } },
+    { since: 12, inputs: [1, 3], outputs: [1, 2], attrs: { seed: 'int' } },
+  ],
+  Constant: [
+    { since: 1, inputs: [0, 0], outputs: [1, 1], attrs: { value: 'tensor' }, required: ['value'] },
+    { since: 11, inputs: [0, 0], outputs: [1, 1], attrs: { value: 'tensor', sparse_value: 'sparse_tensor' } },
+    {
+      since: 12, inputs: [0, 0], outputs: [1, 1],
+      attrs: { value: 'tensor', sparse_value: 'sparse_tensor', value_float: 'float', value_floats: 'floats', value_int: 'int', value_ints: 'ints', value_string: 'string', value_strings: 'strings' },
+    },
+  ],
+  Shape: [
+    { since: 1, inputs: [1, 1], outputs: [1, 1], attrs: {} },
+    { since: 15, inputs: [1, 1], outputs: [1, 1], attrs: { end: 'int', start: 'int' } },
+  ],
+  Gather: [{ since: 1, inputs: [2, 2], outputs: [1, 1], attrs: { axis: 'int' } }],
+  Unsqueeze: [
+    { since: 1, inputs: [1, 1], outputs: [1, 1], attrs: { axes: 'ints' }, required: ['axes'] },
+    { since: 13, inputs: [2, 2], outputs: [1, 1], attrs: {} },
+  ],
+  Squeeze: [
+    { since: 1, inputs: [1, 1], outputs: [1, 1], attrs: { axes: 'ints' } },
+    { since: 13, inputs: [1, 2], outputs: [1, 1], attrs: {} },
+  ],
+  Concat: [
+    { since: 1, inputs: [1, INF], outputs: [1, 1], attrs: { axis: 'int' } },
+    { since: 4, inputs: [1, INF], outputs: [1, 1], attrs: { axis: 'int' }, required: ['axis'] },
+  ],
+  Cast: [
+    { since: 1, inputs: [1, 1], outputs: [1, 1], attrs: { to: 'string' }, required: ['to'] },
+    { since: 6, inputs: [1, 1], outputs: [1, 1], attrs: { to: 'int' }, required: ['to'] },
+    { since: 19, inputs: [1, 1], outputs: [1, 1], attrs: { saturate: 'int', to: 'int' }, required: ['to'] },
+  ],
+};
+
+/** The ops this table knows: every op our engines run. */
+export const CHECKED_OPS: readonly string[] = Object.keys(SCHEMAS);
+
+function schemaFor(node: GraphNode, opset: number): OpSchema | undefined {
+  const versions = SCHEMAS[node.op];
+  if (!versions) return undefined;
+  let found: OpSchema | undefined;
+  for (const s of versions) if (s.since <= opset) found = s;
+  if (!found) throw new OnnxError(`${where(node)}: ${node.op} does not exist in opset ${opset} (it first appears in opset ${versions[0]!.since})`);
+  return found;
+}
+
+const where = (n: GraphNode): string => `node '${n.name}' (${n.op})`;
+
+/** What the graph check knows about values: ranks of graph inputs, initializers and what follows them. */
+export interface RankContext {
+  readonly inputs: readonly ValueInfo[];
+  readonly initializers: ReadonlyMap<string, IrTensor>;
+}
+
+/**
+ * Checks every node of an ordered graph against its op's schema for `opset` and the op's value rules.
+ * Ranks are followed from the graph inputs and initializers through the ops we know, so axis
+ * attributes are checked where the input's rank is known.
+ */
+export function checkOpRules(nodes: readonly GraphNode[], opset: number, ctx: RankContext): void {
+  const rank = new Map<string, number>();
+  for (const i of ctx.inputs) rank.set(i.name, i.shape.length);
+  for (const [name, t] of ctx.initializers) rank.set(name, t.dims.length);
+  for (const node of nodes) {
+    const schema = schemaFor(node, opset);
+    if (!schema) continue;
+    checkSchema(node, schema, opset);
+    const inRank = node.inputs[0] ? rank.get(node.inputs[0]) : undefined;
+    checkValues(node, opset, inRank, ctx.initializers);
+    const out = outputRank(node, inRank, ctx.initializers, (i) => (node.inputs[i] ? rank.get(node.inputs[i]!) : undefined));
+    if (out !== undefined && node.outputs[0]) rank.set(node.outputs[0], out);
+  }
+}
+
+function countText(range: readonly [number, number]): string {
+  return range[0] === range[1] ? String(range[0]) : range[1] === INF ? `at least ${range[0]}` : `${range[0]} to ${range[1]}`;
+}
+
+function checkSchema(node: GraphNode, s: OpSchema, opset: number): void {
+  // Trailing '' entries are omitted optional inputs/outputs; count up to the last given one.
+  const given = (names: readonly string[]): number => {
+    let n = names.length;
+    while (n > 0 && names[n - 1] === '') n--;
+    return n;
+  };
+  const nIn = given(node.inputs);
+  const nOut = given(node.outputs);
+  if (nIn < s.inputs[0] || nIn > s.inputs[1]) {
+    throw new OnnxError(`${where(node)}: has ${nIn} inputs, opset-${opset} ${node.op} takes ${countText(s.inputs)}`);
+  }
+  if (nOut < s.outputs[0] || nOut > s.outputs[1]) {
+    throw new OnnxError(`${where(node)}: has ${nOut} outputs, opset-${opset} ${node.op} has ${countText(s.outputs)}`);
+  }
+  for (const [name, a] of Object.entries(node.attrs)) {
+    const want = Object.hasOwn(s.attrs, name) ? s.attrs[name] : undefined;
+    if (want === undefined) {
+      const known = Object.keys(s.attrs);
+      throw new OnnxError(`${where(node)}: unknown attribute '${name}' for opset-${opset} ${node.op} (it has ${known.length ? known.join(', ') : 'no attributes'})`);
+    }
+    if (a.type !== want) throw new OnnxError(`${where(node)}: attribute '${name}' must be ${article(want)}, got ${article(a.type)}`);
+  }
+  for (const name of s.required ?? []) {
+    if (!Object.hasOwn(node.attrs, name)) throw new OnnxError(`${where(node)}: attribute '${name}' is required`);
+  }
+}
+
+function article(kind: string): string {
+  const text = { int: 'an int', ints: 'a list of ints', float: 'a float', floats: 'a list of floats', string: 'a string', strings: 'a list of strings', tensor: 'a tensor', sparse_tensor: 'a sparse tensor' } as Record<string, string>;
+  return text[kind] ?? kind;
+}
+
+// ---- value rules ------------------------------------------------------------------------------------
+
+const intAttr = (n: GraphNode, name: string): number | undefined => {
+  const a = n.attrs[name];
+  return a?.type === 'int' ? a.value : undefined;
+};
+const intsAttr = (n: GraphNode, name: string): readonly number[] | undefined => {
+  const a = n.attrs[name];
+  return a?.type === 'ints' ? a.value : undefined;
+};
+const floatAttr = (n: GraphNode, name: string): number | undefined => {
+  const a = n.attrs[name];
+  return a?.type === 'float' ? a.value : undefined;
+};
+const stringAttr = (n: GraphNode, name: string): string | undefined => {
+  const a = n.attrs[name];
+  return a?.type === 'string' ? a.value : undefined;
+};
+const list = (v: readonly number[]): string => `[${v.join(',')}]`;
+
+function fail(node: GraphNode, msg: string): never {
+  throw new OnnxError(`${where(node)}: ${msg}`);
+}
+
+function flag(node: GraphNode, name: string): void {
+  const v = intAttr(node, name);
+  if (v !== undefined && v !== 0 && v !== 1) fail(node, `${name} must be 0 or 1, got ${v}`);
+}
+
+/** An axis attribute within [-rank, rank - 1] (or [-rank, rank] where `inclusive`). */
+function axisIn(node: GraphNode, name: string, axis: number, rank: number | undefined, inclusive = false): void {
+  if (rank === undefined) return;
+  const hi = inclusive ? rank : rank - 1;
+  if (axis < -rank || axis > hi) fail(node, `${name} ${axis} is out of range for an input of rank ${rank} (allowed: ${-rank} to ${hi})`);
+}
+
+function checkValues(node: GraphNode, opset: number, inRank: number | undefined, inits: ReadonlyMap<string, IrTensor>): void {
+  switch (node.op) {
+    case 'Conv':
+      return checkWindow(node, true, inRank, inits);
+    case 'MaxPool':
+    case 'AveragePool':
+      flag(node, 'ceil_mode');
+      flag(node, 'count_include_pad');
+      flag(node, 'storage_order');
+      return checkWindow(node, false, inRank, inits);
+    case 'BatchNormalization': {
+      const eps = floatAttr(node, 'epsilon');
+      if (eps !== undefined && !(Number.isFinite(eps) && eps > 0)) fail(node, `epsilon must be a positive finite number, got ${eps}`);
+      const momentum = floatAttr(node, 'momentum');
+      if (momentum !== undefined && !Number.isFinite(momentum)) fail(node, `momentum must be finite, got ${momentum}`);
+      flag(node, 'training_mode');
+      if (intAttr(node, 'training_mode') === 1) fail(node, 'training_mode=1 is not supported (inference uses the running statistics)');
+      const spatial = intAttr(node, 'spatial');
+      flag(node, 'spatial');
+      if (spatial === 0) fail(node, 'spatial=0 (per-activation statistics) is not supported');
+      if (node.outputs.slice(1).some((o) => o !== '') && opset < 14) fail(node, 'the training outputs (running mean and variance...) are not supported');
+      return;
+    }
+    case 'Gemm':
+      flag(node, 'transA');
+      flag(node, 'transB');
+      flag(node, 'broadcast');
+      return;
+    case 'Softmax': {
+      const axis = intAttr(node, 'axis');
+      if (axis !== undefined) axisIn(node, 'axis', axis, inRank);
+      return;
+    }
+    case 'Flatten': {
+      const axis = intAttr(node, 'axis');
+      if (axis !== undefined) axisIn(node, 'axis', axis, inRank, true);
+      return;
+    }
+    case 'Concat': {
+      const axis = intAttr(node, 'axis');
+      if (axis !== undefined) axisIn(node, 'axis', axis, inRank);
+      return;
+    }
+    case 'Gather': {
+      const axis = intAttr(node, 'axis');
+      if (axis !== undefined) axisIn(node, 'axis', axis, inRank);
+      return;
+    }
+    case 'Squeeze':
+    case 'Unsqueeze': {
+      const axes = intsAttr(node, 'axes');
+      if (axes && new Set(axes).size !== axes.length) fail(node, `axes ${list(axes)} repeat an axis`);
+      if (axes && inRank !== undefined) {
+        const r = node.op === 'Unsqueeze' ? inRank + axes.length : inRank;
+        for (const a of axes) axisIn(node, 'axes entry', a, r);
+      }
+      return;
+    }
+    case 'Pad': {
+      const mode = stringAttr(node, 'mode');
+      const modes = opset >= 19 ? ['constant', 'reflect', 'edge', 'wrap'] : ['constant', 'reflect', 'edge'];
+      if (mode !== undefined && !modes.includes(mode)) fail(node, `mode '${mode}' is not one of ${modes.join(', ')}`);
+      const pads = intsAttr(node, 'pads') ?? intsAttr(node, 'paddings');
+      if (pads && pads.length % 2 !== 0) fail(node, `pads ${list(pads)} must have an even number of entries`);
+      if (pads && inRank !== undefined && pads.length !== 2 * inRank) fail(node, `pads ${list(pads)} must have ${2 * inRank} entries for an input of rank ${inRank}`);
+      return;
+    }
+    case 'Reshape': {
+      flag(node, 'allowzero');
+      const shape = node.inputs[1] ? inits.get(node.inputs[1]) : undefined;
+      if (intAttr(node, 'allowzero') === 1 && shape?.dtype === 'int64' && shape.data.includes(0n)) {
+        fail(node, 'allowzero=1 with a 0 in the shape (a zero-size dimension) is not supported');
+      }
+      if (shape && shape.dims.length !== 1) fail(node, `the shape input must be 1-D, got dims ${list(shape.dims)}`);
+      if (shape?.dtype === 'int64' && shape.data.filter((d) => d === -1n).length > 1) fail(node, 'the shape has more than one -1');
+      return;
+    }
+    case 'Slice': {
+      const starts = intsAttr(node, 'starts');
+      const ends = intsAttr(node, 'ends');
+      const axes = intsAttr(node, 'axes');
+      if (starts && ends && (starts.length !== ends.length || (axes && axes.length !== starts.length))) {
+        fail(node, 'starts, ends and axes must have the same length');
+      }
+      return;
+    }
+    case 'Cast': {
+      const to = intAttr(node, 'to');
+      if (to !== undefined && !(to >= 1 && to <= 23)) fail(node, `to=${to} is not an ONNX data type`);
+      return;
+    }
+    case 'Constant': {
+      const given = Object.keys(node.attrs);
+      if (given.length !== 1) fail(node, `needs exactly one of value, value_float, value_floats, value_int, value_ints... (got ${given.length ? given.join(', ') : 'none'})`);
+      return;
+    }
+    case 'Dropout': {
+      const ratio = floatAttr(node, 'ratio');
+      if (ratio !== undefined && !(ratio >= 0 && ratio < 1)) fail(node, `ratio must be in [0, 1), got ${ratio}`);
+      return;
+    }
+  }
+}
+
+/**
+ * Conv and pools: kernel sides > 0 (Conv's kernel_shape must match its weight), strides and dilations
+ * > 0, one stride and dilation per spatial axis, pads non-negative with two per spatial axis and each
+ * smaller than the (dilated) kernel side on its axis (a window entirely made of padding sees no input),
+ * auto_pad one of the four values and never beside explicit pads, Conv's group dividing the output
+ * channels.
+ */
+function checkWindow(node: GraphNode, isConv: boolean, inRank: number | undefined, inits: ReadonlyMap<string, IrTensor>): void {
+  const w = isConv && node.inputs[1] ? inits.get(node.inputs[1]) : undefined;
+  let kernel = intsAttr(node, 'kernel_shape');
+  if (w) {
+    if (w.dims.length < 3) fail(node, `weight '${node.inputs[1]}' must have at least 3 dimensions [M,C/group,k...], got ${list(w.dims)}`);
+    const wk = w.dims.slice(2);
+    if (kernel && list(kernel) !== list(wk)) fail(node, `kernel_shape ${list(kernel)} does not match weight '${node.inputs[1]}' ${list(w.dims)}`);
+    kernel ??= wk;
+  }
+  const spatial = kernel?.length ?? (inRank !== undefined ? inRank - 2 : undefined);
+  if (kernel) {
+    if (kernel.length === 0) fail(node, 'kernel_shape is empty');
+    if (kernel.some((k) => !(k > 0))) fail(node, `kernel_shape ${list(kernel)} must be positive`);
+  }
+  if (spatial !== undefined && inRank !== undefined && inRank !== spatial + 2) {
+    fail(node, `a ${spatial}-D kernel needs a ${spatial + 2}-D input, the input has rank ${inRank}`);
+  }
+  const strides = intsAttr(node, 'strides');
+  if (strides) {
+    if (strides.some((s) => !(s > 0))) fail(node, `strides ${list(strides)} must be positive`);
+    if (spatial !== undefined && strides.length !== spatial) fail(node, `strides ${list(strides)} must have ${spatial} entries (one per spatial axis)`);
+  }
+  const dilations = intsAttr(node, 'dilations');
+  if (dilations) {
+    if (dilations.some((d) => !(d > 0))) fail(node, `dilations ${list(dilations)} must be positive`);
+    if (spatial !== undefined && dilations.length !== spatial) fail(node, `dilations ${list(dilations)} must have ${spatial} entries (one per spatial axis)`);
+  }
+  const autoPad = stringAttr(node, 'auto_pad');
+  if (autoPad !== undefined && !['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(autoPad)) {
+    fail(node, `auto_pad '${autoPad}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID`);
+  }
+  const pads = intsAttr(node, 'pads');
+  if (pads) {
+    if (autoPad !== undefined && autoPad !== 'NOTSET' && pads.some((p) => p !== 0)) fail(node, `pads ${list(pads)} cannot be given with auto_pad '${autoPad}'`);
+    if (pads.some((p) => p < 0)) fail(node, `pads ${list(pads)} must not be negative`);
+    if (spatial !== undefined && pads.length !== 2 * spatial) fail(node, `pads ${list(pads)} must have ${2 * spatial} entries (begin and end of each spatial axis)`);
+    if (kernel && pads.length === 2 * kernel.length) {
+      kernel.forEach((k, i) => {
+        // Conv: the dilated extent; pools: the kernel itself, as ONNX Runtime checks it.
+        const extent = isConv ? (k - 1) * (dilations?.[i] ?? 1) + 1 : k;
+        if (pads[i]! >= extent || pads[i + kernel!.length]! >= extent) {
+          fail(node, `pads ${list(pads)} must be smaller than the ${isConv ? 'kernel extent' : 'kernel'} (${extent} on axis ${i})`);
+        }
+      });
+    }
+  }
+  if (isConv) {
+    const group = intAttr(node, 'group');
+    if (group !== undefined) {
+      if (!(group >= 1)) fail(node, `group must be at least 1, got ${group}`);
+      if (w && w.dims[0]! % group !== 0) fail(node, `group ${group} does not divide the ${w.dims[0]} output channels of weight '${node.inputs[1]}'`);
+    }
+    const b = node.inputs[2] ? inits.get(node.inputs[2]) : undefined;
+    if (w && b && (b.dims.length !== 1 || b.dims[0] !== w.dims[0])) fail(node, `bias '${node.inputs[2]}' ${list(b.dims)} must have one value per output channel (${w.dims[0]})`);
+  }
+}
+
+/** The rank of a node's first output where the op and its input's rank tell it. */
+function outputRank(node: GraphNode, inRank: number | undefined, inits: ReadonlyMap<string, IrTensor>, rankOf: (i: number) => number | undefined): number | undefined {
+  switch (node.op) {
+    case 'Conv': case 'MaxPool': case 'AveragePool': case 'GlobalAveragePool': case 'BatchNormalization': case 'Relu':
+    case 'Softmax': case 'Identity': case 'Dropout': case 'Cast': case 'Pad': case 'Slice':
+      return inRank;
+    case 'Add': {
+      const b = rankOf(1);
+      return inRank !== undefined && b !== undefined ? Math.max(inRank, b) : undefined;
+    }
+    case 'Flatten': case 'Gemm':
+      return 2;
+    case 'Shape':
+      return 1;
+    case 'Reshape': {
+      const s = node.inputs[1] ? inits.get(node.inputs[1]) : undefined;
+      return s && s.dims.length === 1 ? s.dims[0] : intsAttr(node, 'shape')?.length;
+    }
+    case 'Constant': {
+      const v = node.attrs['value'];
+      if (v?.type === 'tensor') return v.value.dims.length;
+      if (node.attrs['value_ints'] || node.attrs['value_floats']) return 1;
+      return node.attrs['value_int'] || node.attrs['value_float'] ? 0 : undefined;
+    }
+    case 'Gather': {
+      const q = rankOf(1);
+      return inRank !== undefined && q !== undefined ? inRank + q - 1 : undefined;
+    }
+    case 'Unsqueeze': {
+      const axes = intsAttr(node, 'axes') ?? (node.inputs[1] ? inits.get(node.inputs[1])?.data : undefined);
+      return inRank !== undefined && axes ? inRank + axes.length : undefined;
+    }
+    case 'Concat':
+      return inRank;
+    default:
+      return undefined;
+  }
+}
