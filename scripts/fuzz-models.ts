@@ -1,15 +1,16 @@
 // The model fuzzer from the command line (npm run fuzz):
 //   node --import tsx scripts/fuzz-models.ts [--cases N] [--seed S] [--first I] [--base FILE.onnx]
-//                                            [--timeout-ms MS] [--only m1,m2] [--verbose]
+//                                            [--timeout-ms MS] [--only m1,m2] [--side N] [--verbose]
 //   node --import tsx scripts/fuzz-models.ts --case I [--seed S] [--write FILE.onnx]   one case, in detail
 // Seeded mutants of the base model (models/resnet20.onnx unless --base) loaded on every engine (ts,
 // wasm, ort-wasm) and run on one fixed input; prints the figures at the end and exits 1 if any case is
-// a finding (an unexplained disagreement, an internal error, a hang, unbounded memory).
+// a finding (an unexplained disagreement, an internal error, a hang, unbounded memory). --side N declares
+// the base model's input N x N (src/onnx/fuzz.test.ts runs resnet20 at 8x8: --side 8 reproduces its cases).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { caseSeed, MUTATORS, mutateModel } from '../src/onnx/fuzz';
+import { caseSeed, MUTATORS, mutateModel, withInputSide } from '../src/onnx/fuzz';
 import { type CaseReport, formatSummary, runFuzz } from '../src/fuzz/harness';
 import { judgeModel } from '../src/fuzz/judge';
 import { explain } from '../src/fuzz/exceptions';
@@ -20,7 +21,7 @@ const { values } = parseArgs({
   options: {
     cases: { type: 'string' }, seed: { type: 'string' }, first: { type: 'string' }, base: { type: 'string' },
     'timeout-ms': { type: 'string' }, only: { type: 'string' }, verbose: { type: 'boolean' }, case: { type: 'string' },
-    write: { type: 'string' },
+    write: { type: 'string' }, side: { type: 'string' },
   },
 });
 
@@ -36,7 +37,8 @@ function int(v: string | undefined, name: string, dflt: number): number {
 
 const seed = int(values.seed, 'seed', 1);
 const basePath = values.base ?? join(ROOT, 'models', 'resnet20.onnx');
-const base = new Uint8Array(readFileSync(basePath));
+const side = values.side === undefined ? undefined : int(values.side, 'side', 0);
+const base = side === undefined ? new Uint8Array(readFileSync(basePath)) : withInputSide(new Uint8Array(readFileSync(basePath)), side);
 const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
 for (const m of only ?? []) {
   if (!MUTATORS.includes(m)) {

@@ -1,6 +1,7 @@
 // What a model file says about itself: stored as JSON under one ONNX metadata_props key, so the file alone
 // carries its labels, input size, normalisation and training record. Shipped models also have it as a
 // sidecar models/<id>.json.
+import { OnnxError } from './onnx/error';
 import type { ModelSpec } from './zoo/spec';
 import { specIO } from './zoo/spec';
 import cifar10 from '../models/labels/cifar10.json';
@@ -66,28 +67,38 @@ function isNumberArray(v: unknown, len?: number): v is number[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && (len === undefined || v.length === len);
 }
 
-/** The metadata of a model file, or null when it has none of ours (e.g. a user's torchvision export). */
+/**
+ * The metadata of a model file, or null when it has none of ours (e.g. a user's torchvision export).
+ * Malformed metadata is a malformed model file: an OnnxError saying which entry is wrong.
+ */
 export function parseMeta(metadata: Readonly<Record<string, string>>): ModelMeta | null {
-  const raw = metadata[META_KEY];
-  if (raw === undefined) return null;
-  let m: Record<string, unknown>;
+  if (!Object.hasOwn(metadata, META_KEY)) return null;
+  const raw = metadata[META_KEY]!;
+  let m: unknown;
   try {
-    m = JSON.parse(raw) as Record<string, unknown>;
+    m = JSON.parse(raw);
   } catch {
-    throw new Error(`model metadata '${META_KEY}' is not valid JSON`);
+    throw new OnnxError(`model metadata '${META_KEY}' is not valid JSON`);
   }
-  const input = m['input'];
-  if (!isNumberArray(input, 3)) throw new Error(`model metadata: 'input' must be [C,H,W]`);
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new OnnxError(`model metadata '${META_KEY}' must be a JSON object`);
+  const o = m as Record<string, unknown>;
+  const input = o['input'];
+  if (!isNumberArray(input, 3) || !input.every((d) => Number.isInteger(d) && d >= 1 && d <= 1 << 16)) {
+    throw new OnnxError(`model metadata: 'input' must be [C,H,W] (positive integers), got ${JSON.stringify(input)}`);
+  }
   const c = input[0]!;
-  if (!isNumberArray(m['mean'], c) || !isNumberArray(m['std'], c)) {
-    throw new Error(`model metadata: 'mean' and 'std' must have ${c} numbers`);
+  const std = o['std'];
+  if (!isNumberArray(o['mean'], c) || !isNumberArray(std, c) || !std.every((v) => v > 0)) {
+    throw new OnnxError(`model metadata: 'mean' and 'std' must be lists of ${c} finite numbers, std above 0`);
   }
-  if (!Array.isArray(m['labels']) || !m['labels'].every((l) => typeof l === 'string')) {
-    throw new Error(`model metadata: 'labels' must be an array of strings`);
+  if (!Array.isArray(o['labels']) || !o['labels'].every((l) => typeof l === 'string')) {
+    throw new OnnxError(`model metadata: 'labels' must be an array of strings`);
   }
-  const background = m['background'];
+  if (o['name'] !== undefined && typeof o['name'] !== 'string') throw new OnnxError(`model metadata: 'name' must be a string`);
+  if (o['trained'] !== undefined && typeof o['trained'] !== 'boolean') throw new OnnxError(`model metadata: 'trained' must be true or false`);
+  const background = o['background'];
   if (background !== undefined && background !== 'dark' && background !== 'light') {
-    throw new Error(`model metadata: 'background' must be 'dark' or 'light', got ${JSON.stringify(background)}`);
+    throw new OnnxError(`model metadata: 'background' must be 'dark' or 'light', got ${JSON.stringify(background)}`);
   }
-  return m as unknown as ModelMeta;
+  return o as unknown as ModelMeta;
 }

@@ -93,8 +93,12 @@ function classify(j: Judged): { outcome: Outcome; kind: string; detail: string }
       if (known) return { outcome: 'known', kind: known.id, detail: v.detail };
       return { outcome: 'finding', kind: `disagree:${v.what}`, detail: v.detail };
     }
-    case 'internal':
-      return { outcome: 'finding', kind: 'internal', detail: `${v.engine}: ${v.error}: ${v.message.split('\n')[0]}` };
+    case 'internal': {
+      const detail = `${v.engine}: ${v.error}: ${v.message.split('\n')[0]}`;
+      const known = explain(j);
+      if (known) return { outcome: 'known', kind: known.id, detail };
+      return { outcome: 'finding', kind: 'internal', detail };
+    }
   }
 }
 

@@ -141,7 +141,7 @@ function floatsOf(t: Tensor): Float32Array | undefined {
   if (t.dataType !== 1) return undefined;
   if (t.rawData && t.rawData.length > 0) {
     if (t.rawData.length % 4 !== 0) return undefined;
-    return new Float32Array(t.rawData.slice().buffer);
+    return new Float32Array(Uint8Array.from(t.rawData).buffer);
   }
   return Float32Array.from(t.floatData ?? []);
 }
@@ -376,7 +376,7 @@ const STRUCTURED: Record<string, Structured> = {
       return `init-values ${t.name}: ${Math.min(count, f.length)} of ${f.length} values = ${v}`;
     }
     if (t.dataType === 7 && t.rawData && t.rawData.length % 8 === 0 && t.rawData.length > 0) {
-      const v = new BigInt64Array(t.rawData.slice().buffer);
+      const v = new BigInt64Array(Uint8Array.from(t.rawData).buffer);
       const x = c.pick([-(2n ** 63n), -5n, -1n, 0n, 1n, 2n, 3n, 5n, 64n, 2n ** 31n, 2n ** 62n]);
       v[c.int(0, v.length - 1)] = x;
       t.rawData = new Uint8Array(v.buffer);
@@ -591,4 +591,20 @@ export function mutateModel(base: Uint8Array, seed: number, only?: readonly stri
     bytes = r.bytes;
   }
   return { bytes, mutations };
+}
+
+/**
+ * The model with its (first) input declared side x side, and our metadata's input size to match: the same
+ * graph and weights on a smaller input, for a fuzzer that must be quick (global average pooling takes any
+ * size).
+ */
+export function withInputSide(bytes: Uint8Array, side: number): Uint8Array {
+  const m = onnx.ModelProto.decode(bytes) as unknown as Model;
+  const dims = m.graph?.input[0]?.type?.tensorType?.shape?.dim;
+  if (!dims || dims.length !== 4) throw new Error('withInputSide: the model has no 4-D input');
+  dims[2] = { dimValue: side };
+  dims[3] = { dimValue: side };
+  const entry = m.metadataProps.find((p) => p.key === 'resnet-lab');
+  if (entry) entry.value = JSON.stringify({ ...(JSON.parse(entry.value) as object), input: [num(dims[1]!.dimValue), side, side] });
+  return onnx.ModelProto.encode(m as never).finish();
 }

@@ -100,7 +100,10 @@ function topologicalOrder(nodes: readonly GraphNode[], producer: ReadonlyMap<str
           const start = stack.findIndex((f) => f.node === p);
           const cycle = [...stack.slice(start).map((f) => nodes[f.node]!), nodes[p]!];
           // The stack runs consumer -> producer; print it in data-flow order.
-          throw new OnnxError(`nodes form a cycle: ${cycle.reverse().map(label).join(' -> ')}`);
+          // Long cycles are shown by their ends, so the message stays one readable line.
+          const names = cycle.reverse().map(label);
+          const shown = names.length <= 8 ? names : [...names.slice(0, 4), `... ${names.length - 7} more ...`, ...names.slice(-3)];
+          throw new OnnxError(`nodes form a cycle: ${shown.join(' -> ')}`);
         }
         state[p] = OPEN;
         stack.push({ node: p, next: 0 });

@@ -249,14 +249,29 @@ function checkValues(node: GraphNode, opset: number, inRank: number | undefined,
       const spatial = intAttr(node, 'spatial');
       flag(node, 'spatial');
       if (spatial === 0) fail(node, 'spatial=0 (per-activation statistics) is not supported');
-      if (node.outputs.slice(1).some((o) => o !== '') && opset < 14) fail(node, 'the training outputs (running mean and variance...) are not supported');
+      if (node.outputs.slice(1).some((o) => o !== '')) fail(node, 'the training outputs (running mean and variance...) are not supported');
+      // scale, B, mean and var are 1-D, one value per channel (spatial mode).
+      node.inputs.slice(1).forEach((name, i) => {
+        const t = name ? inits.get(name) : undefined;
+        if (t && t.dims.length !== 1) fail(node, `${['scale', 'B', 'mean', 'var'][i]} '${name}' must be 1-D (one value per channel), got dims ${list(t.dims)}`);
+      });
       return;
     }
-    case 'Gemm':
+    case 'Gemm': {
       flag(node, 'transA');
       flag(node, 'transB');
       flag(node, 'broadcast');
+      // C must broadcast to [M,N] with M the batch: [N], [1], [1,N] or [1,1] (a per-row C needs a known M).
+      const b = node.inputs[1] ? inits.get(node.inputs[1]) : undefined;
+      const c = node.inputs[2] ? inits.get(node.inputs[2]) : undefined;
+      if (b && b.dims.length !== 2) fail(node, `B '${node.inputs[1]}' must be 2-D, got dims ${list(b.dims)}`);
+      if (b && c) {
+        const n = intAttr(node, 'transB') === 1 ? b.dims[0]! : b.dims[1]!;
+        const ok = c.dims.length <= 2 && (c.dims.length < 2 || c.dims[0] === 1) && (c.dims.length === 0 || [1, n].includes(c.dims[c.dims.length - 1]!));
+        if (!ok) fail(node, `C '${node.inputs[2]}' dims ${list(c.dims)} do not broadcast to [batch,${n}]`);
+      }
       return;
+    }
     case 'Softmax': {
       const axis = intAttr(node, 'axis');
       if (axis !== undefined) axisIn(node, 'axis', axis, inRank);

@@ -10,6 +10,7 @@ import {
   type DecodedDimension, type DecodedTypeProto,
 } from './proto';
 import { MAX_TENSOR_ELEMENTS, tensorFromProto } from './tensor';
+import { checkWireFormat } from './wire-check';
 
 export { OnnxError } from './error';
 export { MAX_TENSOR_ELEMENTS } from './tensor';
@@ -50,6 +51,7 @@ export function parseTensorProto(bytes: Uint8Array, what = 'tensor'): IrTensor {
   if (bytes.length === 0) throw new OnnxError(`${what}: file is empty`);
   if (bytes.length > MAX_MODEL_BYTES) throw new OnnxError(`${what}: ${bytes.length} bytes is over the limit of ${MAX_MODEL_BYTES}`);
   let t: TensorProto;
+  wireCheck(bytes, 'Tensor', `${what}: not a valid TensorProto`);
   try {
     t = onnx.TensorProto.decode(bytes);
   } catch (e) {
@@ -72,6 +74,7 @@ function decodeModel(bytes: Uint8Array, maxBytes: number): ModelProto {
   if (bytes.length === 0) throw new OnnxError('model file is empty (0 bytes)');
   const kind = sniffNonOnnx(bytes);
   if (kind) throw new OnnxError(`not an ONNX model: the file looks like ${kind}`);
+  wireCheck(bytes, 'Model', 'not a valid ONNX model');
   try {
     return onnx.ModelProto.decode(bytes);
   } catch (e) {
@@ -99,6 +102,15 @@ function sniffNonOnnx(bytes: Uint8Array): string | undefined {
 
 function printable(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, '.');
+}
+
+function wireCheck(bytes: Uint8Array, root: 'Model' | 'Tensor', prefix: string): void {
+  try {
+    checkWireFormat(bytes, root);
+  } catch (e) {
+    if (e instanceof OnnxError) throw new OnnxError(`${prefix}: ${e.message}`);
+    throw e;
+  }
 }
 
 function decodeError(e: unknown, prefix: string): OnnxError {
@@ -224,8 +236,34 @@ function attrTypeOf(a: AttributeProto): number {
   return AttrType.UNDEFINED;
 }
 
+/** The value fields of AttributeProto with the type each belongs to (onnx.proto). */
+const ATTR_FIELDS: readonly (readonly [keyof AttributeProto, number, boolean])[] = [
+  ['f', AttrType.FLOAT, false], ['i', AttrType.INT, false], ['s', AttrType.STRING, false], ['t', AttrType.TENSOR, false],
+  ['g', AttrType.GRAPH, false], ['sparseTensor', AttrType.SPARSE_TENSOR, false], ['tp', AttrType.TYPE_PROTO, false],
+  ['floats', AttrType.FLOATS, true], ['ints', AttrType.INTS, true], ['strings', AttrType.STRINGS, true],
+  ['tensors', AttrType.TENSORS, true], ['graphs', AttrType.GRAPHS, true], ['sparseTensors', AttrType.SPARSE_TENSORS, true],
+  ['typeProtos', AttrType.TYPE_PROTOS, true],
+];
+
+/**
+ * The value fields an attribute has in the file: a singular field present (proto2 presence: decoded
+ * messages hold it as their own property, even at its default), a repeated one non-empty. ONNX's checker
+ * refuses a value in a field of another type than the declared one, and more than one value field.
+ */
+function checkAttrFields(a: AttributeProto, where: string): void {
+  const present = ATTR_FIELDS.filter(([k, , repeated]) => (repeated ? ((a[k] as unknown[] | null | undefined)?.length ?? 0) > 0 : Object.hasOwn(a, k) && a[k] != null));
+  const declared = a.type ?? 0;
+  for (const [k, type] of present) {
+    if (declared !== 0 && type !== declared) {
+      throw new OnnxError(`${where}: has type ${attrTypeName(declared)} but also a value in its '${String(k)}' field (${attrTypeName(type)})`);
+    }
+  }
+  if (present.length > 1) throw new OnnxError(`${where}: has more than one value field (${present.map(([k]) => String(k)).join(', ')})`);
+}
+
 function convertAttr(a: AttributeProto, where: string): Attr {
   if (a.refAttrName) throw new OnnxError(`${where}: references function attribute '${a.refAttrName}', which is not supported`);
+  checkAttrFields(a, where);
   const type = attrTypeOf(a);
   switch (type) {
     case AttrType.INT:

@@ -104,6 +104,8 @@ export async function createOrtRunner(bytes: Uint8Array, opts: OrtOptions): Prom
     session = await ort.InferenceSession.create(bytes, {
       executionProviders: [opts.backend],
       graphOptimizationLevel: 'all',
+      // ORT's own log lines (warnings, and errors it also returns) would reach stderr beside our one line.
+      logSeverityLevel: 4,
     });
   } catch (e) {
     throw ortError('ONNX Runtime refused the model', e);
@@ -121,7 +123,7 @@ export async function createOrtRunner(bytes: Uint8Array, opts: OrtOptions): Prom
       const feeds = { [inputName]: new ort.Tensor('float32', x.data, [...x.shape]) };
       let result: Ort.InferenceSession.ReturnType;
       try {
-        result = await session.run(feeds);
+        result = await session.run(feeds, { logSeverityLevel: 4 });
       } catch (e) {
         throw ortError('ONNX Runtime could not run the model', e);
       }
