@@ -6,7 +6,7 @@
 // wasm, ort-wasm) and run on one fixed input; prints the figures at the end and exits 1 if any case is
 // a finding (an unexplained disagreement, an internal error, a hang, unbounded memory). --side N declares
 // the base model's input N x N (src/onnx/fuzz.test.ts runs resnet20 at 8x8: --side 8 reproduces its cases).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -14,6 +14,8 @@ import { caseSeed, MUTATORS, mutateModel, withInputSide } from '../src/onnx/fuzz
 import { type CaseReport, formatSummary, runFuzz } from '../src/fuzz/harness';
 import { judgeModel } from '../src/fuzz/judge';
 import { explain } from '../src/fuzz/exceptions';
+import { MAX_MODEL_BYTES } from '../src/onnx/read';
+import { readRegularFile } from '../src/read-file';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -38,7 +40,8 @@ function int(v: string | undefined, name: string, dflt: number): number {
 const seed = int(values.seed, 'seed', 1);
 const basePath = values.base ?? join(ROOT, 'models', 'resnet20.onnx');
 const side = values.side === undefined ? undefined : int(values.side, 'side', 0);
-const base = side === undefined ? new Uint8Array(readFileSync(basePath)) : withInputSide(new Uint8Array(readFileSync(basePath)), side);
+const file = readRegularFile(basePath, { maxBytes: MAX_MODEL_BYTES });
+const base = side === undefined ? file : withInputSide(file, side);
 const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
 for (const m of only ?? []) {
   if (!MUTATORS.includes(m)) {

@@ -10,6 +10,9 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
+/** Limit for the JSON files we read (training logs, sidecars): real ones are a few kB. */
+export const MAX_JSON_BYTES = 16 * 2 ** 20;
+
 export type FileReadErrorKind = 'not-found' | 'not-a-file' | 'too-large' | 'unreadable';
 
 /** A file we refuse to read, or cannot: `message` is one line naming the file (as `what`) and why. */

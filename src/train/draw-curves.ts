@@ -2,9 +2,10 @@
 //   node --import tsx src/train/draw-curves.ts [--logs DIR] [--out FILE.svg]
 // Logs are looked up as DIR/NAME.json, DIR/NAME.log.json or DIR/NAME/NAME.log.json (a `resnet train --out`
 // directory), so the figure can be drawn from the committed logs or from runs still in progress.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MAX_JSON_BYTES, readRegularTextFile } from '../read-file';
 import { type CurvePanel, type CurveRun, drawCurves } from './curves';
 import type { EpochRecord, Recipe } from './trainer';
 
@@ -13,7 +14,7 @@ export const SHIPPED = { plain: ['plain20', 'plain56'], residual: ['resnet20', '
 export function readRun(dir: string, name: string): { run: CurveRun; recipe: Recipe } | null {
   for (const p of [join(dir, `${name}.json`), join(dir, `${name}.log.json`), join(dir, name, `${name}.log.json`)]) {
     if (!existsSync(p)) continue;
-    const log = JSON.parse(readFileSync(p, 'utf8')) as { recipe: Recipe; history: EpochRecord[] };
+    const log = JSON.parse(readRegularTextFile(p, { maxBytes: MAX_JSON_BYTES })) as { recipe: Recipe; history: EpochRecord[] };
     if (!Array.isArray(log.history)) continue;
     const h = log.history;
     return { recipe: log.recipe, run: { name, epochs: h.map((r) => r.epoch), trainError: h.map((r) => r.trainError), testError: h.map((r) => r.testError) } };
