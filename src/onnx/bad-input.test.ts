@@ -205,15 +205,18 @@ describe('parseOnnx refuses impossible or unsupported tensors, naming them', () 
   });
 
   it('DOUBLE initializers become float32 unless a value does not fit; INT32 becomes int64', () => {
-    const g = parseOnnx(modelWith({ dims: [2, 3], dataType: 11, doubleData: [0.1, -2, 3.5, 1e30, 0, -1e-3] }));
+    // Beside a FLOAT input an Add refuses a DOUBLE (one type for both, as the spec says): read them through Neg.
+    const viaNeg = (w: TensorProto): Uint8Array => modelWith(w, { node: [{ name: 'neg', opType: 'Neg', input: ['w'], output: ['y'] }] });
+    refuses(modelWith({ dims: [2, 3], dataType: 11, doubleData: [0, 0, 0, 0, 0, 0] }), "node 'add' (Add): input 1 'w' is DOUBLE but input 0 'x' is FLOAT");
+    const g = parseOnnx(viaNeg({ dims: [2, 3], dataType: 11, doubleData: [0.1, -2, 3.5, 1e30, 0, -1e-3] }));
     const w = g.initializers.get('w')!;
     assert.equal(w.dtype, 'float32');
     assert.deepStrictEqual([...w.data], [0.1, -2, 3.5, 1e30, 0, -1e-3].map(Math.fround));
     const raw = new Uint8Array(new Float64Array([1.5, 2.5]).buffer);
-    assert.deepStrictEqual([...parseOnnx(modelWith({ dims: [2], dataType: 11, rawData: raw })).initializers.get('w')!.data], [1.5, 2.5]);
+    assert.deepStrictEqual([...parseOnnx(viaNeg({ dims: [2], dataType: 11, rawData: raw })).initializers.get('w')!.data], [1.5, 2.5]);
     refuses(modelWith({ dims: [2], dataType: 11, doubleData: [1, 1e300] }), "initializer 'w'", '1e+300', 'does not fit in float32');
 
-    const i32 = parseOnnx(modelWith({ dims: [3], dataType: 6, int32Data: [-7, 0, 2147483647] })).initializers.get('w')!;
+    const i32 = parseOnnx(viaNeg({ dims: [3], dataType: 6, int32Data: [-7, 0, 2147483647] })).initializers.get('w')!;
     assert.equal(i32.dtype, 'int64');
     assert.deepStrictEqual([...i32.data], [-7n, 0n, 2147483647n]);
   });

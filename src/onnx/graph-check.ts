@@ -14,6 +14,8 @@ export interface GraphParts {
   readonly initializers: ReadonlyMap<string, IrTensor>;
   /** The default domain's opset: when given, nodes are checked against their op's rules for it. */
   readonly opset?: number;
+  /** ONNX element types ('FLOAT', 'DOUBLE', 'INT32'...) of initializers and constants as the file has them. */
+  readonly elemTypes?: ReadonlyMap<string, string>;
 }
 
 const label = (n: GraphNode): string => `'${n.name}' (${n.op})`;

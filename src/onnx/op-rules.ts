@@ -134,6 +134,77 @@ const where = (n: GraphNode): string => `node '${n.name}' (${n.op})`;
 export interface RankContext {
   readonly inputs: readonly ValueInfo[];
   readonly initializers: ReadonlyMap<string, IrTensor>;
+  /** ONNX element types of initializers and constants as the file stores them (else taken from the IR). */
+  readonly elemTypes?: ReadonlyMap<string, string>;
+}
+
+const FLOATS = ['FLOAT', 'DOUBLE', 'FLOAT16', 'BFLOAT16'];
+const INDICES = ['INT32', 'INT64'];
+
+/**
+ * The spec's type constraints on the inputs of the ops we run: which element types each input takes
+ * (`allowed`, by input index; '*' for any later input), and which inputs must share one type.
+ */
+function typeRules(op: string, opset: number): { allowed: Record<number | '*', readonly string[] | undefined>; same: readonly number[] } | undefined {
+  const numeric = [...FLOATS, 'INT32', 'INT64', 'INT8', 'UINT8', 'INT16', 'UINT16', 'UINT32', 'UINT64'];
+  switch (op) {
+    case 'Conv': return { allowed: { 0: FLOATS, 1: FLOATS, 2: FLOATS, '*': undefined }, same: [0, 1, 2] };
+    case 'BatchNormalization': return { allowed: { 0: FLOATS, '*': FLOATS }, same: opset >= 15 ? [] : [0, 1, 2, 3, 4] };
+    case 'AveragePool': case 'GlobalAveragePool': case 'MaxPool': case 'Softmax':
+      return { allowed: { 0: FLOATS, '*': undefined }, same: [] };
+    case 'Relu': return { allowed: { 0: opset >= 14 ? numeric : FLOATS, '*': undefined }, same: [] };
+    case 'Add': case 'MatMul': return { allowed: { 0: numeric, 1: numeric, '*': undefined }, same: [0, 1] };
+    case 'Gemm': return { allowed: { 0: numeric, 1: numeric, 2: numeric, '*': undefined }, same: [0, 1, 2] };
+    case 'Reshape': return { allowed: { 1: ['INT64'], '*': undefined }, same: [] };
+    case 'Slice': return { allowed: { 1: INDICES, 2: INDICES, 3: INDICES, 4: INDICES, '*': undefined }, same: [1, 2, 3, 4] };
+    case 'Pad': return { allowed: { 1: ['INT64'], 3: INDICES, '*': undefined }, same: [0, 2] };
+    case 'Gather': return { allowed: { 1: INDICES, '*': undefined }, same: [] };
+    case 'Squeeze': case 'Unsqueeze': return { allowed: { 1: ['INT64'], '*': undefined }, same: [] };
+    case 'Concat': return { allowed: { '*': undefined }, same: [-1] };
+    default: return undefined;
+  }
+}
+
+/** The element type of a node's output, from its op and its inputs' types. */
+function outputType(node: GraphNode, inputType: (i: number) => string | undefined): string | undefined {
+  switch (node.op) {
+    case 'Shape': return 'INT64';
+    case 'Cast': {
+      const to = intAttr(node, 'to');
+      return to === undefined ? undefined : ONNX_TYPE_NAMES[to];
+    }
+    case 'Constant': {
+      if (node.attrs['value_float'] || node.attrs['value_floats']) return 'FLOAT';
+      if (node.attrs['value_int'] || node.attrs['value_ints']) return 'INT64';
+      return undefined;
+    }
+    default: return inputType(0);
+  }
+}
+
+const ONNX_TYPE_NAMES = [
+  'UNDEFINED', 'FLOAT', 'UINT8', 'INT8', 'UINT16', 'INT16', 'INT32', 'INT64', 'STRING', 'BOOL', 'FLOAT16', 'DOUBLE', 'UINT32',
+  'UINT64', 'COMPLEX64', 'COMPLEX128', 'BFLOAT16',
+];
+
+function checkTypes(node: GraphNode, opset: number, typeOf: (name: string) => string | undefined): void {
+  const rules = typeRules(node.op, opset);
+  if (!rules) return;
+  const types = node.inputs.map((n) => (n ? typeOf(n) : undefined));
+  types.forEach((t, i) => {
+    const allowed = i in rules.allowed ? rules.allowed[i] : rules.allowed['*'];
+    if (t !== undefined && allowed && !allowed.includes(t)) {
+      fail(node, `input ${i} '${node.inputs[i]}' is ${t}; ${node.op} takes ${allowed.length > 4 ? 'numbers' : allowed.join(' or ')} there`);
+    }
+  });
+  const group = rules.same[0] === -1 ? types.map((_, i) => i) : rules.same;
+  let first: number | undefined;
+  for (const i of group) {
+    const t = types[i];
+    if (t === undefined) continue;
+    if (first === undefined) first = i;
+    else if (types[first] !== t) fail(node, `input ${i} '${node.inputs[i]}' is ${t} but input ${first} '${node.inputs[first]}' is ${types[first]}: they must have the same type`);
+  }
 }
 
 /**
@@ -143,12 +214,26 @@ export interface RankContext {
  */
 export function checkOpRules(nodes: readonly GraphNode[], opset: number, ctx: RankContext): void {
   const rank = new Map<string, number>();
-  for (const i of ctx.inputs) rank.set(i.name, i.shape.length);
-  for (const [name, t] of ctx.initializers) rank.set(name, t.dims.length);
+  const types = new Map<string, string>();
+  for (const i of ctx.inputs) {
+    rank.set(i.name, i.shape.length);
+    types.set(i.name, i.dtype === 'float32' ? 'FLOAT' : 'INT64');
+  }
+  for (const [name, t] of ctx.initializers) {
+    rank.set(name, t.dims.length);
+    types.set(name, ctx.elemTypes?.get(name) ?? (t.dtype === 'float32' ? 'FLOAT' : 'INT64'));
+  }
+  for (const [name, t] of ctx.elemTypes ?? []) if (!types.has(name)) types.set(name, t);
   for (const node of nodes) {
     const schema = schemaFor(node, opset);
-    if (!schema) continue;
+    if (!schema) {
+      for (const o of node.outputs) types.delete(o);
+      continue;
+    }
     checkSchema(node, schema, opset);
+    checkTypes(node, opset, (n) => types.get(n));
+    const t = types.get(node.outputs[0] ?? '') ?? outputType(node, (i) => (node.inputs[i] ? types.get(node.inputs[i]!) : undefined));
+    if (t !== undefined && node.outputs[0]) types.set(node.outputs[0], t);
     const inRank = node.inputs[0] ? rank.get(node.inputs[0]) : undefined;
     checkValues(node, opset, inRank, ctx.initializers);
     const out = outputRank(node, inRank, ctx.initializers, (i) => (node.inputs[i] ? rank.get(node.inputs[i]!) : undefined));

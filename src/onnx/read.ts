@@ -24,6 +24,9 @@ export const MAX_MODEL_BYTES = 2 ** 30;
  */
 export const MAX_IR_VERSION = 13;
 
+/** Newest default-domain opset we read: the newest ONNX Runtime 1.30 supports. */
+export const MAX_OPSET = 26;
+
 /** Symbolic name given to a dimension that has neither dim_value nor dim_param. */
 export const UNKNOWN_DIM = '?';
 
@@ -134,7 +137,8 @@ function defaultOpset(model: ModelProto): number {
     throw new OnnxError(`model declares no opset for the default ONNX domain (opset_import has ${domains || 'no entries'})`);
   }
   const version = int64ToNumber(entry.version);
-  if (!(version >= 1 && version <= 1000)) throw new OnnxError(`model declares opset version ${version}, which is not valid`);
+  if (!(version >= 1)) throw new OnnxError(`model declares opset version ${version}, which is not valid`);
+  if (version > MAX_OPSET) throw new OnnxError(`model declares opset ${version}, newer than the ONNX opsets we know (up to ${MAX_OPSET})`);
   return version;
 }
 
@@ -159,11 +163,14 @@ function convertGraph(g: GraphProto, opset: number, metadata: Record<string, str
   if (nodeProtos.length === 0) throw new OnnxError('the graph has no nodes');
 
   const initializers = new Map<string, IrTensor>();
+  const elemTypes = new Map<string, string>();
   for (const t of g.initializer ?? []) {
     const name = t.name ?? '';
     if (name === '') throw new OnnxError('an initializer has no name');
     if (initializers.has(name)) throw new OnnxError(`initializer '${name}' is declared twice`);
     initializers.set(name, tensorFromProto(t, `initializer '${name}'`));
+    // The file's own element type (DOUBLE and INT32 are converted on reading), for the op rules' type checks.
+    elemTypes.set(name, dataTypeName(t.dataType));
   }
   if ((g.sparseInitializer?.length ?? 0) > 0) {
     throw new OnnxError(`sparse initializers are not supported ('${g.sparseInitializer![0]!.values?.name ?? ''}')`);
@@ -178,7 +185,11 @@ function convertGraph(g: GraphProto, opset: number, metadata: Record<string, str
 
   const names = uniqueNodeNames(nodeProtos);
   const nodes = nodeProtos.map((n, i) => convertNode(n, names[i]!));
-  const ordered = checkAndOrderNodes({ inputs, outputs, nodes, initializers, opset });
+  nodeProtos.forEach((n) => {
+    const value = n.opType === 'Constant' && (!n.domain || n.domain === 'ai.onnx') ? n.attribute?.find((a) => a.name === 'value')?.t : undefined;
+    if (value && n.output?.[0]) elemTypes.set(n.output[0], dataTypeName(value.dataType));
+  });
+  const ordered = checkAndOrderNodes({ inputs, outputs, nodes, initializers, opset, elemTypes });
   return { name: g.name ?? '', inputs, outputs, nodes: [...ordered], initializers, metadata, opset };
 }
 

@@ -128,6 +128,8 @@ export async function createOrtRunner(bytes: Uint8Array, opts: OrtOptions): Prom
         throw ortError('ONNX Runtime could not run the model', e);
       }
       const outputs: Tensor[] = [];
+      // One tensor can stand for two output names (a graph listing one value twice): read all, then dispose.
+      const seen = new Set<Ort.Tensor>();
       for (const name of session.outputNames) {
         const y = result[name]!;
         // Copy before dispose: the data may be a view that dispose releases.
@@ -136,8 +138,9 @@ export async function createOrtRunner(bytes: Uint8Array, opts: OrtOptions): Prom
           shape: [...y.dims],
           data: y.type === 'float32' ? Float32Array.from(data as Float32Array) : Float32Array.from(data as ArrayLike<number | bigint>, Number),
         });
-        y.dispose();
+        seen.add(y);
       }
+      for (const y of seen) y.dispose();
       return outputs;
     },
     release: () => session.release(),
