@@ -38,6 +38,11 @@ export const KNOWN_EXCEPTIONS: readonly KnownException[] = [
     explains: (j) => oursRefuse(j, /ir_version (?:is missing|-?\d+ is not valid)/),
   },
   {
+    id: 'spec-negative-dim',
+    reason: 'a negative dim_value in a graph input is not a size; ONNX Runtime reads it as an unknown dimension',
+    explains: (j) => oursRefuse(j, /dimension \d+ is negative/),
+  },
+  {
     id: 'spec-flags',
     reason: 'ONNX defines ceil_mode, count_include_pad, storage_order, transA/transB as 0 or 1; ONNX Runtime reads any other value as 1',
     explains: (j) => oursRefuse(j, /must be 0 or 1, got/),

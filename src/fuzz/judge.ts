@@ -26,7 +26,7 @@ import { randomNormalTensor } from '../random';
 export const FUZZ_ENGINES = ['ts', 'wasm', 'ort-wasm'] as const satisfies readonly EngineName[];
 export type FuzzEngine = (typeof FUZZ_ENGINES)[number];
 
-/** Models needing more multiply-adds per image than this are loaded but not run (the fuzzer's time budget). */
+/** Models needing more multiply-adds per batch than this are loaded but not run (the fuzzer's time budget). */
 export const MAX_FUZZ_MACS = 2e9;
 export const AGREEMENT_TOLERANCE = 1e-3;
 
@@ -68,7 +68,24 @@ function describe(e: unknown, stage: 'load' | 'run'): EngineResult {
 
 const INPUT_SEED = 7;
 
-async function runEngine(bytes: Uint8Array, engine: FuzzEngine): Promise<EngineResult> {
+/** Largest batch a file may fix for its input and still be run by the fuzzer. */
+const MAX_FUZZ_BATCH = 16;
+
+/**
+ * The batch to feed: the one the file fixes for its input (ORT holds a model to it; ours take any), else
+ * 1. Undefined when the file fixes one over MAX_FUZZ_BATCH.
+ */
+function declaredBatch(bytes: Uint8Array): number | undefined {
+  try {
+    const d = parseOnnx(bytes).inputs[0]?.shape[0];
+    if (typeof d !== 'number') return 1;
+    return d >= 1 && d <= MAX_FUZZ_BATCH ? d : undefined;
+  } catch {
+    return 1;
+  }
+}
+
+async function runEngine(bytes: Uint8Array, engine: FuzzEngine, batch: number | undefined): Promise<EngineResult> {
   let session;
   try {
     session = await loadModel(bytes, { engine, threads: 1 });
@@ -76,8 +93,8 @@ async function runEngine(bytes: Uint8Array, engine: FuzzEngine): Promise<EngineR
     return describe(e, 'load');
   }
   try {
-    if (session.info.macs > MAX_FUZZ_MACS) return { kind: 'not-run', macs: session.info.macs };
-    const x = randomNormalTensor([1, ...session.info.inputShape], INPUT_SEED);
+    if (batch === undefined || batch * session.info.macs > MAX_FUZZ_MACS) return { kind: 'not-run', macs: session.info.macs * (batch ?? Infinity) };
+    const x = randomNormalTensor([batch, ...session.info.inputShape], INPUT_SEED);
     const r = await session.run(x);
     return { kind: 'ok', outputs: r.outputs.map((o) => ({ shape: [...o.shape], data: Float32Array.from(o.data) })) };
   } catch (e) {
@@ -145,7 +162,8 @@ function hasAbsurdWeights(bytes: Uint8Array): boolean {
 
 export async function judgeModel(bytes: Uint8Array): Promise<Judged> {
   const results = {} as Record<FuzzEngine, EngineResult>;
-  for (const engine of FUZZ_ENGINES) results[engine] = await runEngine(bytes, engine);
+  const batch = declaredBatch(bytes);
+  for (const engine of FUZZ_ENGINES) results[engine] = await runEngine(bytes, engine, batch);
   const absurdWeights = hasAbsurdWeights(bytes);
   return { results, verdict: await verdictOf(bytes, results), absurdWeights };
 }

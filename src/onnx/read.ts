@@ -316,6 +316,7 @@ function convertValueInfo(v: ValueInfoProto, what: 'graph input' | 'graph output
     if (d.value === 'dimValue') {
       const n = int64ToBigInt(d.dimValue);
       if (n < 0n) throw new OnnxError(`${where}: dimension ${i} is negative (${n})`);
+      if (n === 0n && what === 'graph input') throw new OnnxError(`${where}: dimension ${i} is 0 (an input with no elements)`);
       if (n > BigInt(MAX_TENSOR_ELEMENTS)) {
         throw new OnnxError(`${where}: dimension ${i} (${n}) is over the limit of ${MAX_TENSOR_ELEMENTS}`);
       }
