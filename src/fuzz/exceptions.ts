@@ -48,6 +48,11 @@ export const KNOWN_EXCEPTIONS: readonly KnownException[] = [
     explains: (j) => oursRefuse(j, /must be 0 or 1, got/),
   },
   {
+    id: 'bn-epsilon',
+    reason: 'a batch-norm epsilon that is not positive and finite divides by zero or takes the root of a negative variance; the spec does not bound it and ONNX Runtime runs it (NaN or Inf out); we refuse it',
+    explains: (j) => oursRefuse(j, /epsilon must be a positive finite number/),
+  },
+  {
     id: 'conv-pads',
     reason: 'a Conv pad as large as the kernel extent adds outputs that see only padding (and lets a file ask for unbounded work); the spec allows it, ONNX Runtime runs it, we refuse it',
     explains: (j) => oursRefuse(j, /must be smaller than the kernel extent/),

@@ -161,6 +161,7 @@ function typeRules(op: string, opset: number): { allowed: Record<number | '*', r
     case 'Gather': return { allowed: { 1: INDICES, '*': undefined }, same: [] };
     case 'Squeeze': case 'Unsqueeze': return { allowed: { 1: ['INT64'], '*': undefined }, same: [] };
     case 'Concat': return { allowed: { '*': undefined }, same: [-1] };
+    case 'Dropout': return { allowed: { 0: FLOATS, 1: FLOATS, 2: ['BOOL'], '*': undefined }, same: [] };
     default: return undefined;
   }
 }
@@ -236,6 +237,7 @@ export function checkOpRules(nodes: readonly GraphNode[], opset: number, ctx: Ra
     if (t !== undefined && node.outputs[0]) types.set(node.outputs[0], t);
     const inRank = node.inputs[0] ? rank.get(node.inputs[0]) : undefined;
     checkValues(node, opset, inRank, ctx.initializers);
+    if (node.op === 'Dropout') checkDropoutInputs(node, (i) => (node.inputs[i] ? rank.get(node.inputs[i]!) : undefined), ctx.initializers);
     const out = outputRank(node, inRank, ctx.initializers, (i) => (node.inputs[i] ? rank.get(node.inputs[i]!) : undefined));
     if (out !== undefined && node.outputs[0]) rank.set(node.outputs[0], out);
   }
@@ -431,6 +433,16 @@ function checkValues(node: GraphNode, opset: number, inRank: number | undefined,
       return;
     }
   }
+}
+
+/** Dropout-12+: ratio and training_mode are scalars; a constant training_mode of true is not inference. */
+function checkDropoutInputs(node: GraphNode, rankOf: (i: number) => number | undefined, inits: ReadonlyMap<string, IrTensor>): void {
+  for (const [i, name] of [[1, 'ratio'], [2, 'training_mode']] as const) {
+    const r = rankOf(i);
+    if (r !== undefined && r !== 0) fail(node, `${name} (input ${i}) must be a scalar, got a tensor of rank ${r}`);
+  }
+  const mode = node.inputs[2] ? inits.get(node.inputs[2]) : undefined;
+  if (mode && mode.data.length === 1 && Number(mode.data[0]) !== 0) fail(node, 'training_mode=true (random dropout at inference) is not supported');
 }
 
 /**

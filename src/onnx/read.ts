@@ -145,7 +145,7 @@ function defaultOpset(model: ModelProto): number {
 function metadataOf(model: ModelProto): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of model.metadataProps) {
-    if (!p.key) throw new OnnxError('metadata_props has an entry with an empty key');
+    if (!p.key) continue; // an entry with no key names nothing (ONNX Runtime ignores it too)
     setOwn(out, p.key, p.value ?? '');
   }
   return out;
