@@ -49,7 +49,8 @@ export interface FuzzSummary {
   readonly counts: Readonly<Record<Outcome, number>>;
   /** 'refused'-stage breakdown: what refused it (our reader/compiler, ORT). */
   readonly refusedBy: Readonly<Record<string, number>>;
-  /** Known exceptions by id, and findings by kind. */
+  /** Known exceptions by id: refusals ORT runs, and disagreements; then findings by kind. */
+  readonly knownRefusals: Readonly<Record<string, number>>;
   readonly known: Readonly<Record<string, number>>;
   readonly findingKinds: Readonly<Record<string, number>>;
   readonly findings: readonly CaseReport[];
@@ -112,6 +113,7 @@ export async function runFuzz(cfg: FuzzConfig, onCase?: (c: CaseReport) => void)
   const counts: Record<Outcome, number> = { refused: 0, 'refused-known': 0, agreed: 0, 'not-run': 0, known: 0, finding: 0 };
   const refusedBy: Record<string, number> = {};
   const known: Record<string, number> = {};
+  const knownRefusals: Record<string, number> = {};
   const findingKinds: Record<string, number> = {};
   const findings: CaseReport[] = [];
   let peak = 0;
@@ -176,7 +178,8 @@ export async function runFuzz(cfg: FuzzConfig, onCase?: (c: CaseReport) => void)
         if (c.outcome === 'refused' || c.outcome === 'refused-known') count(refusedBy, refuser(res.judged));
       }
       counts[report.outcome]++;
-      if (report.outcome === 'known' || report.outcome === 'refused-known') count(known, report.kind);
+      if (report.outcome === 'known') count(known, report.kind);
+      if (report.outcome === 'refused-known') count(knownRefusals, report.kind);
       if (report.outcome === 'finding') {
         count(findingKinds, report.kind);
         findings.push(report);
@@ -187,7 +190,7 @@ export async function runFuzz(cfg: FuzzConfig, onCase?: (c: CaseReport) => void)
     await worker?.terminate().catch(() => {});
   }
   return {
-    cases: cfg.cases, seconds: (performance.now() - t0) / 1000, counts, refusedBy, known, findingKinds, findings,
+    cases: cfg.cases, seconds: (performance.now() - t0) / 1000, counts, refusedBy, knownRefusals, known, findingKinds, findings,
     peakRssGrowthBytes: peak,
   };
 }
@@ -200,10 +203,10 @@ export function formatSummary(s: FuzzSummary): string[] {
   const lines = [
     `cases: ${s.cases} in ${s.seconds.toFixed(0)} s, peak memory growth ${(s.peakRssGrowthBytes / 2 ** 20).toFixed(0)} MiB`,
     `refused cleanly by every engine: ${c.refused + c['refused-known']} (${pct(c.refused + c['refused-known'])}): ${sorted(s.refusedBy)}`,
-    `  ORT on its own refuses ${c.refused} of them too; runs ${c['refused-known']}, all for known reasons`,
+    `  ORT on its own refuses ${c.refused} of them too, and runs ${c['refused-known']}${c['refused-known'] ? `, each for a known reason: ${sorted(s.knownRefusals)}` : ''}`,
     `ran on every engine and agreed: ${c.agreed} (${pct(c.agreed)})`,
-    `accepted, over the compute budget, not run: ${c['not-run']}`,
-    `disagreements explained by known exceptions: ${c.known}${Object.keys(s.known).length ? ` (by reason, with the refusals ORT runs: ${sorted(s.known)})` : ''}`,
+    `accepted by every engine, over the fuzzer's compute budget, not run: ${c['not-run']}`,
+    `disagreements explained by known exceptions: ${c.known}${c.known ? ` (${sorted(s.known)})` : ''}`,
     `findings: ${c.finding}${c.finding ? ` (${sorted(s.findingKinds)})` : ''}`,
   ];
   for (const f of s.findings.slice(0, 50)) lines.push(`  case ${f.index} (seed ${f.seed}) ${f.kind}: ${f.mutations.join(' + ')} => ${f.detail}`);
