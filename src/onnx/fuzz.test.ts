@@ -23,6 +23,7 @@ describe('the model fuzzer', () => {
   const base = withInputSide(new Uint8Array(readFileSync(join(ROOT, 'models', 'resnet20.onnx'))), 8);
 
   it('makes the same mutant from the same seed, and different ones from others', () => {
+    const before = Uint8Array.from(base);
     const a = mutateModel(base, caseSeed(1, 5));
     const b = mutateModel(base, caseSeed(1, 5));
     assert.deepEqual(a.mutations, b.mutations);
@@ -31,6 +32,8 @@ describe('the model fuzzer', () => {
     for (let i = 0; i < 400; i++) for (const m of mutateModel(base, caseSeed(1, i)).mutations) kinds.add(m.split(/[: ]/)[0]!);
     // Every mutator is drawn within 400 cases (names as they start the descriptions).
     assert.ok(kinds.size >= MUTATORS.length - 6, `only ${kinds.size} kinds of mutation: ${[...kinds].join(', ')}`);
+    // ...and never changes the base model it was given (a Node Buffer's slice() is a view).
+    assert.ok(base.every((v, i) => v === before[i]), "the base model was changed");
   });
 
   it(`${CASES} seeded mutants of resnet20: refused cleanly by every engine or run alike by all, never an internal error, a hang or unbounded memory`, { timeout: 15 * 60_000 }, async (t) => {

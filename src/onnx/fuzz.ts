@@ -586,7 +586,8 @@ export function mutateModel(base: Uint8Array, seed: number, only?: readonly stri
   }
   if (useBytes) {
     const name = c.pick(byteLevel);
-    const r = BYTE_LEVEL[name]!(bytes, c);
+    // A plain Uint8Array (a Node Buffer's slice() is a view, not a copy), never the caller's own bytes.
+    const r = BYTE_LEVEL[name]!(bytes === base ? Uint8Array.from(base) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), c);
     mutations.push(r.what);
     bytes = r.bytes;
   }
