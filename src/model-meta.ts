@@ -2,6 +2,7 @@
 // carries its labels, input size, normalisation and training record. Shipped models also have it as a
 // sidecar models/<id>.json.
 import { CIFAR10, fallbackLabels, IMAGENET } from './datasets';
+import { OnnxError } from './onnx/error';
 import type { ModelSpec } from './zoo/spec';
 import { specIO } from './zoo/spec';
 
@@ -66,16 +67,24 @@ function isNumberArray(v: unknown, len?: number): v is number[] {
 }
 
 /**
- * Checks the fields of ModelMeta that code relies on (input, mean/std per channel, labels, background, resize) and
- * returns the object as a ModelMeta; `fail` throws with the problem. Shared by the ONNX metadata below and
- * the sidecar files (src/sidecar.ts).
+/**
+ * Checks the fields of ModelMeta that code relies on (input, mean/std per channel, labels, name, trained,
+ * background, resize) and returns the object as a ModelMeta; `fail` throws with the problem. Shared by the
+ * ONNX metadata below and the sidecar files (src/sidecar.ts).
  */
 export function checkMetaFields(m: Record<string, unknown>, fail: (problem: string) => never): ModelMeta {
   const input = m['input'];
-  if (!isNumberArray(input, 3)) fail(`'input' must be [C,H,W]`);
+  if (!isNumberArray(input, 3) || !input.every((d) => Number.isInteger(d) && d >= 1 && d <= 1 << 16)) {
+    fail(`'input' must be [C,H,W] (positive integers), got ${JSON.stringify(input)}`);
+  }
   const c = input[0]!;
-  if (!isNumberArray(m['mean'], c) || !isNumberArray(m['std'], c)) fail(`'mean' and 'std' must have ${c} numbers`);
+  const std = m['std'];
+  if (!isNumberArray(m['mean'], c) || !isNumberArray(std, c) || !std.every((v) => v > 0)) {
+    fail(`'mean' and 'std' must be lists of ${c} finite numbers, std above 0`);
+  }
   if (!Array.isArray(m['labels']) || !m['labels'].every((l) => typeof l === 'string')) fail(`'labels' must be an array of strings`);
+  if (m['name'] !== undefined && typeof m['name'] !== 'string') fail(`'name' must be a string`);
+  if (m['trained'] !== undefined && typeof m['trained'] !== 'boolean') fail(`'trained' must be true or false`);
   const background = m['background'];
   if (background !== undefined && background !== 'dark' && background !== 'light') {
     fail(`'background' must be 'dark' or 'light', got ${JSON.stringify(background)}`);
@@ -87,17 +96,22 @@ export function checkMetaFields(m: Record<string, unknown>, fail: (problem: stri
   return m as unknown as ModelMeta;
 }
 
-/** The metadata of a model file, or null when it has none of ours (e.g. a user's torchvision export). */
+/**
+ * The metadata of a model file, or null when it has none of ours (e.g. a user's torchvision export).
+ * Malformed metadata is a malformed model file: an OnnxError saying which entry is wrong.
+ */
 export function parseMeta(metadata: Readonly<Record<string, string>>): ModelMeta | null {
-  const raw = metadata[META_KEY];
-  if (raw === undefined) return null;
-  let m: Record<string, unknown>;
+  if (!Object.hasOwn(metadata, META_KEY)) return null;
+  const raw = metadata[META_KEY]!;
+  let m: unknown;
   try {
-    m = JSON.parse(raw) as Record<string, unknown>;
+    m = JSON.parse(raw);
   } catch {
-    throw new Error(`model metadata '${META_KEY}' is not valid JSON`);
+    throw new OnnxError(`model metadata '${META_KEY}' is not valid JSON`);
   }
-  return checkMetaFields(m, (problem) => {
-    throw new Error(`model metadata: ${problem}`);
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new OnnxError(`model metadata '${META_KEY}' must be a JSON object`);
+  const o = m as Record<string, unknown>;
+  return checkMetaFields(o, (problem) => {
+    throw new OnnxError(`model metadata: ${problem}`);
   });
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NpyError, parseNpy, serializeNpy } from './npy';
+import { seededRandom } from './random';
 import { tensor } from '../kernels/core/tensor';
 
 // Files written by numpy 2.4.6, base64. Regenerate with, e.g.:
@@ -182,5 +183,33 @@ describe('serializeNpy', () => {
 
   it('refuses a tensor whose data does not match its shape', () => {
     throwsNpy(() => serializeNpy({ shape: [2, 3], data: new Float32Array(5) }), /shape \[2,3\] needs 6 values, data has 5/);
+  });
+
+  it('2000 seeded mutations of real files (bit flips, overwritten bytes, cuts, shape digits): a tensor or an NpyError, never another error', () => {
+    const r = seededRandom(14).uniform;
+    const int = (n: number): number => Math.floor(r() * n);
+    const files = Object.values(NUMPY).map((b64) => Uint8Array.from(Buffer.from(b64, 'base64')));
+    let refused = 0;
+    for (let k = 0; k < 2000; k++) {
+      let b = files[k % files.length]!.slice();
+      const kind = k % 4;
+      if (kind === 0) for (let f = 0; f < 1 + int(4); f++) b[int(b.length)]! ^= 1 << int(8);
+      else if (kind === 1) b[int(b.length)] = int(256);
+      else if (kind === 2) b = b.subarray(0, int(b.length));
+      else {
+        // A digit of the header (the shape, the header length) replaced: shapes claiming huge sizes.
+        const digits = [...b.subarray(0, 128).keys()].filter((i) => b[i]! >= 0x30 && b[i]! <= 0x39);
+        if (digits.length > 0) b[digits[int(digits.length)]!] = 0x30 + int(10);
+      }
+      try {
+        const t = parseNpy(b);
+        assert.equal(t.data.length, t.shape.reduce((a, d) => a * d, 1));
+      } catch (e) {
+        assert.ok(e instanceof NpyError, `mutation ${k}: ${String(e)}`);
+        assert.doesNotMatch(e.message, /\n/);
+        refused++;
+      }
+    }
+    assert.ok(refused > 500, `${refused} refused`);
   });
 });

@@ -11,6 +11,9 @@ export class NpyError extends UserError {
   override readonly name = 'NpyError';
 }
 
+/** Largest .npy file a caller should read for parseNpy (the CLI's --input): 1 GiB of data. */
+export const MAX_NPY_BYTES = 2 ** 30;
+
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const ALIGN = 64;
 /** numpy leaves room for the first axis to grow to this many digits when it writes a header. */
@@ -187,7 +190,12 @@ export function parseNpy(bytes: Uint8Array): Tensor {
     throw new NpyError(`npy: header claims ${headerLen} bytes but the file has only ${bytes.length - 8 - lengthBytes} after the prefix`);
   }
   const headerBytes = bytes.subarray(8 + lengthBytes, dataStart);
-  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: major === 3 }).decode(headerBytes);
+  let text: string;
+  try {
+    text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: major === 3 }).decode(headerBytes);
+  } catch {
+    throw new NpyError('npy: the version 3.0 header is not valid UTF-8');
+  }
   const header = parseHeader(text);
   const dtype = checkDtype(header.descr);
   if (header.fortranOrder) {

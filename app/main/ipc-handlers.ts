@@ -1,8 +1,9 @@
 // Main-process IPC handlers as plain functions: (validated sender) -> parse every argument -> act ->
 // IpcResult. main.ts wires them to ipcMain; tests call them directly, without Electron.
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { PreprocessSpec } from '../../src/preprocess/normalize';
+import { FileReadError, readRegularFileAsync } from '../../src/read-file';
 import {
   CHANNELS, IpcArgumentError, MAX_IMAGE_BYTES, MAX_MODEL_BYTES, expectArgCount, fail, ok, parseBytes, parseCsvFileName,
   parseCsvText, parseDecodeOptions, parseName, parsePathArg, parsePreprocessSpec,
@@ -91,10 +92,13 @@ export function createHandlers(deps: HandlerDeps): Record<InvokeChannel, Handler
     const path = await deps.dialogs.openModel();
     if (path === null) return ok(null);
     const name = basename(path);
-    const st = await stat(path);
-    if (!st.isFile()) return fail('not-a-file', `${name}: not a file`);
-    if (st.size > MAX_MODEL_BYTES) return fail('too-large', `${name}: ${st.size} bytes is over the ${MAX_MODEL_BYTES}-byte model limit`);
-    return ok({ name, bytes: new Uint8Array(await readFile(path)) });
+    try {
+      // A regular file only, within the model limit, read with a bound (never a device, FIFO or link to one).
+      return ok({ name, bytes: await readRegularFileAsync(path, { maxBytes: MAX_MODEL_BYTES, what: name }) });
+    } catch (e) {
+      if (!(e instanceof FileReadError)) throw e;
+      return fail(e.kind, e.message);
+    }
   });
 
   const decodeImageBytes = (args: readonly unknown[]): Promise<IpcResult<DecodedImageData>> => asResult(async () => {

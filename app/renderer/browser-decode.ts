@@ -4,12 +4,10 @@
 // (resizeCropPixels, the TypeScript twin of the sharp kernel) -> normalised NCHW tensor (pixelsToTensor, which
 // also inverts light-background photos for models trained on a dark one: spec.background, as in the sharp path).
 import { flattenAlpha, pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from '../../src/preprocess/normalize';
-import { readImageHeader } from '../shared/image-header';
+import { headerSizeRefusal, imageSizeRefusal, MAX_PIXELS, readImageHeader } from '../shared/image-header';
 import { MAX_IMAGE_BYTES, type ErrorKind } from '../shared/ipc';
 import type { TensorData } from './worker-protocol';
 
-/** The same limit as the sharp path (src/preprocess/sharp.ts MAX_PIXELS). */
-const MAX_PIXELS = 40e6;
 const THUMBNAIL_SIDE = 192;
 
 export class DecodeFailure extends Error {
@@ -26,10 +24,6 @@ export interface BrowserDecoded {
   readonly thumbnail?: Blob;
 }
 
-function mpixels(n: number): string {
-  const mp = n / 1e6;
-  return (mp < 10 ? mp.toPrecision(3) : mp.toFixed(1)).replace(/\.?0+$/, '');
-}
 
 export async function decodeInBrowser(blob: Blob, name: string, specs: readonly PreprocessSpec[], withThumbnail: boolean,
   maxPixels = MAX_PIXELS): Promise<BrowserDecoded> {
@@ -41,9 +35,8 @@ export async function decodeInBrowser(blob: Blob, name: string, specs: readonly 
   if (header.format === 'tiff' || header.format === 'heif') {
     throw new DecodeFailure('not-an-image', `${name}: ${header.format.toUpperCase()} cannot be decoded in this browser (the desktop app reads it)`);
   }
-  if (header.width * header.height > maxPixels) {
-    throw new DecodeFailure('too-large', `${name}: ${header.width}x${header.height} = ${mpixels(header.width * header.height)} Mpixels is over the ${mpixels(maxPixels)} Mpixel limit`);
-  }
+  const refusal = headerSizeRefusal(header, maxPixels);
+  if (refusal) throw new DecodeFailure('too-large', `${name}: ${refusal}`);
   if (!header.complete) throw new DecodeFailure('corrupt', `${name}: corrupt or truncated image (the file ends early)`);
   let bitmap: ImageBitmap;
   try {
@@ -54,7 +47,8 @@ export async function decodeInBrowser(blob: Blob, name: string, specs: readonly 
   try {
     const w = bitmap.width;
     const h = bitmap.height;
-    if (w * h > maxPixels) throw new DecodeFailure('too-large', `${name}: ${w}x${h} is over the ${mpixels(maxPixels)} Mpixel limit`);
+    const decodedRefusal = imageSizeRefusal(w, h, maxPixels);
+    if (decodedRefusal) throw new DecodeFailure('too-large', `${name}: ${decodedRefusal}`);
     const canvas = new OffscreenCanvas(w, h);
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new DecodeFailure('internal', `${name}: no 2D canvas available to read pixels`);

@@ -2,6 +2,10 @@
 // uses it to refuse decompression bombs before createImageBitmap allocates them, to name formats the
 // browser cannot decode (TIFF), and to notice truncated files (which browsers decode half-grey).
 
+import { imageSizeRefusal, MAX_IMAGE_SIDE, MAX_PIXELS } from '../../src/preprocess/image-limits';
+
+export { imageSizeRefusal, MAX_PIXELS };
+
 export type HeaderFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'avif' | 'heif' | 'tiff' | 'bmp';
 
 export interface ImageHeader {
@@ -123,4 +127,12 @@ export function readImageHeader(b: Uint8Array): ImageHeader | null {
   if ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 42 && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 42)) return tiff(b);
   if (b[0] === 0x42 && b[1] === 0x4d && b.length >= 26) return { format: 'bmp', width: le32(b, 18), height: Math.abs(le32(b, 22) | 0), complete: true };
   return null;
+}
+
+/**
+ * Why an image with this header is refused before decoding (over the pixel limit, or a side over
+ * MAX_IMAGE_SIDE), or null: the same rule as the sharp path, for the browser path to apply.
+ */
+export function headerSizeRefusal(h: ImageHeader, maxPixels = MAX_PIXELS): string | null {
+  return imageSizeRefusal(h.width, h.height, maxPixels, MAX_IMAGE_SIDE);
 }

@@ -1,13 +1,14 @@
 // `resnet import`: a torchvision-style ResNet checkpoint (torch.save zip or legacy, safetensors) to an
 // ONNX file with its metadata; and the same conversion in memory for `--model FILE.pth` elsewhere.
-import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { compileGraph } from '../engine/compile';
 import { type ImportedModel, importCheckpoint, ImportError, isCheckpoint, parseLabels, torchvisionName } from '../import/index';
+import { formatCount } from '../format';
 import { serializeOnnx } from '../onnx/write';
+import { checkRegularFile, readRegularFile } from '../read-file';
 import { CliError, parse } from './args';
 import type { CliIO } from './command';
-
 
 export const IMPORT_USAGE = 'resnet import FILE --out MODEL.onnx [--arch NAME] [--labels imagenet|FILE] [--name NAME]';
 
@@ -15,27 +16,10 @@ export const IMPORT_USAGE = 'resnet import FILE --out MODEL.onnx [--arch NAME] [
 const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 const MAX_LABELS_BYTES = 16 * 1024 * 1024;
 
-/** A regular file's size, or a CliError: directories, devices and FIFOs are refused before any read. */
-function regularFileSize(path: string): number {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new CliError(`${path}: no such file`);
-  }
-  if (!st.isFile()) throw new CliError(`${path}: not a regular file`);
-  return st.size;
-}
-
-function readBounded(path: string, limit: number, what: string): Uint8Array {
-  const size = regularFileSize(path);
-  if (size > limit) throw new CliError(`${path}: ${size} bytes is over the ${limit}-byte limit for ${what}`);
-  return new Uint8Array(readFileSync(path));
-}
 
 /** Whether a file on disk is a checkpoint we import, by its first bytes (its name does not matter). */
 export function isCheckpointFile(path: string): boolean {
-  const size = regularFileSize(path);
+  const size = checkRegularFile(path, { maxBytes: MAX_CHECKPOINT_BYTES });
   const head = new Uint8Array(16);
   const fd = openSync(path, 'r');
   try {
@@ -51,7 +35,7 @@ function stem(path: string): string {
 
 /** ONNX bytes of a checkpoint file, converted in memory (for `classify --model FILE.pth` and the like). */
 export function checkpointOnnxBytes(path: string): Uint8Array {
-  const bytes = readBounded(path, MAX_CHECKPOINT_BYTES, 'checkpoints');
+  const bytes = readRegularFile(path, { maxBytes: MAX_CHECKPOINT_BYTES });
   const m = importCheckpoint(bytes, { name: stem(path), source: basename(path) });
   return serializeOnnx(m.graph, { docString: docString(m, basename(path)) });
 }
@@ -60,10 +44,6 @@ function docString(m: ImportedModel, file: string): string {
   return `${m.archName} imported by resnet-lab from ${file} (${m.format})`;
 }
 
-/** As `resnet models` prints counts (main.ts's formatCount; not imported, main.ts imports this module). */
-function formatCount(n: number): string {
-  return n >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(n);
-}
 
 export async function cmdImport(argv: readonly string[], io: CliIO): Promise<void> {
   const { values, positionals } = parse(argv, {
@@ -76,10 +56,10 @@ export async function cmdImport(argv: readonly string[], io: CliIO): Promise<voi
   const labelsArg = values['labels'] as string | undefined;
   let labels: 'imagenet' | string[] | undefined;
   if (labelsArg === 'imagenet') labels = 'imagenet';
-  else if (labelsArg !== undefined) labels = parseLabels(new TextDecoder().decode(readBounded(labelsArg, MAX_LABELS_BYTES, 'a labels file')));
+  else if (labelsArg !== undefined) labels = parseLabels(new TextDecoder().decode(readRegularFile(labelsArg, { maxBytes: MAX_LABELS_BYTES })));
 
   const t0 = performance.now();
-  const bytes = readBounded(file, MAX_CHECKPOINT_BYTES, 'checkpoints');
+  const bytes = readRegularFile(file, { maxBytes: MAX_CHECKPOINT_BYTES });
   if (!isCheckpoint(bytes)) {
     throw new ImportError(`${file}: not a PyTorch checkpoint (neither a torch.save zip, a legacy torch.save pickle, nor safetensors)`);
   }

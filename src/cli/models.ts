@@ -1,26 +1,17 @@
 // Resolving a model argument: a zoo name (its shipped trained file if there is one, else seeded weights)
 // or an ONNX file on disk.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { shippedModelPath } from '../models-dir';
 import { serializeOnnx } from '../onnx/write';
 import { MAX_MODEL_BYTES } from '../onnx/read';
+import { readRegularFile } from '../read-file';
 import { buildModel } from '../zoo/build';
 import { isZooName, zooSpec, type ShortcutOption } from '../zoo/spec';
 import { CliError } from './args';
 import { checkpointOnnxBytes, isCheckpointFile } from './import';
 
 export function readModelFile(path: string): Uint8Array {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new CliError(`${path}: not a file`);
-    size = st.size;
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw new CliError(`${path}: no such file`);
-  }
-  if (size > MAX_MODEL_BYTES) throw new CliError(`${path}: ${size} bytes is over the ${MAX_MODEL_BYTES}-byte model size limit`);
-  return new Uint8Array(readFileSync(path));
+  return readRegularFile(path, { maxBytes: MAX_MODEL_BYTES });
 }
 
 export interface ZooOptions {

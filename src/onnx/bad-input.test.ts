@@ -205,15 +205,18 @@ describe('parseOnnx refuses impossible or unsupported tensors, naming them', () 
   });
 
   it('DOUBLE initializers become float32 unless a value does not fit; INT32 becomes int64', () => {
-    const g = parseOnnx(modelWith({ dims: [2, 3], dataType: 11, doubleData: [0.1, -2, 3.5, 1e30, 0, -1e-3] }));
+    // Beside a FLOAT input an Add refuses a DOUBLE (one type for both, as the spec says): read them through Neg.
+    const viaNeg = (w: TensorProto): Uint8Array => modelWith(w, { node: [{ name: 'neg', opType: 'Neg', input: ['w'], output: ['y'] }] });
+    refuses(modelWith({ dims: [2, 3], dataType: 11, doubleData: [0, 0, 0, 0, 0, 0] }), "node 'add' (Add): input 1 'w' is DOUBLE but input 0 'x' is FLOAT");
+    const g = parseOnnx(viaNeg({ dims: [2, 3], dataType: 11, doubleData: [0.1, -2, 3.5, 1e30, 0, -1e-3] }));
     const w = g.initializers.get('w')!;
     assert.equal(w.dtype, 'float32');
     assert.deepStrictEqual([...w.data], [0.1, -2, 3.5, 1e30, 0, -1e-3].map(Math.fround));
     const raw = new Uint8Array(new Float64Array([1.5, 2.5]).buffer);
-    assert.deepStrictEqual([...parseOnnx(modelWith({ dims: [2], dataType: 11, rawData: raw })).initializers.get('w')!.data], [1.5, 2.5]);
+    assert.deepStrictEqual([...parseOnnx(viaNeg({ dims: [2], dataType: 11, rawData: raw })).initializers.get('w')!.data], [1.5, 2.5]);
     refuses(modelWith({ dims: [2], dataType: 11, doubleData: [1, 1e300] }), "initializer 'w'", '1e+300', 'does not fit in float32');
 
-    const i32 = parseOnnx(modelWith({ dims: [3], dataType: 6, int32Data: [-7, 0, 2147483647] })).initializers.get('w')!;
+    const i32 = parseOnnx(viaNeg({ dims: [3], dataType: 6, int32Data: [-7, 0, 2147483647] })).initializers.get('w')!;
     assert.equal(i32.dtype, 'int64');
     assert.deepStrictEqual([...i32.data], [-7n, 0n, 2147483647n]);
   });
@@ -289,16 +292,21 @@ describe('parseOnnx checks that the graph is well formed', () => {
     assert.deepStrictEqual(g.nodes.map((n) => n.name), ['add', 'relu']);
   });
 
-  it('empty node names become op_N and repeated ones get a suffix', () => {
+  it('empty node names become op_N; a name given twice is refused, as the spec and ONNX Runtime do', () => {
     const g = parseOnnx(modelWith(w, {
       node: [
         { opType: 'Add', input: ['x', 'w'], output: ['s'] },
         { name: 'op_0', opType: 'Relu', input: ['s'], output: ['t'] },
-        { name: 'same', opType: 'Neg', input: ['t'], output: ['u'] },
-        { name: 'same', opType: 'Relu', input: ['u'], output: ['y'] },
+        { opType: 'Neg', input: ['t'], output: ['y'] },
       ],
     }));
-    assert.deepStrictEqual(g.nodes.map((n) => n.name), ['op_0_', 'op_0', 'same', 'same_2']);
+    assert.deepStrictEqual(g.nodes.map((n) => n.name), ['op_0_', 'op_0', 'op_2']);
+    refuses(modelWith(w, {
+      node: [
+        { name: 'same', opType: 'Add', input: ['x', 'w'], output: ['t'] },
+        { name: 'same', opType: 'Relu', input: ['t'], output: ['y'] },
+      ],
+    }), "two nodes are named 'same'");
   });
 
   it('graph inputs that are also initializers (IR < 4 style) are not inputs', () => {
@@ -313,7 +321,8 @@ describe('parseOnnx checks that the graph is well formed', () => {
       opsetImport: [{ domain: '', version: 13 }],
       metadataProps: [{ key: '__proto__', value: 'm' }],
       graph: {
-        node: [{ name: 'r', opType: 'Relu', input: ['x'], output: ['y'], attribute: [{ name: '__proto__', type: 2, i: 3 }] }],
+        // Neg: an op whose attributes the reader does not check (Relu would refuse an unknown one).
+        node: [{ name: 'r', opType: 'Neg', input: ['x'], output: ['y'], attribute: [{ name: '__proto__', type: 2, i: 3 }] }],
         input: [floatInput('x', [1])],
         output: [floatInput('y', [1])],
       },

@@ -1,14 +1,21 @@
 // Well-formedness of a graph, shared by the reader and the writer: every value is defined exactly once
 // (graph input, initializer or one node output), every consumed value is defined, and nodes come in
-// topological order (sorted here if they do not; cycles are refused).
+// topological order (sorted here if they do not; cycles are refused). Given the opset, every node of an
+// op our engines run is also checked against the ONNX spec's rules for it (src/onnx/op-rules.ts), so
+// no engine ever sees attributes the spec does not allow.
 import type { GraphNode, IrTensor, ValueInfo } from '../graph/ir';
 import { OnnxError } from './error';
+import { checkOpRules } from './op-rules';
 
 export interface GraphParts {
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   readonly nodes: readonly GraphNode[];
   readonly initializers: ReadonlyMap<string, IrTensor>;
+  /** The default domain's opset: when given, nodes are checked against their op's rules for it. */
+  readonly opset?: number;
+  /** ONNX element types ('FLOAT', 'DOUBLE', 'INT32'...) of initializers and constants as the file has them. */
+  readonly elemTypes?: ReadonlyMap<string, string>;
 }
 
 const label = (n: GraphNode): string => `'${n.name}' (${n.op})`;
@@ -64,7 +71,9 @@ export function checkAndOrderNodes(g: GraphParts): readonly GraphNode[] {
     }
   }
 
-  return isOrdered(g.nodes, producer) ? g.nodes : topologicalOrder(g.nodes, producer);
+  const ordered = isOrdered(g.nodes, producer) ? g.nodes : topologicalOrder(g.nodes, producer);
+  if (g.opset !== undefined) checkOpRules(ordered, g.opset, g);
+  return ordered;
 }
 
 function isOrdered(nodes: readonly GraphNode[], producer: ReadonlyMap<string, number>): boolean {
@@ -93,7 +102,10 @@ function topologicalOrder(nodes: readonly GraphNode[], producer: ReadonlyMap<str
           const start = stack.findIndex((f) => f.node === p);
           const cycle = [...stack.slice(start).map((f) => nodes[f.node]!), nodes[p]!];
           // The stack runs consumer -> producer; print it in data-flow order.
-          throw new OnnxError(`nodes form a cycle: ${cycle.reverse().map(label).join(' -> ')}`);
+          // Long cycles are shown by their ends, so the message stays one readable line.
+          const names = cycle.reverse().map(label);
+          const shown = names.length <= 8 ? names : [...names.slice(0, 4), `... ${names.length - 7} more ...`, ...names.slice(-3)];
+          throw new OnnxError(`nodes form a cycle: ${shown.join(' -> ')}`);
         }
         state[p] = OPEN;
         stack.push({ node: p, next: 0 });

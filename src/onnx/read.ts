@@ -10,9 +10,19 @@ import {
   type DecodedDimension, type DecodedTypeProto,
 } from './proto';
 import { MAX_TENSOR_ELEMENTS, tensorFromProto } from './tensor';
+import { checkWireFormat } from './wire-check';
 
 /** Files larger than this are refused before decoding (protobuf itself cannot address more than 2 GiB). */
 export const MAX_MODEL_BYTES = 2 ** 30;
+
+/**
+ * Newest ONNX IR version we read: the newest ONNX Runtime 1.30 reads. A newer file may carry fields and
+ * meanings this reader would silently ignore, so it is refused by version.
+ */
+export const MAX_IR_VERSION = 13;
+
+/** Newest default-domain opset we read: the newest ONNX Runtime 1.30 supports. */
+const MAX_OPSET = 26;
 
 /** Symbolic name given to a dimension that has neither dim_value nor dim_param. */
 export const UNKNOWN_DIM = '?';
@@ -27,7 +37,11 @@ export function parseOnnx(bytes: Uint8Array, opts: ParseOptions = {}): Graph {
   const model = decodeModel(bytes, opts.maxBytes ?? MAX_MODEL_BYTES);
   const g = model.graph;
   if (!g) throw new OnnxError(`not an ONNX model: the file (${bytes.length} bytes) has no graph`);
-  if (int64ToNumber(model.irVersion) < 1) throw new OnnxError('not an ONNX model: ir_version is missing');
+  const ir = int64ToNumber(model.irVersion);
+  if (ir < 1) throw new OnnxError(ir === 0 ? 'not an ONNX model: ir_version is missing' : `not an ONNX model: ir_version ${ir} is not valid`);
+  if (ir > MAX_IR_VERSION) {
+    throw new OnnxError(`the model's IR version ${ir} is newer than this reader knows (up to ${MAX_IR_VERSION}); re-export it with an older ONNX`);
+  }
   const opset = defaultOpset(model);
   return convertGraph(g, opset, metadataOf(model));
 }
@@ -37,6 +51,7 @@ export function parseTensorProto(bytes: Uint8Array, what = 'tensor'): IrTensor {
   if (bytes.length === 0) throw new OnnxError(`${what}: file is empty`);
   if (bytes.length > MAX_MODEL_BYTES) throw new OnnxError(`${what}: ${bytes.length} bytes is over the limit of ${MAX_MODEL_BYTES}`);
   let t: TensorProto;
+  wireCheck(bytes, 'Tensor', `${what}: not a valid TensorProto`);
   try {
     t = onnx.TensorProto.decode(bytes);
   } catch (e) {
@@ -59,6 +74,7 @@ function decodeModel(bytes: Uint8Array, maxBytes: number): ModelProto {
   if (bytes.length === 0) throw new OnnxError('model file is empty (0 bytes)');
   const kind = sniffNonOnnx(bytes);
   if (kind) throw new OnnxError(`not an ONNX model: the file looks like ${kind}`);
+  wireCheck(bytes, 'Model', 'not a valid ONNX model');
   try {
     return onnx.ModelProto.decode(bytes);
   } catch (e) {
@@ -88,6 +104,15 @@ function printable(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, '.');
 }
 
+function wireCheck(bytes: Uint8Array, root: 'Model' | 'Tensor', prefix: string): void {
+  try {
+    checkWireFormat(bytes, root);
+  } catch (e) {
+    if (e instanceof OnnxError) throw new OnnxError(`${prefix}: ${e.message}`);
+    throw e;
+  }
+}
+
 function decodeError(e: unknown, prefix: string): OnnxError {
   const msg = e instanceof Error ? e.message : String(e);
   if (e instanceof RangeError && /index out of range/.test(msg)) {
@@ -109,14 +134,15 @@ function defaultOpset(model: ModelProto): number {
     throw new OnnxError(`model declares no opset for the default ONNX domain (opset_import has ${domains || 'no entries'})`);
   }
   const version = int64ToNumber(entry.version);
-  if (!(version >= 1 && version <= 1000)) throw new OnnxError(`model declares opset version ${version}, which is not valid`);
+  if (!(version >= 1)) throw new OnnxError(`model declares opset version ${version}, which is not valid`);
+  if (version > MAX_OPSET) throw new OnnxError(`model declares opset ${version}, newer than the ONNX opsets we know (up to ${MAX_OPSET})`);
   return version;
 }
 
 function metadataOf(model: ModelProto): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of model.metadataProps) {
-    if (!p.key) throw new OnnxError('metadata_props has an entry with an empty key');
+    if (!p.key) continue; // an entry with no key names nothing (ONNX Runtime ignores it too)
     setOwn(out, p.key, p.value ?? '');
   }
   return out;
@@ -134,11 +160,14 @@ function convertGraph(g: GraphProto, opset: number, metadata: Record<string, str
   if (nodeProtos.length === 0) throw new OnnxError('the graph has no nodes');
 
   const initializers = new Map<string, IrTensor>();
+  const elemTypes = new Map<string, string>();
   for (const t of g.initializer ?? []) {
     const name = t.name ?? '';
     if (name === '') throw new OnnxError('an initializer has no name');
     if (initializers.has(name)) throw new OnnxError(`initializer '${name}' is declared twice`);
     initializers.set(name, tensorFromProto(t, `initializer '${name}'`));
+    // The file's own element type (DOUBLE and INT32 are converted on reading), for the op rules' type checks.
+    elemTypes.set(name, dataTypeName(t.dataType));
   }
   if ((g.sparseInitializer?.length ?? 0) > 0) {
     throw new OnnxError(`sparse initializers are not supported ('${g.sparseInitializer![0]!.values?.name ?? ''}')`);
@@ -153,26 +182,34 @@ function convertGraph(g: GraphProto, opset: number, metadata: Record<string, str
 
   const names = uniqueNodeNames(nodeProtos);
   const nodes = nodeProtos.map((n, i) => convertNode(n, names[i]!));
-  const ordered = checkAndOrderNodes({ inputs, outputs, nodes, initializers });
+  nodeProtos.forEach((n) => {
+    const value = n.opType === 'Constant' && (!n.domain || n.domain === 'ai.onnx') ? n.attribute?.find((a) => a.name === 'value')?.t : undefined;
+    if (value && n.output?.[0]) elemTypes.set(n.output[0], dataTypeName(value.dataType));
+  });
+  const ordered = checkAndOrderNodes({ inputs, outputs, nodes, initializers, opset, elemTypes });
   return { name: g.name ?? '', inputs, outputs, nodes: [...ordered], initializers, metadata, opset };
 }
 
 /**
- * Node names for the IR: the file's name, `op_N` (N = position) when it is empty, and a `_2`, `_3`...
- * suffix for repeats. ONNX does not require unique node names, but per-layer views key on them.
+ * Node names for the IR: the file's name, or `op_N` (N = position) when it is empty (ONNX makes names
+ * optional; per-layer views key on them). A name given twice is refused: the spec requires node names
+ * to be unique within a graph, and ONNX Runtime refuses such files.
  */
 function uniqueNodeNames(nodes: readonly NodeProto[]): string[] {
-  const taken = new Set(nodes.map((n) => n.name ?? '').filter((s) => s !== ''));
-  const used = new Set<string>();
+  const taken = new Set<string>();
+  for (const n of nodes) {
+    const name = n.name ?? '';
+    if (name === '') continue;
+    if (taken.has(name)) throw new OnnxError(`two nodes are named '${name}' (node names must be unique)`);
+    taken.add(name);
+  }
   return nodes.map((n, i) => {
-    let base = n.name ?? '';
-    if (base === '') {
-      base = `op_${i}`;
-      while (taken.has(base)) base = `${base}_`;
+    let name = n.name ?? '';
+    if (name === '') {
+      name = `op_${i}`;
+      while (taken.has(name)) name = `${name}_`;
+      taken.add(name);
     }
-    let name = base;
-    for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
-    used.add(name);
     return name;
   });
 }
@@ -207,8 +244,34 @@ function attrTypeOf(a: AttributeProto): number {
   return AttrType.UNDEFINED;
 }
 
+/** The value fields of AttributeProto with the type each belongs to (onnx.proto). */
+const ATTR_FIELDS: readonly (readonly [keyof AttributeProto, number, boolean])[] = [
+  ['f', AttrType.FLOAT, false], ['i', AttrType.INT, false], ['s', AttrType.STRING, false], ['t', AttrType.TENSOR, false],
+  ['g', AttrType.GRAPH, false], ['sparseTensor', AttrType.SPARSE_TENSOR, false], ['tp', AttrType.TYPE_PROTO, false],
+  ['floats', AttrType.FLOATS, true], ['ints', AttrType.INTS, true], ['strings', AttrType.STRINGS, true],
+  ['tensors', AttrType.TENSORS, true], ['graphs', AttrType.GRAPHS, true], ['sparseTensors', AttrType.SPARSE_TENSORS, true],
+  ['typeProtos', AttrType.TYPE_PROTOS, true],
+];
+
+/**
+ * The value fields an attribute has in the file: a singular field present (proto2 presence: decoded
+ * messages hold it as their own property, even at its default), a repeated one non-empty. ONNX's checker
+ * refuses a value in a field of another type than the declared one, and more than one value field.
+ */
+function checkAttrFields(a: AttributeProto, where: string): void {
+  const present = ATTR_FIELDS.filter(([k, , repeated]) => (repeated ? ((a[k] as unknown[] | null | undefined)?.length ?? 0) > 0 : Object.hasOwn(a, k) && a[k] != null));
+  const declared = a.type ?? 0;
+  for (const [k, type] of present) {
+    if (declared !== 0 && type !== declared) {
+      throw new OnnxError(`${where}: has type ${attrTypeName(declared)} but also a value in its '${String(k)}' field (${attrTypeName(type)})`);
+    }
+  }
+  if (present.length > 1) throw new OnnxError(`${where}: has more than one value field (${present.map(([k]) => String(k)).join(', ')})`);
+}
+
 function convertAttr(a: AttributeProto, where: string): Attr {
   if (a.refAttrName) throw new OnnxError(`${where}: references function attribute '${a.refAttrName}', which is not supported`);
+  checkAttrFields(a, where);
   const type = attrTypeOf(a);
   switch (type) {
     case AttrType.INT:
@@ -250,6 +313,7 @@ function convertValueInfo(v: ValueInfoProto, what: 'graph input' | 'graph output
     if (d.value === 'dimValue') {
       const n = int64ToBigInt(d.dimValue);
       if (n < 0n) throw new OnnxError(`${where}: dimension ${i} is negative (${n})`);
+      if (n === 0n && what === 'graph input') throw new OnnxError(`${where}: dimension ${i} is 0 (an input with no elements)`);
       if (n > BigInt(MAX_TENSOR_ELEMENTS)) {
         throw new OnnxError(`${where}: dimension ${i} (${n}) is over the limit of ${MAX_TENSOR_ELEMENTS}`);
       }

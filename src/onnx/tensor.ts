@@ -76,10 +76,13 @@ function pickData<T>(
   const count = elementCount(dims);
   const raw = t.rawData ?? new Uint8Array(0);
   const values = typed ?? [];
-  if (raw.length > 0 && values.length > 0) {
+  // A decoded message has raw_data as its own property when the file has the field, even empty (ONNX's
+  // proto2 presence): then raw_data is the data, and an empty one beside typed values is a mismatch.
+  const hasRaw = raw.length > 0 || Object.hasOwn(t, 'rawData');
+  if (hasRaw && values.length > 0) {
     throw new OnnxError(`${where}: has both raw_data (${raw.length} bytes) and ${typedField} (${values.length} values)`);
   }
-  if (raw.length > 0) {
+  if (hasRaw) {
     const need = count * bytesPerElement;
     if (raw.length !== need) {
       throw new OnnxError(`${where}: raw_data has ${raw.length} bytes, dims ${dimsStr(dims)} need ${need}`);

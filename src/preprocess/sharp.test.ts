@@ -7,6 +7,9 @@ import sharp from 'sharp';
 import { IMAGENET } from '../datasets';
 import { maxAbsDiff, type Tensor } from '../../kernels/core/tensor';
 import { pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
+import { deflateSync } from 'node:zlib';
+import { crc32 } from '../train/checkpoint';
+import { MAX_IMAGE_SIDE } from './image-limits';
 import { ImageError, decodeImage, type ImageErrorKind } from './sharp';
 import { rawSpec as raw } from './testing';
 
@@ -34,6 +37,33 @@ function colourAt(t: Tensor, x: number, y: number): Colour | string {
 /** Corners of a 48x32 decode: top-left, top-right, bottom-left, bottom-right. */
 const corners = (t: Tensor): string[] => [colourAt(t, 5, 5), colourAt(t, 42, 5), colourAt(t, 5, 26), colourAt(t, 42, 26)];
 const MARKER = ['red', 'green', 'blue', 'blue'];
+
+/** A valid 8-bit grayscale PNG of zeros, width x height: huge sizes compress to a few kB (zlib of zero rows). */
+function grayPng(width: number, height: number): Uint8Array {
+  const chunk = (type: string, data: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(12 + data.length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  const v = new DataView(ihdr.buffer);
+  v.setUint32(0, width);
+  v.setUint32(4, height);
+  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit, grayscale, deflate, adaptive filtering, no interlace
+  const rows = new Uint8Array((width + 1) * height); // filter byte 0 and zero pixels on every row
+  const parts = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows, { level: 9 })), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
 
 async function rejects(input: string | Uint8Array, kind: ImageErrorKind, pattern: RegExp, opts = {}): Promise<void> {
   await assert.rejects(decodeImage(input, raw(32, 48), opts), (err: unknown) => {
@@ -201,5 +231,22 @@ describe('decodeImage refuses bad input with ImageError', () => {
     await rejects(image('marker.png'), 'too-large', /48x32 = 0\.00154 Mpixels is over the 0\.00153 Mpixel limit$/, { maxPixels: 1535 });
     // When rounding would print the same number twice, the message falls back to whole pixels.
     await rejects(image('marker.png'), 'too-large', /48x32 = 1536 pixels is over the 1535\.9 pixel limit$/, { maxPixels: 1535.9 });
+  });
+
+  it('a 40000000x1 PNG (under the pixel limit, about a minute to decode) is refused from its header in well under a second', async () => {
+    const png = grayPng(40_000_000, 1);
+    assert.ok(png.length < 200_000, `${png.length} bytes`);
+    const t0 = performance.now();
+    await rejects(png, 'too-large', /^image: 40000000x1 has a side of 40000000 pixels, over the 32768-pixel limit$/);
+    await rejects(grayPng(1, 40_000_000), 'too-large', /1x40000000 has a side of 40000000 pixels/);
+    assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
+  });
+
+  it('an image with a side of exactly 32768 pixels still decodes, in a few seconds', async () => {
+    assert.equal(MAX_IMAGE_SIDE, 32768);
+    const t0 = performance.now();
+    const r = await decodeImage(grayPng(MAX_IMAGE_SIDE, 2), raw(32, 48));
+    assert.equal(r.width, MAX_IMAGE_SIDE);
+    assert.ok(performance.now() - t0 < 10_000, `took ${performance.now() - t0} ms`);
   });
 });

@@ -19,10 +19,11 @@ import { basename } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { UserError } from '../errors';
 import type { Tensor } from '../../kernels/core/tensor';
+import { imageSizeRefusal, MAX_IMAGE_SIDE, MAX_PIXELS } from './image-limits';
 import { checkPreprocessSpec, pixelsToTensor, resizeCropPixels, resizeCropPlan, type PreprocessSpec } from './normalize';
 
-/** Default pixel limit (width x height of the stored image): 40 Mpixels. */
-export const MAX_PIXELS = 40e6;
+/** Default pixel limit (width x height of the stored image): 40 Mpixels; sides up to 32768 (image-limits.ts). */
+export { MAX_PIXELS } from './image-limits';
 
 /**
  * Raster formats we decode (sharp's names; AVIF is 'heif'). sharp also reads SVG and libvips's own
@@ -46,7 +47,7 @@ export class ImageError extends UserError {
 }
 
 export interface DecodeOptions {
-  /** Refuse images with more pixels than this (default MAX_PIXELS). */
+  /** Refuse images with more pixels than this (default MAX_PIXELS); sides over MAX_IMAGE_SIDE always are. */
   maxPixels?: number;
   /** Name used in error messages; default the file's base name, or "image" for bytes. */
   name?: string;
@@ -59,20 +60,6 @@ export interface DecodedImage {
   height: number;
   /** sharp's format name ('jpeg', 'png', 'webp', 'gif', 'tiff', ...), 'avif' for AV1 in HEIF. */
   format: string;
-}
-
-function formatMpixels(pixels: number): string {
-  const mp = pixels / 1e6;
-  return (mp < 10 ? mp.toPrecision(3) : mp.toFixed(1)).replace(/\.?0+$/, '');
-}
-
-/** "W x H = N Mpixels is over the L Mpixel limit", falling back to plain pixels when rounding hides it. */
-function overLimit(width: number, height: number, maxPixels: number): string {
-  const size = formatMpixels(width * height);
-  const limit = formatMpixels(maxPixels);
-  return size === limit
-    ? `${width}x${height} = ${width * height} pixels is over the ${maxPixels} pixel limit`
-    : `${width}x${height} = ${size} Mpixels is over the ${limit} Mpixel limit`;
 }
 
 /** Map a sharp/libvips failure to a reason a user can act on. */
@@ -132,9 +119,9 @@ export async function decodeImage(
   }
   const { width, height } = meta;
   if (!width || !height) throw new ImageError('not-an-image', source, 'not an image (no dimensions in its header)');
-  if (width * height > maxPixels) {
-    throw new ImageError('too-large', source, overLimit(width, height, maxPixels));
-  }
+  // Both bounds from the header, before decoding: the pixel count and the longest side.
+  const refusal = imageSizeRefusal(width, height, maxPixels, MAX_IMAGE_SIDE);
+  if (refusal) throw new ImageError('too-large', source, refusal);
   const shown = meta.autoOrient ?? { width, height };
   const plan = resizeCropPlan(shown.width, shown.height, spec.width, spec.height, spec.resizeShorter);
 

@@ -1,7 +1,8 @@
 // Fashion-MNIST loading (IDX, gzip, every malformed case), normalisation and the paper's augmentation, on
 // the committed 1000-image test slice.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -73,6 +74,22 @@ describe('loading Fashion-MNIST', () => {
     assert.throws(() => loadSplit(badLabel, 't10k', 10), /label 12 of image 1 is not a class 0..9/);
     const flat = dirWith({ 't10k-images-idx3-ubyte': encodeIdx([12], new Uint8Array(12)), 't10k-labels-idx1-ubyte': encodeIdx([3], new Uint8Array(3)) });
     assert.throws(() => loadSplit(flat, 't10k', 10), /images must be \[N,rows,cols\], got \[12\]/);
+  });
+
+  it('refuses a FIFO, a link to /dev/zero or a directory in place of a data file, before reading it (no hang, no 2 GB read)', () => {
+    const labels = encodeIdx([3], new Uint8Array(3));
+    const fifoDir = dirWith({ 't10k-labels-idx1-ubyte': labels });
+    execFileSync('mkfifo', [join(fifoDir, 't10k-images-idx3-ubyte')]);
+    const zeroDir = dirWith({ 't10k-labels-idx1-ubyte': labels });
+    symlinkSync('/dev/zero', join(zeroDir, 't10k-images-idx3-ubyte.gz'));
+    const dirDir = dirWith({ 't10k-labels-idx1-ubyte': labels });
+    mkdirSync(join(dirDir, 't10k-images-idx3-ubyte'));
+    const t0 = performance.now();
+    const refused = (re: RegExp) => (e: Error): boolean => e instanceof DatasetError && re.test(e.message);
+    assert.throws(() => loadSplit(fifoDir, 't10k', 10), refused(/t10k-images-idx3-ubyte: not a regular file \(a FIFO/));
+    assert.throws(() => loadSplit(zeroDir, 't10k', 10), refused(/t10k-images-idx3-ubyte\.gz: not a regular file \(a character device\)/));
+    assert.throws(() => loadSplit(dirDir, 't10k', 10), refused(/t10k-images-idx3-ubyte: not a regular file \(a directory\)/));
+    assert.ok(performance.now() - t0 < 2000);
   });
 });
 

@@ -1,10 +1,11 @@
 // Fashion-MNIST from IDX files (gzipped or not), the paper's augmentation (pad 4, random crop, horizontal
 // flip) and normalisation to the model's input.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { FASHION_MNIST } from '../datasets';
 import { UserError } from '../errors';
+import { checkRegularFile, FileReadError, readRegularFile } from '../read-file';
 import type { seededRandom } from '../zoo/build';
 
 /** Where Debian's dataset-fashion-mnist package puts the files. */
@@ -73,7 +74,14 @@ export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array
 function findFile(dir: string, base: string): string {
   for (const name of [base, `${base}.gz`]) {
     const p = join(dir, name);
-    if (existsSync(p) && statSync(p).isFile()) return p;
+    try {
+      checkRegularFile(p, { maxBytes: MAX_IDX_BYTES });
+      return p;
+    } catch (e) {
+      // A missing name tries the next; anything else there (a FIFO, a link to /dev/zero, too large) is refused.
+      if (!(e instanceof FileReadError)) throw e;
+      if (e.kind !== 'not-found') throw new DatasetError(e.message, { cause: e });
+    }
   }
   throw new DatasetError(
     `no Fashion-MNIST in ${dir}: ${base}[.gz] is missing (expected train-images-idx3-ubyte, train-labels-idx1-ubyte, ` +
@@ -82,9 +90,12 @@ function findFile(dir: string, base: string): string {
 }
 
 function readFileChecked(path: string): Uint8Array {
-  const size = statSync(path).size;
-  if (size > MAX_IDX_BYTES) throw new DatasetError(`${path}: ${size} bytes is more than an IDX file of this dataset can be`);
-  return new Uint8Array(readFileSync(path));
+  try {
+    return readRegularFile(path, { maxBytes: MAX_IDX_BYTES });
+  } catch (e) {
+    if (e instanceof FileReadError) throw new DatasetError(e.message, { cause: e });
+    throw e;
+  }
 }
 
 /** Reads one split (`train` or `t10k`), optionally only its first `limit` images. */

@@ -2,19 +2,20 @@
 //   node --import tsx src/train/draw-curves.ts [--logs DIR] [--out FILE.svg]
 // Logs are looked up as DIR/NAME.json, DIR/NAME.log.json or DIR/NAME/NAME.log.json (a `resnet train --out`
 // directory), so the figure can be drawn from the committed logs or from runs still in progress.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type CurveRun, curveRun, figure6 } from '../figures/figure6';
 import { figure6Svg } from '../figures/figure6-svg';
 import { parseTrainingLog, type Recipe } from '../sidecar';
+import { MAX_JSON_BYTES, readRegularTextFile } from '../read-file';
 
 const SHIPPED = ['plain20', 'plain56', 'resnet20', 'resnet56'] as const;
 
 function readRun(dir: string, name: string): { run: CurveRun; recipe: Recipe } | null {
   for (const p of [join(dir, `${name}.json`), join(dir, `${name}.log.json`), join(dir, name, `${name}.log.json`)]) {
     if (!existsSync(p)) continue;
-    const log = parseTrainingLog(JSON.parse(readFileSync(p, 'utf8')), p);
+    const log = parseTrainingLog(JSON.parse(readRegularTextFile(p, { maxBytes: MAX_JSON_BYTES })), p);
     const run = curveRun(name, log.history);
     if (run) return { run, recipe: log.recipe };
   }

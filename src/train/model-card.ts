@@ -2,12 +2,14 @@
 // sidecar and logs, measures it on the committed 1000-image test slice on both engines (and on the full
 // test set with ONNX Runtime), and writes its model card.
 //   node --import tsx src/train/model-card.ts NAME... [--from train-runs] [--data DIR]
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../models-dir';
 import { type CardEvaluation, parseSidecar, type Sidecar } from '../sidecar';
 import { evaluateModel, type EvalReport } from './evaluate';
+import { MAX_MODEL_BYTES } from '../onnx/read';
+import { MAX_JSON_BYTES, readRegularFile, readRegularTextFile } from '../read-file';
 import { writeAtomic } from './checkpoint';
 import { DEFAULT_DATA_DIR } from './data';
 import { recipeText } from './trainer';
@@ -76,8 +78,8 @@ export async function shipModel(name: string, from: string, dataDir: string, roo
   copyFileSync(onnx, join(models, `${name}.onnx`));
   copyFileSync(join(src, `${name}.log.csv`), join(models, 'curves', `${name}.csv`));
   copyFileSync(join(src, `${name}.log.json`), join(models, 'curves', `${name}.json`));
-  const sidecar = parseSidecar(JSON.parse(readFileSync(join(src, `${name}.json`), 'utf8')), join(src, `${name}.json`));
-  const bytes = new Uint8Array(readFileSync(onnx));
+  const sidecar = parseSidecar(JSON.parse(readRegularTextFile(join(src, `${name}.json`), { maxBytes: MAX_JSON_BYTES })), join(src, `${name}.json`));
+  const bytes = readRegularFile(onnx, { maxBytes: MAX_MODEL_BYTES });
   const slice = join(root, SLICE_DIR);
   const report = async (dir: string, engine: 'ts' | 'ort-wasm'): Promise<EvalReport> => evaluateModel(bytes, dir, engine, { threads: 1 });
   const [ts, ort, full] = [await report(slice, 'ts'), await report(slice, 'ort-wasm'), await report(dataDir, 'ort-wasm')];

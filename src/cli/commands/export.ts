@@ -1,6 +1,8 @@
 // `resnet export`: a zoo model as an ONNX file (the shipped trained file when there is one).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { MAX_MODEL_BYTES } from '../../onnx/read';
 import { serializeOnnx } from '../../onnx/write';
+import { readRegularFile } from '../../read-file';
 import { buildModel } from '../../zoo/build';
 import { zooSpec } from '../../zoo/spec';
 import { CliError, intOption, parse } from '../args';
@@ -20,7 +22,7 @@ export const exportCommand: Command = {
     const spec = { ...base, ...opts };
     const seed = intOption(values['seed'], 'seed', 0, 2 ** 31 - 1, 1);
     const shipped = Object.keys(opts).length === 0 && values['seed'] === undefined ? shippedModelPath(name) : undefined;
-    const bytes = shipped ? readFileSync(shipped) : serializeOnnx(buildModel(spec, { name, seed }));
+    const bytes = shipped ? readRegularFile(shipped, { maxBytes: MAX_MODEL_BYTES }) : serializeOnnx(buildModel(spec, { name, seed }));
     const out = (values['out'] as string | undefined) ?? `${name}.onnx`;
     writeFileSync(out, bytes);
     io.out(`wrote ${out} (${(bytes.length / 1e6).toFixed(1)} MB, ${shipped ? 'trained weights' : `untrained, seed ${seed}`}, shortcut ${spec.residual ? spec.shortcut : 'none'})`);

@@ -1,8 +1,9 @@
 // `resnet run`: a .npy tensor through a model.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { topK } from '../../engine/classify';
 import { loadModel } from '../../engine/session';
-import { NpyError, parseNpy, serializeNpy } from '../../npy';
+import { MAX_NPY_BYTES, NpyError, parseNpy, serializeNpy } from '../../npy';
+import { readRegularFile } from '../../read-file';
 import type { Tensor } from '../../../kernels/core/tensor';
 import { CliError, choice, intOption, parse } from '../args';
 import type { Command } from '../command';
@@ -46,11 +47,12 @@ export const run: Command = {
 };
 
 function readNpy(path: string): Tensor {
+  const bytes = readRegularFile(path, { maxBytes: MAX_NPY_BYTES });
   try {
-    return parseNpy(new Uint8Array(readFileSync(path)));
+    return parseNpy(bytes);
   } catch (e) {
     if (e instanceof NpyError) throw new CliError(`${path}: ${e.message}`);
-    throw new CliError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw e;
   }
 }
 

@@ -2,7 +2,8 @@
 // splits): a short run writes its checkpoint, logs, ONNX and sidecar; eval reads the model back on both
 // engines and agrees with the trainer's own test accuracy; user mistakes get one clear UserError (exit 1).
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +12,8 @@ import { parseMeta } from '../../model-meta';
 import { parseOnnx } from '../../onnx/read';
 import { encodeIdx, loadSplit } from '../../train/data';
 import type { EvalReport } from '../../train/evaluate';
-import { parseSidecar } from '../../sidecar';
+import { type EpochRecord, parseSidecar, type Recipe } from '../../sidecar';
+import { decodeCheckpoint, encodeCheckpoint } from '../../train/checkpoint';
 import type { CliIO } from '../command';
 import { evalCommand } from './eval';
 import { train } from './train';
@@ -97,6 +99,35 @@ describe('resnet train', () => {
     // Nothing left to train: the same recipe just exports again.
     await cmdTrain(['--model', 'resnet20', '--data', data, '--out', out, '--epochs', '1', '--batch', '32', '--limit', '64', '--resume', '--threads', '1'], c.io);
     assert.ok(c.err.some((l) => /resuming after epoch 1/.test(l)));
+  });
+
+  it('--resume refuses a corrupted checkpoint, a FIFO or a link to /dev/zero with one line (no hang, no NaN model)', async () => {
+    const c = capture();
+    const args = (dir: string): string[] => ['--model', 'resnet20', '--data', data, '--out', dir, '--epochs', '1', '--batch', '32', '--limit', '64', '--resume', '--threads', '1'];
+    const good = readFileSync(join(out, 'checkpoint.bin'));
+    const runWith = (name: string, make: (p: string) => void): string => {
+      const dir = join(tmp, name);
+      mkdirSync(dir);
+      make(join(dir, 'checkpoint.bin'));
+      return dir;
+    };
+    const flipped = runWith('flipped', (p) => {
+      const b = Uint8Array.from(good);
+      for (let k = 1; k <= 20; k++) b[b.length - 4 * k * 97]! ^= 0x40;
+      writeFileSync(p, b);
+    });
+    await rejectsCli(cmdTrain(args(flipped), c.io), /checkpoint\.bin: checksum mismatch/);
+    const nan = runWith('nan', (p) => {
+      const ck = decodeCheckpoint<Recipe, EpochRecord>(good, 'x');
+      const params = Float32Array.from(ck.params);
+      params.fill(NaN, 0, 100);
+      writeFileSync(p, encodeCheckpoint({ ...ck, params }));
+    });
+    await rejectsCli(cmdTrain(args(nan), c.io), /100 of its \d+ params are not finite/);
+    const fifo = runWith('fifo', (p) => execFileSync('mkfifo', [p]));
+    await rejectsCli(cmdTrain(args(fifo), c.io), /checkpoint\.bin: not a regular file \(a FIFO/);
+    const zero = runWith('zero', (p) => symlinkSync('/dev/zero', p));
+    await rejectsCli(cmdTrain(args(zero), c.io), /checkpoint\.bin: not a regular file \(a character device\)/);
   });
 
   it('gives one clear error for missing or malformed data and bad options', async () => {
