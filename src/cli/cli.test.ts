@@ -147,7 +147,10 @@ describe('resnet CLI', () => {
       [['info', join(dir, 'missing.onnx')], /missing\.onnx: no such file/],
       [['info', join(dir, 'junk.onnx')], /HTML/i],
       [['run', 'resnet20', '--input', join(dir, 'bad.npy')], /bad\.npy/],
-      [['run', 'resnet20', '--input', join(dir, 'nothing.npy')], /nothing\.npy: cannot read/],
+      [['run', 'resnet20', '--input', join(dir, 'nothing.npy')], /nothing\.npy: no such file/],
+      // Unbounded or blocking inputs are refused before any read (issue 14.2).
+      [['run', 'resnet20', '--input', '/dev/zero'], /\/dev\/zero: not a regular file \(a character device\)/],
+      [['info', '/dev/urandom'], /\/dev\/urandom: not a regular file/],
       [['run', ZOO_ONLY, '--input', join(dir, 'wrong-shape.npy')], /input has shape \[1,3,8,8\], the model expects \[N,3,32,32\]/],
       [['classify', join(images, 'not-an-image.jpg'), '--model', 'resnet20'], /not-an-image\.jpg/],
       [['classify', join(images, 'marker.png'), '--model', 'resnet20', '--engine', 'gpu'], /--engine must be one of/],
