@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { parseOnnx } from '../onnx/read';
 import { serializeOnnx } from '../onnx/write';
 import { buildModel } from '../zoo/build';
 import { zooSpec } from '../zoo/spec';
+import { printable } from '../format';
 import { main } from './main';
 import { packageRoot } from '../models-dir';
 
@@ -135,6 +136,29 @@ describe('resnet CLI', () => {
     const bad = await cli('classify', join(images, 'marker.png'), '--model', headless, '--cam', camDir);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /--cam needs a net that ends in global average pooling/);
+  });
+
+  it('refuses an output it cannot write with one line and exit 1, leaving no partial file (issue 14.4)', async () => {
+    const x = join(dir, 'x1.npy');
+    writeFileSync(x, serializeNpy({ shape: [1, 3, 32, 32], data: new Float32Array(3072) }));
+    const cases: [string[], RegExp][] = [
+      [['run', ZOO_ONLY, '--input', x, '--out', join(dir, 'no-such-folder', 'y.npy')], /cannot write .*y\.npy: its folder does not exist/],
+      [['run', ZOO_ONLY, '--input', x, '--out', dir], /cannot write .*: it is a folder/],
+      [['export', 'resnet20', '--seed', '1', '--out', join(dir, 'no-such-folder', 'r.onnx')], /cannot write .*r\.onnx: its folder does not exist/],
+      [['classify', join(images, 'marker.png'), '--model', ZOO_ONLY, '--cam', join(x, 'cams')], /cannot make the folder .*cams/],
+    ];
+    for (const [argv, re] of cases) {
+      const r = await cli(...argv);
+      assert.equal(r.code, 1, `${argv.join(' ')}: ${r.err}`);
+      assert.equal(r.err.trim().split('\n').at(-1)!.match(re)?.length, 1, `${argv.join(' ')}: ${r.err}`);
+    }
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  });
+
+  it('shows control characters in messages as \\xNN and cuts long ones', () => {
+    assert.equal(printable('dtype \u001b[31mred\u0007'), 'dtype \\x1b[31mred\\x07');
+    const long = printable('x'.repeat(100_000));
+    assert.ok(long.length < 600 && long.endsWith('(99500 more characters)'), long.slice(-40));
   });
 
   it('gives one line and exit 1 for bad arguments and files, never a stack trace', async () => {

@@ -1,12 +1,13 @@
 // `resnet import`: a torchvision-style ResNet checkpoint (torch.save zip or legacy, safetensors) to an
 // ONNX file with its metadata; and the same conversion in memory for `--model FILE.pth` elsewhere.
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { compileGraph } from '../engine/compile';
 import { type ImportedModel, importCheckpoint, ImportError, isCheckpoint, parseLabels, torchvisionName } from '../import/index';
 import { formatCount } from '../format';
 import { serializeOnnx } from '../onnx/write';
 import { checkRegularFile, readRegularFile } from '../read-file';
+import { writeUserFile } from '../write-file';
 import { CliError, parse } from './args';
 import type { CliIO } from './command';
 
@@ -71,7 +72,7 @@ export async function cmdImport(argv: readonly string[], io: CliIO): Promise<voi
   });
   const plan = compileGraph(m.graph); // also proves our engine runs what we write
   const onnx = serializeOnnx(m.graph, { docString: docString(m, basename(file)) });
-  writeFileSync(out, onnx);
+  writeUserFile(out, onnx);
   const seconds = (performance.now() - t0) / 1000;
 
   const where = [m.entry && `under '${m.entry}'`, m.dataParallel && `'module.' prefix removed`].filter(Boolean).join(', ');

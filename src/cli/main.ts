@@ -5,6 +5,7 @@
 // bug and exits 2.
 import { ModelError } from '../engine/compile';
 import { UserError } from '../errors';
+import { printable } from '../format';
 import type { CliIO, Command } from './command';
 import { bench } from './commands/bench';
 import { classify } from './commands/classify';
@@ -48,7 +49,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     return 0;
   } catch (e) {
     const code = exitCodeOf(e);
-    const message = e instanceof Error ? e.message : String(e);
+    const message = printable(e instanceof Error ? e.message : String(e));
     io.err(code === 1 ? `resnet ${name}: ${message}` : `resnet ${name}: internal error: ${message}`);
     return code;
   }

@@ -1,15 +1,16 @@
 // `resnet classify`: images through a model, top-K classes each; with --cam, where the net looked.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Tensor } from '../../../kernels/core/tensor';
 import { argmax, type CamHead, classActivationMap, findCamHead, overlayHeatmap, resizeMap } from '../../analysis/cam';
 import { topK } from '../../engine/classify';
+import { printable } from '../../format';
 import { type EngineName, loadModel } from '../../engine/session';
 import { parseOnnx } from '../../onnx/read';
 import { preprocessSpecFor } from '../../preprocess/for-model';
 import { type PreprocessSpec, tensorToPixels } from '../../preprocess/normalize';
 import { decodeImageFile, ImageError } from '../../preprocess/sharp';
+import { ensureUserFolder, writeUserFile } from '../../write-file';
 import { CliError, choice, intOption, parse } from '../args';
 import type { Command } from '../command';
 import { CLI_ENGINES, DEFAULT_ENGINE, defaultThreads, untrainedNote } from '../engines';
@@ -32,7 +33,7 @@ export const classify: Command = {
     const camDir = typeof values['cam'] === 'string' ? values['cam'] : undefined;
     const head = camDir === undefined ? null : findCamHead(parseOnnx(bytes));
     if (camDir !== undefined && !head) throw new CliError(`--cam needs a net that ends in global average pooling and one fully-connected layer; ${values['model']} does not`);
-    if (camDir !== undefined) mkdirSync(camDir, { recursive: true });
+    if (camDir !== undefined) ensureUserFolder(camDir);
     const session = await loadModel(bytes, { engine, threads, ...(head && { extraOutputs: [head.features] }) });
     const results: unknown[] = [];
     let failures = 0;
@@ -46,7 +47,7 @@ export const classify: Command = {
         } catch (e) {
           if (!(e instanceof ImageError)) throw e;
           failures++;
-          io.err(e.message);
+          io.err(printable(e.message));
           if (values['json']) results.push({ image: path, error: e.message });
           continue;
         }
@@ -85,5 +86,5 @@ async function writeCamOverlay(path: string, input: Tensor, features: Tensor, he
     .resize(W * scale, H * scale, { kernel: 'nearest' })
     .png()
     .toBuffer();
-  writeFileSync(path, png);
+  writeUserFile(path, png);
 }

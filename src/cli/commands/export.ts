@@ -1,8 +1,8 @@
 // `resnet export`: a zoo model as an ONNX file (the shipped trained file when there is one).
-import { writeFileSync } from 'node:fs';
 import { MAX_MODEL_BYTES } from '../../onnx/read';
 import { serializeOnnx } from '../../onnx/write';
 import { readRegularFile } from '../../read-file';
+import { writeUserFile } from '../../write-file';
 import { buildModel } from '../../zoo/build';
 import { zooSpec } from '../../zoo/spec';
 import { CliError, intOption, parse } from '../args';
@@ -24,7 +24,7 @@ export const exportCommand: Command = {
     const shipped = Object.keys(opts).length === 0 && values['seed'] === undefined ? shippedModelPath(name) : undefined;
     const bytes = shipped ? readRegularFile(shipped, { maxBytes: MAX_MODEL_BYTES }) : serializeOnnx(buildModel(spec, { name, seed }));
     const out = (values['out'] as string | undefined) ?? `${name}.onnx`;
-    writeFileSync(out, bytes);
+    writeUserFile(out, bytes);
     io.out(`wrote ${out} (${(bytes.length / 1e6).toFixed(1)} MB, ${shipped ? 'trained weights' : `untrained, seed ${seed}`}, shortcut ${spec.residual ? spec.shortcut : 'none'})`);
   },
 };

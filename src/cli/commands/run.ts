@@ -1,9 +1,9 @@
 // `resnet run`: a .npy tensor through a model.
-import { writeFileSync } from 'node:fs';
 import { topK } from '../../engine/classify';
 import { loadModel } from '../../engine/session';
 import { MAX_NPY_BYTES, NpyError, parseNpy, serializeNpy } from '../../npy';
 import { readRegularFile } from '../../read-file';
+import { writeUserFile } from '../../write-file';
 import type { Tensor } from '../../../kernels/core/tensor';
 import { CliError, choice, intOption, parse } from '../args';
 import type { Command } from '../command';
@@ -37,7 +37,7 @@ export const run: Command = {
         io.out(`  [${n}] top ${Math.min(top, width)}: ${best.join(', ')}`);
       }
       if (typeof values['out'] === 'string') {
-        writeFileSync(values['out'], serializeNpy(r.output));
+        writeUserFile(values['out'], serializeNpy(r.output));
         io.out(`wrote ${values['out']}`);
       }
     } finally {
