@@ -4,7 +4,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { UserError } from './errors';
 
-export class FileWriteError extends UserError {
+class FileWriteError extends UserError {
   override readonly name = 'FileWriteError';
 }
 
