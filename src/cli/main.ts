@@ -31,6 +31,7 @@ const USAGE = `usage: resnet <command> [options]
   run MODEL --input X.npy [--engine ${CLI_ENGINES.join('|')}] [--out Y.npy] [--threads N]
   classify IMAGE... --model NAME|FILE.onnx [--engine ${CLI_ENGINES.join('|')}] [--top K] [--json] [--threads N]
   bench [--models resnet18,resnet50,resnet20,resnet56] [--engines ts,wasm,ort-wasm] [--threads 1,2] [--batch N] [--json]
+  bench --train [--models resnet20,resnet56] [--threads 1,2] [--json]   training images/s
   ${TRAIN_USAGE.replace(/^resnet /, '')}
   ${EVAL_USAGE.replace(/^resnet /, '')}
 `;
