@@ -1,7 +1,8 @@
 // A trainable network built from a Graph (the zoo's, or one read back from our ONNX files): forward in
 // training mode (batch statistics) or inference mode (running statistics), backward through every op, and
-// the weights written back into a Graph. Activations are CNHW ([C, N, H, W]): every conv is one GEMM over
-// the whole batch (see kernels/ts/train). Buffers are sized once for the largest batch.
+// the weights written back into a Graph. Activations are CHWN ([C, H, W, N], the batch innermost): every conv
+// is one GEMM over the whole batch (see kernels/ts/train), or Winograd's, vectorised over the images. Buffers
+// are sized once for the largest batch.
 import type { BnSaved } from '../../kernels/ts/train/batchnorm';
 import { type ConvGeom, colRows, convGeom } from '../../kernels/ts/train/conv';
 import {
@@ -79,9 +80,13 @@ function intsOf(t: IrTensor | undefined, node: GraphNode, what: string): number[
   return Array.from(t.data, Math.trunc);
 }
 
-/** Pixels per conv GEMM chunk: the chunk of im2col (rows x chunk floats) stays in L2 (about 512 KB). */
-function chunkPixels(rows: number): number {
-  return Math.max(64, Math.min(1024, Math.floor(131072 / rows / 8) * 8));
+/**
+ * Columns per conv GEMM chunk: the chunk of im2col (rows x chunk floats) stays in L2 (about 512 KB). Chunks are
+ * whole pixels (multiples of the batch n, the columns of one pixel) so the wasm im2col copies whole runs.
+ */
+function chunkPixels(rows: number, n = 1): number {
+  const cols = Math.max(64, Math.min(1024, Math.floor(131072 / rows / 8) * 8));
+  return Math.max(1, Math.floor(cols / n)) * n;
 }
 
 export class TrainNet {
@@ -121,7 +126,7 @@ export class TrainNet {
       if (op.kind === 'conv') {
         const rows = op.x.c * op.k * op.k;
         const rowsT = op.y.c * op.k * op.k;
-        colSize = Math.max(colSize, rows * chunkPixels(rows), rowsT * chunkPixels(rowsT));
+        colSize = Math.max(colSize, rows * chunkPixels(rows, this.maxBatch), rowsT * chunkPixels(rowsT, this.maxBatch));
         wtSize = Math.max(wtSize, rows * op.y.c);
       }
     }
@@ -260,7 +265,7 @@ export class TrainNet {
       }
       case 'Flatten':
       case 'Identity': {
-        // [C, N, 1, 1] and [C, N] are the same buffer in CNHW; Identity is an alias too.
+        // [C, 1, 1, N] and [C, N] are the same buffer in CHWN; Identity is an alias too.
         const x = this.valueOf(node, 0);
         if (node.op === 'Flatten' && (attrInt(node, 'axis', 1) !== 1 || x.h !== 1 || x.w !== 1)) fail(node, `only flattening [N,C,1,1] on axis 1 trains here, input is [N,${x.c},${x.h},${x.w}]`);
         if (this.values.has(out)) fail(node, `value '${out}' is produced twice`);
@@ -304,11 +309,11 @@ export class TrainNet {
     const { c, h, w } = this.input;
     const hw = h * w;
     const d = this.input.data;
-    // NCHW -> CNHW
+    // NCHW -> CHWN
     for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) {
       const src = (s * c + ch) * hw;
-      const dst = (ch * n + s) * hw;
-      for (let i = 0; i < hw; i++) d[dst + i] = x[src + i]!;
+      const dst = ch * hw * n + s;
+      for (let i = 0; i < hw; i++) d[dst + i * n] = x[src + i]!;
     }
     for (const op of this.ops) this.forwardOp(op, n, training);
     return this.output.data.subarray(0, this.classes * n);
@@ -345,7 +350,7 @@ export class TrainNet {
     const hw = h * w;
     const out = new Float64Array(n * c * hw);
     const ready = this.gradReady.has(this.input);
-    if (ready) for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < hw; i++) out[(s * c + ch) * hw + i] = g[(ch * n + s) * hw + i]!;
+    if (ready) for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < hw; i++) out[(s * c + ch) * hw + i] = g[(ch * hw + i) * n + s]!;
     return out;
   }
 
@@ -369,9 +374,9 @@ export class TrainNet {
       }
       case 'relu': return this.backend.relu(op.x.data, size(op.x, n), op.y.data);
       case 'add': return this.backend.add(op.a.data, op.b.data, size(op.a, n), op.y.data);
-      case 'subsample': return subsampleForward(op.x.data, op.x.c * n, op.x.h, op.x.w, op.stride, op.y.data);
+      case 'subsample': return subsampleForward(op.x.data, op.x.c, op.x.h, op.x.w, n, op.stride, op.y.data);
       case 'channelPad': return channelPadForward(op.x.data, op.x.c, op.before, op.after, n * op.x.h * op.x.w, op.y.data);
-      case 'gap': return gapForward(op.x.data, op.x.c * n, op.x.h * op.x.w, op.y.data);
+      case 'gap': return gapForward(op.x.data, op.x.c, op.x.h * op.x.w, n, op.y.data);
       case 'fc': return fcForward(op.x.data, op.weight.data, op.bias.data, op.x.c, op.y.c, n, op.y.data);
     }
   }
@@ -412,7 +417,7 @@ export class TrainNet {
       }
       case 'subsample': {
         const t = this.target(op.x);
-        if (t) subsampleBackward(dy, op.x.c * n, op.x.h, op.x.w, op.stride, t.dx, t.acc);
+        if (t) subsampleBackward(dy, op.x.c, op.x.h, op.x.w, n, op.stride, t.dx, t.acc);
         return;
       }
       case 'channelPad': {
@@ -422,7 +427,7 @@ export class TrainNet {
       }
       case 'gap': {
         const t = this.target(op.x);
-        if (t) gapBackward(dy, op.x.c * n, op.x.h * op.x.w, t.dx, t.acc);
+        if (t) gapBackward(dy, op.x.c, op.x.h * op.x.w, n, t.dx, t.acc);
         return;
       }
       case 'fc': {
@@ -442,7 +447,7 @@ export class TrainNet {
     const g = this.geom(op, n);
     const R = colRows(g);
     const P = n * g.oh * g.ow;
-    const pc = chunkPixels(R);
+    const pc = chunkPixels(R, n);
     const be = this.backend;
     for (let p0 = 0; p0 < P; p0 += pc) {
       const p1 = Math.min(P, p0 + pc);
@@ -458,7 +463,7 @@ export class TrainNet {
     const R = colRows(g);
     const M = g.m;
     const P = n * g.oh * g.ow;
-    const pc = chunkPixels(R);
+    const pc = chunkPixels(R, n);
     const be = this.backend;
     for (let p0 = 0; p0 < P; p0 += pc) {
       const p1 = Math.min(P, p0 + pc);
@@ -480,7 +485,7 @@ export class TrainNet {
       }
       const gT = convGeom(M, n, g.oh, g.ow, C, K, 1, K - 1 - g.pad);
       const RT = colRows(gT);
-      const pcT = chunkPixels(RT);
+      const pcT = chunkPixels(RT, n);
       const PX = n * g.h * g.w;
       for (let p0 = 0; p0 < PX; p0 += pcT) {
         const p1 = Math.min(PX, p0 + pcT);

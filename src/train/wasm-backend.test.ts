@@ -55,7 +55,10 @@ describe('wasm training kernels match the reference', () => {
     for (const [c, n, h, w, k, s, p] of [[3, 2, 7, 8, 3, 1, 1], [2, 3, 9, 5, 3, 2, 1], [4, 2, 6, 6, 1, 2, 0], [1, 1, 5, 6, 3, 1, 1], [2, 2, 4, 9, 5, 1, 2], [2, 1, 3, 3, 3, 2, 2], [2, 3, 4, 5, 1, 1, 0], [2, 2, 4, 5, 3, 1, 2], [3, 4, 2, 3, 3, 1, 1]] as const) {
       const g = convGeom(c, n, h, w, 4, k, s, p);
       const P = colCols(g);
-      for (const [p0, p1] of [[0, P], [1, P - 1], [Math.floor(P / 3), Math.floor(P / 2) + 1]]) {
+      // Column ranges are whole pixels (multiples of n) for the wasm kernels.
+      const px = (q: number): number => q * n;
+      const Q = P / n;
+      for (const [p0, p1] of [[0, P], [px(1), px(Q - 1)], [px(Math.floor(Q / 3)), px(Math.floor(Q / 2) + 1)]]) {
         const ld = p1 - p0 + 3;
         const x = filled(wb, c * n * h * w);
         const col = filled(wb, colRows(g) * ld);

@@ -1,5 +1,5 @@
-// Batch normalisation for training over CNHW activations: channel c is the contiguous run x[c*S, (c+1)*S),
-// S = N*H*W, so every statistic is one pass over one run.
+// Batch normalisation for training over channel-major (CHWN) activations: channel c is the contiguous run
+// x[c*S, (c+1)*S), S = H*W*N, so every statistic is one pass over one run.
 import type { FloatArray } from './gemm';
 
 export interface BnSaved {
