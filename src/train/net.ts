@@ -11,7 +11,7 @@ import {
 import type { FloatArray } from '../../kernels/ts/train/gemm';
 import { fcBackward, fcForward, type LossResult, softmaxCrossEntropy } from '../../kernels/ts/train/loss';
 import { type Graph, type GraphNode, type IrTensor, attrFloat, attrInt, attrInts, attrString, f32 } from '../graph/ir';
-import type { TrainBackend } from './backend';
+import type { TrainBackend, WinogradTile } from './backend';
 
 /** A learnable tensor and its gradient (same shape, overwritten by every backward pass). */
 export interface Param {
@@ -59,7 +59,31 @@ export interface TrainNetOptions {
   readonly resetBatchNorm?: boolean;
   /** Also compute the gradient with respect to the input (for gradient checks). */
   readonly inputGradient?: boolean;
+  /**
+   * Winograd tile per pass for 3x3 stride-1 pad-1 convs where the backend has Winograd kernels (0 = im2col +
+   * GEMM). Default DEFAULT_WINOGRAD.
+   */
+  readonly winograd?: WinogradPlan;
+  /** Called with (phase, ms) after each timed phase of forward/backward (profiling; see src/bench/train-bench.ts). */
+  readonly profile?: (phase: string, ms: number) => void;
 }
+
+export interface WinogradPlan {
+  readonly forward: WinogradTile | 0;
+  readonly data: WinogradTile | 0;
+  readonly weights: WinogradTile | 0;
+  /** Convs with fewer input channels than this use im2col + GEMM in every pass (the first conv, C = 1 or 3). */
+  readonly minChannels: number;
+}
+
+/**
+ * F(4x4) for the backward passes (4x fewer multiplies than direct; their float32 error is that of a direct
+ * conv, measured on whole-net gradients), F(2x2) for the forward pass: F(4x4) there has ~1e-6 relative error
+ * per layer (5x a direct conv's) and batch norm's backward amplifies it into the gradients of deep plain nets
+ * (a 20-layer plain net's first-layer gradient moved by 0.4% against float64), for ~10% more step time.
+ */
+export const DEFAULT_WINOGRAD: WinogradPlan = { forward: 2, data: 4, weights: 4, minChannels: 4 };
+export const NO_WINOGRAD: WinogradPlan = { forward: 0, data: 0, weights: 0, minChannels: 4 };
 
 /** Ops a trainable graph may use; anything else is refused by name. */
 export const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
@@ -104,10 +128,14 @@ export class TrainNet {
   private readonly gradReady = new Set<Value>();
   private batch = 0;
   private training = false;
+  private readonly wino: WinogradPlan;
+  private readonly profile: ((phase: string, ms: number) => void) | null;
 
   constructor(readonly graph: Graph, opts: TrainNetOptions) {
     this.backend = opts.backend;
     this.maxBatch = opts.maxBatch;
+    this.wino = opts.winograd ?? DEFAULT_WINOGRAD;
+    this.profile = opts.profile ?? null;
     if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
       throw new TrainGraphError(`training: graph '${graph.name}' must have one input and one output, has ${graph.inputs.length} and ${graph.outputs.length}`);
     }
@@ -360,6 +388,13 @@ export class TrainNet {
   }
 
   private forwardOp(op: Op, n: number, training: boolean): void {
+    if (!this.profile) return this.forwardOpUntimed(op, n, training);
+    const t0 = performance.now();
+    this.forwardOpUntimed(op, n, training);
+    if (op.kind !== 'conv') this.profile(`${op.kind} forward`, performance.now() - t0);
+  }
+
+  private forwardOpUntimed(op: Op, n: number, training: boolean): void {
     switch (op.kind) {
       case 'conv': return this.convForward(op, n);
       case 'bn': {
@@ -395,6 +430,21 @@ export class TrainNet {
   }
 
   private backwardOp(op: Op, n: number): void {
+    if (!this.profile) return this.backwardOpUntimed(op, n);
+    const t0 = performance.now();
+    this.backwardOpUntimed(op, n);
+    if (op.kind !== 'conv') this.profile(`${op.kind} backward`, performance.now() - t0);
+  }
+
+  /** Runs fn, and reports its time as `phase` when profiling. */
+  private timed(phase: string, fn: () => void): void {
+    if (!this.profile) return fn();
+    const t0 = performance.now();
+    fn();
+    this.profile(phase, performance.now() - t0);
+  }
+
+  private backwardOpUntimed(op: Op, n: number): void {
     const dy = this.dyOf(op);
     switch (op.kind) {
       case 'conv': return this.convBackward(op, n, dy);
@@ -442,22 +492,35 @@ export class TrainNet {
     return convGeom(op.x.c, n, op.x.h, op.x.w, op.y.c, op.k, op.stride, op.pad);
   }
 
-  /** y = W col(x), in chunks of pixels whose im2col stays in cache. */
+  /** The Winograd tile for this conv in one pass, or 0 for im2col + GEMM. */
+  private winogradTile(op: Extract<Op, { kind: 'conv' }>, pass: keyof Omit<WinogradPlan, 'minChannels'>): WinogradTile | 0 {
+    if (!this.backend.winograd || op.k !== 3 || op.stride !== 1 || op.pad !== 1 || op.x.c < this.wino.minChannels) return 0;
+    return this.wino[pass];
+  }
+
+  /** y = W col(x), in chunks of pixels whose im2col stays in cache; or Winograd's. */
   private convForward(op: Extract<Op, { kind: 'conv' }>, n: number): void {
     const g = this.geom(op, n);
-    const R = colRows(g);
     const P = n * g.oh * g.ow;
-    const pc = chunkPixels(R, n);
-    const be = this.backend;
-    for (let p0 = 0; p0 < P; p0 += pc) {
-      const p1 = Math.min(P, p0 + pc);
-      be.im2col(op.x.data, g, this.col, pc, p0, p1);
-      be.gemmNN(g.m, p1 - p0, R, op.weight.data, R, this.col, pc, op.y.data.subarray(p0), P, false);
+    const tile = this.winogradTile(op, 'forward');
+    if (tile) {
+      this.timed(`conv forward (Winograd F${tile})`, () => this.backend.winograd!.conv(op.x.data, op.y.data, op.weight.data, g.c, g.m, n, g.h, g.w, false, false, tile));
+    } else {
+      this.timed('conv forward (im2col + GEMM)', () => {
+        const R = colRows(g);
+        const pc = chunkPixels(R, n);
+        const be = this.backend;
+        for (let p0 = 0; p0 < P; p0 += pc) {
+          const p1 = Math.min(P, p0 + pc);
+          be.im2col(op.x.data, g, this.col, pc, p0, p1);
+          be.gemmNN(g.m, p1 - p0, R, op.weight.data, R, this.col, pc, op.y.data.subarray(p0), P, false);
+        }
+      });
     }
     if (op.bias) addRowBias(op.y.data, op.bias.data, g.m, P);
   }
 
-  /** dW = dy col(x)^T; dx (+)= col2im(W^T dy), chunk by chunk. */
+  /** dW = dy col(x)^T; dx (+)= col2im(W^T dy), chunk by chunk; or Winograd's. */
   private convBackward(op: Extract<Op, { kind: 'conv' }>, n: number, dy: FloatArray): void {
     const g = this.geom(op, n);
     const R = colRows(g);
@@ -465,14 +528,35 @@ export class TrainNet {
     const P = n * g.oh * g.ow;
     const pc = chunkPixels(R, n);
     const be = this.backend;
-    for (let p0 = 0; p0 < P; p0 += pc) {
-      const p1 = Math.min(P, p0 + pc);
-      be.im2col(op.x.data, g, this.col, pc, p0, p1);
-      be.gemmNT(M, R, p1 - p0, dy.subarray(p0), P, this.col, pc, op.weight.grad, R, p0 > 0);
+    const wTile = this.winogradTile(op, 'weights');
+    if (wTile) {
+      this.timed(`conv weight gradient (Winograd F${wTile})`, () => be.winograd!.weightGrad(op.x.data, dy, op.weight.grad, g.c, M, n, g.h, g.w, wTile));
+    } else {
+      this.timed('conv weight gradient (im2col + GEMM)', () => {
+        for (let p0 = 0; p0 < P; p0 += pc) {
+          const p1 = Math.min(P, p0 + pc);
+          be.im2col(op.x.data, g, this.col, pc, p0, p1);
+          be.gemmNT(M, R, p1 - p0, dy.subarray(p0), P, this.col, pc, op.weight.grad, R, p0 > 0);
+        }
+      });
     }
     if (op.bias) rowSums(dy, M, P, op.bias.grad);
     const t = this.target(op.x);
     if (!t) return;
+    const dTile = this.winogradTile(op, 'data');
+    if (dTile) {
+      this.timed(`conv backward data (Winograd F${dTile})`, () => be.winograd!.conv(dy, t.dx, op.weight.data, g.c, M, n, g.h, g.w, true, t.acc, dTile));
+      return;
+    }
+    this.timed('conv backward data (im2col + GEMM)', () => this.convBackwardData(op, g, n, dy, t));
+  }
+
+  private convBackwardData(op: Extract<Op, { kind: 'conv' }>, g: ConvGeom, n: number, dy: FloatArray, t: { dx: FloatArray; acc: boolean }): void {
+    const R = colRows(g);
+    const M = g.m;
+    const P = n * g.oh * g.ow;
+    const pc = chunkPixels(R, n);
+    const be = this.backend;
     const w = op.weight.data;
     const wT = this.wT;
     const K = g.k;
@@ -496,7 +580,7 @@ export class TrainNet {
     }
     // Other strides: dcol = W^T dy, then scatter-add with col2im.
     for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = w[m * R + r]!;
-    if (!t.acc) t.dx.fill(0, 0, size(op.x, n));
+    if (!t.acc) t.dx.fill(0, 0, g.c * g.h * g.w * n);
     for (let p0 = 0; p0 < P; p0 += pc) {
       const p1 = Math.min(P, p0 + pc);
       be.gemmNN(R, p1 - p0, M, wT, M, dy.subarray(p0), P, this.col, pc, false);

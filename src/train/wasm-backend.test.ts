@@ -75,6 +75,42 @@ describe('wasm training kernels match the reference', () => {
     }
   });
 
+  it('Winograd F(2x2) and F(4x4) 3x3 convs: forward, backward data, weight gradient (odd channels, sizes, batches)', () => {
+    const wg = wb.winograd!;
+    for (const [C, M, H, W, n] of [[3, 5, 7, 5, 1], [1, 2, 4, 4, 3], [5, 3, 6, 9, 8], [8, 16, 5, 5, 6], [16, 8, 9, 7, 4], [2, 3, 1, 3, 5]] as const) {
+      const g = convGeom(C, n, H, W, M, 3, 1, 1);
+      const R = colRows(g), P = colCols(g);
+      const x = filled(wb, C * H * W * n), w = filled(wb, M * R, 0.3), dy = filled(wb, M * P);
+      // The reference: y = W col(x); dx = col2im(W^T dy); dW = dy col(x)^T, in float64.
+      const col = new Float64Array(R * P);
+      ref.im2col(f64(x), g, col, P, 0, P);
+      const wantY = new Float64Array(M * P);
+      ref.gemmNN(M, P, R, f64(w), R, col, P, wantY, P, false);
+      const wT = new Float64Array(R * M);
+      for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = w[m * R + r]!;
+      const dcol = new Float64Array(R * P);
+      ref.gemmNN(R, P, M, wT, M, f64(dy), P, dcol, P, false);
+      const wantDW = new Float64Array(M * R);
+      ref.gemmNT(M, R, P, f64(dy), P, col, P, wantDW, R, false);
+      for (const tile of [2, 4] as const) {
+        const what = `F(${tile}x${tile}) C=${C} M=${M} ${H}x${W} n=${n}`;
+        const y = filled(wb, M * P);
+        wg.conv(x, y, w, C, M, n, H, W, false, false, tile);
+        assertClose(y, wantY, 1e-5, `forward ${what}`);
+        for (const acc of [false, true]) {
+          const dx = filled(wb, C * H * W * n);
+          const wantDx = acc ? f64(dx) : new Float64Array(dx.length);
+          ref.col2im(dcol, g, wantDx, P, 0, P);
+          wg.conv(dy, dx, w, C, M, n, H, W, true, acc, tile);
+          assertClose(dx, wantDx, 1e-5, `backward data ${what} acc=${acc}`);
+        }
+        const dW = filled(wb, M * R);
+        wg.weightGrad(x, dy, dW, C, M, n, H, W, tile);
+        assertClose(dW, wantDW, 1e-5, `weight gradient ${what}`);
+      }
+    }
+  });
+
   it('relu, relu backward, add, pass (odd lengths, accumulate)', () => {
     for (const n of [1, 7, 64, 1001]) {
       const x = filled(wb, n), y = wb.alloc(n), want = new Float64Array(n);
