@@ -6,13 +6,13 @@
 import { serializeOnnx } from '../onnx/write';
 import { wasmBackend } from '../train/backend';
 import { createEngine, type GradientEngine } from '../train/engine';
-import { TrainNet } from '../train/net';
+import { TrainNet, type TrainNetOptions } from '../train/net';
 import { PAPER_SGD, sgdStep } from '../train/optim';
 import { buildModel, seededRandom } from '../zoo/build';
 import { zooSpec } from '../zoo/spec';
 
 export const TRAIN_BENCH_USAGE = `resnet bench --train [--models resnet20,resnet56] [--shapes 1x28x28,3x32x32] [--threads 1,2]
-             [--batch N] [--runs N] [--warmup N] [--json]`;
+             [--batch N] [--runs N] [--warmup N] [--profile] [--json]`;
 
 export interface TrainBenchArgs {
   models: string[];
@@ -23,6 +23,8 @@ export interface TrainBenchArgs {
   runs: number;
   warmup: number;
   json: boolean;
+  /** Also profile one thread's forward + backward by phase (CPU time, the shard of the largest thread count). */
+  profile: boolean;
 }
 
 export interface TrainBenchRow {
@@ -52,7 +54,7 @@ function parseShape(s: string): [number, number] {
 }
 
 export function parseTrainBenchArgs(argv: readonly string[]): TrainBenchArgs {
-  const a: TrainBenchArgs = { models: ['resnet20', 'resnet56'], shapes: [[1, 28], [3, 32]], threads: [1, 2], batch: 128, runs: 5, warmup: 2, json: false };
+  const a: TrainBenchArgs = { models: ['resnet20', 'resnet56'], shapes: [[1, 28], [3, 32]], threads: [1, 2], batch: 128, runs: 5, warmup: 2, json: false, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string => {
@@ -74,6 +76,7 @@ export function parseTrainBenchArgs(argv: readonly string[]): TrainBenchArgs {
       case '--runs': a.runs = int(value(), 1); break;
       case '--warmup': a.warmup = int(value(), 0); break;
       case '--json': a.json = true; break;
+      case '--profile': a.profile = true; break;
       default: throw new Error(`bench: unknown option '${flag}' for --train\n${TRAIN_BENCH_USAGE}`);
     }
   }
@@ -157,6 +160,63 @@ export async function runTrainBench(a: TrainBenchArgs, log: (line: string) => vo
   });
 }
 
+export interface PhaseProfile {
+  readonly model: string;
+  readonly shape: string;
+  /** Images in the profiled forward + backward (one thread's shard). */
+  readonly batch: number;
+  /** Median CPU ms of the whole forward + backward, and per phase (medians, so they need not add up). */
+  readonly totalMs: number;
+  readonly phases: readonly { readonly phase: string; readonly ms: number }[];
+}
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * One thread's forward + backward of `batch` images, timed by phase in CPU time (steady on a machine other
+ * jobs keep busy, where wall time measures the scheduler): convs by pass and method, batch norm, ReLU, ...;
+ * "other" is the rest (loss, input layout, JS glue).
+ */
+export function profileTrainStep(model: string, channels: number, size: number, batch: number, runs: number, warmup: number, opts: Partial<TrainNetOptions> = {}): PhaseProfile {
+  const graph = buildModel({ ...zooSpec(model), inputChannels: channels, inputSize: size, classes: 10 }, { name: model, seed: 1 });
+  let cur = new Map<string, number>();
+  const net = new TrainNet(graph, {
+    backend: wasmBackend(), maxBatch: batch, resetBatchNorm: true, ...opts,
+    clock: cpuMs, profile: (phase, ms) => cur.set(phase, (cur.get(phase) ?? 0) + ms),
+  });
+  net.zeroResidualBranchGammas();
+  const rng = seededRandom(7);
+  const x = Float32Array.from({ length: batch * net.inputSize }, () => rng.normal());
+  const labels = Int32Array.from({ length: batch }, () => Math.floor(rng.uniform() * 10));
+  const steps: Map<string, number>[] = [];
+  for (let r = 0; r < warmup + runs; r++) {
+    cur = new Map();
+    const t0 = cpuMs();
+    net.forward(x, batch, true);
+    net.lossAndBackward(labels);
+    const total = cpuMs() - t0;
+    let timed = 0;
+    cur.forEach((ms) => { timed += ms; });
+    cur.set('other (loss, layouts, JS)', total - timed);
+    cur.set('TOTAL', total);
+    if (r >= warmup) steps.push(cur);
+  }
+  const names = new Set<string>();
+  steps.forEach((m) => m.forEach((_, k) => names.add(k)));
+  names.delete('TOTAL');
+  const phases = [...names].map((phase) => ({ phase, ms: median(steps.map((m) => m.get(phase) ?? 0)) })).sort((p, q) => q.ms - p.ms);
+  return { model, shape: `${channels}x${size}x${size}`, batch, totalMs: median(steps.map((m) => m.get('TOTAL')!)), phases };
+}
+
+export function formatProfile(p: PhaseProfile): string {
+  const lines = [`${p.model} ${p.shape}, ${p.batch} images on one thread: forward + backward ${p.totalMs.toFixed(1)} ms CPU (medians)`];
+  for (const { phase, ms } of p.phases) lines.push(`  ${phase.padEnd(40)} ${ms.toFixed(1).padStart(8)} ms ${(100 * ms / p.totalMs).toFixed(1).padStart(5)}%`);
+  return lines.join('\n');
+}
+
 export function formatTrainBenchTable(rows: readonly TrainBenchRow[]): string {
   const head = ['model', 'input', 'batch', 'threads', 'median ms', 'min-max ms', 'images/s', 'GFLOPS'];
   const body = rows.map((r) => [
@@ -173,12 +233,21 @@ export async function trainBenchMain(argv: readonly string[], print: (s: string)
   const a = parseTrainBenchArgs(argv);
   const log = a.json ? undefined : (line: string): void => console.error(`bench: ${line}`);
   const rows = await runTrainBench(a, log);
-  if (a.json) print(JSON.stringify({ rows }, null, 2));
+  const profiles: PhaseProfile[] = [];
+  if (a.profile) {
+    const shard = Math.ceil(a.batch / Math.max(...a.threads));
+    for (const model of a.models) for (const [c, size] of a.shapes) {
+      log?.(`profiling ${model} ${c}x${size}x${size}, ${shard} images`);
+      profiles.push(profileTrainStep(model, c, size, shard, a.runs, a.warmup));
+    }
+  }
+  if (a.json) print(JSON.stringify({ rows, profiles }, null, 2));
   else {
     print(formatTrainBenchTable(rows));
     print('');
     print(`training steps (forward, backward, SGD) at batch ${a.batch}; median of ${a.runs} after ${a.warmup} warm-up step${a.warmup === 1 ? '' : 's'}; ` +
       'GFLOPS = 3 x 2 x forward multiply-adds per image x images/s');
+    for (const p of profiles) print('\n' + formatProfile(p));
   }
   return rows;
 }

@@ -66,6 +66,8 @@ export interface TrainNetOptions {
   readonly winograd?: WinogradPlan;
   /** Called with (phase, ms) after each timed phase of forward/backward (profiling; see src/bench/train-bench.ts). */
   readonly profile?: (phase: string, ms: number) => void;
+  /** The profile's clock in ms (default performance.now; CPU time makes profiles on a busy machine steadier). */
+  readonly clock?: () => number;
 }
 
 export interface WinogradPlan {
@@ -130,12 +132,14 @@ export class TrainNet {
   private training = false;
   private readonly wino: WinogradPlan;
   private readonly profile: ((phase: string, ms: number) => void) | null;
+  private readonly clock: () => number;
 
   constructor(readonly graph: Graph, opts: TrainNetOptions) {
     this.backend = opts.backend;
     this.maxBatch = opts.maxBatch;
     this.wino = opts.winograd ?? DEFAULT_WINOGRAD;
     this.profile = opts.profile ?? null;
+    this.clock = opts.clock ?? (() => performance.now());
     if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
       throw new TrainGraphError(`training: graph '${graph.name}' must have one input and one output, has ${graph.inputs.length} and ${graph.outputs.length}`);
     }
@@ -389,9 +393,9 @@ export class TrainNet {
 
   private forwardOp(op: Op, n: number, training: boolean): void {
     if (!this.profile) return this.forwardOpUntimed(op, n, training);
-    const t0 = performance.now();
+    const t0 = this.clock();
     this.forwardOpUntimed(op, n, training);
-    if (op.kind !== 'conv') this.profile(`${op.kind} forward`, performance.now() - t0);
+    if (op.kind !== 'conv') this.profile(`${op.kind} forward`, this.clock() - t0);
   }
 
   private forwardOpUntimed(op: Op, n: number, training: boolean): void {
@@ -431,17 +435,17 @@ export class TrainNet {
 
   private backwardOp(op: Op, n: number): void {
     if (!this.profile) return this.backwardOpUntimed(op, n);
-    const t0 = performance.now();
+    const t0 = this.clock();
     this.backwardOpUntimed(op, n);
-    if (op.kind !== 'conv') this.profile(`${op.kind} backward`, performance.now() - t0);
+    if (op.kind !== 'conv') this.profile(`${op.kind} backward`, this.clock() - t0);
   }
 
   /** Runs fn, and reports its time as `phase` when profiling. */
   private timed(phase: string, fn: () => void): void {
     if (!this.profile) return fn();
-    const t0 = performance.now();
+    const t0 = this.clock();
     fn();
-    this.profile(phase, performance.now() - t0);
+    this.profile(phase, this.clock() - t0);
   }
 
   private backwardOpUntimed(op: Op, n: number): void {
