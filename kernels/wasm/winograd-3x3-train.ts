@@ -170,13 +170,15 @@ function emitInputTransform(f: FuncBuilder, tr: WinogradTransform, lanes: [Lanes
   const p = Array.from({ length: AA }, () => f.local(I32));
   const dv = { v: Array.from({ length: A }, () => f.local(V128)), s: Array.from({ length: A }, () => f.local(F32)) };
   const tv = { v: Array.from({ length: AA }, () => f.local(V128)), s: Array.from({ length: AA }, () => f.local(F32)) };
+  // Channel by channel, then tile by tile: neighbouring tiles' windows overlap, and each channel's rows
+  // stream through the cache once per block (tile-major order read every channel's window from L3).
   f.i32Const(0);
-  forLoop(f, j, cnt, 1, () => {
-    f.get(b0).get(j).i32Add().set(t);
-    windowOffsets(f, g, TM, t, A, A, -1, offs);
+  forLoop(f, c, g.C, 1, () => {
+    f.get(x).get(c).get(g.hwnb).i32Mul().i32Add().set(xc);
     f.i32Const(0);
-    forLoop(f, c, g.C, 1, () => {
-      f.get(x).get(c).get(g.hwnb).i32Mul().i32Add().set(xc);
+    forLoop(f, j, cnt, 1, () => {
+      f.get(b0).get(j).i32Add().set(t);
+      windowOffsets(f, g, TM, t, A, A, -1, offs);
       windowAddresses(f, xc, zeroArea, offs, p);
       f.get(V).get(c).get(g.ldvb).i32Mul().i32Add().get(j).get(g.nb).i32Mul().i32Add().set(dst);
       laneLoop(f, lanes, g.nvb, g.nb, o, (l) => {

@@ -80,8 +80,8 @@ export function enableRelaxedSimd(): boolean {
   }
 }
 
-/** Floats of one Winograd block's transformed input and output (256 KB: they stay in L2 between passes; 1 MB measured slower). */
-const WINOGRAD_BLOCK_FLOATS = 1 << 16;
+/** Floats of one Winograd block's transformed input and output (1 MB; 256 KB and 4 MB measured slower or no faster). */
+const WINOGRAD_BLOCK_FLOATS = 1 << 18;
 
 export interface WasmBackendOptions {
   /** Default: use relaxed SIMD (FMA) when it can be enabled. */
