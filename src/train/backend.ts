@@ -195,13 +195,13 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     },
     relu(x, n, y) { relu(addr(x), addr(y), n); },
     reluBackward(y, dy, n, dx, acc) { reluBwd(addr(y), addr(dy), addr(dx), n, acc ? 1 : 0); },
-    add(a, b, n, y) { add(addr(a), addr(b), addr(y), n); },
-    pass(dy, n, dx, acc) { pass(addr(dy), addr(dx), n, acc ? 1 : 0); },
-    bnForwardTrain(x, C, S, gamma, beta, eps, y, saved, running) {
+    add(a, b, n, y, relu = false) { add(addr(a), addr(b), addr(y), n, relu ? 1 : 0); },
+    pass(dy, n, dx, acc, reluOut = null) { pass(addr(dy), addr(dx), n, acc ? 1 : 0, reluOut ? addr(reluOut) : 0); },
+    bnForwardTrain(x, C, S, gamma, beta, eps, y, saved, running, relu = false) {
       if (S < 2) throw new Error(`batch norm: training needs more than one value per channel, got ${S} (C=${C})`);
       const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
       mean.fill(0, 0, C);
-      bnSums(addr(x), 0, C, S, addr(mean), addr(out));
+      bnSums(addr(x), 0, C, S, addr(mean), addr(out), 0);
       for (let c = 0; c < C; c++) mean[c] = out[c]! / S;
       bnSqdev(addr(x), C, S, addr(mean), addr(out));
       for (let c = 0; c < C; c++) {
@@ -217,20 +217,20 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
           running.variance[c] = m * running.variance[c]! + (1 - m) * variance * (S / (S - 1));
         }
       }
-      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b));
+      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0);
     },
-    bnForwardEval(x, C, S, gamma, beta, mean, variance, eps, y) {
+    bnForwardEval(x, C, S, gamma, beta, mean, variance, eps, y, relu = false) {
       const [, , a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
       for (let c = 0; c < C; c++) {
         a[c] = gamma[c]! / Math.sqrt(variance[c]! + eps);
         b[c] = beta[c]! - mean[c]! * a[c]!;
       }
-      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b));
+      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0);
     },
-    bnBackward(x, dy, C, S, gamma, saved: BnSaved, dGamma, dBeta, dx, acc) {
+    bnBackward(x, dy, C, S, gamma, saved: BnSaved, dGamma, dBeta, dx, acc, reluOut = null) {
       const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
       for (let c = 0; c < C; c++) mean[c] = saved.mean[c]!;
-      bnSums(addr(x), addr(dy), C, S, addr(mean), addr(out));
+      bnSums(addr(x), addr(dy), C, S, addr(mean), addr(out), reluOut ? addr(reluOut) : 0);
       // dx = k dy + cx x + b0 with k = gamma invStd (see kernels/ts/train/batchnorm.ts); cx goes in `mean`'s
       // second half, since `mean` is no longer needed.
       const cx = mean.subarray(C);
@@ -246,7 +246,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
         cx[c] = -k * invStd * invStd * sdyx / S;
         b[c] = -k * sdy / S + k * m * invStd * invStd * sdyx / S;
       }
-      bnDx(addr(x), addr(dy), addr(dx), C, S, addr(a), addr(cx), addr(b), acc ? 1 : 0);
+      bnDx(addr(x), addr(dy), addr(dx), C, S, addr(a), addr(cx), addr(b), acc ? 1 : 0, reluOut ? addr(reluOut) : 0);
     },
   };
 }

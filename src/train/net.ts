@@ -43,9 +43,9 @@ interface Value {
 
 type Op =
   | { kind: 'conv'; name: string; x: Value; y: Value; weight: Param; bias: Param | null; k: number; stride: number; pad: number }
-  | { kind: 'bn'; name: string; x: Value; y: Value; gamma: Param; beta: Param; mean: StateTensor; variance: StateTensor; eps: number; momentum: number; saved: BnSaved }
+  | { kind: 'bn'; name: string; x: Value; y: Value; gamma: Param; beta: Param; mean: StateTensor; variance: StateTensor; eps: number; momentum: number; saved: BnSaved; relu: boolean }
   | { kind: 'relu'; name: string; x: Value; y: Value }
-  | { kind: 'add'; name: string; a: Value; b: Value; y: Value }
+  | { kind: 'add'; name: string; a: Value; b: Value; y: Value; relu: boolean }
   | { kind: 'subsample'; name: string; x: Value; y: Value; stride: number }
   | { kind: 'channelPad'; name: string; x: Value; y: Value; before: number; after: number }
   | { kind: 'gap'; name: string; x: Value; y: Value }
@@ -131,6 +131,8 @@ export class TrainNet {
   private batch = 0;
   private training = false;
   private readonly wino: WinogradPlan;
+  /** How many nodes read each value (a ReLU is fused into the batch norm or add before it if it is the only reader). */
+  private readonly readers = new Map<string, number>();
   private readonly profile: ((phase: string, ms: number) => void) | null;
   private readonly clock: () => number;
 
@@ -151,6 +153,8 @@ export class TrainNet {
     this.input = this.newValue(graph.inputs[0]!.name, c, h, w, opts.inputGradient ?? false);
     let colSize = 0;
     let wtSize = 0;
+    for (const node of graph.nodes) for (const i of node.inputs) this.readers.set(i, (this.readers.get(i) ?? 0) + 1);
+    for (const out of graph.outputs) this.readers.set(out.name, (this.readers.get(out.name) ?? 0) + 1);
     for (const node of graph.nodes) {
       const op = this.buildOp(node, opts.resetBatchNorm ?? false);
       if (!op) continue;
@@ -250,19 +254,28 @@ export class TrainNet {
         const variance = this.state(node, 4, [C], resetBn ? 1 : undefined);
         const saved: BnSaved = { mean: new Float64Array(C), invStd: new Float64Array(C) };
         return {
-          kind: 'bn', name: node.name, x, y: this.newValue(out, C, x.h, x.w), gamma, beta, mean, variance, saved,
+          kind: 'bn', name: node.name, x, y: this.newValue(out, C, x.h, x.w), gamma, beta, mean, variance, saved, relu: false,
           eps: attrFloat(node, 'epsilon', 1e-5), momentum: attrFloat(node, 'momentum', 0.9),
         };
       }
       case 'Relu': {
         const x = this.valueOf(node, 0);
+        // Fused into the batch norm or add that computed x when this ReLU is x's only reader: that op writes
+        // max(., 0) in place and its backward masks the gradient (one pass over memory less each way).
+        const prev = this.ops[this.ops.length - 1];
+        if (prev && (prev.kind === 'bn' || prev.kind === 'add') && prev.y === x && !prev.relu && this.readers.get(x.name) === 1) {
+          prev.relu = true;
+          if (this.values.has(out)) fail(node, `value '${out}' is produced twice`);
+          this.values.set(out, x);
+          return null;
+        }
         return { kind: 'relu', name: node.name, x, y: this.newValue(out, x.c, x.h, x.w) };
       }
       case 'Add': {
         const a = this.valueOf(node, 0);
         const b = this.valueOf(node, 1);
         if (a.c !== b.c || a.h !== b.h || a.w !== b.w) fail(node, `inputs have shapes [${a.c},${a.h},${a.w}] and [${b.c},${b.h},${b.w}]; training needs equal shapes`);
-        return { kind: 'add', name: node.name, a, b, y: this.newValue(out, a.c, a.h, a.w) };
+        return { kind: 'add', name: node.name, a, b, y: this.newValue(out, a.c, a.h, a.w), relu: false };
       }
       case 'Slice': {
         // Option A's subsampling: starts 0, ends past the end, steps s on H and W.
@@ -405,14 +418,14 @@ export class TrainNet {
         const S = n * op.x.h * op.x.w;
         if (training) {
           this.backend.bnForwardTrain(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.eps, op.y.data, op.saved,
-            { mean: op.mean.data, variance: op.variance.data, momentum: op.momentum });
+            { mean: op.mean.data, variance: op.variance.data, momentum: op.momentum }, op.relu);
         } else {
-          this.backend.bnForwardEval(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.mean.data, op.variance.data, op.eps, op.y.data);
+          this.backend.bnForwardEval(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.mean.data, op.variance.data, op.eps, op.y.data, op.relu);
         }
         return;
       }
       case 'relu': return this.backend.relu(op.x.data, size(op.x, n), op.y.data);
-      case 'add': return this.backend.add(op.a.data, op.b.data, size(op.a, n), op.y.data);
+      case 'add': return this.backend.add(op.a.data, op.b.data, size(op.a, n), op.y.data, op.relu);
       case 'subsample': return subsampleForward(op.x.data, op.x.c, op.x.h, op.x.w, n, op.stride, op.y.data);
       case 'channelPad': return channelPadForward(op.x.data, op.x.c, op.before, op.after, n * op.x.h * op.x.w, op.y.data);
       case 'gap': return gapForward(op.x.data, op.x.c, op.x.h * op.x.w, n, op.y.data);
@@ -454,7 +467,7 @@ export class TrainNet {
       case 'conv': return this.convBackward(op, n, dy);
       case 'bn': {
         const t = this.target(op.x)!;
-        this.backend.bnBackward(op.x.data, dy, op.x.c, n * op.x.h * op.x.w, op.gamma.data, op.saved, op.gamma.grad, op.beta.grad, t.dx, t.acc);
+        this.backend.bnBackward(op.x.data, dy, op.x.c, n * op.x.h * op.x.w, op.gamma.data, op.saved, op.gamma.grad, op.beta.grad, t.dx, t.acc, op.relu ? op.y.data : null);
         return;
       }
       case 'relu': {
@@ -465,7 +478,7 @@ export class TrainNet {
       case 'add': {
         for (const v of [op.a, op.b]) {
           const t = this.target(v);
-          if (t) this.backend.pass(dy, size(v, n), t.dx, t.acc);
+          if (t) this.backend.pass(dy, size(v, n), t.dx, t.acc, op.relu ? op.y.data : null);
         }
         return;
       }

@@ -122,44 +122,48 @@ describe('wasm training kernels match the reference', () => {
         wb.reluBackward(y, dy, n, dx, acc);
         ref.reluBackward(f64(y), f64(dy), n, wantDx, acc);
         assertClose(dx, wantDx, 1e-7, `relu backward ${n} acc=${acc}`);
-        const dx2 = filled(wb, n), want2 = f64(dx2);
-        wb.pass(dy, n, dx2, acc);
-        ref.pass(f64(dy), n, want2, acc);
-        assertClose(dx2, want2, 1e-7, `pass ${n} acc=${acc}`);
+        for (const mask of [null, y]) {
+          const dx2 = filled(wb, n), want2 = f64(dx2);
+          wb.pass(dy, n, dx2, acc, mask);
+          ref.pass(f64(dy), n, want2, acc, mask && f64(mask));
+          assertClose(dx2, want2, 1e-7, `pass ${n} acc=${acc} relu mask=${mask !== null}`);
+        }
       }
-      const s = wb.alloc(n), wantS = new Float64Array(n);
-      wb.add(x, y, n, s);
-      ref.add(f64(x), f64(y), n, wantS);
-      assertClose(s, wantS, 1e-7, `add ${n}`);
+      for (const relu of [false, true]) {
+        const s = wb.alloc(n), wantS = new Float64Array(n);
+        wb.add(x, y, n, s, relu);
+        ref.add(f64(x), f64(y), n, wantS, relu);
+        assertClose(s, wantS, 1e-7, `add ${n} relu=${relu}`);
+      }
     }
   });
 
-  it('batch norm: training forward (with running averages), inference forward, backward', () => {
-    for (const [C, S] of [[3, 2], [5, 37], [16, 1568], [2, 4001]] as const) {
+  it('batch norm: training forward (with running averages), inference forward, backward, each with and without a fused ReLU', () => {
+    for (const [C, S] of [[3, 2], [5, 37], [16, 1568], [2, 4001]] as const) for (const relu of [false, true]) {
       const x = filled(wb, C * S, 2, 0.5), gamma = filled(wb, C, 0.2, 1), beta = filled(wb, C, 0.3);
       const mean = filled(wb, C, 0.1), variance = filled(wb, C, 0.1, 1);
       const rMean = f64(mean), rVar = f64(variance);
       const y = wb.alloc(C * S), want = new Float64Array(C * S);
       const saved = { mean: new Float64Array(C), invStd: new Float64Array(C) };
       const savedRef = { mean: new Float64Array(C), invStd: new Float64Array(C) };
-      wb.bnForwardTrain(x, C, S, gamma, beta, 1e-5, y, saved, { mean, variance, momentum: 0.9 });
-      ref.bnForwardTrain(f64(x), C, S, f64(gamma), f64(beta), 1e-5, want, savedRef, { mean: rMean, variance: rVar, momentum: 0.9 });
-      assertClose(y, want, 1e-5, `bn train forward C=${C} S=${S}`);
+      wb.bnForwardTrain(x, C, S, gamma, beta, 1e-5, y, saved, { mean, variance, momentum: 0.9 }, relu);
+      ref.bnForwardTrain(f64(x), C, S, f64(gamma), f64(beta), 1e-5, want, savedRef, { mean: rMean, variance: rVar, momentum: 0.9 }, relu);
+      assertClose(y, want, 1e-5, `bn train forward C=${C} S=${S} relu=${relu}`);
       assertClose(mean, rMean, 1e-5, 'running mean');
       assertClose(variance, rVar, 1e-5, 'running variance');
       for (const acc of [false, true]) {
         const dy = filled(wb, C * S), dx = filled(wb, C * S), wantDx = f64(dx);
         const dG = wb.alloc(C), dB = wb.alloc(C), wantDG = new Float64Array(C), wantDB = new Float64Array(C);
-        wb.bnBackward(x, dy, C, S, gamma, saved, dG, dB, dx, acc);
-        ref.bnBackward(f64(x), f64(dy), C, S, f64(gamma), savedRef, wantDG, wantDB, wantDx, acc);
+        wb.bnBackward(x, dy, C, S, gamma, saved, dG, dB, dx, acc, relu ? y : null);
+        ref.bnBackward(f64(x), f64(dy), C, S, f64(gamma), savedRef, wantDG, wantDB, wantDx, acc, relu ? f64(y) : null);
         // With S = 2 the exact dx is ~0 (two values normalise to +-1 whatever they are): compare at dy's scale.
         assertClose(dx, wantDx, 1e-4, `bn backward dx C=${C} S=${S} acc=${acc}`, 1);
         assertClose(dG, wantDG, 1e-4, 'dgamma');
         assertClose(dB, wantDB, 1e-4, 'dbeta');
       }
       const yEval = wb.alloc(C * S), wantEval = new Float64Array(C * S);
-      wb.bnForwardEval(x, C, S, gamma, beta, mean, variance, 1e-5, yEval);
-      ref.bnForwardEval(f64(x), C, S, f64(gamma), f64(beta), f64(mean), f64(variance), 1e-5, wantEval);
+      wb.bnForwardEval(x, C, S, gamma, beta, mean, variance, 1e-5, yEval, relu);
+      ref.bnForwardEval(f64(x), C, S, f64(gamma), f64(beta), f64(mean), f64(variance), 1e-5, wantEval, relu);
       assertClose(yEval, wantEval, 1e-5, `bn eval C=${C} S=${S}`);
     }
   });

@@ -16,13 +16,20 @@ export function reluBackward(y: FloatArray, dy: FloatArray, n: number, dx: Float
   else for (let i = 0; i < n; i++) dx[i] = y[i]! > 0 ? dy[i]! : 0;
 }
 
-export function addForward(a: FloatArray, b: FloatArray, n: number, y: FloatArray): void {
-  for (let i = 0; i < n; i++) y[i] = a[i]! + b[i]!;
+/** y = a + b, or max(a + b, 0) with `relu` (the residual add with the ReLU after it fused). */
+export function addForward(a: FloatArray, b: FloatArray, n: number, y: FloatArray, relu = false): void {
+  for (let i = 0; i < n; i++) y[i] = relu ? Math.max(0, a[i]! + b[i]!) : a[i]! + b[i]!;
 }
 
-/** The gradient of a sum passes through unchanged: dx (+)= dy. */
-export function passBackward(dy: FloatArray, n: number, dx: FloatArray, accumulate: boolean): void {
-  if (accumulate) for (let i = 0; i < n; i++) dx[i] += dy[i]!;
+/**
+ * The gradient of a sum passes through unchanged: dx (+)= dy; with `reluOut` (the output of an add with a
+ * fused ReLU) only where reluOut > 0.
+ */
+export function passBackward(dy: FloatArray, n: number, dx: FloatArray, accumulate: boolean, reluOut: FloatArray | null = null): void {
+  if (reluOut) {
+    if (accumulate) for (let i = 0; i < n; i++) dx[i] += reluOut[i]! > 0 ? dy[i]! : 0;
+    else for (let i = 0; i < n; i++) dx[i] = reluOut[i]! > 0 ? dy[i]! : 0;
+  } else if (accumulate) for (let i = 0; i < n; i++) dx[i] += dy[i]!;
   else dx.set(dy.subarray(0, n));
 }
 
