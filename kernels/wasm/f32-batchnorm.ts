@@ -11,7 +11,7 @@ import { F32, type FuncBuilder, I32, type Local, type ModuleBuilder, V128 } from
  * address of a fused ReLU's output (same layout as x): dy then counts only where mask > 0.
  *   bn_sums(x, dy, C, S, mean, out, mask)  without dy: out[c] = sum (x - mean[c])   (mean = 0 gives the sum)
  *                                          with dy:    out[2c] = sum dy, out[2c+1] = sum dy * (x - mean[c])
- *   bn_sqdev(x, C, S, mean, out)           out[c] = sum (x - mean[c])^2
+ *   bn_stats(x, C, S, shift, out)          out[2c] = sum (x - shift[c]), out[2c+1] = sum (x - shift[c])^2
  *   bn_affine(x, y, C, S, a, b, relu)      y = a[c] * x + b[c], then max(y, 0) with relu
  *   bn_dx(x, dy, dx, C, S, a, cx, b, acc, mask)   dx (+)= a[c] * dy + cx[c] * x + b[c]
  * Sums use two 4-lane accumulators, then add their lanes.
@@ -80,20 +80,29 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
     m.export('bn_sums', index);
   }
   {
-    const { f, index } = m.func('bn_sqdev', [I32, I32, I32, I32, I32]);
-    const [x, C, S, mean, out] = f.params as Local[] as [Local, Local, Local, Local, Local];
-    const xc = f.local(I32), mv = f.local(V128), ms = f.local(F32), s0 = f.local(V128), sx = f.local(F32), d = f.local(V128), ds = f.local(F32);
+    // One pass for both statistics: sums of d = x - shift[c] and of d^2 (shift near the mean, e.g. one of the
+    // channel's values, keeps the cancellation in var = E[d^2] - E[d]^2 small).
+    const { f, index } = m.func('bn_stats', [I32, I32, I32, I32, I32]);
+    const [x, C, S, shift, out] = f.params as Local[] as [Local, Local, Local, Local, Local];
+    const xc = f.local(I32), mv = f.local(V128), ms = f.local(F32), s0 = f.local(V128), s1 = f.local(V128);
+    const sx = f.local(F32), sq = f.local(F32), d = f.local(V128), ds = f.local(F32);
     channelLoop(f, C, S, (c, bytes) => {
       f.get(x).get(c).get(bytes).i32Mul().i32Add().set(xc);
-      at(f, mean, c); f.f32Load().tee(ms).f32x4Splat().set(mv);
-      f.v128Const0().set(s0).f32Const(0).set(sx);
+      at(f, shift, c); f.f32Load().tee(ms).f32x4Splat().set(mv);
+      f.v128Const0().set(s0).v128Const0().set(s1).f32Const(0).set(sx).f32Const(0).set(sq);
       floatLoop(f, S, (off, v) => {
-        if (v) { loadAt(f, xc, off, true); f.get(mv).f32x4Sub().tee(d).get(d).f32x4Mul().get(s0).f32x4Add().set(s0); }
-        else { loadAt(f, xc, off, false); f.get(ms).f32Sub().tee(ds).get(ds).f32Mul().get(sx).f32Add().set(sx); }
+        if (v) {
+          loadAt(f, xc, off, true); f.get(mv).f32x4Sub().tee(d).get(s0).f32x4Add().set(s0);
+          f.get(d).get(d).f32x4Mul().get(s1).f32x4Add().set(s1);
+        } else {
+          loadAt(f, xc, off, false); f.get(ms).f32Sub().tee(ds).get(sx).f32Add().set(sx);
+          f.get(ds).get(ds).f32Mul().get(sq).f32Add().set(sq);
+        }
       });
-      at(f, out, c); hsum(f, s0); f.get(sx).f32Add().f32Store();
+      at(f, out, c, 8); hsum(f, s0); f.get(sx).f32Add().f32Store(0);
+      at(f, out, c, 8); hsum(f, s1); f.get(sq).f32Add().f32Store(4);
     });
-    m.export('bn_sqdev', index);
+    m.export('bn_stats', index);
   }
   {
     const { f, index } = m.func('bn_affine', [I32, I32, I32, I32, I32, I32, I32]);

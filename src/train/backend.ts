@@ -107,8 +107,8 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
   const wino = (name: string): Record<WinogradTile, Fn> => ({ 2: k(`${name}_f2`), 4: k(`${name}_f4`) });
   const [winoConv, winoWgrad, winoWeights, winoWgradOut] = ['wino_conv', 'wino_wgrad', 'wino_weights', 'wino_wgrad_out'].map(wino) as
     [Record<WinogradTile, Fn>, Record<WinogradTile, Fn>, Record<WinogradTile, Fn>, Record<WinogradTile, Fn>];
-  const [relu, reluBwd, add, pass, bnSums, bnSqdev, bnAffine, bnDx] =
-    ['relu', 'relu_bwd', 'add', 'pass', 'bn_sums', 'bn_sqdev', 'bn_affine', 'bn_dx'].map(k) as [Fn, Fn, Fn, Fn, Fn, Fn, Fn, Fn];
+  const [relu, reluBwd, add, pass, bnSums, bnStats, bnAffine, bnDx] =
+    ['relu', 'relu_bwd', 'add', 'pass', 'bn_sums', 'bn_stats', 'bn_affine', 'bn_dx'].map(k) as [Fn, Fn, Fn, Fn, Fn, Fn, Fn, Fn];
   // Address 0 stays unused.
   let top = ALIGN;
   const addr = (a: FloatArray): number => {
@@ -200,12 +200,13 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     bnForwardTrain(x, C, S, gamma, beta, eps, y, saved, running, relu = false) {
       if (S < 2) throw new Error(`batch norm: training needs more than one value per channel, got ${S} (C=${C})`);
       const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
-      mean.fill(0, 0, C);
-      bnSums(addr(x), 0, C, S, addr(mean), addr(out), 0);
-      for (let c = 0; c < C; c++) mean[c] = out[c]! / S;
-      bnSqdev(addr(x), C, S, addr(mean), addr(out));
+      // One pass: sums of x - shift and their squares, shifted by each channel's first value.
+      for (let c = 0; c < C; c++) mean[c] = x[c * S]!;
+      bnStats(addr(x), C, S, addr(mean), addr(out));
       for (let c = 0; c < C; c++) {
-        const variance = out[c]! / S;
+        const d = out[2 * c]! / S;
+        mean[c] += d;
+        const variance = Math.max(0, out[2 * c + 1]! / S - d * d);
         const invStd = 1 / Math.sqrt(variance + eps);
         saved.mean[c] = mean[c]!;
         saved.invStd[c] = invStd;

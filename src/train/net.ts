@@ -115,6 +115,16 @@ function chunkPixels(rows: number, n = 1): number {
   return Math.max(1, Math.floor(cols / n)) * n;
 }
 
+/**
+ * The row stride of an im2col chunk of `cols` columns: padded so that rows do not start a multiple of 4 KB
+ * apart (with 1024 columns, conv1's 9 rows shared one L1 cache set and evicted each other in the GEMM).
+ */
+function colStride(cols: number): number {
+  let ld = cols;
+  while ((ld * 4) % 4096 < 256 || (ld * 4) % 4096 > 4096 - 256) ld += 16;
+  return ld;
+}
+
 export class TrainNet {
   readonly params: Param[] = [];
   readonly states: StateTensor[] = [];
@@ -162,7 +172,7 @@ export class TrainNet {
       if (op.kind === 'conv') {
         const rows = op.x.c * op.k * op.k;
         const rowsT = op.y.c * op.k * op.k;
-        colSize = Math.max(colSize, rows * chunkPixels(rows, this.maxBatch), rowsT * chunkPixels(rowsT, this.maxBatch));
+        colSize = Math.max(colSize, rows * colStride(chunkPixels(rows, this.maxBatch)), rowsT * colStride(chunkPixels(rowsT, this.maxBatch)));
         wtSize = Math.max(wtSize, rows * op.y.c);
       }
     }
@@ -529,8 +539,8 @@ export class TrainNet {
         const be = this.backend;
         for (let p0 = 0; p0 < P; p0 += pc) {
           const p1 = Math.min(P, p0 + pc);
-          be.im2col(op.x.data, g, this.col, pc, p0, p1);
-          be.gemmNN(g.m, p1 - p0, R, op.weight.data, R, this.col, pc, op.y.data.subarray(p0), P, false);
+          be.im2col(op.x.data, g, this.col, colStride(pc), p0, p1);
+          be.gemmNN(g.m, p1 - p0, R, op.weight.data, R, this.col, colStride(pc), op.y.data.subarray(p0), P, false);
         }
       });
     }
@@ -552,8 +562,8 @@ export class TrainNet {
       this.timed('conv weight gradient (im2col + GEMM)', () => {
         for (let p0 = 0; p0 < P; p0 += pc) {
           const p1 = Math.min(P, p0 + pc);
-          be.im2col(op.x.data, g, this.col, pc, p0, p1);
-          be.gemmNT(M, R, p1 - p0, dy.subarray(p0), P, this.col, pc, op.weight.grad, R, p0 > 0);
+          be.im2col(op.x.data, g, this.col, colStride(pc), p0, p1);
+          be.gemmNT(M, R, p1 - p0, dy.subarray(p0), P, this.col, colStride(pc), op.weight.grad, R, p0 > 0);
         }
       });
     }
@@ -590,8 +600,8 @@ export class TrainNet {
       const PX = n * g.h * g.w;
       for (let p0 = 0; p0 < PX; p0 += pcT) {
         const p1 = Math.min(PX, p0 + pcT);
-        be.im2col(dy, gT, this.col, pcT, p0, p1);
-        be.gemmNN(C, p1 - p0, RT, wT, RT, this.col, pcT, t.dx.subarray(p0), PX, t.acc);
+        be.im2col(dy, gT, this.col, colStride(pcT), p0, p1);
+        be.gemmNN(C, p1 - p0, RT, wT, RT, this.col, colStride(pcT), t.dx.subarray(p0), PX, t.acc);
       }
       return;
     }
@@ -600,8 +610,8 @@ export class TrainNet {
     if (!t.acc) t.dx.fill(0, 0, g.c * g.h * g.w * n);
     for (let p0 = 0; p0 < P; p0 += pc) {
       const p1 = Math.min(P, p0 + pc);
-      be.gemmNN(R, p1 - p0, M, wT, M, dy.subarray(p0), P, this.col, pc, false);
-      be.col2im(this.col, g, t.dx, pc, p0, p1);
+      be.gemmNN(R, p1 - p0, M, wT, M, dy.subarray(p0), P, this.col, colStride(pc), false);
+      be.col2im(this.col, g, t.dx, colStride(pc), p0, p1);
     }
   }
 
