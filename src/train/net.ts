@@ -711,7 +711,8 @@ function scatter(v: ArrayLike<number>, parts: readonly FloatArray[], what: strin
   if (v.length !== total) throw new Error(`set ${what}: ${v.length} values, the net has ${total}`);
   let o = 0;
   for (const p of parts) {
-    for (let i = 0; i < p.length; i++) p[i] = v[o + i]!;
+    if (v instanceof Float32Array || v instanceof Float64Array) p.set(v.subarray(o, o + p.length));
+    else for (let i = 0; i < p.length; i++) p[i] = v[o + i]!;
     o += p.length;
   }
 }
