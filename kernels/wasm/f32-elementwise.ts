@@ -42,8 +42,9 @@ function emitVaddOrVrelu(m: ModuleBuilder, isAdd: boolean): number {
 
 /**
  * The training module's elementwise exports over n floats (addresses in bytes, `acc` = add into the output):
- * relu(x, y, n): y = max(x, 0). relu_bwd(y, dy, dx, n, acc): dx (+)= y > 0 ? dy : 0. add(a, b, y, n): y = a + b.
- * pass(dy, dx, n, acc): dx (+)= dy.
+ * relu(x, y, n): y = max(x, 0). relu_bwd(y, dy, dx, n, acc): dx (+)= y > 0 ? dy : 0. add(a, b, y, n, relu):
+ * y = a + b (max(a + b, 0) with relu). pass(dy, dx, n, acc, mask): dx (+)= dy, or (mask = the address of a
+ * fused ReLU's output) mask > 0 ? dy : 0.
  */
 export function emitTrainingElementwise(m: ModuleBuilder): void {
   {
@@ -88,25 +89,38 @@ export function emitTrainingElementwise(m: ModuleBuilder): void {
     m.export('relu_bwd', index);
   }
   {
-    const { f, index } = m.func('add', [I32, I32, I32, I32]);
-    const [a, b, y, n] = f.params as Local[] as [Local, Local, Local, Local];
-    floatLoop(f, n, (off, v) => {
+    const { f, index } = m.func('add', [I32, I32, I32, I32, I32]);
+    const [a, b, y, n, relu] = f.params as Local[] as [Local, Local, Local, Local, Local];
+    const loop = (withRelu: boolean): void => floatLoop(f, n, (off, v) => {
       addressAt(f, y, off);
       loadAt(f, a, off, v);
       loadAt(f, b, off, v);
-      if (v) f.f32x4Add().v128Store(); else f.f32Add().f32Store();
+      if (v) { f.f32x4Add(); if (withRelu) f.v128Const0().f32x4Pmax(); f.v128Store(); }
+      else { f.f32Add(); if (withRelu) f.f32Const(0).f32Max(); f.f32Store(); }
     });
+    f.get(relu).if();
+    loop(true);
+    f.else();
+    loop(false);
+    f.end();
     m.export('add', index);
   }
   {
-    const { f, index } = m.func('pass', [I32, I32, I32, I32]);
-    const [dy, dx, n, acc] = f.params as Local[] as [Local, Local, Local, Local];
-    floatLoop(f, n, (off, v) => {
+    const { f, index } = m.func('pass', [I32, I32, I32, I32, I32]);
+    const [dy, dx, n, acc, mask] = f.params as Local[] as [Local, Local, Local, Local, Local];
+    const loop = (masked: boolean): void => floatLoop(f, n, (off, v) => {
       addressAt(f, dx, off);
       loadAt(f, dy, off, v);
+      if (masked && v) { loadAt(f, mask, off, true); f.v128Const0().f32x4Gt().v128And(); }
+      if (masked && !v) { f.f32Const(0); loadAt(f, mask, off, false); f.f32Const(0).f32Gt().select(); }
       addOld(f, acc, dx, off, v);
       if (v) f.v128Store(); else f.f32Store();
     });
+    f.get(mask).if();
+    loop(true);
+    f.else();
+    loop(false);
+    f.end();
     m.export('pass', index);
   }
 }

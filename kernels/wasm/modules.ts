@@ -17,6 +17,7 @@ import { emitF32Vmulcaddc } from './f32-vmulcaddc';
 import { STEP_ADDR } from './memory';
 import { emitBarrier } from './parallel';
 import { WINOGRAD_F2X2_3X3, WINOGRAD_F4X4_3X3, emitWinograd3x3 } from './winograd-3x3';
+import { emitWinogradConvTrain, emitWinogradWeights, emitWinogradWgradOut, emitWinogradWgradTrain } from './winograd-3x3-train';
 import { emitX32Gather, emitX32GatherSubsample } from './x32-gather';
 
 /**
@@ -80,15 +81,24 @@ export interface TrainingModuleOptions {
  *   im2col(x, col, ldcol, p0, p1, C, N, H, W, k, stride, pad, OH, OW)   output pixels [p0, p1) only
  *   col2im(col, dx, ldcol, p0, p1, C, N, H, W, k, stride, pad, OH, OW)   dx += adjoint of im2col (f32-im2col.ts)
  *   relu, relu_bwd, add, pass                                                            f32-elementwise.ts
- *   bn_sums, bn_sqdev, bn_affine, bn_dx                                                  f32-batchnorm.ts
+ *   bn_sums, bn_stats, bn_affine, bn_dx                                                  f32-batchnorm.ts
+ *   wino_conv_f2/f4, wino_wgrad_f2/f4, wino_weights_f2/f4, wino_wgrad_out_f2/f4         winograd-3x3-train.ts
  * Inference packs weights once; training changes them every step, so these are plain GEMMs over row-major
  * matrices plus im2col/col2im (kernels/ts/train holds the reference versions they are tested against).
  */
 export function buildTrainingModule(opts: TrainingModuleOptions, maxPages: number): Uint8Array {
   const m = new ModuleBuilder();
   m.importMemory('env', 'memory', 1, maxPages, true);
-  m.export('gemm_nn', emitF32Gemm4x8(m, opts.relaxedSimd));
-  m.export('gemm_nt', emitF32GemmNt4x2(m, opts.relaxedSimd));
+  const gemmNN = emitF32Gemm4x8(m, opts.relaxedSimd);
+  const gemmNT = emitF32GemmNt4x2(m, opts.relaxedSimd);
+  m.export('gemm_nn', gemmNN);
+  m.export('gemm_nt', gemmNT);
+  for (const tr of [WINOGRAD_F2X2_3X3, WINOGRAD_F4X4_3X3]) {
+    m.export(`wino_conv_f${tr.m}`, emitWinogradConvTrain(m, gemmNN, tr));
+    m.export(`wino_wgrad_f${tr.m}`, emitWinogradWgradTrain(m, gemmNT, tr));
+    m.export(`wino_weights_f${tr.m}`, emitWinogradWeights(m, tr));
+    m.export(`wino_wgrad_out_f${tr.m}`, emitWinogradWgradOut(m, tr));
+  }
   m.export('im2col', emitF32Im2col(m));
   m.export('col2im', emitF32Col2im(m));
   emitTrainingElementwise(m);

@@ -4,6 +4,7 @@
 import { CliError, intListOption, intOption, listOption, parse } from '../cli/args';
 import { UserError } from '../errors';
 import { type BenchRow, formatBenchTable, measureMachinePeak, measureWasmMemory, runBench } from './bench';
+import { type TrainBenchRow, trainBenchMain } from './train-bench';
 
 export const BENCH_USAGE = `resnet bench [--models resnet18,resnet50,resnet20,resnet56] [--engines ts,wasm,ort-wasm]
              [--threads 1,2] [--batch N] [--runs N] [--warmup N] [--no-relaxed] [--no-memory] [--json]`;
@@ -47,7 +48,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
 }
 
 /** Runs the benchmark and writes its report with `print`; returns the rows. */
-export async function benchMain(argv: readonly string[], print: (s: string) => void = (s) => console.log(s)): Promise<BenchRow[]> {
+export async function benchMain(argv: readonly string[], print: (s: string) => void = (s) => console.log(s)): Promise<BenchRow[] | TrainBenchRow[]> {
+  if (argv.includes('--train')) return trainBenchMain(argv, print);
   const a = parseBenchArgs(argv);
   const log = a.json ? undefined : (line: string): void => console.error(`bench: ${line}`);
   // Memory first, while the process holds nothing else.

@@ -9,6 +9,7 @@ import { type FloatArray, gemmNN, gemmNT } from '../../kernels/ts/train/gemm';
 import { simdSupported } from '../../kernels/wasm/emit';
 import { ALIGN, PAGE, TRAIN_MAX_PAGES as MAX_PAGES } from '../../kernels/wasm/memory';
 import { buildTrainingModule } from '../../kernels/wasm/modules';
+import { TMP_BYTES } from '../../kernels/wasm/winograd-3x3-train';
 import { enableRelaxedSimd as enableRelaxedSimdWith } from '../../kernels/wasm/node-relaxed';
 import { type WasmMemory, wasm } from '../../kernels/wasm/wasm-api';
 
@@ -32,6 +33,26 @@ export interface TrainBackend {
   bnForwardTrain: typeof bnForwardTrain;
   bnForwardEval: typeof bnForwardEval;
   bnBackward: typeof bnBackward;
+  /** Winograd 3x3 stride-1 pad-1 convs, where the backend has them (the net uses im2col + GEMM otherwise). */
+  readonly winograd?: WinogradKernels;
+}
+
+/** F(2x2,3x3) or F(4x4,3x3): output tile size. */
+export type WinogradTile = 2 | 4;
+
+/**
+ * 3x3 convs with stride 1 and pad 1 over CHWN activations of C x H x W (per image) and n images, by
+ * Winograd's minimal filtering (kernels/wasm/winograd-3x3-train.ts).
+ */
+export interface WinogradKernels {
+  /**
+   * y (+)= conv(x, w) with w ONNX [M][C][3][3]: the forward pass (x has C channels, y M). With `flip` the
+   * backward-data pass instead: y (C channels) (+)= conv of x (M channels) with the filters turned 180 degrees
+   * and their channels swapped, i.e. dx = W^T dy.
+   */
+  conv(x: FloatArray, y: FloatArray, w: FloatArray, C: number, M: number, n: number, H: number, W: number, flip: boolean, acc: boolean, tile: WinogradTile): void;
+  /** dW = the weight gradient of y = conv(x, w) for output gradient dy (dW ONNX [M][C][3][3], overwritten). */
+  weightGrad(x: FloatArray, dy: FloatArray, dW: FloatArray, C: number, M: number, n: number, H: number, W: number, tile: WinogradTile): void;
 }
 
 export function jsBackend(precision: 64 | 32): TrainBackend {
@@ -59,6 +80,9 @@ function enableRelaxedSimd(): boolean {
   }
 }
 
+/** Floats of one Winograd block's transformed input and output (1 MB; 256 KB and 4 MB measured slower or no faster). */
+const WINOGRAD_BLOCK_FLOATS = 1 << 18;
+
 export interface WasmBackendOptions {
   /** Default: use relaxed SIMD (FMA) when it can be enabled. */
   readonly relaxedSimd?: boolean;
@@ -80,8 +104,11 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
   const i2c = ex['im2col'] as Im2colFn;
   const c2i = ex['col2im'] as Im2colFn;
   const k = (name: string): Fn => ex[name] as Fn;
-  const [relu, reluBwd, add, pass, bnSums, bnSqdev, bnAffine, bnDx] =
-    ['relu', 'relu_bwd', 'add', 'pass', 'bn_sums', 'bn_sqdev', 'bn_affine', 'bn_dx'].map(k) as [Fn, Fn, Fn, Fn, Fn, Fn, Fn, Fn];
+  const wino = (name: string): Record<WinogradTile, Fn> => ({ 2: k(`${name}_f2`), 4: k(`${name}_f4`) });
+  const [winoConv, winoWgrad, winoWeights, winoWgradOut] = ['wino_conv', 'wino_wgrad', 'wino_weights', 'wino_wgrad_out'].map(wino) as
+    [Record<WinogradTile, Fn>, Record<WinogradTile, Fn>, Record<WinogradTile, Fn>, Record<WinogradTile, Fn>];
+  const [relu, reluBwd, add, pass, bnSums, bnStats, bnAffine, bnDx] =
+    ['relu', 'relu_bwd', 'add', 'pass', 'bn_sums', 'bn_stats', 'bn_affine', 'bn_dx'].map(k) as [Fn, Fn, Fn, Fn, Fn, Fn, Fn, Fn];
   // Address 0 stays unused.
   let top = ALIGN;
   const addr = (a: FloatArray): number => {
@@ -101,6 +128,47 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     top = end;
     return view;
   };
+  // Winograd buffers, grown when a larger layer or batch comes: transformed weights (or weight-gradient sums),
+  // the block scratch, and a zero area and a sink of n floats.
+  const bufs = { u: null as Float32Array | null, scratch: null as Float32Array | null, zero: null as Float32Array | null, sink: null as Float32Array | null };
+  const buf = (key: keyof typeof bufs, n: number): Float32Array => {
+    const b = bufs[key];
+    if (b && b.length >= n) return b;
+    bufs[key] = alloc(Math.ceil(n * 1.25));
+    return bufs[key]!;
+  };
+  /**
+   * Tiles per block (V and M, or DY, of a block take about WINOGRAD_BLOCK_FLOATS) and the scratch layout: rows
+   * of ldv floats and alpha^2 planes per matrix, padded so that no two rows or planes read together start a
+   * multiple of 4 KB apart (they would share the L1 cache's sets and evict each other).
+   */
+  const block = (tile: WinogradTile, C: number, M: number, n: number): number[] => {
+    const aa = (tile + 2) * (tile + 2);
+    const tb = Math.max(1, Math.floor(WINOGRAD_BLOCK_FLOATS / (aa * (C + M) * n)));
+    let ldv = tb * n + 16;
+    while ((ldv * 4) % 4096 < 256 || (ldv * 4) % 4096 > 4096 - 256) ldv += 16;
+    const plane = (rows: number): number => Math.ceil((rows * ldv * 4) / 4096) * 4096 + 5 * 64;
+    const vXi = plane(C), mXi = plane(M);
+    const scratch = buf('scratch', (TMP_BYTES + aa * (vXi + mXi)) / 4);
+    return [addr(scratch), addr(buf('zero', n)), C, M, n, tb, ldv, vXi, mXi];
+  };
+  const winograd: WinogradKernels = {
+    conv(x, y, w, C, M, n, H, W, flip, acc, tile) {
+      const aa = (tile + 2) * (tile + 2);
+      const u = buf('u', aa * M * C);
+      winoWeights[tile](addr(w), addr(u), M, C, flip ? 1 : 0);
+      const [cin, cout] = flip ? [M, C] : [C, M];
+      const [scratch, zero, , , , tb, ldv, vXi, mXi] = block(tile, cin, cout, n) as [number, number, number, number, number, number, number, number, number];
+      winoConv[tile](addr(x), addr(y), addr(u), scratch, zero, addr(buf('sink', n)), cin, cout, n, H, W, tb, ldv, vXi, mXi, acc ? 1 : 0);
+    },
+    weightGrad(x, dy, dW, C, M, n, H, W, tile) {
+      const aa = (tile + 2) * (tile + 2);
+      const sums = buf('u', aa * M * C);
+      const [scratch, zero, , , , tb, ldv, vXi, mXi] = block(tile, C, M, n) as [number, number, number, number, number, number, number, number, number];
+      winoWgrad[tile](addr(x), addr(dy), addr(sums), scratch, zero, C, M, n, H, W, tb, ldv, vXi, mXi);
+      winoWgradOut[tile](addr(sums), addr(dW), M, C);
+    },
+  };
   // Per-channel vectors for the batch-norm kernels (grown when a wider layer comes).
   let perChannel: Float32Array[] = [];
   const channelVectors = (C: number): Float32Array[] => {
@@ -110,6 +178,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
   return {
     name: 'wasm',
     relaxedSimd: relaxed,
+    winograd,
     memoryBytes: () => memory.buffer.byteLength,
     alloc,
     gemmNN(M, N, K, A, lda, B, ldb, C, ldc, accumulate) {
@@ -126,17 +195,18 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     },
     relu(x, n, y) { relu(addr(x), addr(y), n); },
     reluBackward(y, dy, n, dx, acc) { reluBwd(addr(y), addr(dy), addr(dx), n, acc ? 1 : 0); },
-    add(a, b, n, y) { add(addr(a), addr(b), addr(y), n); },
-    pass(dy, n, dx, acc) { pass(addr(dy), addr(dx), n, acc ? 1 : 0); },
-    bnForwardTrain(x, C, S, gamma, beta, eps, y, saved, running) {
+    add(a, b, n, y, relu = false) { add(addr(a), addr(b), addr(y), n, relu ? 1 : 0); },
+    pass(dy, n, dx, acc, reluOut = null) { pass(addr(dy), addr(dx), n, acc ? 1 : 0, reluOut ? addr(reluOut) : 0); },
+    bnForwardTrain(x, C, S, gamma, beta, eps, y, saved, running, relu = false) {
       if (S < 2) throw new Error(`batch norm: training needs more than one value per channel, got ${S} (C=${C})`);
       const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
-      mean.fill(0, 0, C);
-      bnSums(addr(x), 0, C, S, addr(mean), addr(out));
-      for (let c = 0; c < C; c++) mean[c] = out[c]! / S;
-      bnSqdev(addr(x), C, S, addr(mean), addr(out));
+      // One pass: sums of x - shift and their squares, shifted by each channel's first value.
+      for (let c = 0; c < C; c++) mean[c] = x[c * S]!;
+      bnStats(addr(x), C, S, addr(mean), addr(out));
       for (let c = 0; c < C; c++) {
-        const variance = out[c]! / S;
+        const d = out[2 * c]! / S;
+        mean[c] += d;
+        const variance = Math.max(0, out[2 * c + 1]! / S - d * d);
         const invStd = 1 / Math.sqrt(variance + eps);
         saved.mean[c] = mean[c]!;
         saved.invStd[c] = invStd;
@@ -148,20 +218,20 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
           running.variance[c] = m * running.variance[c]! + (1 - m) * variance * (S / (S - 1));
         }
       }
-      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b));
+      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0);
     },
-    bnForwardEval(x, C, S, gamma, beta, mean, variance, eps, y) {
+    bnForwardEval(x, C, S, gamma, beta, mean, variance, eps, y, relu = false) {
       const [, , a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
       for (let c = 0; c < C; c++) {
         a[c] = gamma[c]! / Math.sqrt(variance[c]! + eps);
         b[c] = beta[c]! - mean[c]! * a[c]!;
       }
-      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b));
+      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0);
     },
-    bnBackward(x, dy, C, S, gamma, saved: BnSaved, dGamma, dBeta, dx, acc) {
+    bnBackward(x, dy, C, S, gamma, saved: BnSaved, dGamma, dBeta, dx, acc, reluOut = null) {
       const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
       for (let c = 0; c < C; c++) mean[c] = saved.mean[c]!;
-      bnSums(addr(x), addr(dy), C, S, addr(mean), addr(out));
+      bnSums(addr(x), addr(dy), C, S, addr(mean), addr(out), reluOut ? addr(reluOut) : 0);
       // dx = k dy + cx x + b0 with k = gamma invStd (see kernels/ts/train/batchnorm.ts); cx goes in `mean`'s
       // second half, since `mean` is no longer needed.
       const cx = mean.subarray(C);
@@ -177,7 +247,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
         cx[c] = -k * invStd * invStd * sdyx / S;
         b[c] = -k * sdy / S + k * m * invStd * invStd * sdyx / S;
       }
-      bnDx(addr(x), addr(dy), addr(dx), C, S, addr(a), addr(cx), addr(b), acc ? 1 : 0);
+      bnDx(addr(x), addr(dy), addr(dx), C, S, addr(a), addr(cx), addr(b), acc ? 1 : 0, reluOut ? addr(reluOut) : 0);
     },
   };
 }

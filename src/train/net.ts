@@ -1,7 +1,8 @@
 // A trainable network built from a Graph (the zoo's, or one read back from our ONNX files): forward in
 // training mode (batch statistics) or inference mode (running statistics), backward through every op, and
-// the weights written back into a Graph. Activations are CNHW ([C, N, H, W]): every conv is one GEMM over
-// the whole batch (see kernels/ts/train). Buffers are sized once for the largest batch.
+// the weights written back into a Graph. Activations are CHWN ([C, H, W, N], the batch innermost): every conv
+// is one GEMM over the whole batch (see kernels/ts/train), or Winograd's, vectorised over the images. Buffers
+// are sized once for the largest batch.
 import type { BnSaved } from '../../kernels/ts/train/batchnorm';
 import { type ConvGeom, colRows, convGeom } from '../../kernels/ts/train/conv';
 import {
@@ -11,7 +12,7 @@ import type { FloatArray } from '../../kernels/ts/train/gemm';
 import { fcBackward, fcForward, type LossResult, softmaxCrossEntropy } from '../../kernels/ts/train/loss';
 import { UserError } from '../errors';
 import { type Graph, type GraphNode, type IrTensor, attrFloat, attrInt, attrInts, attrString, f32 } from '../graph/ir';
-import type { TrainBackend } from './backend';
+import type { TrainBackend, WinogradTile } from './backend';
 
 /** A learnable tensor and its gradient (same shape, overwritten by every backward pass). */
 export interface Param {
@@ -43,9 +44,9 @@ interface Value {
 
 type Op =
   | { kind: 'conv'; name: string; x: Value; y: Value; weight: Param; bias: Param | null; k: number; stride: number; pad: number }
-  | { kind: 'bn'; name: string; x: Value; y: Value; gamma: Param; beta: Param; mean: StateTensor; variance: StateTensor; eps: number; momentum: number; saved: BnSaved }
+  | { kind: 'bn'; name: string; x: Value; y: Value; gamma: Param; beta: Param; mean: StateTensor; variance: StateTensor; eps: number; momentum: number; saved: BnSaved; relu: boolean }
   | { kind: 'relu'; name: string; x: Value; y: Value }
-  | { kind: 'add'; name: string; a: Value; b: Value; y: Value }
+  | { kind: 'add'; name: string; a: Value; b: Value; y: Value; relu: boolean }
   | { kind: 'subsample'; name: string; x: Value; y: Value; stride: number }
   | { kind: 'channelPad'; name: string; x: Value; y: Value; before: number; after: number }
   | { kind: 'gap'; name: string; x: Value; y: Value }
@@ -59,7 +60,32 @@ export interface TrainNetOptions {
   readonly resetBatchNorm?: boolean;
   /** Also compute the gradient with respect to the input (for gradient checks). */
   readonly inputGradient?: boolean;
+  /**
+   * Winograd tile per pass for 3x3 stride-1 pad-1 convs where the backend has Winograd kernels (0 = im2col +
+   * GEMM). Default DEFAULT_WINOGRAD.
+   */
+  readonly winograd?: WinogradPlan;
+  /** Called with (phase, ms) after each timed phase of forward/backward (profiling; see src/bench/train-bench.ts). */
+  readonly profile?: (phase: string, ms: number) => void;
+  /** The profile's clock in ms (default performance.now; CPU time makes profiles on a busy machine steadier). */
+  readonly clock?: () => number;
 }
+
+export interface WinogradPlan {
+  readonly forward: WinogradTile | 0;
+  readonly data: WinogradTile | 0;
+  readonly weights: WinogradTile | 0;
+  /** Convs with fewer input channels than this use im2col + GEMM in every pass (the first conv, C = 1 or 3). */
+  readonly minChannels: number;
+}
+
+/**
+ * F(4x4) for the backward passes (4x fewer multiplies than direct; their float32 error is that of a direct
+ * conv, measured on whole-net gradients), F(2x2) for the forward pass: F(4x4) there has ~1e-6 relative error
+ * per layer (5x a direct conv's) and batch norm's backward amplifies it into the gradients of deep plain nets
+ * (a 20-layer plain net's first-layer gradient moved by 0.4% against float64), for ~10% more step time.
+ */
+const DEFAULT_WINOGRAD: WinogradPlan = { forward: 2, data: 4, weights: 4, minChannels: 4 };
 
 /** Ops a trainable graph may use; anything else is refused by name. */
 const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
@@ -80,9 +106,23 @@ function intsOf(t: IrTensor | undefined, node: GraphNode, what: string): number[
   return Array.from(t.data, Math.trunc);
 }
 
-/** Pixels per conv GEMM chunk: the chunk of im2col (rows x chunk floats) stays in L2 (about 512 KB). */
-function chunkPixels(rows: number): number {
-  return Math.max(64, Math.min(1024, Math.floor(131072 / rows / 8) * 8));
+/**
+ * Columns per conv GEMM chunk: the chunk of im2col (rows x chunk floats) stays in L2 (about 512 KB). Chunks are
+ * whole pixels (multiples of the batch n, the columns of one pixel) so the wasm im2col copies whole runs.
+ */
+function chunkPixels(rows: number, n = 1): number {
+  const cols = Math.max(64, Math.min(1024, Math.floor(131072 / rows / 8) * 8));
+  return Math.max(1, Math.floor(cols / n)) * n;
+}
+
+/**
+ * The row stride of an im2col chunk of `cols` columns: padded so that rows do not start a multiple of 4 KB
+ * apart (with 1024 columns, conv1's 9 rows shared one L1 cache set and evicted each other in the GEMM).
+ */
+function colStride(cols: number): number {
+  let ld = cols;
+  while ((ld * 4) % 4096 < 256 || (ld * 4) % 4096 > 4096 - 256) ld += 16;
+  return ld;
 }
 
 export class TrainNet {
@@ -100,10 +140,18 @@ export class TrainNet {
   private readonly gradReady = new Set<Value>();
   private batch = 0;
   private training = false;
+  private readonly wino: WinogradPlan;
+  /** How many nodes read each value (a ReLU is fused into the batch norm or add before it if it is the only reader). */
+  private readonly readers = new Map<string, number>();
+  private readonly profile: ((phase: string, ms: number) => void) | null;
+  private readonly clock: () => number;
 
   constructor(readonly graph: Graph, opts: TrainNetOptions) {
     this.backend = opts.backend;
     this.maxBatch = opts.maxBatch;
+    this.wino = opts.winograd ?? DEFAULT_WINOGRAD;
+    this.profile = opts.profile ?? null;
+    this.clock = opts.clock ?? (() => performance.now());
     if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
       throw new TrainGraphError(`training: graph '${graph.name}' must have one input and one output, has ${graph.inputs.length} and ${graph.outputs.length}`);
     }
@@ -115,6 +163,8 @@ export class TrainNet {
     this.input = this.newValue(graph.inputs[0]!.name, c, h, w, opts.inputGradient ?? false);
     let colSize = 0;
     let wtSize = 0;
+    for (const node of graph.nodes) for (const i of node.inputs) this.readers.set(i, (this.readers.get(i) ?? 0) + 1);
+    for (const out of graph.outputs) this.readers.set(out.name, (this.readers.get(out.name) ?? 0) + 1);
     for (const node of graph.nodes) {
       const op = this.buildOp(node, opts.resetBatchNorm ?? false);
       if (!op) continue;
@@ -122,7 +172,7 @@ export class TrainNet {
       if (op.kind === 'conv') {
         const rows = op.x.c * op.k * op.k;
         const rowsT = op.y.c * op.k * op.k;
-        colSize = Math.max(colSize, rows * chunkPixels(rows), rowsT * chunkPixels(rowsT));
+        colSize = Math.max(colSize, rows * colStride(chunkPixels(rows, this.maxBatch)), rowsT * colStride(chunkPixels(rowsT, this.maxBatch)));
         wtSize = Math.max(wtSize, rows * op.y.c);
       }
     }
@@ -214,19 +264,28 @@ export class TrainNet {
         const variance = this.state(node, 4, [C], resetBn ? 1 : undefined);
         const saved: BnSaved = { mean: new Float64Array(C), invStd: new Float64Array(C) };
         return {
-          kind: 'bn', name: node.name, x, y: this.newValue(out, C, x.h, x.w), gamma, beta, mean, variance, saved,
+          kind: 'bn', name: node.name, x, y: this.newValue(out, C, x.h, x.w), gamma, beta, mean, variance, saved, relu: false,
           eps: attrFloat(node, 'epsilon', 1e-5), momentum: attrFloat(node, 'momentum', 0.9),
         };
       }
       case 'Relu': {
         const x = this.valueOf(node, 0);
+        // Fused into the batch norm or add that computed x when this ReLU is x's only reader: that op writes
+        // max(., 0) in place and its backward masks the gradient (one pass over memory less each way).
+        const prev = this.ops[this.ops.length - 1];
+        if (prev && (prev.kind === 'bn' || prev.kind === 'add') && prev.y === x && !prev.relu && this.readers.get(x.name) === 1) {
+          prev.relu = true;
+          if (this.values.has(out)) fail(node, `value '${out}' is produced twice`);
+          this.values.set(out, x);
+          return null;
+        }
         return { kind: 'relu', name: node.name, x, y: this.newValue(out, x.c, x.h, x.w) };
       }
       case 'Add': {
         const a = this.valueOf(node, 0);
         const b = this.valueOf(node, 1);
         if (a.c !== b.c || a.h !== b.h || a.w !== b.w) fail(node, `inputs have shapes [${a.c},${a.h},${a.w}] and [${b.c},${b.h},${b.w}]; training needs equal shapes`);
-        return { kind: 'add', name: node.name, a, b, y: this.newValue(out, a.c, a.h, a.w) };
+        return { kind: 'add', name: node.name, a, b, y: this.newValue(out, a.c, a.h, a.w), relu: false };
       }
       case 'Slice': {
         // Option A's subsampling: starts 0, ends past the end, steps s on H and W.
@@ -261,7 +320,7 @@ export class TrainNet {
       }
       case 'Flatten':
       case 'Identity': {
-        // [C, N, 1, 1] and [C, N] are the same buffer in CNHW; Identity is an alias too.
+        // [C, 1, 1, N] and [C, N] are the same buffer in CHWN; Identity is an alias too.
         const x = this.valueOf(node, 0);
         if (node.op === 'Flatten' && (attrInt(node, 'axis', 1) !== 1 || x.h !== 1 || x.w !== 1)) fail(node, `only flattening [N,C,1,1] on axis 1 trains here, input is [N,${x.c},${x.h},${x.w}]`);
         if (this.values.has(out)) fail(node, `value '${out}' is produced twice`);
@@ -305,11 +364,11 @@ export class TrainNet {
     const { c, h, w } = this.input;
     const hw = h * w;
     const d = this.input.data;
-    // NCHW -> CNHW
+    // NCHW -> CHWN
     for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) {
       const src = (s * c + ch) * hw;
-      const dst = (ch * n + s) * hw;
-      for (let i = 0; i < hw; i++) d[dst + i] = x[src + i]!;
+      const dst = ch * hw * n + s;
+      for (let i = 0; i < hw; i++) d[dst + i * n] = x[src + i]!;
     }
     for (const op of this.ops) this.forwardOp(op, n, training);
     return this.output.data.subarray(0, this.classes * n);
@@ -346,7 +405,7 @@ export class TrainNet {
     const hw = h * w;
     const out = new Float64Array(n * c * hw);
     const ready = this.gradReady.has(this.input);
-    if (ready) for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < hw; i++) out[(s * c + ch) * hw + i] = g[(ch * n + s) * hw + i]!;
+    if (ready) for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < hw; i++) out[(s * c + ch) * hw + i] = g[(ch * hw + i) * n + s]!;
     return out;
   }
 
@@ -356,23 +415,30 @@ export class TrainNet {
   }
 
   private forwardOp(op: Op, n: number, training: boolean): void {
+    if (!this.profile) return this.forwardOpUntimed(op, n, training);
+    const t0 = this.clock();
+    this.forwardOpUntimed(op, n, training);
+    if (op.kind !== 'conv') this.profile(`${op.kind} forward`, this.clock() - t0);
+  }
+
+  private forwardOpUntimed(op: Op, n: number, training: boolean): void {
     switch (op.kind) {
       case 'conv': return this.convForward(op, n);
       case 'bn': {
         const S = n * op.x.h * op.x.w;
         if (training) {
           this.backend.bnForwardTrain(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.eps, op.y.data, op.saved,
-            { mean: op.mean.data, variance: op.variance.data, momentum: op.momentum });
+            { mean: op.mean.data, variance: op.variance.data, momentum: op.momentum }, op.relu);
         } else {
-          this.backend.bnForwardEval(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.mean.data, op.variance.data, op.eps, op.y.data);
+          this.backend.bnForwardEval(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.mean.data, op.variance.data, op.eps, op.y.data, op.relu);
         }
         return;
       }
       case 'relu': return this.backend.relu(op.x.data, size(op.x, n), op.y.data);
-      case 'add': return this.backend.add(op.a.data, op.b.data, size(op.a, n), op.y.data);
-      case 'subsample': return subsampleForward(op.x.data, op.x.c * n, op.x.h, op.x.w, op.stride, op.y.data);
+      case 'add': return this.backend.add(op.a.data, op.b.data, size(op.a, n), op.y.data, op.relu);
+      case 'subsample': return subsampleForward(op.x.data, op.x.c, op.x.h, op.x.w, n, op.stride, op.y.data);
       case 'channelPad': return channelPadForward(op.x.data, op.x.c, op.before, op.after, n * op.x.h * op.x.w, op.y.data);
-      case 'gap': return gapForward(op.x.data, op.x.c * n, op.x.h * op.x.w, op.y.data);
+      case 'gap': return gapForward(op.x.data, op.x.c, op.x.h * op.x.w, n, op.y.data);
       case 'fc': return fcForward(op.x.data, op.weight.data, op.bias.data, op.x.c, op.y.c, n, op.y.data);
     }
   }
@@ -391,12 +457,27 @@ export class TrainNet {
   }
 
   private backwardOp(op: Op, n: number): void {
+    if (!this.profile) return this.backwardOpUntimed(op, n);
+    const t0 = this.clock();
+    this.backwardOpUntimed(op, n);
+    if (op.kind !== 'conv') this.profile(`${op.kind} backward`, this.clock() - t0);
+  }
+
+  /** Runs fn, and reports its time as `phase` when profiling. */
+  private timed(phase: string, fn: () => void): void {
+    if (!this.profile) return fn();
+    const t0 = this.clock();
+    fn();
+    this.profile(phase, this.clock() - t0);
+  }
+
+  private backwardOpUntimed(op: Op, n: number): void {
     const dy = this.dyOf(op);
     switch (op.kind) {
       case 'conv': return this.convBackward(op, n, dy);
       case 'bn': {
         const t = this.target(op.x)!;
-        this.backend.bnBackward(op.x.data, dy, op.x.c, n * op.x.h * op.x.w, op.gamma.data, op.saved, op.gamma.grad, op.beta.grad, t.dx, t.acc);
+        this.backend.bnBackward(op.x.data, dy, op.x.c, n * op.x.h * op.x.w, op.gamma.data, op.saved, op.gamma.grad, op.beta.grad, t.dx, t.acc, op.relu ? op.y.data : null);
         return;
       }
       case 'relu': {
@@ -407,13 +488,13 @@ export class TrainNet {
       case 'add': {
         for (const v of [op.a, op.b]) {
           const t = this.target(v);
-          if (t) this.backend.pass(dy, size(v, n), t.dx, t.acc);
+          if (t) this.backend.pass(dy, size(v, n), t.dx, t.acc, op.relu ? op.y.data : null);
         }
         return;
       }
       case 'subsample': {
         const t = this.target(op.x);
-        if (t) subsampleBackward(dy, op.x.c * n, op.x.h, op.x.w, op.stride, t.dx, t.acc);
+        if (t) subsampleBackward(dy, op.x.c, op.x.h, op.x.w, n, op.stride, t.dx, t.acc);
         return;
       }
       case 'channelPad': {
@@ -423,7 +504,7 @@ export class TrainNet {
       }
       case 'gap': {
         const t = this.target(op.x);
-        if (t) gapBackward(dy, op.x.c * n, op.x.h * op.x.w, t.dx, t.acc);
+        if (t) gapBackward(dy, op.x.c, op.x.h * op.x.w, n, t.dx, t.acc);
         return;
       }
       case 'fc': {
@@ -438,37 +519,71 @@ export class TrainNet {
     return convGeom(op.x.c, n, op.x.h, op.x.w, op.y.c, op.k, op.stride, op.pad);
   }
 
-  /** y = W col(x), in chunks of pixels whose im2col stays in cache. */
+  /** The Winograd tile for this conv in one pass, or 0 for im2col + GEMM. */
+  private winogradTile(op: Extract<Op, { kind: 'conv' }>, pass: keyof Omit<WinogradPlan, 'minChannels'>): WinogradTile | 0 {
+    if (!this.backend.winograd || op.k !== 3 || op.stride !== 1 || op.pad !== 1 || op.x.c < this.wino.minChannels) return 0;
+    return this.wino[pass];
+  }
+
+  /** y = W col(x), in chunks of pixels whose im2col stays in cache; or Winograd's. */
   private convForward(op: Extract<Op, { kind: 'conv' }>, n: number): void {
     const g = this.geom(op, n);
-    const R = colRows(g);
     const P = n * g.oh * g.ow;
-    const pc = chunkPixels(R);
-    const be = this.backend;
-    for (let p0 = 0; p0 < P; p0 += pc) {
-      const p1 = Math.min(P, p0 + pc);
-      be.im2col(op.x.data, g, this.col, pc, p0, p1);
-      be.gemmNN(g.m, p1 - p0, R, op.weight.data, R, this.col, pc, op.y.data.subarray(p0), P, false);
+    const tile = this.winogradTile(op, 'forward');
+    if (tile) {
+      this.timed(`conv forward (Winograd F${tile})`, () => this.backend.winograd!.conv(op.x.data, op.y.data, op.weight.data, g.c, g.m, n, g.h, g.w, false, false, tile));
+    } else {
+      this.timed('conv forward (im2col + GEMM)', () => {
+        const R = colRows(g);
+        const pc = chunkPixels(R, n);
+        const be = this.backend;
+        for (let p0 = 0; p0 < P; p0 += pc) {
+          const p1 = Math.min(P, p0 + pc);
+          be.im2col(op.x.data, g, this.col, colStride(pc), p0, p1);
+          be.gemmNN(g.m, p1 - p0, R, op.weight.data, R, this.col, colStride(pc), op.y.data.subarray(p0), P, false);
+        }
+      });
     }
     if (op.bias) addRowBias(op.y.data, op.bias.data, g.m, P);
   }
 
-  /** dW = dy col(x)^T; dx (+)= col2im(W^T dy), chunk by chunk. */
+  /** dW = dy col(x)^T; dx (+)= col2im(W^T dy), chunk by chunk; or Winograd's. */
   private convBackward(op: Extract<Op, { kind: 'conv' }>, n: number, dy: FloatArray): void {
     const g = this.geom(op, n);
     const R = colRows(g);
     const M = g.m;
     const P = n * g.oh * g.ow;
-    const pc = chunkPixels(R);
+    const pc = chunkPixels(R, n);
     const be = this.backend;
-    for (let p0 = 0; p0 < P; p0 += pc) {
-      const p1 = Math.min(P, p0 + pc);
-      be.im2col(op.x.data, g, this.col, pc, p0, p1);
-      be.gemmNT(M, R, p1 - p0, dy.subarray(p0), P, this.col, pc, op.weight.grad, R, p0 > 0);
+    const wTile = this.winogradTile(op, 'weights');
+    if (wTile) {
+      this.timed(`conv weight gradient (Winograd F${wTile})`, () => be.winograd!.weightGrad(op.x.data, dy, op.weight.grad, g.c, M, n, g.h, g.w, wTile));
+    } else {
+      this.timed('conv weight gradient (im2col + GEMM)', () => {
+        for (let p0 = 0; p0 < P; p0 += pc) {
+          const p1 = Math.min(P, p0 + pc);
+          be.im2col(op.x.data, g, this.col, colStride(pc), p0, p1);
+          be.gemmNT(M, R, p1 - p0, dy.subarray(p0), P, this.col, colStride(pc), op.weight.grad, R, p0 > 0);
+        }
+      });
     }
     if (op.bias) rowSums(dy, M, P, op.bias.grad);
     const t = this.target(op.x);
     if (!t) return;
+    const dTile = this.winogradTile(op, 'data');
+    if (dTile) {
+      this.timed(`conv backward data (Winograd F${dTile})`, () => be.winograd!.conv(dy, t.dx, op.weight.data, g.c, M, n, g.h, g.w, true, t.acc, dTile));
+      return;
+    }
+    this.timed('conv backward data (im2col + GEMM)', () => this.convBackwardData(op, g, n, dy, t));
+  }
+
+  private convBackwardData(op: Extract<Op, { kind: 'conv' }>, g: ConvGeom, n: number, dy: FloatArray, t: { dx: FloatArray; acc: boolean }): void {
+    const R = colRows(g);
+    const M = g.m;
+    const P = n * g.oh * g.ow;
+    const pc = chunkPixels(R, n);
+    const be = this.backend;
     const w = op.weight.data;
     const wT = this.wT;
     const K = g.k;
@@ -481,22 +596,22 @@ export class TrainNet {
       }
       const gT = convGeom(M, n, g.oh, g.ow, C, K, 1, K - 1 - g.pad);
       const RT = colRows(gT);
-      const pcT = chunkPixels(RT);
+      const pcT = chunkPixels(RT, n);
       const PX = n * g.h * g.w;
       for (let p0 = 0; p0 < PX; p0 += pcT) {
         const p1 = Math.min(PX, p0 + pcT);
-        be.im2col(dy, gT, this.col, pcT, p0, p1);
-        be.gemmNN(C, p1 - p0, RT, wT, RT, this.col, pcT, t.dx.subarray(p0), PX, t.acc);
+        be.im2col(dy, gT, this.col, colStride(pcT), p0, p1);
+        be.gemmNN(C, p1 - p0, RT, wT, RT, this.col, colStride(pcT), t.dx.subarray(p0), PX, t.acc);
       }
       return;
     }
     // Other strides: dcol = W^T dy, then scatter-add with col2im.
     for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = w[m * R + r]!;
-    if (!t.acc) t.dx.fill(0, 0, size(op.x, n));
+    if (!t.acc) t.dx.fill(0, 0, g.c * g.h * g.w * n);
     for (let p0 = 0; p0 < P; p0 += pc) {
       const p1 = Math.min(P, p0 + pc);
-      be.gemmNN(R, p1 - p0, M, wT, M, dy.subarray(p0), P, this.col, pc, false);
-      be.col2im(this.col, g, t.dx, pc, p0, p1);
+      be.gemmNN(R, p1 - p0, M, wT, M, dy.subarray(p0), P, this.col, colStride(pc), false);
+      be.col2im(this.col, g, t.dx, colStride(pc), p0, p1);
     }
   }
 
@@ -596,7 +711,8 @@ function scatter(v: ArrayLike<number>, parts: readonly FloatArray[], what: strin
   if (v.length !== total) throw new Error(`set ${what}: ${v.length} values, the net has ${total}`);
   let o = 0;
   for (const p of parts) {
-    for (let i = 0; i < p.length; i++) p[i] = v[o + i]!;
+    if (v instanceof Float32Array || v instanceof Float64Array) p.set(v.subarray(o, o + p.length));
+    else for (let i = 0; i < p.length; i++) p[i] = v[o + i]!;
     o += p.length;
   }
 }

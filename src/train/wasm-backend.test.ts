@@ -55,7 +55,10 @@ describe('wasm training kernels match the reference', () => {
     for (const [c, n, h, w, k, s, p] of [[3, 2, 7, 8, 3, 1, 1], [2, 3, 9, 5, 3, 2, 1], [4, 2, 6, 6, 1, 2, 0], [1, 1, 5, 6, 3, 1, 1], [2, 2, 4, 9, 5, 1, 2], [2, 1, 3, 3, 3, 2, 2], [2, 3, 4, 5, 1, 1, 0], [2, 2, 4, 5, 3, 1, 2], [3, 4, 2, 3, 3, 1, 1]] as const) {
       const g = convGeom(c, n, h, w, 4, k, s, p);
       const P = colCols(g);
-      for (const [p0, p1] of [[0, P], [1, P - 1], [Math.floor(P / 3), Math.floor(P / 2) + 1]]) {
+      // Column ranges are whole pixels (multiples of n) for the wasm kernels.
+      const px = (q: number): number => q * n;
+      const Q = P / n;
+      for (const [p0, p1] of [[0, P], [px(1), px(Q - 1)], [px(Math.floor(Q / 3)), px(Math.floor(Q / 2) + 1)]]) {
         const ld = p1 - p0 + 3;
         const x = filled(wb, c * n * h * w);
         const col = filled(wb, colRows(g) * ld);
@@ -72,6 +75,42 @@ describe('wasm training kernels match the reference', () => {
     }
   });
 
+  it('Winograd F(2x2) and F(4x4) 3x3 convs: forward, backward data, weight gradient (odd channels, sizes, batches)', () => {
+    const wg = wb.winograd!;
+    for (const [C, M, H, W, n] of [[3, 5, 7, 5, 1], [1, 2, 4, 4, 3], [5, 3, 6, 9, 8], [8, 16, 5, 5, 6], [16, 8, 9, 7, 4], [2, 3, 1, 3, 5]] as const) {
+      const g = convGeom(C, n, H, W, M, 3, 1, 1);
+      const R = colRows(g), P = colCols(g);
+      const x = filled(wb, C * H * W * n), w = filled(wb, M * R, 0.3), dy = filled(wb, M * P);
+      // The reference: y = W col(x); dx = col2im(W^T dy); dW = dy col(x)^T, in float64.
+      const col = new Float64Array(R * P);
+      ref.im2col(f64(x), g, col, P, 0, P);
+      const wantY = new Float64Array(M * P);
+      ref.gemmNN(M, P, R, f64(w), R, col, P, wantY, P, false);
+      const wT = new Float64Array(R * M);
+      for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = w[m * R + r]!;
+      const dcol = new Float64Array(R * P);
+      ref.gemmNN(R, P, M, wT, M, f64(dy), P, dcol, P, false);
+      const wantDW = new Float64Array(M * R);
+      ref.gemmNT(M, R, P, f64(dy), P, col, P, wantDW, R, false);
+      for (const tile of [2, 4] as const) {
+        const what = `F(${tile}x${tile}) C=${C} M=${M} ${H}x${W} n=${n}`;
+        const y = filled(wb, M * P);
+        wg.conv(x, y, w, C, M, n, H, W, false, false, tile);
+        assertClose(y, wantY, 1e-5, `forward ${what}`);
+        for (const acc of [false, true]) {
+          const dx = filled(wb, C * H * W * n);
+          const wantDx = acc ? f64(dx) : new Float64Array(dx.length);
+          ref.col2im(dcol, g, wantDx, P, 0, P);
+          wg.conv(dy, dx, w, C, M, n, H, W, true, acc, tile);
+          assertClose(dx, wantDx, 1e-5, `backward data ${what} acc=${acc}`);
+        }
+        const dW = filled(wb, M * R);
+        wg.weightGrad(x, dy, dW, C, M, n, H, W, tile);
+        assertClose(dW, wantDW, 1e-5, `weight gradient ${what}`);
+      }
+    }
+  });
+
   it('relu, relu backward, add, pass (odd lengths, accumulate)', () => {
     for (const n of [1, 7, 64, 1001]) {
       const x = filled(wb, n), y = wb.alloc(n), want = new Float64Array(n);
@@ -83,44 +122,48 @@ describe('wasm training kernels match the reference', () => {
         wb.reluBackward(y, dy, n, dx, acc);
         ref.reluBackward(f64(y), f64(dy), n, wantDx, acc);
         assertClose(dx, wantDx, 1e-7, `relu backward ${n} acc=${acc}`);
-        const dx2 = filled(wb, n), want2 = f64(dx2);
-        wb.pass(dy, n, dx2, acc);
-        ref.pass(f64(dy), n, want2, acc);
-        assertClose(dx2, want2, 1e-7, `pass ${n} acc=${acc}`);
+        for (const mask of [null, y]) {
+          const dx2 = filled(wb, n), want2 = f64(dx2);
+          wb.pass(dy, n, dx2, acc, mask);
+          ref.pass(f64(dy), n, want2, acc, mask && f64(mask));
+          assertClose(dx2, want2, 1e-7, `pass ${n} acc=${acc} relu mask=${mask !== null}`);
+        }
       }
-      const s = wb.alloc(n), wantS = new Float64Array(n);
-      wb.add(x, y, n, s);
-      ref.add(f64(x), f64(y), n, wantS);
-      assertClose(s, wantS, 1e-7, `add ${n}`);
+      for (const relu of [false, true]) {
+        const s = wb.alloc(n), wantS = new Float64Array(n);
+        wb.add(x, y, n, s, relu);
+        ref.add(f64(x), f64(y), n, wantS, relu);
+        assertClose(s, wantS, 1e-7, `add ${n} relu=${relu}`);
+      }
     }
   });
 
-  it('batch norm: training forward (with running averages), inference forward, backward', () => {
-    for (const [C, S] of [[3, 2], [5, 37], [16, 1568], [2, 4001]] as const) {
+  it('batch norm: training forward (with running averages), inference forward, backward, each with and without a fused ReLU', () => {
+    for (const [C, S] of [[3, 2], [5, 37], [16, 1568], [2, 4001]] as const) for (const relu of [false, true]) {
       const x = filled(wb, C * S, 2, 0.5), gamma = filled(wb, C, 0.2, 1), beta = filled(wb, C, 0.3);
       const mean = filled(wb, C, 0.1), variance = filled(wb, C, 0.1, 1);
       const rMean = f64(mean), rVar = f64(variance);
       const y = wb.alloc(C * S), want = new Float64Array(C * S);
       const saved = { mean: new Float64Array(C), invStd: new Float64Array(C) };
       const savedRef = { mean: new Float64Array(C), invStd: new Float64Array(C) };
-      wb.bnForwardTrain(x, C, S, gamma, beta, 1e-5, y, saved, { mean, variance, momentum: 0.9 });
-      ref.bnForwardTrain(f64(x), C, S, f64(gamma), f64(beta), 1e-5, want, savedRef, { mean: rMean, variance: rVar, momentum: 0.9 });
-      assertClose(y, want, 1e-5, `bn train forward C=${C} S=${S}`);
+      wb.bnForwardTrain(x, C, S, gamma, beta, 1e-5, y, saved, { mean, variance, momentum: 0.9 }, relu);
+      ref.bnForwardTrain(f64(x), C, S, f64(gamma), f64(beta), 1e-5, want, savedRef, { mean: rMean, variance: rVar, momentum: 0.9 }, relu);
+      assertClose(y, want, 1e-5, `bn train forward C=${C} S=${S} relu=${relu}`);
       assertClose(mean, rMean, 1e-5, 'running mean');
       assertClose(variance, rVar, 1e-5, 'running variance');
       for (const acc of [false, true]) {
         const dy = filled(wb, C * S), dx = filled(wb, C * S), wantDx = f64(dx);
         const dG = wb.alloc(C), dB = wb.alloc(C), wantDG = new Float64Array(C), wantDB = new Float64Array(C);
-        wb.bnBackward(x, dy, C, S, gamma, saved, dG, dB, dx, acc);
-        ref.bnBackward(f64(x), f64(dy), C, S, f64(gamma), savedRef, wantDG, wantDB, wantDx, acc);
+        wb.bnBackward(x, dy, C, S, gamma, saved, dG, dB, dx, acc, relu ? y : null);
+        ref.bnBackward(f64(x), f64(dy), C, S, f64(gamma), savedRef, wantDG, wantDB, wantDx, acc, relu ? f64(y) : null);
         // With S = 2 the exact dx is ~0 (two values normalise to +-1 whatever they are): compare at dy's scale.
         assertClose(dx, wantDx, 1e-4, `bn backward dx C=${C} S=${S} acc=${acc}`, 1);
         assertClose(dG, wantDG, 1e-4, 'dgamma');
         assertClose(dB, wantDB, 1e-4, 'dbeta');
       }
       const yEval = wb.alloc(C * S), wantEval = new Float64Array(C * S);
-      wb.bnForwardEval(x, C, S, gamma, beta, mean, variance, 1e-5, yEval);
-      ref.bnForwardEval(f64(x), C, S, f64(gamma), f64(beta), f64(mean), f64(variance), 1e-5, wantEval);
+      wb.bnForwardEval(x, C, S, gamma, beta, mean, variance, 1e-5, yEval, relu);
+      ref.bnForwardEval(f64(x), C, S, f64(gamma), f64(beta), f64(mean), f64(variance), 1e-5, wantEval, relu);
       assertClose(yEval, wantEval, 1e-5, `bn eval C=${C} S=${S}`);
     }
   });

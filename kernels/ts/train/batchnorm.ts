@@ -1,5 +1,5 @@
-// Batch normalisation for training over CNHW activations: channel c is the contiguous run x[c*S, (c+1)*S),
-// S = N*H*W, so every statistic is one pass over one run.
+// Batch normalisation for training over channel-major (CHWN) activations: channel c is the contiguous run
+// x[c*S, (c+1)*S), S = H*W*N, so every statistic is one pass over one run.
 import type { FloatArray } from './gemm';
 
 export interface BnSaved {
@@ -11,11 +11,12 @@ export interface BnSaved {
 /**
  * Training-mode forward: normalise with the batch's statistics (biased variance), then update the running
  * averages as ONNX and PyTorch do: running = momentum * running + (1 - momentum) * batch, with the unbiased
- * variance. `momentum` is ONNX's (0.9 = PyTorch's 0.1).
+ * variance. `momentum` is ONNX's (0.9 = PyTorch's 0.1). With `relu`, y = max(batch norm, 0) (a ReLU fused
+ * into the batch norm: see bnBackward's reluOut).
  */
 export function bnForwardTrain(
   x: FloatArray, C: number, S: number, gamma: FloatArray, beta: FloatArray, eps: number, y: FloatArray,
-  saved: BnSaved, running: { mean: FloatArray; variance: FloatArray; momentum: number } | null,
+  saved: BnSaved, running: { mean: FloatArray; variance: FloatArray; momentum: number } | null, relu = false,
 ): void {
   if (S < 2) throw new Error(`batch norm: training needs more than one value per channel, got ${S} (C=${C})`);
   for (let c = 0; c < C; c++) {
@@ -34,7 +35,7 @@ export function bnForwardTrain(
     saved.invStd[c] = invStd;
     const scale = gamma[c]! * invStd;
     const shift = beta[c]! - mean * scale;
-    for (let i = 0; i < S; i++) y[o + i] = x[o + i]! * scale + shift;
+    for (let i = 0; i < S; i++) y[o + i] = relu ? Math.max(0, x[o + i]! * scale + shift) : x[o + i]! * scale + shift;
     if (running) {
       const m = running.momentum;
       running.mean[c] = m * running.mean[c]! + (1 - m) * mean;
@@ -43,28 +44,30 @@ export function bnForwardTrain(
   }
 }
 
-/** Inference-mode forward with the running statistics. */
+/** Inference-mode forward with the running statistics (and the fused ReLU with `relu`). */
 export function bnForwardEval(
   x: FloatArray, C: number, S: number, gamma: FloatArray, beta: FloatArray, mean: FloatArray, variance: FloatArray,
-  eps: number, y: FloatArray,
+  eps: number, y: FloatArray, relu = false,
 ): void {
   for (let c = 0; c < C; c++) {
     const scale = gamma[c]! / Math.sqrt(variance[c]! + eps);
     const shift = beta[c]! - mean[c]! * scale;
     const o = c * S;
-    for (let i = 0; i < S; i++) y[o + i] = x[o + i]! * scale + shift;
+    for (let i = 0; i < S; i++) y[o + i] = relu ? Math.max(0, x[o + i]! * scale + shift) : x[o + i]! * scale + shift;
   }
 }
 
 /**
  * Backward of the training-mode forward: with xhat = (x - mean) * invStd,
  *   dgamma = sum(dy * xhat), dbeta = sum(dy), dx = gamma * invStd / S * (S*dy - dbeta - xhat * dgamma).
- * dgamma and dbeta are overwritten; dx is added to when accumulate.
+ * dgamma and dbeta are overwritten; dx is added to when accumulate. With `reluOut` (the output of a forward
+ * with a fused ReLU) dy is the gradient of that output: it passes where reluOut > 0 and is 0 elsewhere.
  */
 export function bnBackward(
   x: FloatArray, dy: FloatArray, C: number, S: number, gamma: FloatArray, saved: BnSaved,
-  dGamma: FloatArray, dBeta: FloatArray, dx: FloatArray, accumulate: boolean,
+  dGamma: FloatArray, dBeta: FloatArray, dx: FloatArray, accumulate: boolean, reluOut: FloatArray | null = null,
 ): void {
+  const grad = (i: number): number => (reluOut && !(reluOut[i]! > 0) ? 0 : dy[i]!);
   for (let c = 0; c < C; c++) {
     const o = c * S;
     const mean = saved.mean[c]!;
@@ -72,7 +75,7 @@ export function bnBackward(
     let sdy = 0;
     let sdyx = 0;
     for (let i = 0; i < S; i++) {
-      const g = dy[o + i]!;
+      const g = grad(o + i);
       sdy += g;
       sdyx += g * (x[o + i]! - mean);
     }
@@ -84,7 +87,7 @@ export function bnBackward(
     const a = k;
     const b = -k * sdy / S + k * mean * invStd * invStd * sdyx / S;
     const cx = -k * invStd * invStd * sdyx / S;
-    if (accumulate) for (let i = 0; i < S; i++) dx[o + i] += a * dy[o + i]! + cx * x[o + i]! + b;
-    else for (let i = 0; i < S; i++) dx[o + i] = a * dy[o + i]! + cx * x[o + i]! + b;
+    if (accumulate) for (let i = 0; i < S; i++) dx[o + i] += a * grad(o + i) + cx * x[o + i]! + b;
+    else for (let i = 0; i < S; i++) dx[o + i] = a * grad(o + i) + cx * x[o + i]! + b;
   }
 }

@@ -1,5 +1,5 @@
 // ReLU, add, the option-A shortcut's pieces (spatial subsampling and zero channels), global average pool:
-// forward and backward over CNHW activations. Backward functions add into dx when `accumulate` (a value
+// forward and backward over CHWN activations ([C, H, W, N], see conv.ts). Backward functions add into dx when `accumulate` (a value
 // read by two ops gets the sum of both gradients), else overwrite it.
 import type { FloatArray } from './gemm';
 
@@ -18,35 +18,50 @@ export function reluBackward(y: FloatArray, dy: FloatArray, n: number, dx: Float
   else for (let i = 0; i < n; i++) dx[i] = y[i]! > 0 ? dy[i]! : 0;
 }
 
-export function addForward(a: FloatArray, b: FloatArray, n: number, y: FloatArray): void {
-  for (let i = 0; i < n; i++) y[i] = a[i]! + b[i]!;
+/** y = a + b, or max(a + b, 0) with `relu` (the residual add with the ReLU after it fused). */
+export function addForward(a: FloatArray, b: FloatArray, n: number, y: FloatArray, relu = false): void {
+  for (let i = 0; i < n; i++) y[i] = relu ? Math.max(0, a[i]! + b[i]!) : a[i]! + b[i]!;
 }
 
-/** The gradient of a sum passes through unchanged: dx (+)= dy. */
-export function passBackward(dy: FloatArray, n: number, dx: FloatArray, accumulate: boolean): void {
-  if (accumulate) for (let i = 0; i < n; i++) dx[i] += dy[i]!;
+/**
+ * The gradient of a sum passes through unchanged: dx (+)= dy; with `reluOut` (the output of an add with a
+ * fused ReLU) only where reluOut > 0.
+ */
+export function passBackward(dy: FloatArray, n: number, dx: FloatArray, accumulate: boolean, reluOut: FloatArray | null = null): void {
+  if (reluOut) {
+    if (accumulate) for (let i = 0; i < n; i++) dx[i] += reluOut[i]! > 0 ? dy[i]! : 0;
+    else for (let i = 0; i < n; i++) dx[i] = reluOut[i]! > 0 ? dy[i]! : 0;
+  } else if (accumulate) for (let i = 0; i < n; i++) dx[i] += dy[i]!;
   else dx.set(dy.subarray(0, n));
 }
 
-/** y[c, n, oh, ow] = x[c, n, oh*s, ow*s] (ONNX Slice with starts 0 and steps s on H and W). */
-export function subsampleForward(x: FloatArray, CN: number, H: number, W: number, s: number, y: FloatArray): void {
+/** y[c, oh, ow, n] = x[c, oh*s, ow*s, n] (ONNX Slice with starts 0 and steps s on H and W). */
+export function subsampleForward(x: FloatArray, C: number, H: number, W: number, N: number, s: number, y: FloatArray): void {
   const OH = Math.ceil(H / s);
   const OW = Math.ceil(W / s);
   let o = 0;
-  for (let p = 0; p < CN; p++) {
-    const base = p * H * W;
-    for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) y[o++] = x[base + oh * s * W + ow * s]!;
+  for (let c = 0; c < C; c++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const src = ((c * H + oh * s) * W + ow * s) * N;
+        for (let n = 0; n < N; n++) y[o++] = x[src + n]!;
+      }
+    }
   }
 }
 
-export function subsampleBackward(dy: FloatArray, CN: number, H: number, W: number, s: number, dx: FloatArray, accumulate: boolean): void {
+export function subsampleBackward(dy: FloatArray, C: number, H: number, W: number, N: number, s: number, dx: FloatArray, accumulate: boolean): void {
   const OH = Math.ceil(H / s);
   const OW = Math.ceil(W / s);
-  if (!accumulate) dx.fill(0, 0, CN * H * W);
+  if (!accumulate) dx.fill(0, 0, C * H * W * N);
   let o = 0;
-  for (let p = 0; p < CN; p++) {
-    const base = p * H * W;
-    for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) dx[base + oh * s * W + ow * s] += dy[o++]!;
+  for (let c = 0; c < C; c++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const dst = ((c * H + oh * s) * W + ow * s) * N;
+        for (let n = 0; n < N; n++) dx[dst + n] += dy[o++]!;
+      }
+    }
   }
 }
 
@@ -61,19 +76,25 @@ export function channelPadBackward(dy: FloatArray, C: number, before: number, S:
   passBackward(dy.subarray(before * S, (before + C) * S), C * S, dx, accumulate);
 }
 
-/** y[c, n] = mean of x[c, n, :, :] (CN = C*N runs of HW values). */
-export function gapForward(x: FloatArray, CN: number, HW: number, y: FloatArray): void {
-  for (let p = 0; p < CN; p++) {
-    let s = 0;
-    for (let i = 0; i < HW; i++) s += x[p * HW + i]!;
-    y[p] = s / HW;
+/** y[c, n] = mean of x[c, :, :, n] (C channels of HW pixels of N values). */
+export function gapForward(x: FloatArray, C: number, HW: number, N: number, y: FloatArray): void {
+  for (let c = 0; c < C; c++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let i = 0; i < HW; i++) s += x[(c * HW + i) * N + n]!;
+      y[c * N + n] = s / HW;
+    }
   }
 }
 
-export function gapBackward(dy: FloatArray, CN: number, HW: number, dx: FloatArray, accumulate: boolean): void {
-  for (let p = 0; p < CN; p++) {
-    const g = dy[p]! / HW;
-    if (accumulate) for (let i = 0; i < HW; i++) dx[p * HW + i] += g;
-    else dx.fill(g, p * HW, (p + 1) * HW);
+export function gapBackward(dy: FloatArray, C: number, HW: number, N: number, dx: FloatArray, accumulate: boolean): void {
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < HW; i++) {
+      const o = (c * HW + i) * N;
+      for (let n = 0; n < N; n++) {
+        const g = dy[c * N + n]! / HW;
+        dx[o + n] = accumulate ? dx[o + n]! + g : g;
+      }
+    }
   }
 }

@@ -2,8 +2,9 @@
 // gradient checks can run in float64; the WebAssembly versions (kernels/wasm/modules.ts, buildTrainingModule)
 // are tested against these.
 //
-// Layout: activations are channel-major "CNHW" ([C, N, H, W], row-major). A convolution over a whole batch
-// is then one GEMM, out[M, N*OH*OW] = W[M, C*kh*kw] x col[C*kh*kw, N*OH*OW], and its output is already CNHW.
+// Layout: activations are channel-major "CHWN" ([C, H, W, N], row-major, the batch innermost). A convolution
+// over a whole batch is then one GEMM, out[M, OH*OW*N] = W[M, C*kh*kw] x col[C*kh*kw, OH*OW*N], and its output
+// is already CHWN.
 
 export type FloatArray = Float32Array | Float64Array;
 
