@@ -125,7 +125,8 @@ function filesBelow(dir: string, root: string, skips: Skip[], depth = 0, seen = 
       skips.push({ kind: 'hidden', path: relative(root, p) });
       continue;
     }
-    if (dirOf(p)) out.push(...filesBelow(p, root, skips, depth + 1, seen));
+    // Only links need a stat to tell folders from files.
+    if (e.isDirectory() || (e.isSymbolicLink() && dirOf(p))) out.push(...filesBelow(p, root, skips, depth + 1, seen));
     else out.push(p);
   }
   seen.delete(real);
@@ -138,7 +139,7 @@ function classFolders(dir: string, root: string, skips: Skip[]): { name: string;
   for (const e of entries(dir, root, skips)) {
     const p = join(dir, e.name);
     if (isHidden(e.name)) skips.push({ kind: 'hidden', path: relative(root, p) });
-    else if (dirOf(p)) out.push({ name: e.name, path: p });
+    else if (e.isDirectory() || (e.isSymbolicLink() && dirOf(p))) out.push({ name: e.name, path: p });
     else skips.push({ kind: 'outside-class', path: relative(root, p) });
   }
   return out;

@@ -32,7 +32,7 @@ export const SHIPPED_RECIPE = { epochs: 8, batch: 128, lr: 0.1 } as const;
  * ("Training on your own folders").
  */
 export const FOLDER_RECIPE = {
-  epochs: 30, batch: 64, lr: 0.1, weightDecay: 5e-4, warmupEpochs: 1, schedule: 'cosine', size: 32, graySize: 28, valFraction: 0.2,
+  epochs: 15, batch: 64, lr: 0.1, weightDecay: 5e-4, warmupEpochs: 1, schedule: 'cosine', size: 32, graySize: 28, valFraction: 0.2,
   augment: { pad: 4, flip: true, jitter: 0.1 },
 } as const;
 
