@@ -117,11 +117,15 @@ export async function evaluateFolder(bytes: Uint8Array, dataDir: string, engine:
     const info = session.info;
     const spec = preprocessSpecFor(info);
     const K = info.classes;
-    const map = classMapping(scan.classes, info.labels, K, info.name);
+    // The folder's classes that have files to evaluate (an empty class folder is no class).
+    const present = [...new Set(files.map((f) => f.label))].sort((a, b) => a - b);
+    const position = new Map(present.map((c, i) => [c, i]));
+    const names = present.map((c) => scan.classes[c]!);
+    const map = classMapping(names, info.labels, K, info.name);
     const everyClass = new Set(map).size === K;
     const modelLabel = (k: number): string => info.labels[k] ?? String(k);
     // Report over the model's classes when the folder has them all, else over the folder's plus '(other)'.
-    const labels = everyClass ? Array.from({ length: K }, (_, k) => modelLabel(k)) : [...scan.classes.map((_, i) => modelLabel(map[i]!)), '(other)'];
+    const labels = everyClass ? Array.from({ length: K }, (_, k) => modelLabel(k)) : [...names.map((_, i) => modelLabel(map[i]!)), '(other)'];
     const builder = new ReportBuilder(labels);
     const skips: Skip[] = [...scan.skips];
     const per = spec.channels * spec.height * spec.width;
@@ -138,14 +142,15 @@ export async function evaluateFolder(bytes: Uint8Array, dataDir: string, engine:
       ok.forEach((i, j) => {
         const scores = r.output.data.subarray(j * K, (j + 1) * K);
         const f = part[i]!;
+        const c = position.get(f.label)!;
         if (everyClass) {
-          builder.add(map[f.label]!, scores, f.rel);
+          builder.add(map[c]!, scores, f.rel);
           return;
         }
         let other = -Infinity;
         const inFolder = new Set(map);
         for (let k = 0; k < K; k++) if (!inFolder.has(k)) other = Math.max(other, scores[k]!);
-        builder.add(f.label, [...map.map((k) => scores[k]!), other], f.rel);
+        builder.add(c, [...map.map((k) => scores[k]!), other], f.rel);
       });
     }
     const rep = builder.report();

@@ -113,10 +113,16 @@ export function twinOf(model: string): string {
   return twin;
 }
 
-/** The zoo spec a model is trained from: the data's channels, size and classes. */
-function trainSpec(model: string, shortcut: ShortcutOption | undefined, data: TrainData): ModelSpec {
+/** The zoo spec of a model training covers (a CIFAR-style net), or a TrainUsageError. */
+function trainableSpec(model: string): ModelSpec {
   const base = zooSpec(model);
   if (base.family !== 'cifar') throw new TrainUsageError(`--model ${model}: training covers the CIFAR-style nets (plain20..resnet110), not ImageNet ones`);
+  return base;
+}
+
+/** The zoo spec a model is trained from: the data's channels, size and classes. */
+function trainSpec(model: string, shortcut: ShortcutOption | undefined, data: TrainData): ModelSpec {
+  const base = trainableSpec(model);
   return { ...base, ...(shortcut && { shortcut }), inputChannels: data.train.channels, inputSize: data.train.rows, classes: data.labels.length };
 }
 
@@ -241,8 +247,23 @@ function learningRate(r: Recipe, step: number, totalSteps: number): number {
   return r.schedule === 'cosine' ? cosineLearningRate(r.lr, step, totalSteps, r.warmupSteps) : paperLearningRate(r.lr, step, totalSteps, r.warmupSteps);
 }
 
+/** What trainTogether drives: one model's training, step by step. */
+export interface RaceRun {
+  readonly model: string;
+  readonly recipe: Pick<Recipe, 'epochs'>;
+  readonly stepsPerEpoch: number;
+  /** Epochs already done (a resumed checkpoint). */
+  readonly start: number;
+  readonly secondsPerStep: number;
+  beginEpoch(epoch: number): void;
+  step(epoch: number, s: number): Promise<void>;
+  progress(epoch: number, s: number, eta: string, prefix?: string): string;
+  secondsLeft(epoch: number, s: number): number;
+  endEpoch(epoch: number, prefix?: string): Promise<unknown>;
+}
+
 /** One model's training: its net, engine, optimizer state, history and files. */
-class TrainRun {
+class TrainRun implements RaceRun {
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
   readonly history: EpochRecord[];
@@ -418,10 +439,14 @@ class TrainRun {
   }
 }
 
-/** Trains the runs together: each step of each run in turn, an evaluation of each at each epoch's end. */
-async function trainTogether(runs: readonly TrainRun[], log: (line: string) => void): Promise<void> {
+/**
+ * Trains the runs together: step s of every run, then step s + 1 of every run, ..., so a race's nets
+ * progress at the same pace (each on all the threads in its turn); every run is evaluated at the end of
+ * each epoch. A run resumed further than another joins at its own next epoch. One progress line per run.
+ */
+export async function trainTogether(runs: readonly RaceRun[], log: (line: string) => void): Promise<void> {
   const race = runs.length > 1;
-  const prefix = (run: TrainRun): string => (race ? `${run.model.padEnd(Math.max(...runs.map((x) => x.model.length)))}  ` : '');
+  const prefix = (run: RaceRun): string => (race ? `${run.model.padEnd(Math.max(...runs.map((x) => x.model.length)))}  ` : '');
   const first = Math.min(...runs.map((r) => r.start));
   const epochs = runs[0]!.recipe.epochs;
   const steps = runs[0]!.stepsPerEpoch;
@@ -464,8 +489,8 @@ async function estimate(runs: readonly TrainRun[], log: (line: string) => void):
 export async function trainModels(opts: TrainRunOptions): Promise<TrainResult[]> {
   const { recipe: input, outDir, log } = opts;
   if (input.batch < 2) throw new TrainUsageError('--batch must be at least 2 (batch norm needs batch statistics)');
+  trainableSpec(input.model);
   const models = opts.race ? [input.model, twinOf(input.model)] : [input.model];
-  for (const m of models) zooSpec(m);
   const data = await loadTrainData(opts.dataDir, opts.folder, input.limit, input.seed ?? 1, log);
   if (data.train.count < input.batch) throw new TrainUsageError(`--batch ${input.batch} is larger than the ${data.train.count} training images`);
   if (data.test.count === 0) throw new TrainUsageError('no validation images: give the folder a val/ folder, or keep --val above 0');
