@@ -107,7 +107,7 @@ function classMapping(folderClasses: readonly string[], modelLabels: readonly st
  * through the model's own preprocessing; files that are not usable images are skipped and counted.
  * When the model knows classes the folder lacks, its predictions of those count as '(other)'.
  */
-export async function evaluateFolder(bytes: Uint8Array, dataDir: string, engine: EvalEngine, opts: EvalOptions = {}): Promise<EvalReport> {
+async function evaluateFolder(bytes: Uint8Array, dataDir: string, engine: EvalEngine, opts: EvalOptions = {}): Promise<EvalReport> {
   const scan = scanImageFolder(dataDir);
   let files = scan.valDir !== undefined ? scan.val : scan.train;
   if (opts.limit !== undefined) files = files.slice(0, opts.limit);

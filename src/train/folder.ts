@@ -16,7 +16,7 @@ import { seededRandom } from '../random';
 import { DatasetError, type ImageSet } from './data';
 
 /** Largest decoded data set kept in memory (uint8 pixels): 2 GiB. */
-export const MAX_DATASET_BYTES = 2 * 1024 ** 3;
+const MAX_DATASET_BYTES = 2 * 1024 ** 3;
 /** Largest number of classes (labels are stored as uint16). */
 const MAX_CLASSES = 1000;
 /** Deepest nesting below a class folder that is searched (also stops symbolic-link loops). */

@@ -34,7 +34,7 @@ export interface ClassReport {
   readonly mistakes: readonly Mistake[];
 }
 
-export function emptyConfusion(classes: number): number[][] {
+function emptyConfusion(classes: number): number[][] {
   return Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
 }
 

@@ -106,7 +106,7 @@ export interface TrainData {
 }
 
 /** The twin of a CIFAR-family zoo net: resnetN <-> plainN. */
-export function twinOf(model: string): string {
+function twinOf(model: string): string {
   const m = /^(resnet|plain)(\d+)$/.exec(model);
   const twin = m ? `${m[1] === 'resnet' ? 'plain' : 'resnet'}${m[2]}` : '';
   if (!m || !isZooName(twin)) throw new TrainUsageError(`--race needs a CIFAR-style zoo net with a twin (resnet20/plain20 ... resnet110/plain110), not '${model}'`);
@@ -126,8 +126,6 @@ function trainSpec(model: string, shortcut: ShortcutOption | undefined, data: Tr
   return { ...base, ...(shortcut && { shortcut }), inputChannels: data.train.channels, inputSize: data.train.rows, classes: data.labels.length };
 }
 
-const fmt = (v: number | readonly number[]): string => (typeof v === 'number' ? String(v) : `[${v.join(', ')}]`);
-
 export function recipeText(r: Recipe): string {
   const cosine = r.schedule === 'cosine';
   const warm = r.warmupSteps > 0 ? (cosine ? `, after a linear warm-up over the first ${r.warmupSteps} steps` : `, first ${r.warmupSteps} steps at ${r.lr / 10}`) : '';
@@ -138,7 +136,7 @@ export function recipeText(r: Recipe): string {
     `${schedule}; initialisation: ${r.init}; augmentation: ${crop}${jitter}; option ${r.shortcut} shortcuts in the residual nets; seed ${r.seed}`;
 }
 
-export function formatDuration(s: number): string {
+function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
@@ -200,7 +198,7 @@ function limitSet(set: ImageSet, limit: number | undefined): ImageSet {
 }
 
 /** Reads what `dataDir` holds: Fashion-MNIST's IDX files, or a labelled folder (told apart by content). */
-export async function loadTrainData(dataDir: string, folder: FolderOptions | undefined, limit: number | undefined, seed: number, log: (line: string) => void): Promise<TrainData> {
+async function loadTrainData(dataDir: string, folder: FolderOptions | undefined, limit: number | undefined, seed: number, log: (line: string) => void): Promise<TrainData> {
   if (!existsSync(dataDir) || isIdxFolder(dataDir)) {
     const { train, test } = loadFashionMnist(dataDir, { limit, testLimit: limit });
     return { kind: 'fashion-mnist', name: FASHION_MNIST.name, train, test, labels: FASHION_MNIST.labels };
@@ -516,9 +514,4 @@ export async function trainModels(opts: TrainRunOptions): Promise<TrainResult[]>
   } finally {
     await Promise.all(runs.map((r) => r.close()));
   }
-}
-
-/** Trains (or resumes) one model; returns where the exported model is. */
-export async function trainModel(opts: TrainRunOptions): Promise<TrainResult> {
-  return (await trainModels({ ...opts, race: false }))[0]!;
 }

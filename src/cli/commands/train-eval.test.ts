@@ -12,7 +12,7 @@ import { parseOnnx } from '../../onnx/read';
 import { encodeIdx, loadSplit } from '../../train/data';
 import type { EvalReport } from '../../train/evaluate';
 import { parseSidecar } from '../../sidecar';
-import { COLOURS, colourModel, colourOf, writeColourImage } from '../../testing/colour-model';
+import { type COLOURS, colourModel, colourOf, writeColourImage } from '../../testing/colour-model';
 import type { CliIO } from '../command';
 import { classify } from './classify';
 import { evalCommand } from './eval';
