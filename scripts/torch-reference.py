@@ -4,12 +4,16 @@
 # Needs Debian's python3-torch and python3-torchvision; not used by `npm test`.
 #
 #   /usr/bin/python3 scripts/torch-reference.py DIR --model resnet20 [--epochs 15] [--batch 64] [--lr 0.1]
-#       [--size 32] [--threads 2] [--warmup 0] [--jitter 0.1] [--seed 1]
+#       [--size 32] [--threads 2] [--warmup 0] [--jitter 0.1] [--seed 1] [--schedule steps|cosine] [--wd 1e-4]
+#
+# `resnet train --data DIR`'s folder recipe is --epochs 15 --batch 64 --lr 0.1 --schedule cosine --warmup 1
+# --wd 5e-4 --jitter 0.1.
 #
 # DIR holds train/<class>/ and val/<class>/. Prints one line per epoch (train loss, train and validation
 # error, seconds) and a last JSON line with the final validation accuracy and the total wall time.
 import argparse
 import json
+import math
 import time
 
 import torch
@@ -77,6 +81,9 @@ def main():
     p.add_argument('--warmup', type=int, default=0, help='epochs of linear learning-rate warm-up')
     p.add_argument('--jitter', type=float, default=0.1, help='brightness/contrast jitter (0: none)')
     p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--schedule', choices=['steps', 'cosine'], default='steps',
+                   help="steps: /10 at 50%% and 75%%; cosine: to 0 after the warm-up")
+    p.add_argument('--wd', type=float, default=1e-4, help='weight decay')
     a = p.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -96,12 +103,19 @@ def main():
     vl = torch.utils.data.DataLoader(val, batch_size=256)
 
     net = CifarNet(depth, residual, len(train.classes))
-    opt = torch.optim.SGD(net.parameters(), lr=a.lr, momentum=0.9, weight_decay=1e-4)
+    opt = torch.optim.SGD(net.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.wd)
     steps = a.epochs * len(tl)
     # The paper's steps: /10 at 50% and 75% of training, after an optional linear warm-up.
     warm = a.warmup * len(tl)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else (0.01 if s >= 0.75 * steps else 0.1 if s >= 0.5 * steps else 1.0))
+
+    def factor(s):
+        if s < warm:
+            return (s + 1) / warm
+        if a.schedule == 'cosine':
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, steps - warm))))
+        return 0.01 if s >= 0.75 * steps else 0.1 if s >= 0.5 * steps else 1.0
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     t0 = time.time()
     for epoch in range(a.epochs):
         net.train()
@@ -126,7 +140,8 @@ def main():
         print(f'epoch {epoch + 1}/{a.epochs}: loss {loss_sum / seen:.4f}, train error {100 * wrong / seen:.2f}%, '
               f'val error {100 * vw / vn:.2f}%, {time.time() - te:.1f}s', flush=True)
     print(json.dumps({'model': a.model, 'valAccuracy': 1 - vw / vn, 'seconds': round(time.time() - t0, 1),
-                      'epochs': a.epochs, 'batch': a.batch, 'lr': a.lr, 'torch': torch.__version__}))
+                      'epochs': a.epochs, 'batch': a.batch, 'lr': a.lr, 'schedule': a.schedule, 'wd': a.wd,
+                      'torch': torch.__version__}))
 
 
 if __name__ == '__main__':

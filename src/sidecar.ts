@@ -7,6 +7,7 @@
 // Pure (no Node or DOM imports): the CLI, the training tools and the app all read them with this.
 import { UserError } from './errors';
 import { checkMetaFields, type ModelMeta } from './model-meta';
+import type { ClassReport } from './train/metrics';
 import type { ShortcutOption } from './zoo/spec';
 
 /** Everything that decides a training run's result; a resumed run must have the same. */
@@ -21,15 +22,42 @@ export interface Recipe {
   readonly warmupSteps: number;
   readonly momentum: number;
   readonly weightDecay: number;
-  readonly augment: { readonly pad: number; readonly flip: boolean };
+  /** jitter: brightness/contrast factors in [1 - jitter, 1 + jitter]; absent: none. */
+  readonly augment: { readonly pad: number; readonly flip: boolean; readonly jitter?: number };
   readonly init: string;
   readonly seed: number;
   readonly trainImages: number;
   readonly testImages: number;
-  /** Pixel mean and std of the training images (scaled to [0,1]): the model's normalisation. */
-  readonly mean: number;
-  readonly std: number;
+  /** Pixel mean and std of the training images (scaled to [0,1]): the model's normalisation (one per channel for folders). */
+  readonly mean: number | readonly number[];
+  readonly std: number | readonly number[];
+  /** Learning-rate schedule: 'steps' (the paper's, also when absent) or 'cosine' (to 0, after a linear warm-up of warmupSteps). */
+  readonly schedule?: 'steps' | 'cosine';
+  /** [C,H,W] of the training images, and the class count (folders; Fashion-MNIST's are fixed). */
+  readonly input?: readonly [number, number, number];
+  readonly classes?: number;
 }
+
+/** Transfer mode: a frozen backbone's pooled features and a new fully-connected layer fitted on them. */
+export interface TransferRecipe {
+  readonly kind: 'transfer';
+  readonly model: string;
+  /** The backbone's file name and model name. */
+  readonly backbone: string;
+  readonly dataset: string;
+  /** Width of the pooled features. */
+  readonly features: number;
+  /** Softmax regression: full-batch gradient steps, learning rate, momentum, L2 weight decay (on standardised features). */
+  readonly steps: number;
+  readonly lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly seed: number;
+  readonly trainImages: number;
+  readonly testImages: number;
+}
+
+
 
 export interface EpochRecord {
   readonly epoch: number;
@@ -63,6 +91,17 @@ export interface Sidecar extends ModelMeta {
   readonly history: readonly EpochRecord[];
   /** Shipped models only. */
   readonly evaluation?: CardEvaluation;
+  /** Models trained on a folder: the validation images' accuracy, per-class precision and recall, confusion, worst mistakes. */
+  readonly validation?: ClassReport;
+}
+
+/** The sidecar of a model made in transfer mode (`resnet train --from`): no epochs, the fitted head's recipe. */
+export interface TransferSidecar extends ModelMeta {
+  readonly file: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly transfer: TransferRecipe;
+  readonly validation: ClassReport;
 }
 
 export interface TrainingLog {
@@ -75,12 +114,21 @@ class SidecarError extends UserError {
   override name = 'SidecarError';
 }
 
-type Kind = 'string' | 'number' | 'boolean' | 'object';
+/** 'numbers': a number or an array of numbers. */
+type Kind = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'numbers';
 
-const RECIPE_FIELDS: Readonly<Record<keyof Recipe, Kind>> = {
+// Optional fields of Recipe, checked when present.
+const RECIPE_OPTIONAL: Readonly<Record<'schedule' | 'input' | 'classes', Kind>> = { schedule: 'string', input: 'numbers', classes: 'number' };
+
+const RECIPE_FIELDS: Readonly<Record<Exclude<keyof Recipe, keyof typeof RECIPE_OPTIONAL>, Kind>> = {
   model: 'string', shortcut: 'string', dataset: 'string', epochs: 'number', batch: 'number', lr: 'number', lrSteps: 'string',
   warmupSteps: 'number', momentum: 'number', weightDecay: 'number', augment: 'object', init: 'string', seed: 'number',
-  trainImages: 'number', testImages: 'number', mean: 'number', std: 'number',
+  trainImages: 'number', testImages: 'number', mean: 'numbers', std: 'numbers',
+};
+
+const TRANSFER_FIELDS: Readonly<Record<keyof TransferRecipe, Kind>> = {
+  kind: 'string', model: 'string', backbone: 'string', dataset: 'string', features: 'number', steps: 'number', lr: 'number',
+  momentum: 'number', weightDecay: 'number', seed: 'number', trainImages: 'number', testImages: 'number',
 };
 
 const EPOCH_FIELDS: Readonly<Record<keyof EpochRecord, Kind>> = {
@@ -92,20 +140,27 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+const isNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+
 function hasKind(v: unknown, kind: Kind): boolean {
+  if (kind === 'numbers') return isNumber(v) || (Array.isArray(v) && v.length > 0 && v.every(isNumber));
+  if (kind === 'array') return Array.isArray(v);
   return kind === 'object' ? isRecord(v) : kind === 'number' ? typeof v === 'number' && Number.isFinite(v) : typeof v === kind;
 }
 
 function checkFields(v: unknown, fields: Readonly<Record<string, Kind>>, what: string, fail: (problem: string) => never): void {
   if (!isRecord(v)) fail(`${what} must be an object`);
   for (const [key, kind] of Object.entries(fields)) {
-    if (!hasKind(v[key], kind)) fail(`${what}.${key} must be a${kind === 'object' ? 'n' : ''} ${kind}, got ${JSON.stringify(v[key])}`);
+    const want = kind === 'numbers' ? 'number or an array of numbers' : kind;
+    if (!hasKind(v[key], kind)) fail(`${what}.${key} must be a${kind === 'object' || kind === 'array' ? 'n' : ''} ${want}, got ${JSON.stringify(v[key])}`);
   }
 }
 
 function checkRecipe(v: unknown, fail: (problem: string) => never): Recipe {
   checkFields(v, RECIPE_FIELDS, 'recipe', fail);
   checkFields((v as Record<string, unknown>)['augment'], { pad: 'number', flip: 'boolean' }, 'recipe.augment', fail);
+  const present = Object.fromEntries(Object.entries(RECIPE_OPTIONAL).filter(([k]) => (v as Record<string, unknown>)[k] !== undefined));
+  checkFields(v, present, 'recipe', fail);
   return v as unknown as Recipe;
 }
 
@@ -127,6 +182,7 @@ export function parseSidecar(v: unknown, where = 'sidecar'): Sidecar {
   checkFields(v, { name: 'string', trained: 'boolean', file: 'string', bytes: 'number', sha256: 'string' }, where, fail);
   checkRecipe(v['recipe'], fail);
   checkHistory(v['history'], fail);
+  if (v['validation'] !== undefined) checkValidation(v['validation'], fail);
   if (v['evaluation'] !== undefined) {
     checkFields(v['evaluation'], { testSet: 'object', slice: 'object' }, 'evaluation', fail);
     const ev = v['evaluation'] as Record<string, unknown>;
@@ -134,6 +190,21 @@ export function parseSidecar(v: unknown, where = 'sidecar'): Sidecar {
     checkFields(ev['slice'], { images: 'number', ts: 'number', 'ort-wasm': 'number' }, 'evaluation.slice', fail);
   }
   return v as unknown as Sidecar;
+}
+
+function checkValidation(v: unknown, fail: (problem: string) => never): void {
+  checkFields(v, { images: 'number', accuracy: 'number', labels: 'array', perClass: 'array', confusion: 'array', mistakes: 'array' }, 'validation', fail);
+}
+
+/** Either kind of sidecar a trained model has: from scratch (`recipe`) or transfer mode (`transfer`), checked. */
+export function parseAnySidecar(v: unknown, where = 'sidecar'): Sidecar | TransferSidecar {
+  const fail: (problem: string) => never = failer(where);
+  if (!isRecord(v) || v['transfer'] === undefined) return parseSidecar(v, where);
+  checkMetaFields(v, fail);
+  checkFields(v, { name: 'string', trained: 'boolean', file: 'string', bytes: 'number', sha256: 'string' }, where, fail);
+  checkFields(v['transfer'], TRANSFER_FIELDS, 'transfer', fail);
+  checkValidation(v['validation'], fail);
+  return v as unknown as TransferSidecar;
 }
 
 /** A training log (<id>.log.json), checked; `where` names it in errors. */

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { FASHION_MNIST } from '../datasets';
 import { seededRandom } from '../zoo/build';
-import { DatasetError, encodeIdx, fillBatch, loadFashionMnist, loadSplit, parseIdx, pixelStats, shuffled } from './data';
+import { channelStats, DatasetError, encodeIdx, fillBatch, type ImageSet, loadFashionMnist, loadSplit, parseIdx, pixelStats, shuffled } from './data';
 
 const SLICE = join(import.meta.dirname, '../testdata/fashion-mnist');
 const tmp = mkdtempSync(join(tmpdir(), 'rl-data-'));
@@ -143,5 +143,51 @@ describe('batches: normalisation and augmentation', () => {
     assert.deepEqual([...a], [...b]);
     assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
     assert.notDeepEqual([...a.subarray(0, 10)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});
+
+describe('RGB sets', () => {
+  // Two 4x4 RGB images, planar: image i, channel c, pixel p = 10 * (i + 1) + 20 * c + p.
+  const H = 4;
+  const images = Uint8Array.from({ length: 2 * 3 * 16 }, (_, j) => {
+    const i = Math.floor(j / 48);
+    const c = Math.floor((j % 48) / 16);
+    return 10 * (i + 1) + 20 * c + (j % 16);
+  });
+  const set: ImageSet = { count: 2, channels: 3, rows: H, cols: H, images, labels: Uint16Array.from([0, 1]) };
+
+  it('per-channel statistics and normalisation', () => {
+    const { mean, std } = channelStats(set);
+    for (let c = 0; c < 3; c++) {
+      // Channel c holds 10(i+1) + 20c + p for i in 0,1 and p in 0..15: mean 15 + 20c + 7.5.
+      assert.ok(Math.abs(mean[c]! - (22.5 + 20 * c) / 255) < 1e-9);
+      const values = [0, 1].flatMap((i) => Array.from({ length: 16 }, (_, p) => 10 * (i + 1) + 20 * c + p));
+      const m = values.reduce((a, b) => a + b, 0) / 32;
+      const sd = Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / 32) / 255;
+      assert.ok(Math.abs(std[c]! - sd) < 1e-9);
+    }
+    const out = new Float32Array(2 * 48);
+    fillBatch(set, [1, 0], [0.1, 0.2, 0.3], [0.5, 0.25, 1], out);
+    assert.ok(Math.abs(out[16 + 5]! - ((20 + 20 + 5) / 255 - 0.2) / 0.25) < 1e-5, 'image 1, channel 1, pixel 5');
+    assert.ok(Math.abs(out[48 + 32 + 3]! - ((10 + 40 + 3) / 255 - 0.3) / 1) < 1e-5, 'image 0, channel 2, pixel 3');
+  });
+
+  it('crops and flips move all channels together; jitter scales brightness and contrast within its range', () => {
+    const out = new Float32Array(48);
+    fillBatch(set, [0], 0, 1 / 255, out, { spec: { pad: 1, flip: true }, rng: seededRandom(5) });
+    // Whatever the shift, channel c is channel 0 plus 20 where both are inside the image.
+    for (let p = 0; p < 16; p++) if (out[p]! > 0 && out[16 + p]! > 0) assert.ok(Math.abs(out[16 + p]! - out[p]! - 20) < 1e-3);
+    const plain = new Float32Array(48);
+    fillBatch(set, [0], 0, 1 / 255, plain);
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 20; seed++) {
+      const j = new Float32Array(48);
+      fillBatch(set, [0], 0, 1 / 255, j, { spec: { pad: 0, flip: false, jitter: 0.2 }, rng: seededRandom(seed) });
+      // Brightness and contrast only: order kept, values within 0.8 * 0.8 .. 1.2 * 1.2 of the spread around the mean.
+      const ratio = (j[15]! - j[0]!) / (plain[15]! - plain[0]!);
+      assert.ok(ratio > 0.8 * 0.8 - 1e-6 && ratio < 1.2 * 1.2 + 1e-6, `ratio ${ratio}`);
+      seen.add(ratio.toFixed(4));
+    }
+    assert.ok(seen.size > 15, 'jitter draws new factors per image');
   });
 });

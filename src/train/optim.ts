@@ -38,3 +38,14 @@ export function paperLearningRate(base: number, step: number, totalSteps: number
   if (f >= 0.5) return base / 10;
   return base;
 }
+
+/**
+ * Cosine decay to 0 over the run (Loshchilov & Hutter 2017) after a linear warm-up: step s < warmupSteps
+ * runs at base * (s + 1) / warmupSteps, later steps at base * (1 + cos(pi * t)) / 2 with t the share of
+ * the remaining steps done. Short runs on small data sets reach better accuracy with it than with steps.
+ */
+export function cosineLearningRate(base: number, step: number, totalSteps: number, warmupSteps = 0): number {
+  if (step < warmupSteps) return (base * (step + 1)) / warmupSteps;
+  const t = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
+  return (base * (1 + Math.cos(Math.PI * Math.min(1, t)))) / 2;
+}

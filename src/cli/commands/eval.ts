@@ -1,7 +1,9 @@
-// `resnet eval`: test accuracy and confusion matrix on Fashion-MNIST (src/train/evaluate.ts).
+// `resnet eval`: accuracy, per-class precision and recall and the confusion matrix of a model on
+// Fashion-MNIST's test set or on any labelled folder (src/train/evaluate.ts).
 import { availableParallelism } from 'node:os';
 import { DEFAULT_DATA_DIR } from '../../train/data';
-import { EVAL_ENGINES, evaluateModel } from '../../train/evaluate';
+import { EVAL_ENGINES, evaluateOn } from '../../train/evaluate';
+import { reportLines } from '../../train/metrics';
 import { CliError, choice, intOption, parse } from '../args';
 import type { Command } from '../command';
 import { modelBytes } from '../models';
@@ -19,7 +21,7 @@ export const evalCommand: Command = {
     if (positionals.length > 0) throw new CliError(`eval takes no positional arguments (got '${positionals[0]}'): resnet ${USAGE}`);
     if (typeof values['model'] !== 'string') throw new CliError(`eval needs --model FILE.onnx|NAME: resnet ${USAGE}`);
     const engine = choice(values['engine'], 'engine', EVAL_ENGINES, 'wasm');
-    const report = await evaluateModel(modelBytes(values['model']), (values['data'] as string | undefined) ?? DEFAULT_DATA_DIR, engine, {
+    const report = await evaluateOn(modelBytes(values['model']), (values['data'] as string | undefined) ?? DEFAULT_DATA_DIR, engine, {
       limit: values['limit'] === undefined ? undefined : intOption(values['limit'], 'limit', 1, 1e9, 0),
       threads: intOption(values['threads'], 'threads', 1, 256, availableParallelism()),
     });
@@ -27,11 +29,13 @@ export const evalCommand: Command = {
       io.out(JSON.stringify(report, null, 2));
       return;
     }
-    io.out(`${report.model} on ${report.engine}: accuracy ${(100 * report.accuracy).toFixed(2)}% (${report.correct}/${report.images} Fashion-MNIST test images) in ${report.seconds.toFixed(1)} s`);
-    io.out('confusion matrix (rows: true class, columns: predicted):');
-    const w = Math.max(5, ...report.confusion.flat().map((v) => String(v).length + 1));
-    const nameW = Math.max(...report.labels.map((l) => l.length));
-    io.out(`${''.padEnd(nameW)}  ${report.labels.map((_, i) => String(i).padStart(w)).join('')}`);
-    report.confusion.forEach((row, i) => io.out(`${report.labels[i]!.padEnd(nameW)}  ${row.map((v) => String(v).padStart(w)).join('')}   ${i}`));
+    for (const line of report.skipped) io.err(line);
+    io.out(`${report.model} on ${report.engine}: accuracy ${(100 * report.accuracy).toFixed(2)}% (${report.correct}/${report.images} ${report.dataset} images) in ${report.seconds.toFixed(1)} s`);
+    // Per class, then the worst mistakes of a folder (Fashion-MNIST's are image numbers), then the confusion matrix.
+    const lines = reportLines({ ...report, mistakes: report.dataset.startsWith('Fashion-MNIST') ? [] : report.mistakes });
+    const confusionAt = lines.findIndex((l) => l.startsWith('confusion matrix'));
+    const mistakesAt = lines.findIndex((l) => l.startsWith('most confident mistakes'));
+    const ordered = mistakesAt < 0 ? lines : [...lines.slice(0, confusionAt), ...lines.slice(mistakesAt), ...lines.slice(confusionAt, mistakesAt)];
+    for (const line of ordered) io.out(line);
   },
 };

@@ -1,0 +1,45 @@
+// trainTogether: a race's nets step in turn (step s of each before step s + 1 of any), each is evaluated at
+// every epoch's end, a run resumed further joins at its own next epoch, one progress line per net.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type RaceRun, trainTogether } from './trainer';
+
+function fakeRun(model: string, calls: string[], start = 0): RaceRun {
+  return {
+    model, recipe: { epochs: 2 }, stepsPerEpoch: 3, start, secondsPerStep: 0.5,
+    beginEpoch: (e) => calls.push(`${model} begin ${e}`),
+    step: async (e, s) => {
+      calls.push(`${model} step ${e}.${s}`);
+    },
+    progress: (e, s, eta, prefix = '') => `${prefix}epoch ${e + 1} step ${s + 1} ETA ${eta}`,
+    secondsLeft: (e, s) => ((2 - e) * 3 - s - 1) * 0.5,
+    endEpoch: async (e) => {
+      calls.push(`${model} end ${e}`);
+    },
+  };
+}
+
+describe('racing two nets', () => {
+  it('interleaves them step by step, evaluates both at each epoch end, with one progress line per net', async () => {
+    const calls: string[] = [];
+    const lines: string[] = [];
+    await trainTogether([fakeRun('resnet20', calls), fakeRun('plain20', calls)], (l) => lines.push(l));
+    const expected: string[] = [];
+    for (const e of [0, 1]) {
+      expected.push(`resnet20 begin ${e}`, `plain20 begin ${e}`);
+      for (const s of [0, 1, 2]) expected.push(`resnet20 step ${e}.${s}`, `plain20 step ${e}.${s}`);
+      expected.push(`resnet20 end ${e}`, `plain20 end ${e}`);
+    }
+    assert.deepEqual(calls, expected);
+    // The last step of each epoch logs both nets, names aligned, with the race's ETA (both nets' steps left).
+    assert.deepEqual(lines.slice(0, 2), ['resnet20  epoch 1 step 3 ETA epoch 0s, run 3s', 'plain20   epoch 1 step 3 ETA epoch 0s, run 3s']);
+  });
+
+  it('a run resumed further joins at its own next epoch', async () => {
+    const calls: string[] = [];
+    await trainTogether([fakeRun('resnet20', calls, 1), fakeRun('plain20', calls, 0)], () => {});
+    assert.equal(calls.filter((c) => c.startsWith('resnet20 step 0')).length, 0);
+    assert.equal(calls.filter((c) => c.startsWith('plain20 step 0')).length, 3);
+    assert.deepEqual(calls.filter((c) => c.includes('step 1.0')), ['resnet20 step 1.0', 'plain20 step 1.0']);
+  });
+});
