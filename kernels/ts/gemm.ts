@@ -46,10 +46,10 @@ function matmulAccumulate(A: Float32Array, B: Float32Array, out: Float32Array, M
           const bRow = k * N;
           for (let j = j0; j < j1; j++) {
             const b = B[bRow + j]!;
-            out[o0 + j] += a0 * b;
-            out[o1 + j] += a1 * b;
-            out[o2 + j] += a2 * b;
-            out[o3 + j] += a3 * b;
+            out[o0 + j]! += a0 * b;
+            out[o1 + j]! += a1 * b;
+            out[o2 + j]! += a2 * b;
+            out[o3 + j]! += a3 * b;
           }
         }
       }
@@ -58,7 +58,7 @@ function matmulAccumulate(A: Float32Array, B: Float32Array, out: Float32Array, M
         for (let k = k0; k < k1; k++) {
           const a = alpha * A[i * K + k]!;
           const bRow = k * N;
-          for (let j = j0; j < j1; j++) out[o + j] += a * B[bRow + j]!;
+          for (let j = j0; j < j1; j++) out[o + j]! += a * B[bRow + j]!;
         }
       }
     }

@@ -131,7 +131,7 @@ describe('parseOnnx refuses files that are not ONNX models', () => {
     const next = rng(1234);
     for (let k = 0; k < 400; k++) {
       const m = bytes.slice();
-      for (let f = 0; f < 1 + (k % 4); f++) m[Math.floor(next() * m.length)] ^= 1 << Math.floor(next() * 8);
+      for (let f = 0; f < 1 + (k % 4); f++) m[Math.floor(next() * m.length)]! ^= 1 << Math.floor(next() * 8);
       try {
         parseOnnx(m);
       } catch (e) {

@@ -95,7 +95,7 @@ describe('serializeOnnx -> parseOnnx round trip', () => {
     const bytes = serializeOnnx(withNodes(g, [...g.nodes].reverse()));
     const back = parseOnnx(bytes);
     const position = new Map(back.nodes.map((n, i) => [n.name, i]));
-    for (const [a, b] of [['pad', 'conv'], ['conv', 'bn'], ['bn', 'relu'], ['relu', 'residual'], ['fc', 'add_offset'], ['scale', 'logits']]) {
+    for (const [a, b] of [['pad', 'conv'], ['conv', 'bn'], ['bn', 'relu'], ['relu', 'residual'], ['fc', 'add_offset'], ['scale', 'logits']] as const) {
       assert.ok(position.get(a)! < position.get(b)!, `${a} before ${b}`);
     }
   });

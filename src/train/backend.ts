@@ -205,7 +205,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
       bnStats(addr(x), C, S, addr(mean), addr(out));
       for (let c = 0; c < C; c++) {
         const d = out[2 * c]! / S;
-        mean[c] += d;
+        mean[c]! += d;
         const variance = Math.max(0, out[2 * c + 1]! / S - d * d);
         const invStd = 1 / Math.sqrt(variance + eps);
         saved.mean[c] = mean[c]!;

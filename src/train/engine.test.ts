@@ -35,8 +35,8 @@ describe('gradient engine across worker threads', () => {
         const l = ref.lossAndBackward(labels.subarray(a, b));
         const w = (b - a) / n;
         loss += w * l.loss;
-        ref.getGrads().forEach((g, i) => { grads[i] += w * g; });
-        ref.getStates().forEach((s, i) => { st[i] += w * s; });
+        ref.getGrads().forEach((g, i) => { grads[i]! += w * g; });
+        ref.getStates().forEach((s, i) => { st[i]! += w * s; });
       }
       assert.ok(Math.abs(r.loss - loss) < 1e-6, `loss ${r.loss} vs ${loss}`);
       r.grads.forEach((g, i) => assert.ok(Math.abs(g - grads[i]!) <= 1e-6 * Math.max(1, Math.abs(grads[i]!)), `gradient ${i}: ${g} vs ${grads[i]}`));

@@ -159,8 +159,8 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
         if (r.type !== 'step') throw new Error(`training worker: expected a step reply, got ${r.type}`);
         const [a, b] = shard(n, k, i);
         const w = (b - a) / n;
-        for (let j = 0; j < paramCount; j++) grads[j] += w * r.grads[j]!;
-        for (let j = 0; j < stateCount; j++) outStates[j] += w * r.states[j]!;
+        for (let j = 0; j < paramCount; j++) grads[j]! += w * r.grads[j]!;
+        for (let j = 0; j < stateCount; j++) outStates[j]! += w * r.states[j]!;
         loss += w * r.loss;
         correct += r.correct;
       });

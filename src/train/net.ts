@@ -159,7 +159,7 @@ export class TrainNet {
     if (inShape.length !== 3 || !inShape.every((d): d is number => typeof d === 'number' && d > 0)) {
       throw new TrainGraphError(`training: input '${graph.inputs[0]!.name}' must have a fixed [C,H,W] after the batch, got [${graph.inputs[0]!.shape.join(',')}]`);
     }
-    const [c, h, w] = inShape;
+    const [c, h, w] = inShape as [number, number, number];
     this.input = this.newValue(graph.inputs[0]!.name, c, h, w, opts.inputGradient ?? false);
     let colSize = 0;
     let wtSize = 0;
@@ -724,7 +724,7 @@ function size(v: Value, n: number): number {
 function addRowBias(y: FloatArray, b: FloatArray, M: number, P: number): void {
   for (let m = 0; m < M; m++) {
     const v = b[m]!;
-    for (let p = 0; p < P; p++) y[m * P + p] += v;
+    for (let p = 0; p < P; p++) y[m * P + p]! += v;
   }
 }
 

@@ -81,8 +81,8 @@ export function headLogits(head: LinearHead, x: ArrayLike<number>, out = new Flo
 export function fitSoftmaxRegression(X: Float32Array, labels: ArrayLike<number>, n: number, F: number, K: number, opts: { steps: number; weightDecay: number; momentum?: number }): LinearHead {
   const mu = new Float64Array(F);
   const sd = new Float64Array(F);
-  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) mu[f] += X[i * F + f]! / n;
-  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) sd[f] += (X[i * F + f]! - mu[f]!) ** 2 / n;
+  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) mu[f]! += X[i * F + f]! / n;
+  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) sd[f]! += (X[i * F + f]! - mu[f]!) ** 2 / n;
   for (let f = 0; f < F; f++) sd[f] = sd[f]! > 1e-12 ? Math.sqrt(sd[f]!) : 1;
   const Z = new Float64Array(n * F);
   for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) Z[i * F + f] = (X[i * F + f]! - mu[f]!) / sd[f]!;
@@ -94,8 +94,8 @@ export function fitSoftmaxRegression(X: Float32Array, labels: ArrayLike<number>,
     for (let i = 0; i < n; i++) {
       let dot = v[F]!;
       for (let f = 0; f < F; f++) dot += Z[i * F + f]! * v[f]!;
-      for (let f = 0; f < F; f++) w[f] += (Z[i * F + f]! * dot) / n;
-      w[F] += dot / n;
+      for (let f = 0; f < F; f++) w[f]! += (Z[i * F + f]! * dot) / n;
+      w[F]! += dot / n;
     }
     lambda = Math.hypot(...w);
     if (!(lambda > 0)) break;
@@ -124,17 +124,17 @@ export function fitSoftmaxRegression(X: Float32Array, labels: ArrayLike<number>,
       for (let k = 0; k < K; k++) {
         const g = (p[k]! / z - (k === labels[i] ? 1 : 0)) / n;
         if (g === 0) continue;
-        gb[k] += g;
-        for (let f = 0; f < F; f++) gW[k * F + f] += g * Z[i * F + f]!;
+        gb[k]! += g;
+        for (let f = 0; f < F; f++) gW[k * F + f]! += g * Z[i * F + f]!;
       }
     }
     for (let j = 0; j < K * F; j++) {
       vW[j] = momentum * vW[j]! + gW[j]! + opts.weightDecay * W[j]!;
-      W[j] -= lr * vW[j]!;
+      W[j]! -= lr * vW[j]!;
     }
     for (let k = 0; k < K; k++) {
       vb[k] = momentum * vb[k]! + gb[k]!;
-      b[k] -= lr * vb[k]!;
+      b[k]! -= lr * vb[k]!;
     }
   }
   // Fold the standardisation in: W' = W / sd, b' = b - W' mu.

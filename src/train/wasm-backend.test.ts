@@ -58,7 +58,7 @@ describe('wasm training kernels match the reference', () => {
       // Column ranges are whole pixels (multiples of n) for the wasm kernels.
       const px = (q: number): number => q * n;
       const Q = P / n;
-      for (const [p0, p1] of [[0, P], [px(1), px(Q - 1)], [px(Math.floor(Q / 3)), px(Math.floor(Q / 2) + 1)]]) {
+      for (const [p0, p1] of [[0, P], [px(1), px(Q - 1)], [px(Math.floor(Q / 3)), px(Math.floor(Q / 2) + 1)]] as [number, number][]) {
         const ld = p1 - p0 + 3;
         const x = filled(wb, c * n * h * w);
         const col = filled(wb, colRows(g) * ld);

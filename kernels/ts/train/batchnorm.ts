@@ -87,7 +87,7 @@ export function bnBackward(
     const a = k;
     const b = -k * sdy / S + k * mean * invStd * invStd * sdyx / S;
     const cx = -k * invStd * invStd * sdyx / S;
-    if (accumulate) for (let i = 0; i < S; i++) dx[o + i] += a * grad(o + i) + cx * x[o + i]! + b;
+    if (accumulate) for (let i = 0; i < S; i++) dx[o + i]! += a * grad(o + i) + cx * x[o + i]! + b;
     else for (let i = 0; i < S; i++) dx[o + i] = a * grad(o + i) + cx * x[o + i]! + b;
   }
 }

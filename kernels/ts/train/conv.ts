@@ -44,7 +44,7 @@ export function im2col(x: FloatArray, g: ConvGeom, col: FloatArray, ldcol = colC
 
 /** The adjoint of im2col: dx[c, n, ih, iw] += every col entry that was read from it. */
 export function col2im(col: FloatArray, g: ConvGeom, dx: FloatArray, ldcol = colCols(g), p0 = 0, p1 = colCols(g)): void {
-  forEachTap(g, p0, p1, (r, p, xi) => { if (xi >= 0) dx[xi] += col[r * ldcol + p - p0]!; });
+  forEachTap(g, p0, p1, (r, p, xi) => { if (xi >= 0) dx[xi]! += col[r * ldcol + p - p0]!; });
 }
 
 /** Calls fn(row of col, output pixel, index into x or -1 for padding) for every tap of every pixel in range. */

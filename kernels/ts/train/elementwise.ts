@@ -14,7 +14,7 @@ export function reluForward(x: FloatArray, n: number, y: FloatArray): void {
 
 /** dx = dy where the output was positive (the subgradient at 0 is 0, as in PyTorch). */
 export function reluBackward(y: FloatArray, dy: FloatArray, n: number, dx: FloatArray, accumulate: boolean): void {
-  if (accumulate) for (let i = 0; i < n; i++) dx[i] += y[i]! > 0 ? dy[i]! : 0;
+  if (accumulate) for (let i = 0; i < n; i++) dx[i]! += y[i]! > 0 ? dy[i]! : 0;
   else for (let i = 0; i < n; i++) dx[i] = y[i]! > 0 ? dy[i]! : 0;
 }
 
@@ -29,9 +29,9 @@ export function addForward(a: FloatArray, b: FloatArray, n: number, y: FloatArra
  */
 export function passBackward(dy: FloatArray, n: number, dx: FloatArray, accumulate: boolean, reluOut: FloatArray | null = null): void {
   if (reluOut) {
-    if (accumulate) for (let i = 0; i < n; i++) dx[i] += reluOut[i]! > 0 ? dy[i]! : 0;
+    if (accumulate) for (let i = 0; i < n; i++) dx[i]! += reluOut[i]! > 0 ? dy[i]! : 0;
     else for (let i = 0; i < n; i++) dx[i] = reluOut[i]! > 0 ? dy[i]! : 0;
-  } else if (accumulate) for (let i = 0; i < n; i++) dx[i] += dy[i]!;
+  } else if (accumulate) for (let i = 0; i < n; i++) dx[i]! += dy[i]!;
   else dx.set(dy.subarray(0, n));
 }
 
@@ -59,7 +59,7 @@ export function subsampleBackward(dy: FloatArray, C: number, H: number, W: numbe
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
         const dst = ((c * H + oh * s) * W + ow * s) * N;
-        for (let n = 0; n < N; n++) dx[dst + n] += dy[o++]!;
+        for (let n = 0; n < N; n++) dx[dst + n]! += dy[o++]!;
       }
     }
   }

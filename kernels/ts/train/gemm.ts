@@ -20,7 +20,7 @@ export function gemmNN(
       const a = A[i * lda + k]!;
       if (a === 0) continue;
       const b0 = k * ldb;
-      for (let j = 0; j < N; j++) C[c0 + j] += a * B[b0 + j]!;
+      for (let j = 0; j < N; j++) C[c0 + j]! += a * B[b0 + j]!;
     }
   }
 }

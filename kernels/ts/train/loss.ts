@@ -5,7 +5,7 @@ import { type FloatArray, gemmNN, gemmNT } from './gemm';
 /** y[K, N] = W[K, F] x[F, N] + b (ONNX Gemm with transB=1, seen from the transposed side). */
 export function fcForward(x: FloatArray, W: FloatArray, b: FloatArray, F: number, K: number, N: number, y: FloatArray): void {
   gemmNN(K, N, F, W, F, x, N, y, N, false);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) y[k * N + n] += b[k]!;
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) y[k * N + n]! += b[k]!;
 }
 
 /** dW = dy x^T and db = row sums of dy (overwritten); dx (+)= W^T dy if dx is given. */
@@ -24,7 +24,7 @@ export function fcBackward(
   for (let k = 0; k < K; k++) {
     for (let f = 0; f < F; f++) {
       const w = W[k * F + f]!;
-      for (let n = 0; n < N; n++) dx[f * N + n] += w * dy[k * N + n]!;
+      for (let n = 0; n < N; n++) dx[f * N + n]! += w * dy[k * N + n]!;
     }
   }
 }
