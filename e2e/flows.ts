@@ -12,7 +12,8 @@ import { formatCount } from '../src/format';
 import { serializeOnnx } from '../src/onnx/write';
 import { buildModel } from '../src/zoo/build';
 import { zooSpec } from '../src/zoo/spec';
-import { FIXTURES, IMAGES, chooseEngine, dropFiles, screenshotPath, tableTop1, textOf as text, until, waitIdle } from './harness';
+import { basicCheckpoint, imagenetCheckpoint, truncatedCheckpoint } from './checkpoints';
+import { FIXTURES, IMAGES, answerPlacement, chooseEngine, dropFiles, screenshotPath, tableTop1, textOf as text, until, waitIdle } from './harness';
 
 export interface FlowContext {
   readonly kind: 'web' | 'electron';
@@ -35,6 +36,12 @@ async function slotTop5(page: Page, slot: 'a' | 'b'): Promise<{ label: string; p
   return page.$$eval(`[data-testid="slot-${slot}"] [data-testid="top5"] li`, (lis) => lis.map((li) => ({
     label: li.getAttribute('data-label') ?? '', prob: Number(li.getAttribute('data-prob')),
   })));
+}
+
+/** Empties the image list. */
+async function clearImages(page: Page): Promise<void> {
+  await page.click('[data-testid="clear"]');
+  await until('an empty image list', async () => (await page.locator('[data-testid="thumb"]').count()) === 0);
 }
 
 const thumbStatus = (page: Page, name: string): Promise<string | null> =>
@@ -177,6 +184,7 @@ export function appFlows(ctx: FlowContext): void {
     const page = ctx.page();
     const model = foreignClassifier();
     await dropFiles(page, [{ name: model.name, bytes: model.bytes }], '[data-testid="slot-a"]');
+    await answerPlacement(page, 'a');
     await until('the opened model in the left slot', async () => await text(page, '[data-testid="slot-a"] [data-testid="fact-classes"]') === '1000');
     await waitIdle(page);
     assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="fact-input"]'), '3×32×32');
@@ -194,6 +202,7 @@ export function appFlows(ctx: FlowContext): void {
     // A file that is not ONNX: a clear error naming it; the residual net stays loaded and working.
     const resBefore = await text(page, '[data-testid="slot-b"] [data-testid="model-name"]');
     await dropFiles(page, [join(FIXTURES, 'garbage.onnx')], '[data-testid="slot-b"]');
+    await answerPlacement(page, 'b');
     await until('an error naming garbage.onnx', async () => (await page.locator('[data-testid="error-item"]', { hasText: 'garbage.onnx' }).count()) > 0, 30_000);
     await waitIdle(page);
     assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="model-name"]'), resBefore);
@@ -204,6 +213,7 @@ export function appFlows(ctx: FlowContext): void {
     const g = buildModel({ ...zooSpec('resnet20'), inputSize: 16 }, { name: 'erf-net', init: 'zeros' });
     const erf = serializeOnnx({ ...g, nodes: g.nodes.map((n) => (n.name === 'relu' ? { ...n, op: 'Erf' } : n)) });
     await dropFiles(page, [{ name: 'erf-net.onnx', bytes: erf }], '[data-testid="slot-b"]');
+    await answerPlacement(page, 'b');
     await until('an error naming the unsupported op', async () =>
       (await page.locator('[data-testid="error-item"]', { hasText: "Could not load erf-net.onnx: unsupported op 'Erf' (node 'relu')" }).count()) === 1, 30_000);
     await waitIdle(page);
@@ -264,6 +274,7 @@ export function appFlows(ctx: FlowContext): void {
     const file = join(dir, 'resnet32-cifar.onnx');
     writeFileSync(file, serializeOnnx(buildModel(zooSpec('resnet32'), { name: 'resnet32' })));
     await ctx.pick(page, '[data-testid="open-model-b"]', file);
+    await answerPlacement(page, 'b');
     await until('the picked model in the right slot', async () => await text(page, '[data-testid="slot-b"] [data-testid="model-name"]') === 'resnet32-cifar.onnx');
     await waitIdle(page);
     assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="fact-input"]'), '3×32×32');
@@ -273,5 +284,94 @@ export function appFlows(ctx: FlowContext): void {
     assert.equal(top.length, 5);
     assert.ok(top.every((t) => ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'].includes(t.label)), top.map((t) => t.label).join(', '));
     await page.screenshot({ path: shot('pickers'), fullPage: true });
+  });
+
+  test('imports a PyTorch checkpoint into the side asked for; ImageNet labels on every engine; where each net looks', { timeout: 300_000 }, async () => {
+    const page = ctx.page();
+    await page.selectOption('[data-testid="pair-select"]', defaultPair);
+    await until('the default pair', async () => /^plain/.test(await text(page, '[data-testid="slot-a"] [data-testid="model-name"]')));
+    await waitIdle(page);
+    await clearImages(page);
+    await dropFiles(page, [join(FIXTURES, 'trouser.jpg'), join(IMAGES, 'marker.png')]);
+    await waitIdle(page);
+    const left = await text(page, '[data-testid="slot-a"] [data-testid="model-name"]');
+
+    // Told apart by content: a safetensors file, dropped on the image area, asks for a side.
+    const ckpt = imagenetCheckpoint();
+    await dropFiles(page, [ckpt]);
+    await answerPlacement(page, 'b');
+    await until('the checkpoint in the right slot', async () => await text(page, '[data-testid="slot-b"] [data-testid="model-name"]') === ckpt.name);
+    await waitIdle(page);
+    assert.equal(await page.getAttribute('[data-testid="slot-b"]', 'data-status'), 'ready');
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="model-name"]'), left, 'the other side is kept');
+    assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="fact-classes"]'), '1000');
+    assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="fact-input"]'), '3×224×224');
+    assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="badge-trained"]'), 'PyTorch · ResNet');
+    const labelsOn = async (): Promise<string[]> => (await slotTop5(page, 'b')).map((t) => t.label);
+    const ours = await labelsOn();
+    assert.equal(ours.length, 5);
+    for (const l of ours) assert.ok((imagenetLabels as string[]).includes(l), `'${l}' is an ImageNet class name`);
+
+    // Where each net looks: a heat-map for both nets, for the top class; another class when clicked.
+    await until('heat-maps for both nets', async () => (await page.locator('[data-testid="cam-a"] [data-testid="cam-heat"]').count()) === 1
+      && (await page.locator('[data-testid="cam-b"] [data-testid="cam-heat"]').count()) === 1);
+    assert.equal(await page.locator('[data-testid="cam-a"] [data-testid="net-input"]').count(), 1);
+    assert.equal(await page.locator('[data-testid="cam-b"] [data-testid="net-input"]').count(), 1);
+    const top1 = await page.getAttribute('[data-testid="slot-b"] [data-testid="top5"] li:nth-child(1)', 'data-index');
+    assert.equal(await page.getAttribute('[data-testid="cam-b"] [data-testid="cam-heat"]', 'data-cls'), top1);
+    const pixels = (slot: string): Promise<string> => page.$eval(`[data-testid="cam-${slot}"] [data-testid="cam-heat"]`, (c) => (c as unknown as { toDataURL(): string }).toDataURL());
+    const before = await pixels('b');
+    const third = page.locator('[data-testid="slot-b"] [data-testid="top5"] li:nth-child(3)');
+    const thirdIndex = await third.getAttribute('data-index');
+    await third.click();
+    await until('the map of the clicked class', async () => await page.getAttribute('[data-testid="cam-b"] [data-testid="cam-heat"]', 'data-cls') === thirdIndex);
+    assert.equal(await third.getAttribute('aria-pressed'), 'true');
+    assert.ok((await text(page, '[data-testid="cam-b"] [data-testid="cam-class"]')).startsWith(`Looks for ${await third.getAttribute('data-label')}`));
+    assert.notEqual(await pixels('b'), before, 'another class, another map');
+    // The plain net's map for a class of its own.
+    const plainSecond = page.locator('[data-testid="slot-a"] [data-testid="top5"] li:nth-child(2)');
+    await plainSecond.click();
+    await until('the plain net\'s map to follow', async () => await page.getAttribute('[data-testid="cam-a"] [data-testid="cam-heat"]', 'data-cls') === await plainSecond.getAttribute('data-index'));
+    await page.screenshot({ path: shot('import-cam'), fullPage: true });
+
+    // The same ImageNet labels, and the same top-1, on every engine.
+    const webgpu = !(await page.locator('[data-testid="engine-select"] option[value="ort-webgpu"]').isDisabled());
+    for (const engine of webgpu ? ['ts', 'ort-wasm', 'ort-webgpu'] : ['ts', 'ort-wasm']) {
+      await chooseEngine(page, engine);
+      await page.waitForSelector(`[data-testid="engine-check"][data-to="${engine}"]`, { timeout: 150_000 });
+      await waitIdle(page, 150_000);
+      const check = page.locator('[data-testid="engine-check"]');
+      assert.equal(await check.getAttribute('data-same'), await check.getAttribute('data-compared'), (await check.textContent()) ?? '');
+      assert.deepEqual(await labelsOn(), ours, `top-5 labels on ${engine}`);
+      assert.equal(await page.locator('[data-testid="cam-b"] [data-testid="cam-heat"]').count(), 1, `a heat-map on ${engine}`);
+    }
+    await chooseEngine(page, 'wasm');
+    await page.waitForSelector('[data-testid="engine-check"][data-to="wasm"]', { timeout: 60_000 });
+    await waitIdle(page);
+
+    // A torch.save zip through the picker, into the left side: numbered classes (the file names none).
+    const basic = basicCheckpoint();
+    const dir = mkdtempSync(join(tmpdir(), 'resnet-lab-e2e-'));
+    writeFileSync(join(dir, basic.name), basic.bytes);
+    await ctx.pick(page, '[data-testid="open-model"]', join(dir, basic.name));
+    await answerPlacement(page, 'a');
+    await until('basic.pt on the left', async () => await text(page, '[data-testid="slot-a"] [data-testid="model-name"]') === 'basic.pt');
+    await waitIdle(page);
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="fact-classes"]'), '10');
+    assert.ok((await slotTop5(page, 'a')).every((t) => /^class \d$/.test(t.label)));
+
+    // A broken checkpoint: one error naming it, and both sides as they were.
+    const errorsBefore = await page.locator('[data-testid="error-item"]').count();
+    const broken = truncatedCheckpoint();
+    await dropFiles(page, [broken], '[data-testid="slot-a"]');
+    await answerPlacement(page, 'a');
+    await until('an error naming broken.pth', async () => (await page.locator('[data-testid="error-item"]', { hasText: broken.name }).count()) === 1, 30_000);
+    await waitIdle(page);
+    assert.equal(await page.locator('[data-testid="error-item"]').count(), errorsBefore + 1, 'exactly one error');
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="model-name"]'), 'basic.pt');
+    assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="model-name"]'), ckpt.name);
+    assert.equal(await page.getAttribute('[data-testid="slot-a"]', 'data-status'), 'ready');
+    assert.equal((await slotTop5(page, 'a')).length, 5);
+    await page.screenshot({ path: shot('import-error'), fullPage: true });
   });
 }

@@ -95,7 +95,10 @@ function makeDialogs(): Dialogs {
     async openModel() {
       const r = await dialog.showOpenDialog(parent(), {
         title: 'Open an ONNX model', properties: ['openFile'],
-        filters: [{ name: 'ONNX models', extensions: ['onnx'] }, { name: 'All files', extensions: ['*'] }],
+        filters: [
+          { name: 'Models (ONNX, PyTorch checkpoints)', extensions: ['onnx', 'pth', 'pt', 'tar', 'safetensors', 'ckpt', 'bin'] },
+          { name: 'All files', extensions: ['*'] },
+        ],
       });
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },

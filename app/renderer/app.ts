@@ -6,13 +6,14 @@ import { defaultPair, type Manifest, pairChoices, type PairChoice, parseManifest
 import type { MenuCommand } from '../shared/ipc';
 import { type AppContext, messageOf } from './context';
 import { h, setChildren } from './dom';
-import { installDropAndPaste } from './drop-paste';
+import { renderCam } from './cam-view';
+import { acceptFiles, type DropHandlers, installDropAndPaste } from './drop-paste';
 import type { Host } from './host';
 import { ImageRuns } from './image-runs';
 import { CUSTOM_PAIR, ModelSlots, slotsFor } from './model-slots';
-import { type AppState, SLOTS } from './state';
+import { type AppState, SLOTS, slotTitle } from './state';
 import { type Task, TaskQueue } from './task-queue';
-import { renderCompare, renderEnv, renderErrors, renderFigure6, renderFigure7, renderImageList, renderTable, slotTitle, type ViewHandlers } from './views';
+import { renderCompare, renderEnv, renderErrors, renderFigure6, renderFigure7, renderImageList, renderTable, type ViewHandlers } from './views';
 import { CancelledError, InferenceClient } from './worker-client';
 import { engineLabel } from './worker-protocol';
 
@@ -45,6 +46,7 @@ export class App implements AppContext {
   private readonly errorsBox = h('div', { 'aria-live': 'assertive' });
   private readonly listBox = h('div', { class: 'list-box' });
   private readonly compareBox = h('div', {});
+  private readonly camBox = h('div', {});
   private readonly fig7Box = h('div', {});
   private readonly fig6Box = h('div', {});
   private readonly tableBox = h('div', {});
@@ -52,6 +54,10 @@ export class App implements AppContext {
 
   private readonly handlers: ViewHandlers = {
     select: (id) => this.images.select(id),
+    selectCamClass: (slot, cls) => {
+      this.state.camClass = { ...this.state.camClass, [slot]: cls };
+      this.render();
+    },
     openModelInto: (slot) => void this.slots.pickModel(slot),
     reload: () => this.slots.reloadCommitted(),
     dismissError: (id) => {
@@ -73,7 +79,18 @@ export class App implements AppContext {
     openImages: () => void this.images.pickImages(),
   };
 
+  private readonly fileHandlers: DropHandlers = {
+    offerModel: (file, kind, preferred) => void this.slots.offerModel(file.name, file.size, kind, async () => new Uint8Array(await file.arrayBuffer()), preferred),
+    addImages: (images) => this.images.addImages(images),
+    showError: (title, message) => this.showError(title, message),
+  };
+
   constructor(readonly host: Host, private readonly root: HTMLElement) {}
+
+  /** Files from a picker, a drop or a paste: told apart by content (images to the list, a model to the side question). */
+  acceptFiles(files: readonly File[]): void {
+    void acceptFiles(files, this.fileHandlers);
+  }
 
   async start(): Promise<void> {
     this.manifest = await this.fetchManifest();
@@ -82,7 +99,7 @@ export class App implements AppContext {
     this.state = {
       pairs, pairKey: pair.key, engines: [], engine: DEFAULT_ENGINE,
       slots: slotsFor(pair), images: [], selectedId: null, errors: [], busy: null, notice: null, engineCheck: null,
-      sortStds: false, showSteps: false, env: { crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, decoder: this.host.decoderName },
+      sortStds: false, camClass: {}, showSteps: false, env: { crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, decoder: this.host.decoderName },
     };
     this.slots = new ModelSlots(this, this.images);
     this.buildLayout();
@@ -128,7 +145,7 @@ export class App implements AppContext {
       h('div', { class: 'toolbar' },
         button('Open images…', 'open-images', () => void this.images.pickImages(), { class: 'primary' }),
         button('Open folder…', 'open-folder', () => void this.images.pickFolder()),
-        button('Open ONNX…', 'open-model', () => void this.slots.pickModel('a'))));
+        button('Open model…', 'open-model', () => void this.slots.pickModel(), { title: 'An ONNX model or a PyTorch checkpoint (.pth, .pt, .safetensors)' })));
     const statusBar = h('div', { class: 'statusbar' }, h('div', { class: 'status-main', role: 'status', 'aria-live': 'polite' }, this.statusText), this.progress, this.cancelButton, this.envText);
     const dropZone = h('div', { class: 'dropzone', 'data-testid': 'dropzone', tabindex: 0, role: 'button', 'aria-label': 'Drop images here or press to open images' },
       h('strong', {}, 'Drop images here'),
@@ -143,13 +160,9 @@ export class App implements AppContext {
     });
     const main = h('main', { class: 'layout' },
       h('aside', { class: 'sidebar', 'aria-label': 'Images' }, dropZone, this.listBox),
-      h('div', { class: 'content' }, this.errorsBox, this.compareBox, h('div', { class: 'figures' }, this.fig7Box, this.fig6Box), this.tableBox));
+      h('div', { class: 'content' }, this.errorsBox, this.compareBox, this.camBox, h('div', { class: 'figures' }, this.fig7Box, this.fig6Box), this.tableBox));
     setChildren(this.root, header, statusBar, main, this.dropOverlay);
-    installDropAndPaste(this.dropOverlay, {
-      openModel: (slot, name, bytes) => this.slots.openModelFile(slot, name, bytes),
-      addImages: (images) => this.images.addImages(images),
-      showError: (title, message) => this.showError(title, message),
-    });
+    installDropAndPaste(this.dropOverlay, this.fileHandlers);
     this.host.onMenuCommand((c) => this.onMenu(c));
   }
 
@@ -194,6 +207,7 @@ export class App implements AppContext {
     setChildren(this.errorsBox, renderErrors(s, this.handlers));
     setChildren(this.listBox, renderImageList(s, this.handlers));
     setChildren(this.compareBox, renderCompare(s, this.handlers));
+    setChildren(this.camBox, renderCam(s));
     setChildren(this.fig7Box, renderFigure7(s, this.handlers));
     setChildren(this.fig6Box, renderFigure6(trainedRuns(this.manifest), s));
     setChildren(this.tableBox, renderTable(s, this.handlers));
@@ -239,7 +253,7 @@ export class App implements AppContext {
   private onMenu(command: MenuCommand): void {
     if (command === 'open-images') void this.images.pickImages();
     else if (command === 'open-folder') void this.images.pickFolder();
-    else if (command === 'open-model') void this.slots.pickModel('a');
+    else if (command === 'open-model') void this.slots.pickModel();
     else void this.images.saveCsv();
   }
 }

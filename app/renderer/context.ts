@@ -16,6 +16,8 @@ export interface AppContext {
   enqueue(label: string, run: (t: Task) => Promise<void>): void;
   /** Puts the pair and engine menus in line with the state. */
   syncSelects(): void;
+  /** Files from a picker, a drop or a paste: images to the list, a model file to the side question. */
+  acceptFiles(files: readonly File[]): void;
 }
 
 export function messageOf(e: unknown): string {

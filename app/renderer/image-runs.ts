@@ -8,8 +8,8 @@ import { sourceKey } from '../shared/catalogue';
 import { toCsv } from '../shared/results';
 import { type AppContext, messageOf } from './context';
 import { HostError, type HostImage } from './host';
-import { type ImageItem, SLOTS } from './state';
-import { slotTitle, verdictOf } from './views';
+import { type ImageItem, SLOTS, slotTitle, specKey } from './state';
+import { verdictOf } from './views';
 import type { SlotId } from './worker-protocol';
 
 type Top1 = { index: number; label: string };
@@ -18,10 +18,6 @@ type Before = Map<number, { a?: Top1; b?: Top1 }>;
 /** Model inputs are kept for this many recent images (an ImageNet-size input is 600 KB). */
 const KEEP_TENSORS = 64;
 
-function specKey(spec: PreprocessSpec): string {
-  return JSON.stringify(spec);
-}
-
 export class ImageRuns {
   private nextImageId = 1;
 
@@ -29,7 +25,10 @@ export class ImageRuns {
 
   async pickImages(): Promise<void> {
     try {
-      this.addImages(await this.ctx.host.pickImages());
+      const picked = await this.ctx.host.pickImages();
+      // Files the browser hands over are told apart by content (a checkpoint picked here opens as a model).
+      if (picked.length > 0 && picked.every((p) => p.file)) this.ctx.acceptFiles(picked.map((p) => p.file!));
+      else this.addImages(picked);
     } catch (e) {
       this.ctx.showError('Could not open images:', messageOf(e));
     }
@@ -53,6 +52,7 @@ export class ImageRuns {
     }));
     state.images = [...state.images, ...items];
     state.selectedId = items[0]!.id;
+    state.camClass = {};
     state.engineCheck = null;
     this.ctx.render();
     this.classifyPending();
@@ -68,6 +68,7 @@ export class ImageRuns {
   }
 
   select(id: number): void {
+    if (this.ctx.state.selectedId !== id) this.ctx.state.camClass = {};
     this.ctx.state.selectedId = id;
     this.ctx.render();
     this.ensureStds();
@@ -82,6 +83,7 @@ export class ImageRuns {
       img.status = 'pending';
       img.results = {};
     }
+    state.camClass = {};
     state.engineCheck = null;
     this.ctx.render();
     this.classifyPending(fromEngine ? { engine: fromEngine, before } : undefined);
@@ -140,7 +142,9 @@ export class ImageRuns {
       const slot = state.slots[s];
       const r = await inference.run(s, img.tensors.get(specKey(specs.get(s)!))!);
       const probs = { shape: [1, r.probs.length], data: r.probs };
-      img.results[s] = { top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? state.engine, steps: r.steps };
+      img.results[s] = {
+        top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? state.engine, steps: r.steps, ...(r.cam && { cam: r.cam }),
+      };
     }
     img.status = 'done';
     this.releaseOldTensors();

@@ -2,11 +2,12 @@
 // it and views.ts draws it.
 import type { ClassScore } from '../../src/engine/classify';
 import type { ModelInfo } from '../../src/engine/session';
-import type { ModelSource, PairChoice } from '../shared/catalogue';
+import type { PreprocessSpec } from '../../src/preprocess/normalize';
+import { type ModelSource, type PairChoice, sourceName } from '../shared/catalogue';
 import type { ErrorKind } from '../shared/ipc';
 import type { LayerResponse } from '../../src/analysis/layer-responses';
 import type { HostImage } from './host';
-import type { EngineStatus, SlotId, TensorData } from './worker-protocol';
+import type { CamReply, EngineStatus, ImportSummary, SlotId, TensorData } from './worker-protocol';
 
 export const SLOTS: readonly SlotId[] = ['a', 'b'];
 
@@ -21,6 +22,10 @@ export interface SlotState {
   loadMs?: number;
   warmupMs?: number;
   message?: string;
+  /** Set when the slot's file was a PyTorch checkpoint (converted to ONNX in the worker). */
+  imported?: ImportSummary;
+  /** Whether the net has a GAP + FC head, so its runs return class activation maps. */
+  cam?: boolean;
 }
 
 export interface SlotResult {
@@ -28,7 +33,10 @@ export interface SlotResult {
   readonly ms: number;
   readonly runs: number;
   readonly engine: string;
+  /** Per-step medians over the timed runs. */
   readonly steps: readonly { readonly name: string; readonly kind: string; readonly ms: number }[];
+  /** Class activation maps of the top classes (nets with a GAP + FC head). */
+  readonly cam?: CamReply;
 }
 
 export interface ImageItem {
@@ -79,7 +87,20 @@ export interface AppState {
   notice: string | null;
   engineCheck: EngineCheck | null;
   sortStds: boolean;
+  /** The class whose activation map each slot shows for the selected image (its top-1 when unset). */
+  camClass: Partial<Record<SlotId, number>>;
   /** Whether the per-layer time lists are open (kept across re-renders). */
   showSteps: boolean;
   env: { crossOriginIsolated: boolean; cores: number; gpu?: string; decoder: string };
+}
+
+/** The key an image's model inputs are kept under: one per preprocessing (two nets of one dataset share it). */
+export function specKey(spec: PreprocessSpec): string {
+  return JSON.stringify(spec);
+}
+
+/** A user's file is called by its file name (its graph name is often 'main_graph' or 'torch-jit-export'). */
+export function slotTitle(slot: SlotState): string {
+  if (slot.source.kind === 'file') return slot.source.name;
+  return slot.info?.name ?? sourceName(slot.source);
 }

@@ -1,15 +1,16 @@
 // Drawing the state: pure functions from AppState to DOM, with callbacks for what the user does.
 import { type CurveRun, figure6 } from '../../src/figures/figure6';
-import { sourceName } from '../shared/catalogue';
 import { formatCount } from '../../src/format';
 import { agreement, formatBytes, formatMs } from '../shared/results';
 import { figure6Charts, lineChart, type Series } from './charts';
 import { h } from './dom';
-import { type AppState, type ImageItem, SLOTS, type SlotResult, type SlotState } from './state';
+import { type AppState, type ImageItem, SLOTS, type SlotResult, type SlotState, slotTitle } from './state';
 import { engineLabel, type SlotId } from './worker-protocol';
 
 export interface ViewHandlers {
   select(id: number): void;
+  /** Shows the class activation map of class `cls` for the slot's net. */
+  selectCamClass(slot: SlotId, cls: number): void;
   openModelInto(slot: SlotId): void;
   reload(): void;
   dismissError(id: number): void;
@@ -22,12 +23,6 @@ export interface ViewHandlers {
 }
 
 const pct = (p: number): string => `${(p * 100).toFixed(p >= 0.1 ? 1 : 2)}%`;
-
-/** A user's file is called by its file name (its graph name is often 'main_graph' or 'torch-jit-export'). */
-export function slotTitle(slot: SlotState): string {
-  if (slot.source.kind === 'file') return slot.source.name;
-  return slot.info?.name ?? sourceName(slot.source);
-}
 
 function seriesClass(slot: SlotState): string {
   return `series-${slot.role}`;
@@ -100,15 +95,32 @@ function topList(state: AppState, img: ImageItem | undefined, slotId: SlotId, on
   if (img.status === 'error') return h('p', { class: 'muted' }, 'This image could not be read.');
   const r = img.results[slotId];
   if (!r) return h('p', { class: 'muted' }, img.status === 'cancelled' ? 'Not classified (cancelled).' : 'Classifying…');
+  // With class activation maps, a class is clicked to see where the net looks for it.
+  const clickable = r.cam !== undefined;
+  const shown = state.camClass[slotId] ?? r.top[0]?.index;
   return h('div', { class: 'result' },
-    h('ol', { class: 'top5', 'data-testid': 'top5', 'aria-label': 'Top-5 classes' },
+    h('ol', { class: `top5${clickable ? ' clickable' : ''}`, 'data-testid': 'top5', 'aria-label': 'Top-5 classes' },
       r.top.map((c, i) => {
         const bar = h('span', { class: 'bar-fill' });
         bar.style.width = `${Math.max(0.5, c.probability * 100)}%`;
-        return h('li', { class: i === 0 ? 'top1' : '', 'data-label': c.label, 'data-prob': c.probability.toFixed(6) },
-          h('span', { class: 'label' }, c.label),
-          h('span', { class: 'bar', 'aria-hidden': 'true' }, bar),
-          h('span', { class: 'prob' }, pct(c.probability)));
+        const pick = (): void => on.selectCamClass(slotId, c.index);
+        return h('li', {
+          class: `${i === 0 ? 'top1' : ''}${clickable && c.index === shown ? ' shown' : ''}`, 'data-label': c.label, 'data-index': c.index, 'data-prob': c.probability.toFixed(6),
+          ...(clickable && {
+            role: 'button', tabindex: 0, 'aria-pressed': c.index === shown ? 'true' : 'false', title: `Show where the net looks for ${c.label}`,
+            onclick: pick,
+            onkeydown: (e: Event) => {
+              const k = (e as KeyboardEvent).key;
+              if (k === 'Enter' || k === ' ') {
+                e.preventDefault();
+                pick();
+              }
+            },
+          }),
+        },
+        h('span', { class: 'label' }, c.label),
+        h('span', { class: 'bar', 'aria-hidden': 'true' }, bar),
+        h('span', { class: 'prob' }, pct(c.probability)));
       })),
     h('p', { class: 'latency', 'data-testid': 'latency' },
       h('strong', {}, formatMs(r.ms)), ` median of ${r.runs} run${r.runs === 1 ? '' : 's'} · ${engineLabel(r.engine)}`),
@@ -133,7 +145,11 @@ function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElemen
   const img = selectedImage(state);
   const title = slotTitle(slot);
   const trained = slot.info?.trained;
-  const badge = slot.info === undefined ? null : slot.source.kind === 'file' && !slot.info.meta
+  const imp = slot.imported;
+  const badge = slot.info === undefined ? null : imp
+    ? h('span', { class: 'badge neutral', 'data-testid': 'badge-trained', title: `Converted from a PyTorch checkpoint (${imp.format}, ${imp.tensors} tensors, ${imp.dtypes.join('/')}${imp.entry ? `, under '${imp.entry}'` : ''}): its own weights` },
+      `PyTorch · ${imp.archName.startsWith('ResNet with') ? 'ResNet' : imp.archName}`)
+    : slot.source.kind === 'file' && !slot.info.meta
     ? h('span', { class: 'badge neutral', 'data-testid': 'badge-trained', title: 'A model file without resnet-lab metadata: its own weights' }, 'your weights')
     : trained
     ? h('span', { class: 'badge ok', 'data-testid': 'badge-trained' }, slot.info.meta?.training?.dataset ? `trained · ${slot.info.meta.training.dataset}` : 'trained')
@@ -148,7 +164,7 @@ function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElemen
       h('h2', { 'data-testid': 'model-name' }, title), ' ', badge),
     h('div', { class: 'slot-actions' },
       slot.status === 'unloaded' ? h('button', { type: 'button', class: 'small', onclick: () => on.reload() }, 'Reload') : null,
-      h('button', { type: 'button', class: 'small', 'data-testid': `open-model-${slotId}`, 'aria-label': `Open an ONNX model in place of ${title}`, onclick: () => on.openModelInto(slotId) }, 'Open ONNX…'))),
+      h('button', { type: 'button', class: 'small', 'data-testid': `open-model-${slotId}`, 'aria-label': `Open a model file in place of ${title}`, onclick: () => on.openModelInto(slotId) }, 'Open model…'))),
   slot.status === 'loading' ? h('p', { class: 'loading-line' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), slot.message ?? 'Loading…') : null,
   slot.status === 'error' && slot.message ? h('p', { class: 'slot-error' }, slot.message) : null,
   facts(slot),
@@ -294,7 +310,7 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
         `· ${done.length} classified${done.length && comparable ? `, the nets agree on ${agreeCount}` : ''}`)),
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'small', onclick: () => on.rerun(), disabled: state.images.length === 0 }, 'Classify again'),
-        h('button', { type: 'button', class: 'small', onclick: () => on.clearImages(), disabled: state.images.length === 0 }, 'Clear'),
+        h('button', { type: 'button', class: 'small', 'data-testid': 'clear', onclick: () => on.clearImages(), disabled: state.images.length === 0 }, 'Clear'),
         h('button', { type: 'button', class: 'small primary', 'data-testid': 'save-csv', onclick: () => on.saveCsv(), disabled: done.length === 0 }, 'Save CSV…'))),
     check ? h('p', { class: `engine-check ${check.same === check.compared ? 'agree' : 'disagree'}`, 'data-testid': 'engine-check', 'data-to': check.to, 'data-same': check.same, 'data-compared': check.compared },
       check.same === check.compared
