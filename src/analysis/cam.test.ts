@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { packageRoot } from '../models-dir';
 import { loadModel, type Session } from '../engine/session';
-import { parseOnnx } from '../onnx/read';
 import { serializeOnnx } from '../onnx/write';
 import { randomNormalTensor } from '../random';
 import { loadSplit } from '../train/data';
