@@ -118,7 +118,17 @@ export function appFlows(ctx: FlowContext): void {
     // Our engine reports where the time goes, step by step.
     await page.click('[data-testid="slot-b"] [data-testid="step-times"] summary');
     assert.match(await text(page, '[data-testid="slot-b"] [data-testid="step-times"] summary'), /^Per-layer time · \d+ steps$/);
-    assert.equal(await page.locator('[data-testid="slot-b"] [data-testid="step-times"] tr').count(), 8);
+    // Every step listed, each the median of the timed runs; together they make up the engine's total.
+    const steps = Number(/(\d+) steps/.exec(await text(page, '[data-testid="slot-b"] [data-testid="step-times"] summary'))![1]);
+    assert.equal(await page.locator('[data-testid="slot-b"] [data-testid="step-row"]').count(), steps);
+    for (const slot of ['a', 'b']) {
+      const box = page.locator(`[data-testid="slot-${slot}"] [data-testid="step-times"]`);
+      const sum = Number(await box.getAttribute('data-sum'));
+      const total = Number(await box.getAttribute('data-total'));
+      assert.ok(Math.abs(sum - total) <= 0.1 * total, `slot ${slot}: steps sum to ${sum.toFixed(3)} ms, the engine's total is ${total.toFixed(3)} ms`);
+      const shares = await box.locator('[data-testid="step-row"] td:nth-child(4)').allTextContents();
+      assert.ok(shares.every((p) => Number.parseFloat(p) < 60), `no step takes most of the time: ${shares.join(' ')}`);
+    }
     await page.screenshot({ path: shot('compare'), fullPage: true });
   });
 

@@ -124,20 +124,41 @@ function topList(state: AppState, img: ImageItem | undefined, slotId: SlotId, on
       })),
     h('p', { class: 'latency', 'data-testid': 'latency' },
       h('strong', {}, formatMs(r.ms)), ` median of ${r.runs} run${r.runs === 1 ? '' : 's'} · ${engineLabel(r.engine)}`),
-    stepTimes(r.steps, state.showSteps, on));
+    stepTimes(state.slots[slotId], r, state.showSteps, on));
 }
 
-/** Where the time goes, on our engines: the slowest steps of the last run. */
-function stepTimes(steps: SlotResult['steps'], open: boolean, on: ViewHandlers): HTMLElement | null {
+/**
+ * Where the time goes, on our engines: every step in network order, each the median over the timed runs,
+ * then their sum, the time outside them (writing the input, reading outputs back, a thread waited for) and
+ * the engine's total (the median run).
+ */
+function stepTimes(slot: SlotState, r: SlotResult, open: boolean, on: ViewHandlers): HTMLElement | null {
+  const steps = r.steps;
   if (steps.length === 0) return null;
-  const total = steps.reduce((a, t) => a + t.ms, 0);
-  const slowest = [...steps].sort((a, b) => b.ms - a.ms).slice(0, 8);
-  return h('details', { class: 'steps', 'data-testid': 'step-times', open, ontoggle: (e: Event) => on.setShowSteps((e.target as HTMLDetailsElement).open) },
+  const sum = steps.reduce((a, t) => a + t.ms, 0);
+  const total = r.ms;
+  const detail = new Map((slot.info?.layers ?? []).map((l) => [l.name, l.detail]));
+  const share = (ms: number): string => (total > 0 ? `${((ms / total) * 100).toFixed(ms / total >= 0.1 ? 0 : 1)}%` : '');
+  const row = (cells: (string | HTMLElement)[], cls = ''): HTMLElement => h('tr', { class: cls }, cells.map((c, i) => h('td', { class: i >= 2 ? 'num' : i === 0 ? 'name' : '' }, c)));
+  const bar = (ms: number): HTMLElement => {
+    const fill = h('span', { class: 'bar-fill' });
+    fill.style.width = `${total > 0 ? Math.min(100, (ms / total) * 100) : 0}%`;
+    return h('span', { class: 'bar step-bar', 'aria-hidden': 'true' }, fill);
+  };
+  const outside = total - sum;
+  return h('details', { class: 'steps', 'data-testid': 'step-times', 'data-sum': sum.toFixed(4), 'data-total': total.toFixed(4), open, ontoggle: (e: Event) => on.setShowSteps((e.target as HTMLDetailsElement).open) },
     h('summary', {}, `Per-layer time · ${steps.length} steps`),
-    h('table', {},
-      h('tbody', {}, slowest.map((t) => h('tr', {},
-        h('td', { class: 'name' }, t.name), h('td', {}, t.kind),
-        h('td', { class: 'num' }, formatMs(t.ms)), h('td', { class: 'num' }, total > 0 ? `${((t.ms / total) * 100).toFixed(0)}%` : ''))))));
+    h('div', { class: 'steps-wrap' },
+      h('table', {},
+        h('thead', {}, h('tr', {}, h('th', {}, 'step'), h('th', {}, 'what it does'), h('th', { class: 'num' }, 'ms'), h('th', { class: 'num' }, 'share'), h('th', {}, h('span', { class: 'sr-only' }, 'bar')))),
+        h('tbody', {}, steps.map((t) => h('tr', { 'data-testid': 'step-row' },
+          h('td', { class: 'name' }, t.name), h('td', {}, detail.get(t.name) ?? t.kind),
+          h('td', { class: 'num' }, formatMs(t.ms)), h('td', { class: 'num' }, share(t.ms)), h('td', { class: 'bar-cell' }, bar(t.ms))))),
+        h('tfoot', {},
+          row(['All steps', '', formatMs(sum), share(sum)], 'sum'),
+          outside >= 0 ? row(['Outside the steps', 'input copy, read-back, waiting for a thread', formatMs(outside), share(outside)], 'outside') : null,
+          row(['Engine total', `median of ${r.runs} run${r.runs === 1 ? '' : 's'}`, formatMs(total), '100%'], 'total')))),
+    h('p', { class: 'caption' }, `Each step’s time is its median over the ${r.runs} timed run${r.runs === 1 ? '' : 's'}; on a busy machine a step can take the time of a thread the system set aside.`));
 }
 
 function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElement {
