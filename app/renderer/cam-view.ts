@@ -77,7 +77,7 @@ function heatCanvas(tensor: TensorData, spec: PreprocessSpec, cam: NonNullable<S
 
 function column(state: AppState, img: ImageItem, slotId: SlotId): HTMLElement {
   const slot: SlotState = state.slots[slotId];
-  const r = img.results[slotId];
+  const r = slot.status === 'ready' ? img.results[slotId] : undefined;
   const title = h('p', { class: `cam-title eyebrow-${slot.role}` }, slotTitle(slot));
   const body = (...children: (HTMLElement | null)[]): HTMLElement =>
     h('div', { class: `cam-col cam-${slot.role}`, 'data-testid': `cam-${slotId}` }, title, ...children);

@@ -52,8 +52,8 @@ export function renderImageList(state: AppState, on: ViewHandlers): HTMLElement 
   }
   return h('ul', { class: 'image-list', 'data-testid': 'image-list', 'aria-label': 'Images' },
     state.images.map((img) => {
-      const a = img.results.a?.top[0];
-      const b = img.results.b?.top[0];
+      const a = resultOf(state, img, 'a')?.top[0];
+      const b = resultOf(state, img, 'b')?.top[0];
       const statusText = img.status === 'error' ? 'error' : img.status === 'done' ? `${a?.label ?? '—'} · ${b?.label ?? '—'}`
         : img.status === 'cancelled' ? 'not classified (cancelled)' : 'working…';
       const sub = img.status === 'done'
@@ -74,27 +74,59 @@ export function renderImageList(state: AppState, on: ViewHandlers): HTMLElement 
     }));
 }
 
+/** Facts of a slot's net; while a new net loads (no info yet), the same rows with dashes, so nothing jumps. */
 function facts(slot: SlotState): HTMLElement {
   const info = slot.info;
-  if (!info) return h('p', { class: 'muted' }, slot.message ?? (slot.status === 'loading' ? 'Loading…' : 'Not loaded'));
-  const convs = info.layers.filter((l) => l.kind === 'conv').length;
-  const fcs = info.layers.filter((l) => l.kind === 'fc').length;
-  const row = (k: string, v: string, testid: string): HTMLElement[] => [h('dt', {}, k), h('dd', { 'data-testid': testid }, v)];
-  return h('dl', { class: 'facts', 'data-testid': 'facts' },
-    row('Input', info.inputShape.join('×'), 'fact-input'),
-    row('Classes', String(info.classes), 'fact-classes'),
-    row('Parameters', formatCount(info.params), 'fact-params'),
-    row('Mult-adds', formatCount(info.macs), 'fact-macs'),
-    row('Layers', `${convs} conv + ${fcs} fc`, 'fact-layers'),
-    row('Engine', slot.engine ? engineLabel(slot.engine) : '—', 'fact-engine'),
-    slot.loadMs !== undefined ? row('Load · warm-up', `${formatMs(slot.loadMs)} · ${formatMs(slot.warmupMs ?? 0)}`, 'fact-load') : []);
+  const convs = info?.layers.filter((l) => l.kind === 'conv').length;
+  const fcs = info?.layers.filter((l) => l.kind === 'fc').length;
+  const row = (k: string, v: string | undefined, testid: string): HTMLElement =>
+    h('div', { class: 'fact' }, h('dt', {}, k), h('dd', { 'data-testid': testid }, v ?? '—'));
+  return h('dl', { class: `facts${info ? '' : ' pending'}`, 'data-testid': 'facts' },
+    row('Input', info?.inputShape.join('×'), 'fact-input'),
+    row('Classes', info ? String(info.classes) : undefined, 'fact-classes'),
+    row('Parameters', info ? formatCount(info.params) : undefined, 'fact-params'),
+    row('Mult-adds', info ? formatCount(info.macs) : undefined, 'fact-macs'),
+    row('Layers', info ? `${convs} conv + ${fcs} fc` : undefined, 'fact-layers'),
+    row('Engine', slot.engine && info ? engineLabel(slot.engine) : undefined, 'fact-engine'),
+    row('Load · warm-up', slot.loadMs !== undefined && info ? `${formatMs(slot.loadMs)} · ${formatMs(slot.warmupMs ?? 0)}` : undefined, 'fact-load'));
+}
+
+/** The classes a net knows, behind a disclosure: their names, or why it has none. */
+function knownClasses(slot: SlotState): HTMLElement | null {
+  const info = slot.info;
+  if (!info) return h('p', { class: 'known muted' }, ' ');
+  const labels = slot.labels;
+  const dataset = info.meta?.training?.dataset;
+  const from = slot.imported?.labels === 'imagenet' || (labels.length === 1000 && !dataset) ? 'ImageNet' : dataset;
+  if (labels.length === 0) {
+    return h('p', { class: 'known muted', 'data-testid': 'known-classes' }, `Knows ${info.classes} classes, unnamed (the file names none): shown as class 0–${info.classes - 1}.`);
+  }
+  const shown = labels.length > 40 ? [...labels.slice(0, 40), `… and ${labels.length - 40} more`] : labels;
+  return h('details', { class: 'known', 'data-testid': 'known-classes' },
+    h('summary', {}, `Knows ${labels.length} classes${from ? ` (${from})` : ''}`),
+    h('p', {}, shown.join(' · ')));
+}
+
+/** A slot's result for an image, only while the slot shows the net that made it (not while another loads). */
+function resultOf(state: AppState, img: ImageItem, slotId: SlotId): SlotResult | undefined {
+  return state.slots[slotId].status === 'ready' ? img.results[slotId] : undefined;
+}
+
+/** Five grey rows the height of the top-5: while a net loads or an image is classified. */
+function skeleton(text: string): HTMLElement {
+  return h('div', { class: 'result skeleton', 'aria-busy': 'true' },
+    h('ol', { class: 'top5', 'aria-hidden': 'true' }, [0, 1, 2, 3, 4].map(() =>
+      h('li', {}, h('span', { class: 'label' }, h('span', { class: 'ghost' })), h('span', { class: 'bar' }), h('span', { class: 'prob' })))),
+    h('p', { class: 'latency' }, text));
 }
 
 function topList(state: AppState, img: ImageItem | undefined, slotId: SlotId, on: ViewHandlers): HTMLElement {
+  const slot = state.slots[slotId];
+  if (slot.status === 'loading') return skeleton(' ');
   if (!img) return h('p', { class: 'muted hint' }, 'Drop an image to see what this net makes of it.');
   if (img.status === 'error') return h('p', { class: 'muted' }, 'This image could not be read.');
-  const r = img.results[slotId];
-  if (!r) return h('p', { class: 'muted' }, img.status === 'cancelled' ? 'Not classified (cancelled).' : 'Classifying…');
+  const r = resultOf(state, img, slotId);
+  if (!r) return skeleton(img.status === 'cancelled' ? 'Not classified (cancelled).' : slot.status === 'ready' ? 'Classifying…' : 'No model loaded.');
   // With class activation maps, a class is clicked to see where the net looks for it.
   const clickable = r.cam !== undefined;
   const shown = state.camClass[slotId] ?? r.top[0]?.index;
@@ -182,20 +214,23 @@ function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElemen
   h('header', { class: 'slot-head' },
     h('div', {},
       h('p', { class: 'eyebrow' }, roleLabel(slot)),
-      h('h2', { 'data-testid': 'model-name' }, title), ' ', badge),
+      h('h2', { 'data-testid': 'model-name' }, title),
+      // One line under the name, always there (so nothing jumps): the badge, or loading, or what went wrong.
+      h('p', { class: `slot-sub${slot.status === 'error' ? ' slot-error' : ''}`, 'data-testid': 'slot-status' },
+        slot.status === 'loading' ? [h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { class: 'loading-text' }, slot.message ?? 'Loading…')]
+          : slot.status === 'error' || slot.status === 'unloaded' ? (slot.message ?? 'Not loaded.') : badge)),
     h('div', { class: 'slot-actions' },
       slot.status === 'unloaded' ? h('button', { type: 'button', class: 'small', onclick: () => on.reload() }, 'Reload') : null,
       h('button', { type: 'button', class: 'small', 'data-testid': `open-model-${slotId}`, 'aria-label': `Open a model file in place of ${title}`, onclick: () => on.openModelInto(slotId) }, 'Open model…'))),
-  slot.status === 'loading' ? h('p', { class: 'loading-line' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), slot.message ?? 'Loading…') : null,
-  slot.status === 'error' && slot.message ? h('p', { class: 'slot-error' }, slot.message) : null,
   facts(slot),
+  knownClasses(slot),
   topList(state, img, slotId, on));
 }
 
 /** Whether the two nets agree on an image; null until both have results. */
 export function verdictOf(state: AppState, img: ImageItem): 'agree' | 'disagree' | 'n/a' | null {
-  const ra = img.results.a;
-  const rb = img.results.b;
+  const ra = resultOf(state, img, 'a');
+  const rb = resultOf(state, img, 'b');
   const ia = state.slots.a.info;
   const ib = state.slots.b.info;
   if (!ra || !rb || !ia || !ib) return null;
@@ -346,8 +381,8 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
             h('th', { scope: 'col' }, `${b} top-1`), h('th', { scope: 'col', class: 'num' }, 'p'), h('th', { scope: 'col', class: 'num' }, 'ms'),
             h('th', { scope: 'col' }, 'Agree'))),
           h('tbody', {}, state.images.map((img) => {
-            const ra = img.results.a;
-            const rb = img.results.b;
+            const ra = resultOf(state, img, 'a');
+            const rb = resultOf(state, img, 'b');
             const v = verdictOf(state, img);
             const agree = v === 'agree' ? 'yes' : v === 'disagree' ? 'no' : v === 'n/a' ? 'n/a' : '';
             return h('tr', { class: img.id === state.selectedId ? 'selected' : '', 'data-name': img.image.name, onclick: () => on.select(img.id) },
