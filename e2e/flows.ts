@@ -296,6 +296,48 @@ export function appFlows(ctx: FlowContext): void {
     await page.screenshot({ path: shot('pickers'), fullPage: true });
   });
 
+  test('sample images; no celebration of agreement on pictures unlike the training data or by untrained nets', T, async () => {
+    const page = ctx.page();
+    await page.selectOption('[data-testid="pair-select"]', defaultPair);
+    await until('the default pair', async () => /^plain/.test(await text(page, '[data-testid="slot-a"] [data-testid="model-name"]')));
+    await waitIdle(page);
+    const before = await page.locator('[data-testid="thumb"]').count();
+    await page.click('[data-testid="samples"]');
+    await until('ten sample images', async () => (await page.locator('[data-testid="thumb"]').count()) === before + 10);
+    await waitIdle(page);
+    assert.equal(await thumbStatus(page, 'coat.png'), 'done');
+    const trained = await text(page, '[data-testid="slot-a"] [data-testid="badge-trained"]') !== 'untrained';
+    // The classes each net knows are on its card.
+    await page.click('[data-testid="slot-a"] [data-testid="known-classes"] summary');
+    assert.match(await text(page, '[data-testid="slot-a"] [data-testid="known-classes"]'), /Knows 10 classes.*T-shirt\/top · Trouser · Pullover/s);
+    await page.click('[data-testid="thumb"][data-name="coat.png"]');
+    await until('coat.png selected', async () => await text(page, '[data-testid="selected-name"]') === 'coat.png');
+    const chip = page.locator('[data-testid="agreement"]');
+    if (trained) {
+      // A Fashion-MNIST test image: the trained nets both get it right, and that is good news.
+      assert.equal((await slotTop5(page, 'a'))[0]!.label, 'Coat');
+      assert.equal((await slotTop5(page, 'b'))[0]!.label, 'Coat');
+      assert.equal(await chip.getAttribute('data-trust'), 'ok');
+      assert.match((await chip.getAttribute('class'))!, /\bagree\b/);
+      // A colour picture with no background: said so, and agreement is not shown as good news.
+      await page.click('[data-testid="thumb"][data-name="marker.png"]');
+      await until('marker.png selected', async () => await text(page, '[data-testid="selected-name"]') === 'marker.png');
+      assert.equal(await chip.getAttribute('data-trust'), 'misfit');
+      assert.match(await chip.textContent() ?? '', /looks nothing like Fashion-MNIST: it is a colour picture/);
+      assert.doesNotMatch((await chip.getAttribute('class'))!, /\bagree\b/);
+      await page.screenshot({ path: shot('misfit') });
+    }
+    // An untrained pair: whatever they say, no success colour.
+    await page.selectOption('[data-testid="pair-select"]', 'zoo:resnet20:fashion-mnist');
+    await until('the untrained pair', async () => await text(page, '[data-testid="slot-a"] [data-testid="badge-trained"]') === 'untrained');
+    await waitIdle(page);
+    await page.click('[data-testid="thumb"][data-name="coat.png"]');
+    await until('a verdict for coat.png', async () => (await chip.count()) === 1 && (await chip.getAttribute('data-trust')) === 'untrained');
+    assert.doesNotMatch((await chip.getAttribute('class'))!, /\bagree\b/);
+    assert.ok(await page.locator('[data-testid="untrained-banner"]').isVisible());
+    assert.equal(await page.locator('[data-testid="batch-table"] td.agree-yes').count(), 0, 'no green "yes" for untrained nets');
+  });
+
   test('imports a PyTorch checkpoint into the side asked for; ImageNet labels on every engine; where each net looks', { timeout: 300_000 }, async () => {
     const page = ctx.page();
     await page.selectOption('[data-testid="pair-select"]', defaultPair);

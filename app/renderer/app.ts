@@ -77,6 +77,7 @@ export class App implements AppContext {
     rerun: () => this.images.rerunAll(),
     clearImages: () => this.images.clearImages(),
     openImages: () => void this.images.pickImages(),
+    addSamples: () => void this.images.addSamples(),
   };
 
   private readonly fileHandlers: DropHandlers = {
@@ -159,7 +160,9 @@ export class App implements AppContext {
       }
     });
     const main = h('main', { class: 'layout' },
-      h('aside', { class: 'sidebar', 'aria-label': 'Images' }, dropZone, this.listBox),
+      h('aside', { class: 'sidebar', 'aria-label': 'Images' }, dropZone,
+        h('button', { type: 'button', class: 'small samples', 'data-testid': 'samples', onclick: () => void this.images.addSamples(), title: 'Ten Fashion-MNIST test pictures, one of each class' }, 'Try sample images'),
+        this.listBox),
       h('div', { class: 'content' }, this.errorsBox, this.compareBox, this.camBox, h('div', { class: 'figures' }, this.fig7Box, this.fig6Box), this.tableBox));
     setChildren(this.root, header, statusBar, main, this.dropOverlay);
     installDropAndPaste(this.dropOverlay, this.fileHandlers);

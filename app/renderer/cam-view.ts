@@ -121,7 +121,7 @@ export function renderCam(state: AppState): HTMLElement {
         h('div', { class: 'cam-col cam-original' },
           h('p', { class: 'cam-title' }, 'Your image'),
           h('figure', { class: 'cam-tile' },
-            img.thumbUrl ? h('img', { class: 'cam-img', src: img.thumbUrl, alt: `${img.image.name} as given` }) : h('div', { class: 'cam-img placeholder' }),
+            img.thumbUrl ? h('img', { class: `cam-img${(img.width ?? 999) <= 64 ? ' pixelated' : ''}`, src: img.thumbUrl, alt: `${img.image.name} as given` }) : h('div', { class: 'cam-img placeholder' }),
             h('figcaption', {}, img.width ? `${img.width}×${img.height}` : ''))),
         SLOTS.map((s) => column(state, img, s)));
   return h('section', { class: 'card cam', 'data-testid': 'cam', 'aria-label': 'Where each net looks' },

@@ -8,7 +8,7 @@ import { sourceKey } from '../shared/catalogue';
 import { toCsv } from '../shared/results';
 import { type AppContext, messageOf } from './context';
 import { HostError, type HostImage } from './host';
-import { type ImageItem, SLOTS, slotTitle, specKey } from './state';
+import { type ImageItem, PROBE_SPEC, SLOTS, slotTitle, specKey } from './state';
 import { verdictOf } from './views';
 import type { SlotId } from './worker-protocol';
 
@@ -31,6 +31,24 @@ export class ImageRuns {
       else this.addImages(picked);
     } catch (e) {
       this.ctx.showError('Could not open images:', messageOf(e));
+    }
+  }
+
+  /** The sample images shipped with the app (Fashion-MNIST test images), added as if dropped. */
+  async addSamples(): Promise<void> {
+    try {
+      const base = new URL('samples/', document.baseURI);
+      const res = await fetch(new URL('index.json', base));
+      if (!res.ok) throw new Error(`the sample list is missing (HTTP ${res.status})`);
+      const names = ((await res.json()) as unknown[]).filter((n): n is string => typeof n === 'string' && /^[\w.-]+\.png$/.test(n));
+      const files = await Promise.all(names.map(async (name) => {
+        const r = await fetch(new URL(name, base));
+        if (!r.ok) throw new Error(`${name}: HTTP ${r.status}`);
+        return new File([await r.blob()], name, { type: 'image/png' });
+      }));
+      this.addImages(files.map((file) => ({ name: file.name, size: file.size, file })));
+    } catch (e) {
+      this.ctx.showError('Could not load the sample images:', messageOf(e));
     }
   }
 
@@ -122,7 +140,9 @@ export class ImageRuns {
       img.error = { kind: 'bad-request', message: `${img.image.name}: ${messageOf(e)}` };
       return;
     }
-    const missing = [...new Map([...specs.values()].map((sp) => [specKey(sp), sp])).values()].filter((sp) => !img.tensors.has(specKey(sp)));
+    // Nets trained on dark-background gray pictures get their input checked against them: add the RGB view.
+    const wanted = [...specs.values(), ...([...specs.values()].some((sp) => sp.background === 'dark') ? [PROBE_SPEC] : [])];
+    const missing = [...new Map(wanted.map((sp) => [specKey(sp), sp])).values()].filter((sp) => !img.tensors.has(specKey(sp)));
     if (missing.length > 0) {
       try {
         const d = await host.decode(img.image, missing, !img.thumbUrl);

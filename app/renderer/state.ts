@@ -104,3 +104,9 @@ export function slotTitle(slot: SlotState): string {
   if (slot.source.kind === 'file') return slot.source.name;
   return slot.info?.name ?? sourceName(slot.source);
 }
+
+/**
+ * A small RGB view of every image given to a net trained on dark-background gray pictures: what the input
+ * check (src/analysis/domain.ts) reads the original's colours from.
+ */
+export const PROBE_SPEC: PreprocessSpec = { channels: 3, height: 32, width: 32, mean: [0, 0, 0], std: [1, 1, 1] };

@@ -1,10 +1,13 @@
 // Drawing the state: pure functions from AppState to DOM, with callbacks for what the user does.
 import { type CurveRun, figure6 } from '../../src/figures/figure6';
+import { darkBackgroundFit } from '../../src/analysis/domain';
 import { formatCount } from '../../src/format';
+import { preprocessSpecFor } from '../../src/preprocess/for-model';
+import type { PreprocessSpec } from '../../src/preprocess/normalize';
 import { agreement, formatBytes, formatMs } from '../shared/results';
 import { figure6Charts, lineChart, type Series } from './charts';
 import { h } from './dom';
-import { type AppState, type ImageItem, SLOTS, type SlotResult, type SlotState, slotTitle } from './state';
+import { type AppState, type ImageItem, PROBE_SPEC, SLOTS, type SlotResult, type SlotState, slotTitle, specKey } from './state';
 import { engineLabel, type SlotId } from './worker-protocol';
 
 export interface ViewHandlers {
@@ -20,6 +23,7 @@ export interface ViewHandlers {
   rerun(): void;
   clearImages(): void;
   openImages(): void;
+  addSamples(): void;
 }
 
 const pct = (p: number): string => `${(p * 100).toFixed(p >= 0.1 ? 1 : 2)}%`;
@@ -67,7 +71,7 @@ export function renderImageList(state: AppState, on: ViewHandlers): HTMLElement 
           'aria-pressed': img.id === state.selectedId ? 'true' : 'false', 'data-testid': 'thumb', 'data-name': img.image.name,
           'data-status': img.status, 'aria-label': `${img.image.name}: ${statusText}`, onclick: () => on.select(img.id),
         },
-        img.thumbUrl ? h('img', { src: img.thumbUrl, alt: '' }) : h('span', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, img.status === 'error' ? '!' : '…'),
+        img.thumbUrl ? h('img', { src: img.thumbUrl, alt: '', class: (img.width ?? 999) <= 64 ? 'pixelated' : null }) : h('span', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, img.status === 'error' ? '!' : '…'),
         h('span', { class: 'thumb-text' },
           h('span', { class: 'thumb-name' }, img.image.name),
           sub)));
@@ -240,28 +244,65 @@ export function verdictOf(state: AppState, img: ImageItem): 'agree' | 'disagree'
   );
 }
 
+/**
+ * How far to trust what the nets say about an image: not at all when a net is untrained; little when the
+ * image looks nothing like what a net was trained on (checked for nets trained on dark-background gray
+ * pictures, as Fashion-MNIST: src/analysis/domain.ts).
+ */
+export function trustOf(state: AppState, img: ImageItem): { untrained: boolean; misfit: readonly string[]; dataset?: string } {
+  const untrained = SLOTS.some((s) => state.slots[s].info?.trained === false);
+  for (const s of SLOTS) {
+    const info = state.slots[s].info;
+    if (!info || state.slots[s].status !== 'ready' || info.trained === false) continue;
+    let spec: PreprocessSpec;
+    try {
+      spec = preprocessSpecFor(info);
+    } catch {
+      continue;
+    }
+    const input = img.tensors.get(specKey(spec));
+    if (spec.background !== 'dark' || spec.channels !== 1 || !input) continue;
+    const fit = darkBackgroundFit(input, spec.mean[0]!, spec.std[0]!, img.tensors.get(specKey(PROBE_SPEC)));
+    if (!fit.fits) return { untrained, misfit: fit.reasons, dataset: info.meta?.training?.dataset ?? 'the training images' };
+  }
+  return { untrained, misfit: [] };
+}
+
 function agreementChip(state: AppState): HTMLElement | null {
   const img = selectedImage(state);
   const verdict = img ? verdictOf(state, img) : null;
   if (!img || !verdict) return null;
   const ra = img.results.a!;
   const rb = img.results.b!;
-  const text = verdict === 'agree' ? `Both nets say “${ra.top[0]!.label}”`
+  const said = verdict === 'agree' ? `Both nets say “${ra.top[0]!.label}”`
     : verdict === 'disagree' ? `The nets disagree: “${ra.top[0]!.label}” vs “${rb.top[0]!.label}”`
       : 'Not comparable: the two models have different classes';
-  return h('p', { class: `agreement ${verdict}`, 'data-testid': 'agreement', 'data-verdict': verdict }, text);
+  const trust = trustOf(state, img);
+  // Agreement is only good news for trained nets on images like the ones they learnt from.
+  if (verdict !== 'n/a' && trust.untrained) {
+    return h('p', { class: 'agreement caution', 'data-testid': 'agreement', 'data-verdict': verdict, 'data-trust': 'untrained' },
+      `${said}, but untrained nets’ answers mean nothing.`);
+  }
+  if (verdict !== 'n/a' && trust.misfit.length > 0) {
+    return h('div', { class: 'agreement caution misfit', 'data-testid': 'agreement', 'data-verdict': verdict, 'data-trust': 'misfit' },
+      h('strong', {}, `This picture looks nothing like ${trust.dataset}: `), `${trust.misfit.join('; ')}. `,
+      `${said}, but that means little.`);
+  }
+  return h('p', { class: `agreement ${verdict}`, 'data-testid': 'agreement', 'data-verdict': verdict, 'data-trust': 'ok' }, said);
 }
 
 export function renderCompare(state: AppState, on: ViewHandlers): HTMLElement {
   const img = selectedImage(state);
   const untrained = SLOTS.some((s) => state.slots[s].info?.trained === false);
   return h('div', { class: 'compare' },
-    untrained ? h('p', { class: 'banner', 'data-testid': 'untrained-banner' },
-      h('strong', {}, 'Untrained weights. '),
-      'These nets use seeded random weights, so their predictions mean nothing yet; the shapes, costs, timings and layer responses are real. ',
-      'Trained models in models/ are picked up automatically.') : null,
+    untrained ? h('div', { class: 'banner', 'data-testid': 'untrained-banner' },
+      h('p', {}, h('strong', {}, 'Untrained nets. '),
+        'Their weights are random, so what they answer means nothing; their sizes, costs, timings and layer responses are real. ',
+        state.pairs.some((p) => p.trained) ? 'For nets that have learnt something, choose a trained pair under Models.' : ''),
+      h('details', { class: 'dev' }, h('summary', {}, 'For developers'),
+        h('p', {}, 'Trained models placed in models/ (an .onnx file with its .json sidecar) are listed when the app is built (npm run build) and offered under Models.'))) : null,
     img ? h('div', { class: 'selected-head', 'data-testid': 'selected' },
-      img.thumbUrl ? h('img', { class: 'preview', src: img.thumbUrl, alt: `Preview of ${img.image.name}` }) : h('div', { class: 'preview placeholder' }, '?'),
+      img.thumbUrl ? h('img', { class: `preview${(img.width ?? 999) <= 64 ? ' pixelated' : ''}`, src: img.thumbUrl, alt: `Preview of ${img.image.name}` }) : h('div', { class: 'preview placeholder' }, '?'),
       h('div', { class: 'selected-text' },
         h('h2', { 'data-testid': 'selected-name' }, img.image.name),
         h('p', { class: 'muted' }, [
@@ -271,9 +312,10 @@ export function renderCompare(state: AppState, on: ViewHandlers): HTMLElement {
       : h('div', { class: 'selected-head empty' },
         h('div', { class: 'selected-text' },
           h('h2', {}, 'Plain vs residual, side by side'),
-          h('p', { class: 'muted' }, 'Drop photos anywhere in the window, paste one, or ',
+          h('p', { class: 'muted' }, 'Drop photos anywhere in the window, paste one, ',
             h('button', { type: 'button', class: 'link', onclick: () => on.openImages() }, 'open images'),
-            '. Each is classified by both nets on the engine you choose.'))),
+            ' or ', h('button', { type: 'button', class: 'link', 'data-testid': 'samples-link', onclick: () => on.addSamples() }, 'try the sample images'),
+            ' (ten Fashion-MNIST test pictures). Each is classified by both nets on the engine you choose.'))),
     h('div', { class: 'slots' }, SLOTS.map((s) => slotCard(state, s, on))),
     shortcutNote(state));
 }
@@ -308,8 +350,8 @@ export function renderFigure7(state: AppState, on: ViewHandlers): HTMLElement {
       series(sb.layers, slotTitle(state.slots.b), seriesClass(state.slots.b)),
     ], {
       title: `Standard deviation of layer responses for ${img.image.name}`,
-      xLabel: state.sortStds ? 'layer index (sorted by magnitude)' : 'layer index (original)',
-      yLabel: 'std', yMin: 0,
+      xLabel: state.sortStds ? 'layers, strongest response first' : 'layers, from input to output',
+      yLabel: 'response (std)', yMin: 0,
     }));
     body.push(legend([[slotTitle(state.slots.a), state.slots.a.role], [slotTitle(state.slots.b), state.slots.b.role]]));
   }
@@ -385,6 +427,8 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
             const rb = resultOf(state, img, 'b');
             const v = verdictOf(state, img);
             const agree = v === 'agree' ? 'yes' : v === 'disagree' ? 'no' : v === 'n/a' ? 'n/a' : '';
+            const t = v === 'agree' || v === 'disagree' ? trustOf(state, img) : null;
+            const doubtful = t !== null && (t.untrained || t.misfit.length > 0);
             return h('tr', { class: img.id === state.selectedId ? 'selected' : '', 'data-name': img.image.name, onclick: () => on.select(img.id) },
               h('td', { class: 'name' }, img.image.name),
               h('td', {}, img.width ? `${img.width}×${img.height}` : ''),
@@ -393,7 +437,10 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
                 : [
                   h('td', { 'data-col': 'a-top1' }, ra?.top[0]?.label ?? ''), h('td', { class: 'num' }, ra ? pct(ra.top[0]!.probability) : ''), h('td', { class: 'num' }, ra ? ra.ms.toFixed(2) : ''),
                   h('td', { 'data-col': 'b-top1' }, rb?.top[0]?.label ?? ''), h('td', { class: 'num' }, rb ? pct(rb.top[0]!.probability) : ''), h('td', { class: 'num' }, rb ? rb.ms.toFixed(2) : ''),
-                  h('td', { class: `agree-${agree.replace('/', '')}` }, agree),
+                  h('td', {
+                    class: doubtful ? 'agree-doubtful' : `agree-${agree.replace('/', '')}`,
+                    title: doubtful ? (t!.untrained ? 'untrained nets: the answer means nothing' : `not like ${t!.dataset}: ${t!.misfit.join('; ')}`) : null,
+                  }, doubtful ? `${agree} (?)` : agree),
                 ]);
           })))));
 }
