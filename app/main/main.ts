@@ -125,7 +125,7 @@ function buildMenu(): void {
       submenu: [
         { label: 'Open Images…', accelerator: 'CmdOrCtrl+O', click: () => sendMenuCommand('open-images') },
         { label: 'Open Folder…', accelerator: 'CmdOrCtrl+Shift+O', click: () => sendMenuCommand('open-folder') },
-        { label: 'Open ONNX Model…', accelerator: 'CmdOrCtrl+M', click: () => sendMenuCommand('open-model') },
+        { label: 'Open Model (ONNX or PyTorch)…', accelerator: 'CmdOrCtrl+M', click: () => sendMenuCommand('open-model') },
         { type: 'separator' },
         { label: 'Save Results as CSV…', accelerator: 'CmdOrCtrl+S', click: () => sendMenuCommand('save-csv') },
         { type: 'separator' },

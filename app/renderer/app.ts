@@ -43,6 +43,10 @@ export class App implements AppContext {
   private readonly progress = h('progress', { max: 1, 'aria-label': 'Progress', 'data-testid': 'progress' });
   private readonly cancelButton = h('button', { type: 'button', class: 'small danger', 'data-testid': 'cancel' }, 'Cancel');
   private readonly envText = h('span', { class: 'env', 'data-testid': 'env' });
+  private readonly undoButton = h('button', { type: 'button', class: 'small', 'data-testid': 'undo' }, 'Undo');
+  private readonly undoBox = h('span', { class: 'undo-box', 'data-testid': 'undo-box' });
+  /** The selection last scrolled into view. */
+  private shownSelection: number | null = null;
   private readonly errorsBox = h('div', { 'aria-live': 'assertive' });
   private readonly listBox = h('div', { class: 'list-box' });
   private readonly compareBox = h('div', {});
@@ -62,6 +66,10 @@ export class App implements AppContext {
     reload: () => this.slots.reloadCommitted(),
     dismissError: (id) => {
       this.state.errors = this.state.errors.filter((e) => e.id !== id);
+      this.render();
+    },
+    dismissAllErrors: () => {
+      this.state.errors = [];
       this.render();
     },
     setShowSteps: (open) => {
@@ -99,7 +107,7 @@ export class App implements AppContext {
     const pair = defaultPair(pairs);
     this.state = {
       pairs, pairKey: pair.key, engines: [], engine: DEFAULT_ENGINE,
-      slots: slotsFor(pair), images: [], selectedId: null, errors: [], busy: null, notice: null, engineCheck: null,
+      slots: slotsFor(pair), images: [], selectedId: null, errors: [], undo: null, busy: null, notice: null, engineCheck: null,
       sortStds: false, camClass: {}, showSteps: false, env: { crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, decoder: this.host.decoderName },
     };
     this.slots = new ModelSlots(this, this.images);
@@ -147,7 +155,9 @@ export class App implements AppContext {
         button('Open images…', 'open-images', () => void this.images.pickImages(), { class: 'primary' }),
         button('Open folder…', 'open-folder', () => void this.images.pickFolder()),
         button('Open model…', 'open-model', () => void this.slots.pickModel(), { title: 'An ONNX model or a PyTorch checkpoint (.pth, .pt, .safetensors)' })));
-    const statusBar = h('div', { class: 'statusbar' }, h('div', { class: 'status-main', role: 'status', 'aria-live': 'polite' }, this.statusText), this.progress, this.cancelButton, this.envText);
+    this.undoButton.addEventListener('click', () => this.images.undoClear());
+    const statusBar = h('div', { class: 'statusbar' }, h('div', { class: 'status-main', role: 'status', 'aria-live': 'polite' }, this.statusText), this.progress, this.cancelButton, this.undoBox, this.envText);
+    document.addEventListener('keydown', (e) => this.onKey(e));
     const dropZone = h('div', { class: 'dropzone', 'data-testid': 'dropzone', tabindex: 0, role: 'button', 'aria-label': 'Drop images here or press to open images' },
       h('strong', {}, 'Drop images here'),
       h('span', {}, 'JPEG · PNG · WebP · GIF · AVIF · TIFF'),
@@ -221,12 +231,25 @@ export class App implements AppContext {
     if (busy?.fraction !== undefined) this.progress.value = busy.fraction;
     else this.progress.removeAttribute('value');
     this.cancelButton.hidden = !busy;
+    this.cancelButton.title = 'Cancel (Esc)';
+    if (s.undo) setChildren(this.undoBox, h('span', {}, s.undo.text), ' ', this.undoButton);
+    this.undoBox.hidden = !s.undo;
+    // The selected image stays in view in the list (arrow keys move it).
+    if (s.selectedId !== this.shownSelection) {
+      this.shownSelection = s.selectedId;
+      this.listBox.querySelector('.thumb.selected')?.scrollIntoView({ block: 'nearest' });
+    }
     this.envText.textContent = renderEnv(s);
     this.engineSelect.disabled = s.engines.length === 0;
   }
 
-  showError(title: string, message: string): void {
-    this.state.errors = [...this.state.errors.slice(-7), { id: this.nextErrorId++, title, message }];
+  showError(title: string, message: string, opts: { detail?: string; subject?: string } = {}): void {
+    // The same problem again is counted, not listed twice; the subject is the file a message starts with.
+    const subject = opts.subject ?? /^([^:]{1,200}): /.exec(message)?.[1];
+    const same = this.state.errors.find((e) => e.title === title && e.message === message && e.detail === opts.detail);
+    const others = this.state.errors.filter((e) => e !== same);
+    const item = { id: this.nextErrorId++, title, message, count: (same?.count ?? 0) + 1, ...(opts.detail && { detail: opts.detail }), ...(subject && { subject }) };
+    this.state.errors = [...others.slice(-49), item];
     this.render();
   }
 
@@ -251,6 +274,41 @@ export class App implements AppContext {
     // A load that was still queued was dropped: show the last good models again.
     else if (SLOTS.some((s) => this.state.slots[s].status === 'loading')) this.slots.restoreCommitted();
     this.render();
+  }
+
+  /**
+   * Keys: Escape cancels the running work; arrow keys move through the images (unless typing in a control);
+   * in a browser, the File menu's shortcuts (Ctrl/Cmd+O images, +Shift+O folder, +M model, +S CSV), which
+   * Electron's menu handles itself.
+   */
+  private onKey(e: KeyboardEvent): void {
+    if (document.querySelector('dialog[open]')) return; // the side question handles its own keys
+    const target = e.target as HTMLElement | null;
+    const typing = !!target?.closest('input, select, textarea, [contenteditable="true"]');
+    if (e.key === 'Escape' && !typing && this.state.busy) {
+      e.preventDefault();
+      this.cancel();
+      return;
+    }
+    const mod = e.ctrlKey || e.metaKey;
+    if (mod && !e.altKey && this.host.kind === 'browser') {
+      const key = e.key.toLowerCase();
+      const command: MenuCommand | null = key === 'o' ? (e.shiftKey ? 'open-folder' : 'open-images') : key === 'm' ? 'open-model' : key === 's' ? 'save-csv' : null;
+      if (command) {
+        e.preventDefault();
+        this.onMenu(command);
+      }
+      return;
+    }
+    if (typing || mod || e.altKey) return;
+    const delta = e.key === 'ArrowDown' || e.key === 'ArrowRight' ? 1 : e.key === 'ArrowUp' || e.key === 'ArrowLeft' ? -1 : 0;
+    if (delta === 0 || this.state.images.length === 0) return;
+    // On the list (or nothing in particular) arrows walk the images; elsewhere they scroll the page as usual.
+    const onList = !target || target === document.body || !!target.closest('.sidebar, [data-testid="batch"]');
+    if (!onList) return;
+    e.preventDefault();
+    this.images.selectNext(delta);
+    requestAnimationFrame(() => (this.listBox.querySelector('.thumb.selected') as HTMLElement | null)?.focus({ preventScroll: true }));
   }
 
   private onMenu(command: MenuCommand): void {

@@ -11,7 +11,8 @@ export interface AppContext {
   readonly state: AppState;
   /** Redraws on the next animation frame. */
   render(): void;
-  showError(title: string, message: string): void;
+  /** A problem for the errors area: a title, one plain sentence, optionally the technical detail and the file it is about. */
+  showError(title: string, message: string, opts?: { detail?: string; subject?: string }): void;
   setBusy(text: string | null, fraction?: number): void;
   enqueue(label: string, run: (t: Task) => Promise<void>): void;
   /** Puts the pair and engine menus in line with the state. */

@@ -18,8 +18,12 @@ type Before = Map<number, { a?: Top1; b?: Top1 }>;
 /** Model inputs are kept for this many recent images (an ImageNet-size input is 600 KB). */
 const KEEP_TENSORS = 64;
 
+/** How long a Clear can be undone. */
+const UNDO_MS = 15_000;
+
 export class ImageRuns {
   private nextImageId = 1;
+  private cleared: { images: ImageItem[]; selectedId: number | null; timer: ReturnType<typeof setTimeout> } | null = null;
 
   constructor(private readonly ctx: AppContext) {}
 
@@ -76,13 +80,51 @@ export class ImageRuns {
     this.classifyPending();
   }
 
+  /** Empties the list; for UNDO_MS the images (results and all) can be brought back. */
   clearImages(): void {
     const state = this.ctx.state;
-    for (const img of state.images) if (img.thumbUrl) URL.revokeObjectURL(img.thumbUrl);
+    if (state.images.length === 0) return;
+    this.forgetCleared();
+    const cleared = { images: state.images, selectedId: state.selectedId, timer: setTimeout(() => this.forgetCleared(), UNDO_MS) };
+    this.cleared = cleared;
     state.images = [];
     state.selectedId = null;
     state.engineCheck = null;
+    state.undo = { text: `Cleared ${cleared.images.length} image${cleared.images.length === 1 ? '' : 's'}.` };
     this.ctx.render();
+  }
+
+  /** Brings back the images the last Clear removed (before any added since). */
+  undoClear(): void {
+    const cleared = this.cleared;
+    if (!cleared) return;
+    clearTimeout(cleared.timer);
+    this.cleared = null;
+    const state = this.ctx.state;
+    state.images = [...cleared.images, ...state.images];
+    state.selectedId = state.selectedId ?? cleared.selectedId;
+    state.undo = null;
+    this.ctx.render();
+    this.classifyPending();
+  }
+
+  private forgetCleared(): void {
+    const cleared = this.cleared;
+    if (!cleared) return;
+    clearTimeout(cleared.timer);
+    for (const img of cleared.images) if (img.thumbUrl) URL.revokeObjectURL(img.thumbUrl);
+    this.cleared = null;
+    this.ctx.state.undo = null;
+    this.ctx.render();
+  }
+
+  /** Moves the selection by `delta` in the list (arrow keys). */
+  selectNext(delta: number): void {
+    const { images, selectedId } = this.ctx.state;
+    if (images.length === 0) return;
+    const at = images.findIndex((i) => i.id === selectedId);
+    const next = at < 0 ? 0 : Math.min(images.length - 1, Math.max(0, at + delta));
+    if (images[next]!.id !== selectedId) this.select(images[next]!.id);
   }
 
   select(id: number): void {

@@ -3,6 +3,7 @@
 import { labelsFor, type ModelSource, type PairChoice, sourceName, zooTwin } from '../shared/catalogue';
 import { type AppContext, messageOf } from './context';
 import { askPlacement } from './model-dialog';
+import { explainProblem } from '../shared/explain';
 import { SNIFF_BYTES, sniffFileKind } from '../shared/file-kind';
 import { SLOTS, type SlotState, slotTitle } from './state';
 import { CancelledError } from './worker-client';
@@ -75,10 +76,15 @@ export class ModelSlots {
       } catch (e) {
         if (e instanceof CancelledError || task.cancelled) throw e;
         const failed = slots.find((s) => state.slots[s].status === 'loading');
-        const name = failed ? sourceName(state.slots[failed].source) : 'the model';
+        const source = failed ? state.slots[failed].source : undefined;
+        const name = source ? sourceName(source) : 'the model';
         const message = messageOf(e);
-        ctx.showError(`Could not load ${name}${engine !== before.engine ? ` on ${engineLabel(engine)}` : ''}:`,
-          message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message);
+        const raw = message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+        // In words, with the reader's own message behind a disclosure.
+        const kind = source?.kind !== 'file' ? 'model' : sniffFileKind(source.bytes.subarray(0, SNIFF_BYTES), source.bytes.byteLength, name) === 'checkpoint' ? 'checkpoint' : 'onnx';
+        const { summary, detail } = explainProblem(raw, kind);
+        const verb = source?.kind === 'file' ? 'open' : 'load';
+        ctx.showError(`Could not ${verb} ${name}${engine !== before.engine ? ` on ${engineLabel(engine)}` : ''}:`, summary, { detail, subject: name });
         // The worker swaps a slot's session only after a successful load, so slots that did load now hold
         // the new model: put the last good pair back everywhere.
         const changed = slots.some((s) => state.slots[s].status === 'ready');
@@ -156,7 +162,7 @@ export class ModelSlots {
     try {
       bytes = await read();
     } catch (e) {
-      this.ctx.showError(`Could not read ${name}:`, messageOf(e));
+      this.ctx.showError(`Could not read ${name}:`, messageOf(e), { subject: name });
       return;
     }
     this.openModelFile(answer.slot, name, bytes, answer.twin);

@@ -63,7 +63,14 @@ export interface Busy {
 export interface AppErrorItem {
   readonly id: number;
   readonly title: string;
+  /** One plain sentence. */
   readonly message: string;
+  /** The technical message behind it, shown on request. */
+  readonly detail?: string;
+  /** The file (or thing) it is about, named by its dismiss button. */
+  readonly subject?: string;
+  /** How many times it happened (the same problem is listed once). */
+  readonly count: number;
 }
 
 export interface EngineCheck {
@@ -83,6 +90,8 @@ export interface AppState {
   images: ImageItem[];
   selectedId: number | null;
   errors: AppErrorItem[];
+  /** Something just done that can be undone (Clear), shown with an Undo button. */
+  undo: { readonly text: string } | null;
   busy: Busy | null;
   notice: string | null;
   engineCheck: EngineCheck | null;

@@ -17,6 +17,7 @@ export interface ViewHandlers {
   openModelInto(slot: SlotId): void;
   reload(): void;
   dismissError(id: number): void;
+  dismissAllErrors(): void;
   setSortStds(sorted: boolean): void;
   setShowSteps(open: boolean): void;
   saveCsv(): void;
@@ -42,11 +43,24 @@ function selectedImage(state: AppState): ImageItem | undefined {
 
 // -----------------------------------------------------------------------------------------------
 
+/** The problems so far, in one area: a count, "dismiss all", each problem once (with how often), its detail on request. */
 export function renderErrors(state: AppState, on: ViewHandlers): HTMLElement {
-  return h('div', { class: 'errors', 'data-testid': 'errors' },
-    state.errors.map((e) => h('div', { class: 'error-item', role: 'alert', 'data-testid': 'error-item' },
-      h('div', { class: 'error-text' }, h('strong', {}, e.title), ' ', h('span', { class: 'error-message' }, e.message)),
-      h('button', { class: 'icon-button', type: 'button', 'aria-label': `Dismiss: ${e.title}`, onclick: () => on.dismissError(e.id) }, '×'))));
+  const errors = state.errors;
+  if (errors.length === 0) return h('div', { class: 'errors', 'data-testid': 'errors' });
+  const total = errors.reduce((a, e) => a + e.count, 0);
+  return h('section', { class: 'errors', 'data-testid': 'errors', 'aria-label': 'Problems' },
+    h('header', { class: 'errors-head' },
+      h('strong', { 'data-testid': 'error-count' }, `${total} problem${total === 1 ? '' : 's'}`),
+      errors.length > 1 ? h('button', { type: 'button', class: 'small', 'data-testid': 'dismiss-all', onclick: () => on.dismissAllErrors() }, 'Dismiss all') : null),
+    h('ul', { class: 'error-list' }, [...errors].reverse().map((e) => {
+      const about = e.subject ?? e.title.replace(/:$/, '');
+      return h('li', { class: 'error-item', role: 'alert', 'data-testid': 'error-item' },
+        h('div', { class: 'error-text' },
+          h('strong', {}, e.title), ' ', h('span', { class: 'error-message' }, e.message),
+          e.count > 1 ? h('span', { class: 'error-count', title: `${e.count} times` }, ` ×${e.count}`) : null,
+          e.detail ? h('details', { class: 'error-detail' }, h('summary', {}, 'Details'), h('code', {}, e.detail)) : null),
+        h('button', { class: 'icon-button', type: 'button', 'aria-label': `Dismiss the problem with ${about}`, title: `Dismiss the problem with ${about}`, onclick: () => on.dismissError(e.id) }, '×'));
+    })));
 }
 
 export function renderImageList(state: AppState, on: ViewHandlers): HTMLElement {
@@ -249,7 +263,7 @@ export function verdictOf(state: AppState, img: ImageItem): 'agree' | 'disagree'
  * image looks nothing like what a net was trained on (checked for nets trained on dark-background gray
  * pictures, as Fashion-MNIST: src/analysis/domain.ts).
  */
-export function trustOf(state: AppState, img: ImageItem): { untrained: boolean; misfit: readonly string[]; dataset?: string } {
+function trustOf(state: AppState, img: ImageItem): { untrained: boolean; misfit: readonly string[]; dataset?: string } {
   const untrained = SLOTS.some((s) => state.slots[s].info?.trained === false);
   for (const s of SLOTS) {
     const info = state.slots[s].info;

@@ -2,20 +2,25 @@
 //   node --import tsx app/samples/make-samples.ts
 // The first Fashion-MNIST test image of each class, as it is (28x28 gray PNG, so the nets get exactly the
 // test image), named by its class. scripts/build.mjs copies them to dist/web/samples/ with an index; "Try sample images" loads them.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { FASHION_MNIST } from '../../src/datasets';
-import { loadSplit } from '../../src/train/data';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const SCALE = 1;
 
-const set = loadSplit(join(root, 'src', 'testdata', 'fashion-mnist'), 't10k', 10);
+/** An IDX file's payload after its header (magic, then one 4-byte size per dimension). */
+function idx(name: string): Uint8Array {
+  const b = gunzipSync(readFileSync(join(root, 'src', 'testdata', 'fashion-mnist', `${name}.gz`)));
+  return new Uint8Array(b.buffer, b.byteOffset + 4 + 4 * b[3]!, b.length - 4 - 4 * b[3]!);
+}
+const set = { images: idx('t10k-images-idx3-ubyte'), labels: idx('t10k-labels-idx1-ubyte') };
 const done = new Set<number>();
-for (let i = 0; i < set.count && done.size < 10; i++) {
+for (let i = 0; i < set.labels.length && done.size < 10; i++) {
   const cls = set.labels[i]!;
   if (done.has(cls)) continue;
   done.add(cls);
