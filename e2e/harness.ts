@@ -154,3 +154,11 @@ export async function tableTop1(page: Page): Promise<RowResult[]> {
 export async function chooseEngine(page: Page, engine: string): Promise<void> {
   await page.selectOption('[data-testid="engine-select"]', engine);
 }
+
+/** Answers the side question a model file brings up: which slot, and whether the other side gets the zoo twin. */
+export async function answerPlacement(page: Page, slot: 'a' | 'b', twin = false): Promise<void> {
+  await page.waitForSelector('[data-testid="place-dialog"]', { timeout: 30_000 });
+  if (twin) await page.check('[data-testid="twin-zoo"]');
+  await page.click(`[data-testid="place-${slot}"]`);
+  await page.waitForSelector('[data-testid="place-dialog"]', { state: 'detached' });
+}

@@ -9,6 +9,7 @@
 //     ort/                      ONNX Runtime Web's .mjs/.wasm (loaded by the worker at run time)
 //     wasm-thread-worker.js     the wasm engine's thread workers
 //     models/manifest.json      the shipped models found in models/ at build time, with their sidecars
+//     samples/                  sample images (app/samples/*.png) and index.json listing them
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -75,6 +76,12 @@ if (existsSync('app/renderer/index.html')) {
   }
 
   writeModels('models', 'dist/web/models');
+
+  // Sample images ("Try sample images"): app/samples/*.png and their index.
+  const samples = existsSync('app/samples') ? readdirSync('app/samples').filter((f) => f.endsWith('.png')).sort() : [];
+  for (const f of samples) copyIfChanged(join('app/samples', f), join('dist/web/samples', f));
+  mkdirSync('dist/web/samples', { recursive: true });
+  writeFileSync('dist/web/samples/index.json', JSON.stringify(samples));
 
   // The wasm engine's thread workers, served as a same-origin script (the CSP refuses Blob workers).
   const threads = await build({ entryPoints: ['src/engine/wasm/threads.ts'], bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'warning' });

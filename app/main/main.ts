@@ -95,7 +95,10 @@ function makeDialogs(): Dialogs {
     async openModel() {
       const r = await dialog.showOpenDialog(parent(), {
         title: 'Open an ONNX model', properties: ['openFile'],
-        filters: [{ name: 'ONNX models', extensions: ['onnx'] }, { name: 'All files', extensions: ['*'] }],
+        filters: [
+          { name: 'Models (ONNX, PyTorch checkpoints)', extensions: ['onnx', 'pth', 'pt', 'tar', 'safetensors', 'ckpt', 'bin'] },
+          { name: 'All files', extensions: ['*'] },
+        ],
       });
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },
@@ -122,7 +125,7 @@ function buildMenu(): void {
       submenu: [
         { label: 'Open Images…', accelerator: 'CmdOrCtrl+O', click: () => sendMenuCommand('open-images') },
         { label: 'Open Folder…', accelerator: 'CmdOrCtrl+Shift+O', click: () => sendMenuCommand('open-folder') },
-        { label: 'Open ONNX Model…', accelerator: 'CmdOrCtrl+M', click: () => sendMenuCommand('open-model') },
+        { label: 'Open Model (ONNX or PyTorch)…', accelerator: 'CmdOrCtrl+M', click: () => sendMenuCommand('open-model') },
         { type: 'separator' },
         { label: 'Save Results as CSV…', accelerator: 'CmdOrCtrl+S', click: () => sendMenuCommand('save-csv') },
         { type: 'separator' },

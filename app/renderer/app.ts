@@ -6,13 +6,14 @@ import { defaultPair, type Manifest, pairChoices, type PairChoice, parseManifest
 import type { MenuCommand } from '../shared/ipc';
 import { type AppContext, messageOf } from './context';
 import { h, setChildren } from './dom';
-import { installDropAndPaste } from './drop-paste';
+import { renderCam } from './cam-view';
+import { acceptFiles, type DropHandlers, installDropAndPaste } from './drop-paste';
 import type { Host } from './host';
 import { ImageRuns } from './image-runs';
 import { CUSTOM_PAIR, ModelSlots, slotsFor } from './model-slots';
-import { type AppState, SLOTS } from './state';
+import { type AppState, SLOTS, slotTitle } from './state';
 import { type Task, TaskQueue } from './task-queue';
-import { renderCompare, renderEnv, renderErrors, renderFigure6, renderFigure7, renderImageList, renderTable, slotTitle, type ViewHandlers } from './views';
+import { renderCompare, renderEnv, renderErrors, renderFigure6, renderFigure7, renderImageList, renderTable, type ViewHandlers } from './views';
 import { CancelledError, InferenceClient } from './worker-client';
 import { engineLabel } from './worker-protocol';
 
@@ -42,9 +43,14 @@ export class App implements AppContext {
   private readonly progress = h('progress', { max: 1, 'aria-label': 'Progress', 'data-testid': 'progress' });
   private readonly cancelButton = h('button', { type: 'button', class: 'small danger', 'data-testid': 'cancel' }, 'Cancel');
   private readonly envText = h('span', { class: 'env', 'data-testid': 'env' });
+  private readonly undoButton = h('button', { type: 'button', class: 'small', 'data-testid': 'undo' }, 'Undo');
+  private readonly undoBox = h('span', { class: 'undo-box', 'data-testid': 'undo-box' });
+  /** The selection last scrolled into view. */
+  private shownSelection: number | null = null;
   private readonly errorsBox = h('div', { 'aria-live': 'assertive' });
   private readonly listBox = h('div', { class: 'list-box' });
   private readonly compareBox = h('div', {});
+  private readonly camBox = h('div', {});
   private readonly fig7Box = h('div', {});
   private readonly fig6Box = h('div', {});
   private readonly tableBox = h('div', {});
@@ -52,10 +58,18 @@ export class App implements AppContext {
 
   private readonly handlers: ViewHandlers = {
     select: (id) => this.images.select(id),
+    selectCamClass: (slot, cls) => {
+      this.state.camClass = { ...this.state.camClass, [slot]: cls };
+      this.render();
+    },
     openModelInto: (slot) => void this.slots.pickModel(slot),
     reload: () => this.slots.reloadCommitted(),
     dismissError: (id) => {
       this.state.errors = this.state.errors.filter((e) => e.id !== id);
+      this.render();
+    },
+    dismissAllErrors: () => {
+      this.state.errors = [];
       this.render();
     },
     setShowSteps: (open) => {
@@ -71,9 +85,21 @@ export class App implements AppContext {
     rerun: () => this.images.rerunAll(),
     clearImages: () => this.images.clearImages(),
     openImages: () => void this.images.pickImages(),
+    addSamples: () => void this.images.addSamples(),
+  };
+
+  private readonly fileHandlers: DropHandlers = {
+    offerModel: (file, kind, preferred) => void this.slots.offerModel(file.name, file.size, kind, async () => new Uint8Array(await file.arrayBuffer()), preferred),
+    addImages: (images) => this.images.addImages(images),
+    showError: (title, message) => this.showError(title, message),
   };
 
   constructor(readonly host: Host, private readonly root: HTMLElement) {}
+
+  /** Files from a picker, a drop or a paste: told apart by content (images to the list, a model to the side question). */
+  acceptFiles(files: readonly File[]): void {
+    void acceptFiles(files, this.fileHandlers);
+  }
 
   async start(): Promise<void> {
     this.manifest = await this.fetchManifest();
@@ -81,8 +107,8 @@ export class App implements AppContext {
     const pair = defaultPair(pairs);
     this.state = {
       pairs, pairKey: pair.key, engines: [], engine: DEFAULT_ENGINE,
-      slots: slotsFor(pair), images: [], selectedId: null, errors: [], busy: null, notice: null, engineCheck: null,
-      sortStds: false, showSteps: false, env: { crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, decoder: this.host.decoderName },
+      slots: slotsFor(pair), images: [], selectedId: null, errors: [], undo: null, busy: null, notice: null, engineCheck: null,
+      sortStds: false, camClass: {}, showSteps: false, env: { crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, decoder: this.host.decoderName },
     };
     this.slots = new ModelSlots(this, this.images);
     this.buildLayout();
@@ -128,8 +154,10 @@ export class App implements AppContext {
       h('div', { class: 'toolbar' },
         button('Open images…', 'open-images', () => void this.images.pickImages(), { class: 'primary' }),
         button('Open folder…', 'open-folder', () => void this.images.pickFolder()),
-        button('Open ONNX…', 'open-model', () => void this.slots.pickModel('a'))));
-    const statusBar = h('div', { class: 'statusbar' }, h('div', { class: 'status-main', role: 'status', 'aria-live': 'polite' }, this.statusText), this.progress, this.cancelButton, this.envText);
+        button('Open model…', 'open-model', () => void this.slots.pickModel(), { title: 'An ONNX model or a PyTorch checkpoint (.pth, .pt, .safetensors)' })));
+    this.undoButton.addEventListener('click', () => this.images.undoClear());
+    const statusBar = h('div', { class: 'statusbar' }, h('div', { class: 'status-main', role: 'status', 'aria-live': 'polite' }, this.statusText), this.progress, this.cancelButton, this.undoBox, this.envText);
+    document.addEventListener('keydown', (e) => this.onKey(e));
     const dropZone = h('div', { class: 'dropzone', 'data-testid': 'dropzone', tabindex: 0, role: 'button', 'aria-label': 'Drop images here or press to open images' },
       h('strong', {}, 'Drop images here'),
       h('span', {}, 'JPEG · PNG · WebP · GIF · AVIF · TIFF'),
@@ -142,14 +170,12 @@ export class App implements AppContext {
       }
     });
     const main = h('main', { class: 'layout' },
-      h('aside', { class: 'sidebar', 'aria-label': 'Images' }, dropZone, this.listBox),
-      h('div', { class: 'content' }, this.errorsBox, this.compareBox, h('div', { class: 'figures' }, this.fig7Box, this.fig6Box), this.tableBox));
+      h('aside', { class: 'sidebar', 'aria-label': 'Images' }, dropZone,
+        h('button', { type: 'button', class: 'small samples', 'data-testid': 'samples', onclick: () => void this.images.addSamples(), title: 'Ten Fashion-MNIST test pictures, one of each class' }, 'Try sample images'),
+        this.listBox),
+      h('div', { class: 'content' }, this.errorsBox, this.compareBox, this.camBox, h('div', { class: 'figures' }, this.fig7Box, this.fig6Box), this.tableBox));
     setChildren(this.root, header, statusBar, main, this.dropOverlay);
-    installDropAndPaste(this.dropOverlay, {
-      openModel: (slot, name, bytes) => this.slots.openModelFile(slot, name, bytes),
-      addImages: (images) => this.images.addImages(images),
-      showError: (title, message) => this.showError(title, message),
-    });
+    installDropAndPaste(this.dropOverlay, this.fileHandlers);
     this.host.onMenuCommand((c) => this.onMenu(c));
   }
 
@@ -194,6 +220,7 @@ export class App implements AppContext {
     setChildren(this.errorsBox, renderErrors(s, this.handlers));
     setChildren(this.listBox, renderImageList(s, this.handlers));
     setChildren(this.compareBox, renderCompare(s, this.handlers));
+    setChildren(this.camBox, renderCam(s));
     setChildren(this.fig7Box, renderFigure7(s, this.handlers));
     setChildren(this.fig6Box, renderFigure6(trainedRuns(this.manifest), s));
     setChildren(this.tableBox, renderTable(s, this.handlers));
@@ -204,12 +231,25 @@ export class App implements AppContext {
     if (busy?.fraction !== undefined) this.progress.value = busy.fraction;
     else this.progress.removeAttribute('value');
     this.cancelButton.hidden = !busy;
+    this.cancelButton.title = 'Cancel (Esc)';
+    if (s.undo) setChildren(this.undoBox, h('span', {}, s.undo.text), ' ', this.undoButton);
+    this.undoBox.hidden = !s.undo;
+    // The selected image stays in view in the list (arrow keys move it).
+    if (s.selectedId !== this.shownSelection) {
+      this.shownSelection = s.selectedId;
+      this.listBox.querySelector('.thumb.selected')?.scrollIntoView({ block: 'nearest' });
+    }
     this.envText.textContent = renderEnv(s);
     this.engineSelect.disabled = s.engines.length === 0;
   }
 
-  showError(title: string, message: string): void {
-    this.state.errors = [...this.state.errors.slice(-7), { id: this.nextErrorId++, title, message }];
+  showError(title: string, message: string, opts: { detail?: string; subject?: string } = {}): void {
+    // The same problem again is counted, not listed twice; the subject is the file a message starts with.
+    const subject = opts.subject ?? /^([^:]{1,200}): /.exec(message)?.[1];
+    const same = this.state.errors.find((e) => e.title === title && e.message === message && e.detail === opts.detail);
+    const others = this.state.errors.filter((e) => e !== same);
+    const item = { id: this.nextErrorId++, title, message, count: (same?.count ?? 0) + 1, ...(opts.detail && { detail: opts.detail }), ...(subject && { subject }) };
+    this.state.errors = [...others.slice(-49), item];
     this.render();
   }
 
@@ -236,10 +276,45 @@ export class App implements AppContext {
     this.render();
   }
 
+  /**
+   * Keys: Escape cancels the running work; arrow keys move through the images (unless typing in a control);
+   * in a browser, the File menu's shortcuts (Ctrl/Cmd+O images, +Shift+O folder, +M model, +S CSV), which
+   * Electron's menu handles itself.
+   */
+  private onKey(e: KeyboardEvent): void {
+    if (document.querySelector('dialog[open]')) return; // the side question handles its own keys
+    const target = e.target as HTMLElement | null;
+    const typing = !!target?.closest('input, select, textarea, [contenteditable="true"]');
+    if (e.key === 'Escape' && !typing && this.state.busy) {
+      e.preventDefault();
+      this.cancel();
+      return;
+    }
+    const mod = e.ctrlKey || e.metaKey;
+    if (mod && !e.altKey && this.host.kind === 'browser') {
+      const key = e.key.toLowerCase();
+      const command: MenuCommand | null = key === 'o' ? (e.shiftKey ? 'open-folder' : 'open-images') : key === 'm' ? 'open-model' : key === 's' ? 'save-csv' : null;
+      if (command) {
+        e.preventDefault();
+        this.onMenu(command);
+      }
+      return;
+    }
+    if (typing || mod || e.altKey) return;
+    const delta = e.key === 'ArrowDown' || e.key === 'ArrowRight' ? 1 : e.key === 'ArrowUp' || e.key === 'ArrowLeft' ? -1 : 0;
+    if (delta === 0 || this.state.images.length === 0) return;
+    // On the list (or nothing in particular) arrows walk the images; elsewhere they scroll the page as usual.
+    const onList = !target || target === document.body || !!target.closest('.sidebar, [data-testid="batch"]');
+    if (!onList) return;
+    e.preventDefault();
+    this.images.selectNext(delta);
+    requestAnimationFrame(() => (this.listBox.querySelector('.thumb.selected') as HTMLElement | null)?.focus({ preventScroll: true }));
+  }
+
   private onMenu(command: MenuCommand): void {
     if (command === 'open-images') void this.images.pickImages();
     else if (command === 'open-folder') void this.images.pickFolder();
-    else if (command === 'open-model') void this.slots.pickModel('a');
+    else if (command === 'open-model') void this.slots.pickModel();
     else void this.images.saveCsv();
   }
 }

@@ -11,11 +11,14 @@ export interface AppContext {
   readonly state: AppState;
   /** Redraws on the next animation frame. */
   render(): void;
-  showError(title: string, message: string): void;
+  /** A problem for the errors area: a title, one plain sentence, optionally the technical detail and the file it is about. */
+  showError(title: string, message: string, opts?: { detail?: string; subject?: string }): void;
   setBusy(text: string | null, fraction?: number): void;
   enqueue(label: string, run: (t: Task) => Promise<void>): void;
   /** Puts the pair and engine menus in line with the state. */
   syncSelects(): void;
+  /** Files from a picker, a drop or a paste: images to the list, a model file to the side question. */
+  acceptFiles(files: readonly File[]): void;
 }
 
 export function messageOf(e: unknown): string {

@@ -1,11 +1,12 @@
-// Files dropped on the window (walking dropped folders) or pasted: .onnx files open as a model (into the
-// slot they were dropped on), everything else is added as images.
-import { messageOf } from './context';
+// Files dropped on the window (walking dropped folders) or pasted. What each file is comes from its first
+// bytes (app/shared/file-kind.ts), not its name: images join the list, a model file (ONNX or a PyTorch
+// checkpoint) goes to the side question (model-dialog.ts), the side it was dropped on preferred.
+import { type FileKind, SNIFF_BYTES, sniffFileKind } from '../shared/file-kind';
 import type { HostImage } from './host';
 import type { SlotId } from './worker-protocol';
 
 export interface DropHandlers {
-  openModel(slot: SlotId, name: string, bytes: Uint8Array): void;
+  offerModel(file: File, kind: Exclude<FileKind, 'image'>, preferred?: SlotId): void;
   addImages(images: readonly HostImage[]): void;
   showError(title: string, message: string): void;
 }
@@ -34,14 +35,15 @@ export function installDropAndPaste(overlay: HTMLElement, on: DropHandlers): voi
     depth = 0;
     overlay.classList.remove('visible');
     const target = (e.target as Element | null)?.closest?.('[data-testid^="slot-"]');
-    const slot: SlotId = target?.getAttribute('data-testid') === 'slot-b' ? 'b' : 'a';
-    void filesFromDrop(e.dataTransfer).then((files) => acceptFiles(files, slot, on));
+    const id = target?.getAttribute('data-testid');
+    const slot: SlotId | undefined = id === 'slot-b' ? 'b' : id === 'slot-a' ? 'a' : undefined;
+    void filesFromDrop(e.dataTransfer).then((files) => acceptFiles(files, on, slot));
   });
   document.addEventListener('paste', (e) => {
     const files = [...(e.clipboardData?.files ?? [])];
     if (files.length === 0) return;
     e.preventDefault();
-    acceptFiles(files.map((f, i) => (f.name && f.name !== 'image.png' ? f : new File([f], `pasted-${Date.now()}-${i + 1}.${(f.type.split('/')[1] ?? 'png')}`, { type: f.type }))), 'a', on);
+    void acceptFiles(files.map((f, i) => (f.name && f.name !== 'image.png' ? f : new File([f], `pasted-${Date.now()}-${i + 1}.${(f.type.split('/')[1] ?? 'png')}`, { type: f.type }))), on);
   });
 }
 
@@ -71,16 +73,23 @@ async function filesFromDrop(dt: DataTransfer | null): Promise<File[]> {
   return out;
 }
 
-function acceptFiles(files: readonly File[], slot: SlotId, on: DropHandlers): void {
-  const models = files.filter((f) => f.name.toLowerCase().endsWith('.onnx'));
-  const images = files.filter((f) => !f.name.toLowerCase().endsWith('.onnx'));
-  if (models.length > 1) on.showError('One model at a time:', `dropped ${models.length} .onnx files; opening ${models[0]!.name}`);
-  const model = models[0];
-  if (model) {
-    void model.arrayBuffer().then(
-      (buf) => on.openModel(slot, model.name, new Uint8Array(buf)),
-      (e: unknown) => on.showError(`Could not read ${model.name}:`, messageOf(e)),
-    );
+/** A file's kind from its first bytes (a file that cannot be read counts as an image: its decoder reports it). */
+async function kindOf(file: File): Promise<FileKind> {
+  try {
+    const head = new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer());
+    return sniffFileKind(head, file.size, file.name);
+  } catch {
+    return 'image';
   }
+}
+
+/** Images to the list, one model file to the side question (more than one: the first, and an error). */
+export async function acceptFiles(files: readonly File[], on: DropHandlers, preferred?: SlotId): Promise<void> {
+  const kinds = await Promise.all(files.map(kindOf));
+  const models = files.flatMap((f, i) => (kinds[i] === 'image' ? [] : [{ file: f, kind: kinds[i] as Exclude<FileKind, 'image'> }]));
+  const images = files.filter((_, i) => kinds[i] === 'image');
+  if (models.length > 1) on.showError('One model at a time:', `${models.length} model files were given; opening ${models[0]!.file.name}`);
   on.addImages(images.map((file) => ({ name: file.name, size: file.size, file })));
+  const model = models[0];
+  if (model) on.offerModel(model.file, model.kind, preferred);
 }

@@ -8,6 +8,8 @@ import { type DecodedImage, type Host, HostError, type HostImage } from './host'
 type Reply = { id: number; ok: true; value: BrowserDecoded } | { id: number; ok: false; error: AppError };
 
 const IMAGE_ACCEPT = 'image/*,.jpg,.jpeg,.png,.webp,.gif,.avif,.tif,.tiff';
+/** ONNX models and PyTorch checkpoints (told apart by content once picked). */
+const MODEL_ACCEPT = '.onnx,.pth,.pt,.tar,.safetensors,.ckpt,.bin';
 const IMAGE_NAME = /\.(jpe?g|png|webp|gif|avif|tiff?|bmp|jxl|jp2|heic|heif)$/i;
 
 /** Opens a file input and resolves with the picked files ([] on cancel). */
@@ -85,7 +87,7 @@ export class BrowserHost implements Host {
   }
 
   async pickModel(): Promise<{ name: string; bytes: Uint8Array } | null> {
-    const [file] = await pickFiles({ accept: '.onnx' });
+    const [file] = await pickFiles({ accept: MODEL_ACCEPT });
     if (!file) return null;
     return { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
   }

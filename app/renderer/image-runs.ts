@@ -8,8 +8,8 @@ import { sourceKey } from '../shared/catalogue';
 import { toCsv } from '../shared/results';
 import { type AppContext, messageOf } from './context';
 import { HostError, type HostImage } from './host';
-import { type ImageItem, SLOTS } from './state';
-import { slotTitle, verdictOf } from './views';
+import { type ImageItem, PROBE_SPEC, SLOTS, slotTitle, specKey } from './state';
+import { verdictOf } from './views';
 import type { SlotId } from './worker-protocol';
 
 type Top1 = { index: number; label: string };
@@ -18,20 +18,41 @@ type Before = Map<number, { a?: Top1; b?: Top1 }>;
 /** Model inputs are kept for this many recent images (an ImageNet-size input is 600 KB). */
 const KEEP_TENSORS = 64;
 
-function specKey(spec: PreprocessSpec): string {
-  return JSON.stringify(spec);
-}
+/** How long a Clear can be undone. */
+const UNDO_MS = 15_000;
 
 export class ImageRuns {
   private nextImageId = 1;
+  private cleared: { images: ImageItem[]; selectedId: number | null; timer: ReturnType<typeof setTimeout> } | null = null;
 
   constructor(private readonly ctx: AppContext) {}
 
   async pickImages(): Promise<void> {
     try {
-      this.addImages(await this.ctx.host.pickImages());
+      const picked = await this.ctx.host.pickImages();
+      // Files the browser hands over are told apart by content (a checkpoint picked here opens as a model).
+      if (picked.length > 0 && picked.every((p) => p.file)) this.ctx.acceptFiles(picked.map((p) => p.file!));
+      else this.addImages(picked);
     } catch (e) {
       this.ctx.showError('Could not open images:', messageOf(e));
+    }
+  }
+
+  /** The sample images shipped with the app (Fashion-MNIST test images), added as if dropped. */
+  async addSamples(): Promise<void> {
+    try {
+      const base = new URL('samples/', document.baseURI);
+      const res = await fetch(new URL('index.json', base));
+      if (!res.ok) throw new Error(`the sample list is missing (HTTP ${res.status})`);
+      const names = ((await res.json()) as unknown[]).filter((n): n is string => typeof n === 'string' && /^[\w.-]+\.png$/.test(n));
+      const files = await Promise.all(names.map(async (name) => {
+        const r = await fetch(new URL(name, base));
+        if (!r.ok) throw new Error(`${name}: HTTP ${r.status}`);
+        return new File([await r.blob()], name, { type: 'image/png' });
+      }));
+      this.addImages(files.map((file) => ({ name: file.name, size: file.size, file })));
+    } catch (e) {
+      this.ctx.showError('Could not load the sample images:', messageOf(e));
     }
   }
 
@@ -53,21 +74,61 @@ export class ImageRuns {
     }));
     state.images = [...state.images, ...items];
     state.selectedId = items[0]!.id;
+    state.camClass = {};
     state.engineCheck = null;
     this.ctx.render();
     this.classifyPending();
   }
 
+  /** Empties the list; for UNDO_MS the images (results and all) can be brought back. */
   clearImages(): void {
     const state = this.ctx.state;
-    for (const img of state.images) if (img.thumbUrl) URL.revokeObjectURL(img.thumbUrl);
+    if (state.images.length === 0) return;
+    this.forgetCleared();
+    const cleared = { images: state.images, selectedId: state.selectedId, timer: setTimeout(() => this.forgetCleared(), UNDO_MS) };
+    this.cleared = cleared;
     state.images = [];
     state.selectedId = null;
     state.engineCheck = null;
+    state.undo = { text: `Cleared ${cleared.images.length} image${cleared.images.length === 1 ? '' : 's'}.` };
     this.ctx.render();
   }
 
+  /** Brings back the images the last Clear removed (before any added since). */
+  undoClear(): void {
+    const cleared = this.cleared;
+    if (!cleared) return;
+    clearTimeout(cleared.timer);
+    this.cleared = null;
+    const state = this.ctx.state;
+    state.images = [...cleared.images, ...state.images];
+    state.selectedId = state.selectedId ?? cleared.selectedId;
+    state.undo = null;
+    this.ctx.render();
+    this.classifyPending();
+  }
+
+  private forgetCleared(): void {
+    const cleared = this.cleared;
+    if (!cleared) return;
+    clearTimeout(cleared.timer);
+    for (const img of cleared.images) if (img.thumbUrl) URL.revokeObjectURL(img.thumbUrl);
+    this.cleared = null;
+    this.ctx.state.undo = null;
+    this.ctx.render();
+  }
+
+  /** Moves the selection by `delta` in the list (arrow keys). */
+  selectNext(delta: number): void {
+    const { images, selectedId } = this.ctx.state;
+    if (images.length === 0) return;
+    const at = images.findIndex((i) => i.id === selectedId);
+    const next = at < 0 ? 0 : Math.min(images.length - 1, Math.max(0, at + delta));
+    if (images[next]!.id !== selectedId) this.select(images[next]!.id);
+  }
+
   select(id: number): void {
+    if (this.ctx.state.selectedId !== id) this.ctx.state.camClass = {};
     this.ctx.state.selectedId = id;
     this.ctx.render();
     this.ensureStds();
@@ -82,6 +143,7 @@ export class ImageRuns {
       img.status = 'pending';
       img.results = {};
     }
+    state.camClass = {};
     state.engineCheck = null;
     this.ctx.render();
     this.classifyPending(fromEngine ? { engine: fromEngine, before } : undefined);
@@ -120,7 +182,9 @@ export class ImageRuns {
       img.error = { kind: 'bad-request', message: `${img.image.name}: ${messageOf(e)}` };
       return;
     }
-    const missing = [...new Map([...specs.values()].map((sp) => [specKey(sp), sp])).values()].filter((sp) => !img.tensors.has(specKey(sp)));
+    // Nets trained on dark-background gray pictures get their input checked against them: add the RGB view.
+    const wanted = [...specs.values(), ...([...specs.values()].some((sp) => sp.background === 'dark') ? [PROBE_SPEC] : [])];
+    const missing = [...new Map(wanted.map((sp) => [specKey(sp), sp])).values()].filter((sp) => !img.tensors.has(specKey(sp)));
     if (missing.length > 0) {
       try {
         const d = await host.decode(img.image, missing, !img.thumbUrl);
@@ -140,7 +204,9 @@ export class ImageRuns {
       const slot = state.slots[s];
       const r = await inference.run(s, img.tensors.get(specKey(specs.get(s)!))!);
       const probs = { shape: [1, r.probs.length], data: r.probs };
-      img.results[s] = { top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? state.engine, steps: r.steps };
+      img.results[s] = {
+        top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? state.engine, steps: r.steps, ...(r.cam && { cam: r.cam }),
+      };
     }
     img.status = 'done';
     this.releaseOldTensors();

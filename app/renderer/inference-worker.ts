@@ -1,8 +1,11 @@
 // The inference worker: builds or fetches ONNX models, creates sessions on the chosen engine (ours or
 // ONNX Runtime; WebGPU lives here too), warms each up once, runs images and computes Figure 7's layer
 // responses. Requests are handled one at a time; the UI cancels long work by terminating this worker.
+import { type CamHead, classActivationMap, findCamHead } from '../../src/analysis/cam';
 import { ModelError } from '../../src/engine/compile';
 import { ENGINES, loadModel, type Session } from '../../src/engine/session';
+import { readStateDict } from '../../src/import/checkpoint';
+import { ImportError, importStateDict, isCheckpoint } from '../../src/import/index';
 import { OnnxError } from '../../src/onnx/error';
 import { serializeOnnx } from '../../src/onnx/write';
 import { buildModel } from '../../src/zoo/build';
@@ -11,18 +14,24 @@ import { sourceKey, sourceName, zooSourceSpec, type ModelSource } from '../share
 import { layerResponseStds } from '../../src/analysis/layer-responses';
 import { median, shouldRunAgain } from '../shared/results';
 import type {
-  EngineStatus, LayerStdsReply, LoadResult, ProbeResult, RunReply, SlotId, TensorData, WorkerError, WorkerMessage, WorkerRequest,
+  CamReply, EngineStatus, ImportSummary, LayerStdsReply, LoadResult, ProbeResult, RunReply, SlotId, TensorData, WorkerError, WorkerMessage,
+  WorkerRequest,
 } from './worker-protocol';
 
 interface Slot {
   readonly session: Session;
   readonly key: string;
   readonly name: string;
+  /** The GAP + FC head, when the net has one: its features are the session's last output. */
+  readonly cam: { readonly head: CamHead; readonly output: number } | null;
 }
 
+/** Class activation maps are returned for this many top classes (the bars the UI shows). */
+const CAM_CLASSES = 5;
+
 const slots = new Map<SlotId, Slot>();
-/** ONNX bytes by source, so switching engines does not rebuild or refetch (a few models at most). */
-const bytesCache = new Map<string, Uint8Array>();
+/** ONNX bytes by source (and what importing a checkpoint found), so switching engines does not rebuild or refetch. */
+const bytesCache = new Map<string, { bytes: Uint8Array; imported?: ImportSummary }>();
 const MAX_CACHED = 4;
 
 const post = (m: WorkerMessage): void => self.postMessage(m);
@@ -71,11 +80,28 @@ async function probe(): Promise<ProbeResult> {
   };
 }
 
-async function bytesOf(id: number, source: ModelSource): Promise<Uint8Array> {
+/** A PyTorch checkpoint (told by its bytes) converted to ONNX, with progress; ImportError for what cannot be read. */
+function importFile(id: number, name: string, file: Uint8Array): { bytes: Uint8Array; imported: ImportSummary } {
+  progress(id, `Reading ${name} (PyTorch checkpoint)…`, 0.05);
+  const sd = readStateDict(file);
+  progress(id, `Building the network from ${sd.tensors.size} tensors…`, 0.2);
+  const m = importStateDict(sd, { source: name });
+  progress(id, `Converting ${m.archName} to ONNX…`, 0.3);
+  const bytes = serializeOnnx(m.graph);
+  return {
+    bytes,
+    imported: {
+      format: m.format, archName: m.archName, labels: m.labels, tensors: m.tensorsUsed, dtypes: m.dtypes, entry: m.entry, dataParallel: m.dataParallel,
+    },
+  };
+}
+
+async function bytesOf(id: number, source: ModelSource): Promise<{ bytes: Uint8Array; imported?: ImportSummary }> {
   const key = sourceKey(source);
   const cached = bytesCache.get(key);
   if (cached) return cached;
   let bytes: Uint8Array;
+  let imported: ImportSummary | undefined;
   if (source.kind === 'zoo') {
     progress(id, `Building ${source.name} (seeded random weights)…`, 0.1);
     const d = DATASETS[source.variant];
@@ -86,12 +112,20 @@ async function bytesOf(id: number, source: ModelSource): Promise<Uint8Array> {
     const res = await fetch(new URL(`models/${encodeURIComponent(source.file)}`, self.location.href));
     if (!res.ok) throw new WorkerFailure('bad-model', `${source.file}: cannot fetch the shipped model (HTTP ${res.status})`);
     bytes = new Uint8Array(await res.arrayBuffer());
+  } else if (isCheckpoint(source.bytes)) {
+    try {
+      ({ bytes, imported } = importFile(id, source.name, source.bytes));
+    } catch (e) {
+      if (e instanceof ImportError) throw new WorkerFailure('bad-model', `${source.name}: ${e.message}`);
+      throw e;
+    }
   } else {
     bytes = source.bytes;
   }
-  bytesCache.set(key, bytes);
+  const entry = { bytes, ...(imported && { imported }) };
+  bytesCache.set(key, entry);
   while (bytesCache.size > MAX_CACHED) bytesCache.delete(bytesCache.keys().next().value!);
-  return bytes;
+  return entry;
 }
 
 async function load(id: number, slot: SlotId, source: ModelSource, engine: string): Promise<LoadResult> {
@@ -101,12 +135,18 @@ async function load(id: number, slot: SlotId, source: ModelSource, engine: strin
   if (!status.available) throw new WorkerFailure('engine-unavailable', `${engine}: ${status.reason}`);
   const name = sourceName(source);
   const t0 = performance.now();
-  const bytes = await bytesOf(id, source);
+  const { bytes, imported } = await bytesOf(id, source);
   progress(id, `Compiling ${name}${engine.startsWith('ort') ? ' and starting ONNX Runtime' : ''}…`, 0.4);
   let session: Session;
+  let head: CamHead | null = null;
   try {
     session = await loadModel(bytes, {
       engine: engine as Session['engine'],
+      // The last block's output beside the logits, for class activation maps (nets ending in GAP + FC).
+      extraOutputs: (graph) => {
+        head = findCamHead(graph);
+        return head ? [head.features] : [];
+      },
       wasmPaths: new URL('./ort/', self.location.href).href,
       wasmThreadWorkerUrl: new URL('./wasm-thread-worker.js', self.location.href).href,
     });
@@ -127,10 +167,23 @@ async function load(id: number, slot: SlotId, source: ModelSource, engine: strin
   }
   const warmupMs = performance.now() - t1;
   const old = slots.get(slot);
-  slots.set(slot, { session, key: sourceKey(source), name });
+  const camHead = head as CamHead | null;
+  const cam = camHead ? { head: camHead, output: session.info.outputs.findIndex((o) => o.name === camHead.features) } : null;
+  slots.set(slot, { session, key: sourceKey(source), name, cam: cam && cam.output > 0 ? cam : null });
   // The old session may share nothing with the new one; release ORT's memory now rather than at GC.
   if (old && old.session !== session) await old.session.dispose();
-  return { info: session.info, engine, loadMs, warmupMs };
+  return { info: session.info, engine, loadMs, warmupMs, cam: cam !== null && cam.output > 0, ...(imported && { imported }) };
+}
+
+/** Indices of the k largest values, largest first. */
+function topIndices(xs: Float32Array, k: number): number[] {
+  return [...xs.keys()].sort((a, b) => xs[b]! - xs[a]! || a - b).slice(0, k);
+}
+
+function camsOf(cam: NonNullable<Slot['cam']>, features: { shape: readonly number[]; data: Float32Array }, probs: Float32Array): CamReply {
+  const [, , height, width] = features.shape as [number, number, number, number];
+  const maps = topIndices(probs, CAM_CLASSES).map((cls) => ({ cls, map: classActivationMap(features, cam.head, cls) }));
+  return { height, width, maps };
 }
 
 function slotOf(slot: SlotId): Slot {
@@ -143,14 +196,21 @@ async function run(slot: SlotId, input: TensorData, maxRuns: number, budgetMs: n
   const s = slotOf(slot);
   const times: number[] = [];
   let probs: Float32Array | undefined;
-  let steps: RunReply['steps'] = [];
+  let cam: CamReply | undefined;
+  const stepRuns: (readonly { name: string; kind: string; ms: number }[])[] = [];
   while (shouldRunAgain(times, maxRuns, budgetMs)) {
     const r = await s.session.run(input);
     times.push(r.ms);
-    probs ??= r.probs.data.slice(0, r.probs.data.length / r.probs.shape[0]!);
-    steps = r.timings.map((t) => ({ name: t.name, kind: t.kind, ms: t.ms }));
+    if (!probs) {
+      probs = r.probs.data.slice(0, r.probs.data.length / r.probs.shape[0]!);
+      if (s.cam) cam = camsOf(s.cam, r.outputs[s.cam.output]!, probs);
+    }
+    stepRuns.push(r.timings);
   }
-  return { probs: probs!, ms: median(times), runs: times.length, steps };
+  // Each step's median over the runs (one slow run, a preempted thread, does not decide a step's time).
+  const first = stepRuns[0] ?? [];
+  const steps = first.map((t, i) => ({ name: t.name, kind: t.kind, ms: median(stepRuns.map((run) => run[i]?.ms ?? 0)) }));
+  return { probs: probs!, ms: median(times), runs: times.length, times, steps, ...(cam && { cam }) };
 }
 
 function layerStds(slot: SlotId, input: TensorData): LayerStdsReply {
@@ -168,7 +228,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
 
 function toWorkerError(e: unknown): WorkerError {
   if (e instanceof WorkerFailure) return { kind: e.kind, message: e.message };
-  if (e instanceof OnnxError || e instanceof ModelError) return { kind: 'bad-model', message: e.message };
+  if (e instanceof OnnxError || e instanceof ModelError || e instanceof ImportError) return { kind: 'bad-model', message: e.message };
   return { kind: 'internal', message: e instanceof Error ? e.message : String(e) };
 }
 

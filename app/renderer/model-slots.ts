@@ -1,9 +1,11 @@
 // The two model slots: loading a pair (or a user's file into one slot) on an engine, keeping the last
 // pair that loaded fine ("committed") and putting it back after a failed load or a cancel.
-import { labelsFor, type ModelSource, type PairChoice, sourceName } from '../shared/catalogue';
+import { labelsFor, type ModelSource, type PairChoice, sourceName, zooTwin } from '../shared/catalogue';
 import { type AppContext, messageOf } from './context';
-import { SLOTS, type SlotState } from './state';
-import { slotTitle } from './views';
+import { askPlacement } from './model-dialog';
+import { explainProblem } from '../shared/explain';
+import { SNIFF_BYTES, sniffFileKind } from '../shared/file-kind';
+import { SLOTS, type SlotState, slotTitle } from './state';
 import { CancelledError } from './worker-client';
 import { engineLabel, type SlotId } from './worker-protocol';
 
@@ -39,9 +41,14 @@ export class ModelSlots {
     this.committed = { a: slots.a, b: slots.b, pairKey, engine };
   }
 
-  /** Loads slots (on `engine`); on success they become the committed pair and all images re-run. */
-  load(next: Record<SlotId, SlotState>, pairKey: string, engine: string, label: string, rerun = true, only?: SlotId): void {
+  /**
+   * Loads slots (on `engine`; only slot `only` when given); on success they become the committed pair and
+   * all images re-run (or only the pending ones, `rerun` false), unless `then` starts another load (it
+   * answers true), which re-runs them once it is done.
+   */
+  load(next: Record<SlotId, SlotState>, pairKey: string, engine: string, label: string, opts: { rerun?: boolean; only?: SlotId; then?: () => boolean } = {}): void {
     const { ctx } = this;
+    const { rerun = true, only } = opts;
     ctx.enqueue(label, async (task) => {
       const state = ctx.state;
       const before = this.committed;
@@ -62,16 +69,22 @@ export class ModelSlots {
           });
           Object.assign(st, {
             status: 'ready', info: r.info, labels: labelsFor(r.info), engine: r.engine, loadMs: r.loadMs, warmupMs: r.warmupMs, message: undefined,
+            imported: r.imported, cam: r.cam,
           } satisfies Partial<SlotState>);
           ctx.render();
         }
       } catch (e) {
         if (e instanceof CancelledError || task.cancelled) throw e;
         const failed = slots.find((s) => state.slots[s].status === 'loading');
-        const name = failed ? sourceName(state.slots[failed].source) : 'the model';
+        const source = failed ? state.slots[failed].source : undefined;
+        const name = source ? sourceName(source) : 'the model';
         const message = messageOf(e);
-        ctx.showError(`Could not load ${name}${engine !== before.engine ? ` on ${engineLabel(engine)}` : ''}:`,
-          message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message);
+        const raw = message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+        // In words, with the reader's own message behind a disclosure.
+        const kind = source?.kind !== 'file' ? 'model' : sniffFileKind(source.bytes.subarray(0, SNIFF_BYTES), source.bytes.byteLength, name) === 'checkpoint' ? 'checkpoint' : 'onnx';
+        const { summary, detail } = explainProblem(raw, kind);
+        const verb = source?.kind === 'file' ? 'open' : 'load';
+        ctx.showError(`Could not ${verb} ${name}${engine !== before.engine ? ` on ${engineLabel(engine)}` : ''}:`, summary, { detail, subject: name });
         // The worker swaps a slot's session only after a successful load, so slots that did load now hold
         // the new model: put the last good pair back everywhere.
         const changed = slots.some((s) => state.slots[s].status === 'ready');
@@ -83,6 +96,7 @@ export class ModelSlots {
       this.committed = { a: state.slots.a, b: state.slots.b, pairKey, engine };
       state.notice = `Loaded ${slotTitle(state.slots.a)} and ${slotTitle(state.slots.b)} on ${engineLabel(engine)}.`;
       ctx.render();
+      if (opts.then?.()) return;
       if (rerun) this.after.rerunAll(engine !== before.engine && before.a.status === 'ready' ? before.engine : undefined);
       else this.after.classifyPending();
     });
@@ -90,7 +104,7 @@ export class ModelSlots {
 
   reloadCommitted(): void {
     const { a, b, pairKey, engine } = this.committed;
-    this.load({ a: { ...a, status: 'loading' }, b: { ...b, status: 'loading' } }, pairKey, engine, 'Reloading models', false);
+    this.load({ a: { ...a, status: 'loading' }, b: { ...b, status: 'loading' } }, pairKey, engine, 'Reloading models', { rerun: false });
   }
 
   /** Shows the last good models again (those with a session as ready, the others as not loaded). */
@@ -126,18 +140,61 @@ export class ModelSlots {
     this.load(next, state.pairKey, engine, `Switching to ${engineLabel(engine)}`);
   }
 
-  async pickModel(slot: SlotId): Promise<void> {
+  /** The model picker, then the side question; `preferred` is the side whose button was used. */
+  async pickModel(preferred?: SlotId): Promise<void> {
     try {
       const file = await this.ctx.host.pickModel();
-      if (file) this.openModelFile(slot, file.name, file.bytes);
+      if (file) await this.offerModel(file.name, file.bytes.byteLength, kindOfBytes(file.bytes, file.name), async () => file.bytes, preferred);
     } catch (e) {
       this.ctx.showError('Could not open the model:', messageOf(e));
     }
   }
 
-  openModelFile(slot: SlotId, name: string, bytes: Uint8Array): void {
+  /**
+   * A model file the user gave (picked, dropped or pasted): asks which side it goes to and what the other
+   * side shows, then reads and loads it. Cancelling the question changes nothing.
+   */
+  async offerModel(name: string, size: number, kind: 'onnx' | 'checkpoint', read: () => Promise<Uint8Array>, preferred?: SlotId): Promise<void> {
+    const { slots } = this.ctx.state;
+    const answer = await askPlacement({ name, size, kind, preferred, current: { a: slotTitle(slots.a), b: slotTitle(slots.b) } });
+    if (!answer) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = await read();
+    } catch (e) {
+      this.ctx.showError(`Could not read ${name}:`, messageOf(e), { subject: name });
+      return;
+    }
+    this.openModelFile(answer.slot, name, bytes, answer.twin);
+  }
+
+  /** Loads a file into `slot`; with `twin`, then its zoo twin (if the zoo has one) into the other slot. */
+  openModelFile(slot: SlotId, name: string, bytes: Uint8Array, twin = false): void {
     const next = { ...this.ctx.state.slots };
     next[slot] = { source: { kind: 'file', name, bytes }, role: 'custom', status: 'loading', labels: [] };
-    this.load(next, CUSTOM_PAIR, this.ctx.state.engine, `Opening ${name}`, true, slot);
+    const then = twin ? () => this.loadTwin(slot) : undefined;
+    this.load(next, CUSTOM_PAIR, this.ctx.state.engine, `Opening ${name}`, { only: slot, ...(then && { then }) });
   }
+
+  /** The zoo twin of the model in `of` into the other slot, or a notice that the zoo has none. */
+  private loadTwin(of: SlotId): boolean {
+    const state = this.ctx.state;
+    const info = state.slots[of].info;
+    const other: SlotId = of === 'a' ? 'b' : 'a';
+    const twin = info ? zooTwin(info) : null;
+    if (!twin) {
+      state.notice = `The zoo has no twin for ${slotTitle(state.slots[of])} (its depth or input size is not one of the zoo's); the other side is unchanged.`;
+      this.ctx.render();
+      return false;
+    }
+    const next = { ...state.slots };
+    next[other] = { source: twin.source, role: twin.residual ? 'residual' : 'plain', status: 'loading', labels: [] };
+    this.load(next, CUSTOM_PAIR, state.engine, `Loading the zoo twin ${twin.source.name}`, { only: other });
+    return true;
+  }
+}
+
+/** Checkpoint or ONNX, by content (a picked file whose content is neither is tried as ONNX, whose reader says what is wrong). */
+function kindOfBytes(bytes: Uint8Array, name: string): 'onnx' | 'checkpoint' {
+  return sniffFileKind(bytes.subarray(0, SNIFF_BYTES), bytes.byteLength, name) === 'checkpoint' ? 'checkpoint' : 'onnx';
 }

@@ -2,11 +2,12 @@
 // it and views.ts draws it.
 import type { ClassScore } from '../../src/engine/classify';
 import type { ModelInfo } from '../../src/engine/session';
-import type { ModelSource, PairChoice } from '../shared/catalogue';
+import type { PreprocessSpec } from '../../src/preprocess/normalize';
+import { type ModelSource, type PairChoice, sourceName } from '../shared/catalogue';
 import type { ErrorKind } from '../shared/ipc';
 import type { LayerResponse } from '../../src/analysis/layer-responses';
 import type { HostImage } from './host';
-import type { EngineStatus, SlotId, TensorData } from './worker-protocol';
+import type { CamReply, EngineStatus, ImportSummary, SlotId, TensorData } from './worker-protocol';
 
 export const SLOTS: readonly SlotId[] = ['a', 'b'];
 
@@ -21,6 +22,10 @@ export interface SlotState {
   loadMs?: number;
   warmupMs?: number;
   message?: string;
+  /** Set when the slot's file was a PyTorch checkpoint (converted to ONNX in the worker). */
+  imported?: ImportSummary;
+  /** Whether the net has a GAP + FC head, so its runs return class activation maps. */
+  cam?: boolean;
 }
 
 export interface SlotResult {
@@ -28,7 +33,10 @@ export interface SlotResult {
   readonly ms: number;
   readonly runs: number;
   readonly engine: string;
+  /** Per-step medians over the timed runs. */
   readonly steps: readonly { readonly name: string; readonly kind: string; readonly ms: number }[];
+  /** Class activation maps of the top classes (nets with a GAP + FC head). */
+  readonly cam?: CamReply;
 }
 
 export interface ImageItem {
@@ -55,7 +63,14 @@ export interface Busy {
 export interface AppErrorItem {
   readonly id: number;
   readonly title: string;
+  /** One plain sentence. */
   readonly message: string;
+  /** The technical message behind it, shown on request. */
+  readonly detail?: string;
+  /** The file (or thing) it is about, named by its dismiss button. */
+  readonly subject?: string;
+  /** How many times it happened (the same problem is listed once). */
+  readonly count: number;
 }
 
 export interface EngineCheck {
@@ -75,11 +90,32 @@ export interface AppState {
   images: ImageItem[];
   selectedId: number | null;
   errors: AppErrorItem[];
+  /** Something just done that can be undone (Clear), shown with an Undo button. */
+  undo: { readonly text: string } | null;
   busy: Busy | null;
   notice: string | null;
   engineCheck: EngineCheck | null;
   sortStds: boolean;
+  /** The class whose activation map each slot shows for the selected image (its top-1 when unset). */
+  camClass: Partial<Record<SlotId, number>>;
   /** Whether the per-layer time lists are open (kept across re-renders). */
   showSteps: boolean;
   env: { crossOriginIsolated: boolean; cores: number; gpu?: string; decoder: string };
 }
+
+/** The key an image's model inputs are kept under: one per preprocessing (two nets of one dataset share it). */
+export function specKey(spec: PreprocessSpec): string {
+  return JSON.stringify(spec);
+}
+
+/** A user's file is called by its file name (its graph name is often 'main_graph' or 'torch-jit-export'). */
+export function slotTitle(slot: SlotState): string {
+  if (slot.source.kind === 'file') return slot.source.name;
+  return slot.info?.name ?? sourceName(slot.source);
+}
+
+/**
+ * A small RGB view of every image given to a net trained on dark-background gray pictures: what the input
+ * check (src/analysis/domain.ts) reads the original's colours from.
+ */
+export const PROBE_SPEC: PreprocessSpec = { channels: 3, height: 32, width: 32, mean: [0, 0, 0], std: [1, 1, 1] };

@@ -1,33 +1,33 @@
 // Drawing the state: pure functions from AppState to DOM, with callbacks for what the user does.
 import { type CurveRun, figure6 } from '../../src/figures/figure6';
-import { sourceName } from '../shared/catalogue';
+import { darkBackgroundFit } from '../../src/analysis/domain';
 import { formatCount } from '../../src/format';
+import { preprocessSpecFor } from '../../src/preprocess/for-model';
+import type { PreprocessSpec } from '../../src/preprocess/normalize';
 import { agreement, formatBytes, formatMs } from '../shared/results';
 import { figure6Charts, lineChart, type Series } from './charts';
 import { h } from './dom';
-import { type AppState, type ImageItem, SLOTS, type SlotResult, type SlotState } from './state';
+import { type AppState, type ImageItem, PROBE_SPEC, SLOTS, type SlotResult, type SlotState, slotTitle, specKey } from './state';
 import { engineLabel, type SlotId } from './worker-protocol';
 
 export interface ViewHandlers {
   select(id: number): void;
+  /** Shows the class activation map of class `cls` for the slot's net. */
+  selectCamClass(slot: SlotId, cls: number): void;
   openModelInto(slot: SlotId): void;
   reload(): void;
   dismissError(id: number): void;
+  dismissAllErrors(): void;
   setSortStds(sorted: boolean): void;
   setShowSteps(open: boolean): void;
   saveCsv(): void;
   rerun(): void;
   clearImages(): void;
   openImages(): void;
+  addSamples(): void;
 }
 
 const pct = (p: number): string => `${(p * 100).toFixed(p >= 0.1 ? 1 : 2)}%`;
-
-/** A user's file is called by its file name (its graph name is often 'main_graph' or 'torch-jit-export'). */
-export function slotTitle(slot: SlotState): string {
-  if (slot.source.kind === 'file') return slot.source.name;
-  return slot.info?.name ?? sourceName(slot.source);
-}
 
 function seriesClass(slot: SlotState): string {
   return `series-${slot.role}`;
@@ -43,11 +43,24 @@ function selectedImage(state: AppState): ImageItem | undefined {
 
 // -----------------------------------------------------------------------------------------------
 
+/** The problems so far, in one area: a count, "dismiss all", each problem once (with how often), its detail on request. */
 export function renderErrors(state: AppState, on: ViewHandlers): HTMLElement {
-  return h('div', { class: 'errors', 'data-testid': 'errors' },
-    state.errors.map((e) => h('div', { class: 'error-item', role: 'alert', 'data-testid': 'error-item' },
-      h('div', { class: 'error-text' }, h('strong', {}, e.title), ' ', h('span', { class: 'error-message' }, e.message)),
-      h('button', { class: 'icon-button', type: 'button', 'aria-label': `Dismiss: ${e.title}`, onclick: () => on.dismissError(e.id) }, '×'))));
+  const errors = state.errors;
+  if (errors.length === 0) return h('div', { class: 'errors', 'data-testid': 'errors' });
+  const total = errors.reduce((a, e) => a + e.count, 0);
+  return h('section', { class: 'errors', 'data-testid': 'errors', 'aria-label': 'Problems' },
+    h('header', { class: 'errors-head' },
+      h('strong', { 'data-testid': 'error-count' }, `${total} problem${total === 1 ? '' : 's'}`),
+      errors.length > 1 ? h('button', { type: 'button', class: 'small', 'data-testid': 'dismiss-all', onclick: () => on.dismissAllErrors() }, 'Dismiss all') : null),
+    h('ul', { class: 'error-list' }, [...errors].reverse().map((e) => {
+      const about = e.subject ?? e.title.replace(/:$/, '');
+      return h('li', { class: 'error-item', role: 'alert', 'data-testid': 'error-item' },
+        h('div', { class: 'error-text' },
+          h('strong', {}, e.title), ' ', h('span', { class: 'error-message' }, e.message),
+          e.count > 1 ? h('span', { class: 'error-count', title: `${e.count} times` }, ` ×${e.count}`) : null,
+          e.detail ? h('details', { class: 'error-detail' }, h('summary', {}, 'Details'), h('code', {}, e.detail)) : null),
+        h('button', { class: 'icon-button', type: 'button', 'aria-label': `Dismiss the problem with ${about}`, title: `Dismiss the problem with ${about}`, onclick: () => on.dismissError(e.id) }, '×'));
+    })));
 }
 
 export function renderImageList(state: AppState, on: ViewHandlers): HTMLElement {
@@ -57,8 +70,8 @@ export function renderImageList(state: AppState, on: ViewHandlers): HTMLElement 
   }
   return h('ul', { class: 'image-list', 'data-testid': 'image-list', 'aria-label': 'Images' },
     state.images.map((img) => {
-      const a = img.results.a?.top[0];
-      const b = img.results.b?.top[0];
+      const a = resultOf(state, img, 'a')?.top[0];
+      const b = resultOf(state, img, 'b')?.top[0];
       const statusText = img.status === 'error' ? 'error' : img.status === 'done' ? `${a?.label ?? '—'} · ${b?.label ?? '—'}`
         : img.status === 'cancelled' ? 'not classified (cancelled)' : 'working…';
       const sub = img.status === 'done'
@@ -72,60 +85,130 @@ export function renderImageList(state: AppState, on: ViewHandlers): HTMLElement 
           'aria-pressed': img.id === state.selectedId ? 'true' : 'false', 'data-testid': 'thumb', 'data-name': img.image.name,
           'data-status': img.status, 'aria-label': `${img.image.name}: ${statusText}`, onclick: () => on.select(img.id),
         },
-        img.thumbUrl ? h('img', { src: img.thumbUrl, alt: '' }) : h('span', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, img.status === 'error' ? '!' : '…'),
+        img.thumbUrl ? h('img', { src: img.thumbUrl, alt: '', class: (img.width ?? 999) <= 64 ? 'pixelated' : null }) : h('span', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, img.status === 'error' ? '!' : '…'),
         h('span', { class: 'thumb-text' },
           h('span', { class: 'thumb-name' }, img.image.name),
           sub)));
     }));
 }
 
+/** Facts of a slot's net; while a new net loads (no info yet), the same rows with dashes, so nothing jumps. */
 function facts(slot: SlotState): HTMLElement {
   const info = slot.info;
-  if (!info) return h('p', { class: 'muted' }, slot.message ?? (slot.status === 'loading' ? 'Loading…' : 'Not loaded'));
-  const convs = info.layers.filter((l) => l.kind === 'conv').length;
-  const fcs = info.layers.filter((l) => l.kind === 'fc').length;
-  const row = (k: string, v: string, testid: string): HTMLElement[] => [h('dt', {}, k), h('dd', { 'data-testid': testid }, v)];
-  return h('dl', { class: 'facts', 'data-testid': 'facts' },
-    row('Input', info.inputShape.join('×'), 'fact-input'),
-    row('Classes', String(info.classes), 'fact-classes'),
-    row('Parameters', formatCount(info.params), 'fact-params'),
-    row('Mult-adds', formatCount(info.macs), 'fact-macs'),
-    row('Layers', `${convs} conv + ${fcs} fc`, 'fact-layers'),
-    row('Engine', slot.engine ? engineLabel(slot.engine) : '—', 'fact-engine'),
-    slot.loadMs !== undefined ? row('Load · warm-up', `${formatMs(slot.loadMs)} · ${formatMs(slot.warmupMs ?? 0)}`, 'fact-load') : []);
+  const convs = info?.layers.filter((l) => l.kind === 'conv').length;
+  const fcs = info?.layers.filter((l) => l.kind === 'fc').length;
+  const row = (k: string, v: string | undefined, testid: string): HTMLElement =>
+    h('div', { class: 'fact' }, h('dt', {}, k), h('dd', { 'data-testid': testid }, v ?? '—'));
+  return h('dl', { class: `facts${info ? '' : ' pending'}`, 'data-testid': 'facts' },
+    row('Input', info?.inputShape.join('×'), 'fact-input'),
+    row('Classes', info ? String(info.classes) : undefined, 'fact-classes'),
+    row('Parameters', info ? formatCount(info.params) : undefined, 'fact-params'),
+    row('Mult-adds', info ? formatCount(info.macs) : undefined, 'fact-macs'),
+    row('Layers', info ? `${convs} conv + ${fcs} fc` : undefined, 'fact-layers'),
+    row('Engine', slot.engine && info ? engineLabel(slot.engine) : undefined, 'fact-engine'),
+    row('Load · warm-up', slot.loadMs !== undefined && info ? `${formatMs(slot.loadMs)} · ${formatMs(slot.warmupMs ?? 0)}` : undefined, 'fact-load'));
+}
+
+/** The classes a net knows, behind a disclosure: their names, or why it has none. */
+function knownClasses(slot: SlotState): HTMLElement | null {
+  const info = slot.info;
+  if (!info) return h('p', { class: 'known muted' }, ' ');
+  const labels = slot.labels;
+  const dataset = info.meta?.training?.dataset;
+  const from = slot.imported?.labels === 'imagenet' || (labels.length === 1000 && !dataset) ? 'ImageNet' : dataset;
+  if (labels.length === 0) {
+    return h('p', { class: 'known muted', 'data-testid': 'known-classes' }, `Knows ${info.classes} classes, unnamed (the file names none): shown as class 0–${info.classes - 1}.`);
+  }
+  const shown = labels.length > 40 ? [...labels.slice(0, 40), `… and ${labels.length - 40} more`] : labels;
+  return h('details', { class: 'known', 'data-testid': 'known-classes' },
+    h('summary', {}, `Knows ${labels.length} classes${from ? ` (${from})` : ''}`),
+    h('p', {}, shown.join(' · ')));
+}
+
+/** A slot's result for an image, only while the slot shows the net that made it (not while another loads). */
+function resultOf(state: AppState, img: ImageItem, slotId: SlotId): SlotResult | undefined {
+  return state.slots[slotId].status === 'ready' ? img.results[slotId] : undefined;
+}
+
+/** Five grey rows the height of the top-5: while a net loads or an image is classified. */
+function skeleton(text: string): HTMLElement {
+  return h('div', { class: 'result skeleton', 'aria-busy': 'true' },
+    h('ol', { class: 'top5', 'aria-hidden': 'true' }, [0, 1, 2, 3, 4].map(() =>
+      h('li', {}, h('span', { class: 'label' }, h('span', { class: 'ghost' })), h('span', { class: 'bar' }), h('span', { class: 'prob' })))),
+    h('p', { class: 'latency' }, text));
 }
 
 function topList(state: AppState, img: ImageItem | undefined, slotId: SlotId, on: ViewHandlers): HTMLElement {
+  const slot = state.slots[slotId];
+  if (slot.status === 'loading') return skeleton(' ');
   if (!img) return h('p', { class: 'muted hint' }, 'Drop an image to see what this net makes of it.');
   if (img.status === 'error') return h('p', { class: 'muted' }, 'This image could not be read.');
-  const r = img.results[slotId];
-  if (!r) return h('p', { class: 'muted' }, img.status === 'cancelled' ? 'Not classified (cancelled).' : 'Classifying…');
+  const r = resultOf(state, img, slotId);
+  if (!r) return skeleton(img.status === 'cancelled' ? 'Not classified (cancelled).' : slot.status === 'ready' ? 'Classifying…' : 'No model loaded.');
+  // With class activation maps, a class is clicked to see where the net looks for it.
+  const clickable = r.cam !== undefined;
+  const shown = state.camClass[slotId] ?? r.top[0]?.index;
   return h('div', { class: 'result' },
-    h('ol', { class: 'top5', 'data-testid': 'top5', 'aria-label': 'Top-5 classes' },
+    h('ol', { class: `top5${clickable ? ' clickable' : ''}`, 'data-testid': 'top5', 'aria-label': 'Top-5 classes' },
       r.top.map((c, i) => {
         const bar = h('span', { class: 'bar-fill' });
         bar.style.width = `${Math.max(0.5, c.probability * 100)}%`;
-        return h('li', { class: i === 0 ? 'top1' : '', 'data-label': c.label, 'data-prob': c.probability.toFixed(6) },
-          h('span', { class: 'label' }, c.label),
-          h('span', { class: 'bar', 'aria-hidden': 'true' }, bar),
-          h('span', { class: 'prob' }, pct(c.probability)));
+        const pick = (): void => on.selectCamClass(slotId, c.index);
+        return h('li', {
+          class: `${i === 0 ? 'top1' : ''}${clickable && c.index === shown ? ' shown' : ''}`, 'data-label': c.label, 'data-index': c.index, 'data-prob': c.probability.toFixed(6),
+          ...(clickable && {
+            role: 'button', tabindex: 0, 'aria-pressed': c.index === shown ? 'true' : 'false', title: `Show where the net looks for ${c.label}`,
+            onclick: pick,
+            onkeydown: (e: Event) => {
+              const k = (e as KeyboardEvent).key;
+              if (k === 'Enter' || k === ' ') {
+                e.preventDefault();
+                pick();
+              }
+            },
+          }),
+        },
+        h('span', { class: 'label' }, c.label),
+        h('span', { class: 'bar', 'aria-hidden': 'true' }, bar),
+        h('span', { class: 'prob' }, pct(c.probability)));
       })),
     h('p', { class: 'latency', 'data-testid': 'latency' },
       h('strong', {}, formatMs(r.ms)), ` median of ${r.runs} run${r.runs === 1 ? '' : 's'} · ${engineLabel(r.engine)}`),
-    stepTimes(r.steps, state.showSteps, on));
+    stepTimes(state.slots[slotId], r, state.showSteps, on));
 }
 
-/** Where the time goes, on our engines: the slowest steps of the last run. */
-function stepTimes(steps: SlotResult['steps'], open: boolean, on: ViewHandlers): HTMLElement | null {
+/**
+ * Where the time goes, on our engines: every step in network order, each the median over the timed runs,
+ * then their sum, the time outside them (writing the input, reading outputs back, a thread waited for) and
+ * the engine's total (the median run).
+ */
+function stepTimes(slot: SlotState, r: SlotResult, open: boolean, on: ViewHandlers): HTMLElement | null {
+  const steps = r.steps;
   if (steps.length === 0) return null;
-  const total = steps.reduce((a, t) => a + t.ms, 0);
-  const slowest = [...steps].sort((a, b) => b.ms - a.ms).slice(0, 8);
-  return h('details', { class: 'steps', 'data-testid': 'step-times', open, ontoggle: (e: Event) => on.setShowSteps((e.target as HTMLDetailsElement).open) },
+  const sum = steps.reduce((a, t) => a + t.ms, 0);
+  const total = r.ms;
+  const detail = new Map((slot.info?.layers ?? []).map((l) => [l.name, l.detail]));
+  const share = (ms: number): string => (total > 0 ? `${((ms / total) * 100).toFixed(ms / total >= 0.1 ? 0 : 1)}%` : '');
+  const row = (cells: (string | HTMLElement)[], cls = ''): HTMLElement => h('tr', { class: cls }, cells.map((c, i) => h('td', { class: i >= 2 ? 'num' : i === 0 ? 'name' : '' }, c)));
+  const bar = (ms: number): HTMLElement => {
+    const fill = h('span', { class: 'bar-fill' });
+    fill.style.width = `${total > 0 ? Math.min(100, (ms / total) * 100) : 0}%`;
+    return h('span', { class: 'bar step-bar', 'aria-hidden': 'true' }, fill);
+  };
+  const outside = total - sum;
+  return h('details', { class: 'steps', 'data-testid': 'step-times', 'data-sum': sum.toFixed(4), 'data-total': total.toFixed(4), open, ontoggle: (e: Event) => on.setShowSteps((e.target as HTMLDetailsElement).open) },
     h('summary', {}, `Per-layer time · ${steps.length} steps`),
-    h('table', {},
-      h('tbody', {}, slowest.map((t) => h('tr', {},
-        h('td', { class: 'name' }, t.name), h('td', {}, t.kind),
-        h('td', { class: 'num' }, formatMs(t.ms)), h('td', { class: 'num' }, total > 0 ? `${((t.ms / total) * 100).toFixed(0)}%` : ''))))));
+    h('div', { class: 'steps-wrap' },
+      h('table', {},
+        h('thead', {}, h('tr', {}, h('th', {}, 'step'), h('th', {}, 'what it does'), h('th', { class: 'num' }, 'ms'), h('th', { class: 'num' }, 'share'), h('th', {}, h('span', { class: 'sr-only' }, 'bar')))),
+        h('tbody', {}, steps.map((t) => h('tr', { 'data-testid': 'step-row' },
+          h('td', { class: 'name' }, t.name), h('td', {}, detail.get(t.name) ?? t.kind),
+          h('td', { class: 'num' }, formatMs(t.ms)), h('td', { class: 'num' }, share(t.ms)), h('td', { class: 'bar-cell' }, bar(t.ms))))),
+        h('tfoot', {},
+          row(['All steps', '', formatMs(sum), share(sum)], 'sum'),
+          outside >= 0 ? row(['Outside the steps', 'input copy, read-back, waiting for a thread', formatMs(outside), share(outside)], 'outside') : null,
+          row(['Engine total', `median of ${r.runs} run${r.runs === 1 ? '' : 's'}`, formatMs(total), '100%'], 'total')))),
+    h('p', { class: 'caption' }, `Each step’s time is its median over the ${r.runs} timed run${r.runs === 1 ? '' : 's'}; on a busy machine a step can take the time of a thread the system set aside.`));
 }
 
 function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElement {
@@ -133,7 +216,11 @@ function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElemen
   const img = selectedImage(state);
   const title = slotTitle(slot);
   const trained = slot.info?.trained;
-  const badge = slot.info === undefined ? null : slot.source.kind === 'file' && !slot.info.meta
+  const imp = slot.imported;
+  const badge = slot.info === undefined ? null : imp
+    ? h('span', { class: 'badge neutral', 'data-testid': 'badge-trained', title: `Converted from a PyTorch checkpoint (${imp.format}, ${imp.tensors} tensors, ${imp.dtypes.join('/')}${imp.entry ? `, under '${imp.entry}'` : ''}): its own weights` },
+      `PyTorch · ${imp.archName.startsWith('ResNet with') ? 'ResNet' : imp.archName}`)
+    : slot.source.kind === 'file' && !slot.info.meta
     ? h('span', { class: 'badge neutral', 'data-testid': 'badge-trained', title: 'A model file without resnet-lab metadata: its own weights' }, 'your weights')
     : trained
     ? h('span', { class: 'badge ok', 'data-testid': 'badge-trained' }, slot.info.meta?.training?.dataset ? `trained · ${slot.info.meta.training.dataset}` : 'trained')
@@ -145,20 +232,23 @@ function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElemen
   h('header', { class: 'slot-head' },
     h('div', {},
       h('p', { class: 'eyebrow' }, roleLabel(slot)),
-      h('h2', { 'data-testid': 'model-name' }, title), ' ', badge),
+      h('h2', { 'data-testid': 'model-name' }, title),
+      // One line under the name, always there (so nothing jumps): the badge, or loading, or what went wrong.
+      h('p', { class: `slot-sub${slot.status === 'error' ? ' slot-error' : ''}`, 'data-testid': 'slot-status' },
+        slot.status === 'loading' ? [h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { class: 'loading-text' }, slot.message ?? 'Loading…')]
+          : slot.status === 'error' || slot.status === 'unloaded' ? (slot.message ?? 'Not loaded.') : badge)),
     h('div', { class: 'slot-actions' },
       slot.status === 'unloaded' ? h('button', { type: 'button', class: 'small', onclick: () => on.reload() }, 'Reload') : null,
-      h('button', { type: 'button', class: 'small', 'data-testid': `open-model-${slotId}`, 'aria-label': `Open an ONNX model in place of ${title}`, onclick: () => on.openModelInto(slotId) }, 'Open ONNX…'))),
-  slot.status === 'loading' ? h('p', { class: 'loading-line' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), slot.message ?? 'Loading…') : null,
-  slot.status === 'error' && slot.message ? h('p', { class: 'slot-error' }, slot.message) : null,
+      h('button', { type: 'button', class: 'small', 'data-testid': `open-model-${slotId}`, 'aria-label': `Open a model file in place of ${title}`, onclick: () => on.openModelInto(slotId) }, 'Open model…'))),
   facts(slot),
+  knownClasses(slot),
   topList(state, img, slotId, on));
 }
 
 /** Whether the two nets agree on an image; null until both have results. */
 export function verdictOf(state: AppState, img: ImageItem): 'agree' | 'disagree' | 'n/a' | null {
-  const ra = img.results.a;
-  const rb = img.results.b;
+  const ra = resultOf(state, img, 'a');
+  const rb = resultOf(state, img, 'b');
   const ia = state.slots.a.info;
   const ib = state.slots.b.info;
   if (!ra || !rb || !ia || !ib) return null;
@@ -168,28 +258,65 @@ export function verdictOf(state: AppState, img: ImageItem): 'agree' | 'disagree'
   );
 }
 
+/**
+ * How far to trust what the nets say about an image: not at all when a net is untrained; little when the
+ * image looks nothing like what a net was trained on (checked for nets trained on dark-background gray
+ * pictures, as Fashion-MNIST: src/analysis/domain.ts).
+ */
+function trustOf(state: AppState, img: ImageItem): { untrained: boolean; misfit: readonly string[]; dataset?: string } {
+  const untrained = SLOTS.some((s) => state.slots[s].info?.trained === false);
+  for (const s of SLOTS) {
+    const info = state.slots[s].info;
+    if (!info || state.slots[s].status !== 'ready' || info.trained === false) continue;
+    let spec: PreprocessSpec;
+    try {
+      spec = preprocessSpecFor(info);
+    } catch {
+      continue;
+    }
+    const input = img.tensors.get(specKey(spec));
+    if (spec.background !== 'dark' || spec.channels !== 1 || !input) continue;
+    const fit = darkBackgroundFit(input, spec.mean[0]!, spec.std[0]!, img.tensors.get(specKey(PROBE_SPEC)));
+    if (!fit.fits) return { untrained, misfit: fit.reasons, dataset: info.meta?.training?.dataset ?? 'the training images' };
+  }
+  return { untrained, misfit: [] };
+}
+
 function agreementChip(state: AppState): HTMLElement | null {
   const img = selectedImage(state);
   const verdict = img ? verdictOf(state, img) : null;
   if (!img || !verdict) return null;
   const ra = img.results.a!;
   const rb = img.results.b!;
-  const text = verdict === 'agree' ? `Both nets say “${ra.top[0]!.label}”`
+  const said = verdict === 'agree' ? `Both nets say “${ra.top[0]!.label}”`
     : verdict === 'disagree' ? `The nets disagree: “${ra.top[0]!.label}” vs “${rb.top[0]!.label}”`
       : 'Not comparable: the two models have different classes';
-  return h('p', { class: `agreement ${verdict}`, 'data-testid': 'agreement', 'data-verdict': verdict }, text);
+  const trust = trustOf(state, img);
+  // Agreement is only good news for trained nets on images like the ones they learnt from.
+  if (verdict !== 'n/a' && trust.untrained) {
+    return h('p', { class: 'agreement caution', 'data-testid': 'agreement', 'data-verdict': verdict, 'data-trust': 'untrained' },
+      `${said}, but untrained nets’ answers mean nothing.`);
+  }
+  if (verdict !== 'n/a' && trust.misfit.length > 0) {
+    return h('div', { class: 'agreement caution misfit', 'data-testid': 'agreement', 'data-verdict': verdict, 'data-trust': 'misfit' },
+      h('strong', {}, `This picture looks nothing like ${trust.dataset}: `), `${trust.misfit.join('; ')}. `,
+      `${said}, but that means little.`);
+  }
+  return h('p', { class: `agreement ${verdict}`, 'data-testid': 'agreement', 'data-verdict': verdict, 'data-trust': 'ok' }, said);
 }
 
 export function renderCompare(state: AppState, on: ViewHandlers): HTMLElement {
   const img = selectedImage(state);
   const untrained = SLOTS.some((s) => state.slots[s].info?.trained === false);
   return h('div', { class: 'compare' },
-    untrained ? h('p', { class: 'banner', 'data-testid': 'untrained-banner' },
-      h('strong', {}, 'Untrained weights. '),
-      'These nets use seeded random weights, so their predictions mean nothing yet; the shapes, costs, timings and layer responses are real. ',
-      'Trained models in models/ are picked up automatically.') : null,
+    untrained ? h('div', { class: 'banner', 'data-testid': 'untrained-banner' },
+      h('p', {}, h('strong', {}, 'Untrained nets. '),
+        'Their weights are random, so what they answer means nothing; their sizes, costs, timings and layer responses are real. ',
+        state.pairs.some((p) => p.trained) ? 'For nets that have learnt something, choose a trained pair under Models.' : ''),
+      h('details', { class: 'dev' }, h('summary', {}, 'For developers'),
+        h('p', {}, 'Trained models placed in models/ (an .onnx file with its .json sidecar) are listed when the app is built (npm run build) and offered under Models.'))) : null,
     img ? h('div', { class: 'selected-head', 'data-testid': 'selected' },
-      img.thumbUrl ? h('img', { class: 'preview', src: img.thumbUrl, alt: `Preview of ${img.image.name}` }) : h('div', { class: 'preview placeholder' }, '?'),
+      img.thumbUrl ? h('img', { class: `preview${(img.width ?? 999) <= 64 ? ' pixelated' : ''}`, src: img.thumbUrl, alt: `Preview of ${img.image.name}` }) : h('div', { class: 'preview placeholder' }, '?'),
       h('div', { class: 'selected-text' },
         h('h2', { 'data-testid': 'selected-name' }, img.image.name),
         h('p', { class: 'muted' }, [
@@ -199,9 +326,10 @@ export function renderCompare(state: AppState, on: ViewHandlers): HTMLElement {
       : h('div', { class: 'selected-head empty' },
         h('div', { class: 'selected-text' },
           h('h2', {}, 'Plain vs residual, side by side'),
-          h('p', { class: 'muted' }, 'Drop photos anywhere in the window, paste one, or ',
+          h('p', { class: 'muted' }, 'Drop photos anywhere in the window, paste one, ',
             h('button', { type: 'button', class: 'link', onclick: () => on.openImages() }, 'open images'),
-            '. Each is classified by both nets on the engine you choose.'))),
+            ' or ', h('button', { type: 'button', class: 'link', 'data-testid': 'samples-link', onclick: () => on.addSamples() }, 'try the sample images'),
+            ' (ten Fashion-MNIST test pictures). Each is classified by both nets on the engine you choose.'))),
     h('div', { class: 'slots' }, SLOTS.map((s) => slotCard(state, s, on))),
     shortcutNote(state));
 }
@@ -236,8 +364,8 @@ export function renderFigure7(state: AppState, on: ViewHandlers): HTMLElement {
       series(sb.layers, slotTitle(state.slots.b), seriesClass(state.slots.b)),
     ], {
       title: `Standard deviation of layer responses for ${img.image.name}`,
-      xLabel: state.sortStds ? 'layer index (sorted by magnitude)' : 'layer index (original)',
-      yLabel: 'std', yMin: 0,
+      xLabel: state.sortStds ? 'layers, strongest response first' : 'layers, from input to output',
+      yLabel: 'response (std)', yMin: 0,
     }));
     body.push(legend([[slotTitle(state.slots.a), state.slots.a.role], [slotTitle(state.slots.b), state.slots.b.role]]));
   }
@@ -294,7 +422,7 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
         `· ${done.length} classified${done.length && comparable ? `, the nets agree on ${agreeCount}` : ''}`)),
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'small', onclick: () => on.rerun(), disabled: state.images.length === 0 }, 'Classify again'),
-        h('button', { type: 'button', class: 'small', onclick: () => on.clearImages(), disabled: state.images.length === 0 }, 'Clear'),
+        h('button', { type: 'button', class: 'small', 'data-testid': 'clear', onclick: () => on.clearImages(), disabled: state.images.length === 0 }, 'Clear'),
         h('button', { type: 'button', class: 'small primary', 'data-testid': 'save-csv', onclick: () => on.saveCsv(), disabled: done.length === 0 }, 'Save CSV…'))),
     check ? h('p', { class: `engine-check ${check.same === check.compared ? 'agree' : 'disagree'}`, 'data-testid': 'engine-check', 'data-to': check.to, 'data-same': check.same, 'data-compared': check.compared },
       check.same === check.compared
@@ -309,10 +437,12 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
             h('th', { scope: 'col' }, `${b} top-1`), h('th', { scope: 'col', class: 'num' }, 'p'), h('th', { scope: 'col', class: 'num' }, 'ms'),
             h('th', { scope: 'col' }, 'Agree'))),
           h('tbody', {}, state.images.map((img) => {
-            const ra = img.results.a;
-            const rb = img.results.b;
+            const ra = resultOf(state, img, 'a');
+            const rb = resultOf(state, img, 'b');
             const v = verdictOf(state, img);
             const agree = v === 'agree' ? 'yes' : v === 'disagree' ? 'no' : v === 'n/a' ? 'n/a' : '';
+            const t = v === 'agree' || v === 'disagree' ? trustOf(state, img) : null;
+            const doubtful = t !== null && (t.untrained || t.misfit.length > 0);
             return h('tr', { class: img.id === state.selectedId ? 'selected' : '', 'data-name': img.image.name, onclick: () => on.select(img.id) },
               h('td', { class: 'name' }, img.image.name),
               h('td', {}, img.width ? `${img.width}×${img.height}` : ''),
@@ -321,7 +451,10 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
                 : [
                   h('td', { 'data-col': 'a-top1' }, ra?.top[0]?.label ?? ''), h('td', { class: 'num' }, ra ? pct(ra.top[0]!.probability) : ''), h('td', { class: 'num' }, ra ? ra.ms.toFixed(2) : ''),
                   h('td', { 'data-col': 'b-top1' }, rb?.top[0]?.label ?? ''), h('td', { class: 'num' }, rb ? pct(rb.top[0]!.probability) : ''), h('td', { class: 'num' }, rb ? rb.ms.toFixed(2) : ''),
-                  h('td', { class: `agree-${agree.replace('/', '')}` }, agree),
+                  h('td', {
+                    class: doubtful ? 'agree-doubtful' : `agree-${agree.replace('/', '')}`,
+                    title: doubtful ? (t!.untrained ? 'untrained nets: the answer means nothing' : `not like ${t!.dataset}: ${t!.misfit.join('; ')}`) : null,
+                  }, doubtful ? `${agree} (?)` : agree),
                 ]);
           })))));
 }

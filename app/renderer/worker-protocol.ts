@@ -25,11 +25,37 @@ export interface ProbeResult {
   readonly gpuAdapter?: string;
 }
 
+/** What importing a PyTorch checkpoint found (the checkpoint is converted to ONNX in the worker). */
+export interface ImportSummary {
+  /** 'torch.save zip', 'torch.save legacy' or 'safetensors'. */
+  readonly format: string;
+  /** torchvision's name ('resnet50') or a description of the layout. */
+  readonly archName: string;
+  /** Where the class names come from: ImageNet's (1000 classes), given, or numbered. */
+  readonly labels: 'imagenet' | 'given' | 'numbered';
+  readonly tensors: number;
+  readonly dtypes: readonly string[];
+  /** The entry of a training checkpoint the weights were under ('state_dict'), or ''. */
+  readonly entry: string;
+  readonly dataParallel: boolean;
+}
+
 export interface LoadResult {
   readonly info: ModelInfo;
   readonly engine: string;
   readonly loadMs: number;
   readonly warmupMs: number;
+  /** Set when the file was a PyTorch checkpoint. */
+  readonly imported?: ImportSummary;
+  /** Whether the net ends in global average pooling and one FC layer, so runs return class activation maps. */
+  readonly cam: boolean;
+}
+
+/** Class activation maps (Zhou et al. 2016) of one image, for the classes asked for: each an [height, width] map. */
+export interface CamReply {
+  readonly height: number;
+  readonly width: number;
+  readonly maps: readonly { readonly cls: number; readonly map: Float32Array }[];
 }
 
 export interface RunReply {
@@ -38,8 +64,15 @@ export interface RunReply {
   /** Median of the timed runs (after the warm-up done at load). */
   readonly ms: number;
   readonly runs: number;
-  /** Per-step times of the last run (our engines; empty for ONNX Runtime, which runs the graph as one call). */
+  /** Total time of each timed run, in order. */
+  readonly times: readonly number[];
+  /**
+   * Per-step times, each the median over the timed runs (our engines; empty for ONNX Runtime, which runs
+   * the graph as one call).
+   */
   readonly steps: readonly { readonly name: string; readonly kind: string; readonly ms: number }[];
+  /** Maps of the top classes, when the net has a GAP + FC head. */
+  readonly cam?: CamReply;
 }
 
 export interface LayerStdsReply {

@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IMAGENET } from '../../src/datasets';
 import { fixtureSidecar } from '../../src/testing/sidecar';
-import { defaultPair, labelsFor, pairChoices, parseManifest, sourceKey, trainedRuns, zooSourceSpec } from './catalogue';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileModel } from '../../src/engine/session';
+import { importCheckpoint } from '../../src/import/index';
+import { serializeOnnx } from '../../src/onnx/write';
+import { buildModel } from '../../src/zoo/build';
+import { zooSpec } from '../../src/zoo/spec';
+import { defaultPair, labelsFor, pairChoices, parseManifest, sourceKey, trainedRuns, zooSourceSpec, zooTwin } from './catalogue';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 describe('model pairs', () => {
   it('without shipped models, defaults to the zoo pair plain20/resnet20 at Fashion-MNIST size', () => {
@@ -79,5 +89,31 @@ describe('labels and curves', () => {
     ] });
     assert.equal(manifest.models[0]!.sidecar, null);
     assert.deepEqual(trainedRuns(manifest), []);
+  });
+});
+
+describe('zoo twins', () => {
+  const infoOf = (bytes: Uint8Array) => compileModel(bytes).info;
+  const zoo = (name: string, over: object = {}) => infoOf(serializeOnnx(buildModel({ ...zooSpec(name), ...over }, { name, init: 'zeros' })));
+
+  it('pairs the shipped Fashion-MNIST nets with their zoo twins at 1x28x28', () => {
+    const r20 = zooTwin(infoOf(new Uint8Array(readFileSync(join(ROOT, 'models', 'resnet20.onnx')))));
+    assert.deepEqual(r20, { source: { kind: 'zoo', name: 'plain20', base: 'plain20', residual: false, variant: 'fashion-mnist' }, residual: false });
+    const p56 = zooTwin(infoOf(new Uint8Array(readFileSync(join(ROOT, 'models', 'plain56.onnx')))));
+    assert.deepEqual(p56, { source: { kind: 'zoo', name: 'resnet56', base: 'resnet56', residual: true, variant: 'fashion-mnist' }, residual: true });
+  });
+
+  it('finds ImageNet twins with projection shortcuts (not counted as depth), and plain50 from resnet50 without shortcuts', () => {
+    assert.deepEqual(zooTwin(zoo('resnet18', { shortcut: 'B' }))?.source, { kind: 'zoo', name: 'plain18', base: 'plain18', residual: false, variant: 'imagenet' });
+    assert.deepEqual(zooTwin(zoo('resnet50'))?.source, { kind: 'zoo', name: 'plain50', base: 'resnet50', residual: false, variant: 'imagenet' });
+    assert.deepEqual(zooTwin(zoo('plain34'))?.source, { kind: 'zoo', name: 'resnet34', base: 'resnet34', residual: true, variant: 'imagenet' });
+    assert.deepEqual(zooTwin(zoo('resnet32'))?.source, { kind: 'zoo', name: 'plain32', base: 'plain32', residual: false, variant: 'cifar10' });
+  });
+
+  it('has none for depths the zoo lacks or inputs of no dataset size', () => {
+    // The tiny torchvision-layout fixture: basic blocks 2-1-1-1, 12 layers.
+    const tiny = importCheckpoint(new Uint8Array(readFileSync(join(ROOT, 'src', 'import', 'testdata', 'basic.pt'))));
+    assert.equal(zooTwin(compileModel(serializeOnnx(tiny.graph)).info), null);
+    assert.equal(zooTwin(zoo('resnet20', { inputSize: 16 })), null);
   });
 });

@@ -146,3 +146,44 @@ export function trainedRuns(manifest: Manifest): CurveRun[] {
     return run ? [run] : [];
   });
 }
+
+/** The dataset a model's input shape is the size of: Fashion-MNIST 1x28x28, CIFAR-10 3x32x32, ImageNet 3x224x224. */
+function variantOf(inputShape: readonly number[]): Dataset['id'] | undefined {
+  const key = inputShape.join('x');
+  return (Object.keys(DATASETS) as Dataset['id'][]).find((id) => {
+    const d = DATASETS[id];
+    return `${d.channels}x${d.size}x${d.size}` === key;
+  });
+}
+
+/** What the twin search needs of a loaded model (a ModelInfo has it). */
+export interface TwinQuery {
+  readonly inputShape: readonly number[];
+  readonly layers: readonly { readonly name: string; readonly kind: string; readonly detail: string }[];
+}
+
+/**
+ * A loaded net's zoo twin: the zoo net of the same depth and input size with the shortcuts added (for a
+ * plain net) or removed (for a residual one), untrained. Depth counts as the paper does: convs on the main
+ * path (projection shortcuts are not) plus FC layers. Null when the zoo has no such net or the input is
+ * no dataset's size.
+ */
+export function zooTwin(info: TwinQuery): { source: Extract<ModelSource, { kind: 'zoo' }>; residual: boolean } | null {
+  const variant = variantOf(info.inputShape);
+  if (!variant) return null;
+  const projection = /downsample|shortcut/i;
+  const convs = info.layers.filter((l) => l.kind === 'conv' && !projection.test(l.name)).length;
+  const fcs = info.layers.filter((l) => l.kind === 'fc').length;
+  const residual = info.layers.some((l) => l.detail.includes('+residual') || l.kind === 'add' || l.kind === 'shortcutA');
+  const depth = convs + fcs;
+  const family = variant === 'imagenet' ? 'imagenet' : 'cifar';
+  const inFamily = (n: string): boolean => isZooName(n) && zooSpec(n).family === family && specDepth(zooSpec(n)) === depth;
+  if (residual) {
+    // A plain twin: the zoo's plainN, else the residual net's spec without shortcuts.
+    const plain = `plain${depth}`;
+    const base = inFamily(plain) ? plain : inFamily(`resnet${depth}`) ? `resnet${depth}` : undefined;
+    return base ? { source: { kind: 'zoo', name: plain, base, residual: false, variant }, residual: false } : null;
+  }
+  const res = `resnet${depth}`;
+  return inFamily(res) ? { source: { kind: 'zoo', name: res, base: res, residual: true, variant }, residual: true } : null;
+}

@@ -22,8 +22,8 @@ import { emitX32Gather, emitX32GatherSubsample } from './x32-gather';
 
 /**
  * The inference module. Exports `run(prog, nsteps, tid, nth, flags)`: flags bit 0 = this thread may sleep in
- * the barrier (false on a browser main thread), bit 1 = thread 0 calls the imported `mark(step)` after each
- * step's barrier (per-layer timing), bit 2 = call the imported `wake()` on entry. `nth` is the most threads
+ * the barrier (false on a browser main thread), bit 1 = call the imported `mark(step)` after each step's
+ * barrier (per-layer timing; every thread that takes part does), bit 2 = call the imported `wake()` on entry. `nth` is the most threads
  * that may take part (it sizes the work chunks); the caller sets STEP, STATE and the descriptors' counters
  * before the first thread enters. Memory is imported (env.memory, shared when `sharedMemory`).
  */
@@ -60,7 +60,9 @@ export function buildInferenceModule(opts: KernelOptions, maxPages: number, shar
     f.get(prog).get(i).i32Const(DESC_BYTES).i32Mul().i32Add().set(desc);
     f.get(desc).get(tid).get(nth).get(desc).i32Load().callIndirect(kernelType);
     f.get(desc).get(i).get(flags).i32Const(1).i32And().call(barrier);
-    f.get(flags).i32Const(1).i32ShrU().get(tid).i32Eqz().i32And().if();
+    // Every thread marks: the step's end is when the first thread sees it (its finisher, at once), which a
+    // thread 0 that was descheduled or asleep would see late (and give the next steps no time at all).
+    f.get(flags).i32Const(2).i32And().if();
     f.get(i).call(mark);
     f.end();
   });

@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { packageRoot } from '../models-dir';
 import { loadModel, type Session } from '../engine/session';
-import { parseOnnx } from '../onnx/read';
 import { serializeOnnx } from '../onnx/write';
 import { randomNormalTensor } from '../random';
 import { loadSplit } from '../train/data';
 import { buildModel } from '../zoo/build';
 import { zooSpec } from '../zoo/spec';
-import { argmax, classActivationMap, findCamHead, overlayHeatmap, resizeMap } from './cam';
+import { argmax, type CamHead, classActivationMap, findCamHead, overlayHeatmap, resizeMap } from './cam';
 
 const sessions: Session[] = [];
 after(async () => {
@@ -64,9 +63,18 @@ describe('class activation maps', () => {
   it("peak where the garment is: a shipped Fashion-MNIST net's map for an image in one corner of a larger canvas", async () => {
     const root = packageRoot();
     const bytes = new Uint8Array(readFileSync(join(root, 'models/resnet20.onnx')));
-    const head = findCamHead(parseOnnx(bytes))!;
-    const s = await loadModel(bytes, { engine: 'wasm', threads: 1, extraOutputs: [head.features] });
+    // The features chosen from the graph the session parses (extraOutputs as a function: one parse).
+    const found: { head?: CamHead } = {};
+    const s = await loadModel(bytes, {
+      engine: 'wasm', threads: 1,
+      extraOutputs: (graph) => {
+        found.head = findCamHead(graph) ?? undefined;
+        return found.head ? [found.head.features] : [];
+      },
+    });
     sessions.push(s);
+    const head = found.head!;
+    assert.equal(s.info.outputs[1]?.name, head.features);
     const { mean, std } = s.info.meta!;
     const set = loadSplit(join(root, 'src/testdata/fashion-mnist'), 't10k', 10, 40);
     let inCorner = 0;

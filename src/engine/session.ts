@@ -25,8 +25,11 @@ export interface SessionOptions {
   readonly threads?: number;
   /** [C,H,W] for models whose file leaves the spatial size open. */
   readonly inputShape?: readonly number[];
-  /** Values to return after the graph's own outputs (e.g. the features a class activation map reads). */
-  readonly extraOutputs?: readonly string[];
+  /**
+   * Values to return after the graph's own outputs (e.g. the features a class activation map reads), or a
+   * function choosing them from the parsed graph (so the caller need not parse the file a second time).
+   */
+  readonly extraOutputs?: readonly string[] | ((graph: Graph) => readonly string[]);
   /** ORT only: where its wasm files are served from. */
   readonly wasmPaths?: string;
   /** 'wasm' in browsers: URL of the served thread-worker script (else Blob workers, which a strict CSP refuses). */
@@ -106,11 +109,14 @@ function defaultInputShape(graph: Graph): readonly number[] | undefined {
   return [typeof dims[0] === 'number' ? dims[0] : 3, 224, 224];
 }
 
-export function compileModel(bytes: Uint8Array, inputShape?: readonly number[], extraOutputs: readonly string[] = []): { graph: Graph; plan: Plan; info: ModelInfo } {
+export function compileModel(
+  bytes: Uint8Array, inputShape?: readonly number[], extraOutputs: SessionOptions['extraOutputs'] = [],
+): { graph: Graph; plan: Plan; info: ModelInfo; extra: readonly string[] } {
   const parsed = parseOnnx(bytes);
-  const graph = extraOutputs.length === 0 ? parsed : withOutputs(parsed, extraOutputs);
+  const extra = typeof extraOutputs === 'function' ? extraOutputs(parsed) : extraOutputs;
+  const graph = extra.length === 0 ? parsed : withOutputs(parsed, extra);
   const plan = compileGraph(graph, { inputShape: inputShape ?? defaultInputShape(graph) });
-  return { graph, plan, info: modelInfo(graph, plan) };
+  return { graph, plan, info: modelInfo(graph, plan), extra };
 }
 
 /** The graph with more of its values declared as outputs (their shapes are filled in once compiled). */
@@ -132,9 +138,8 @@ interface EngineRunner {
 }
 
 export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promise<Session> {
-  const extra = opts.extraOutputs ?? [];
-  const compiled = compileModel(bytes, opts.inputShape, extra);
-  const { info } = compiled;
+  const compiled = compileModel(bytes, opts.inputShape, opts.extraOutputs);
+  const { info, extra } = compiled;
   const outputIsProbabilities = compiled.plan.outputIsProbabilities;
   // Engines other than 'ts' keep their own copy of the weights (packed in wasm memory, or in ORT), so the
   // plan's is dropped after they start and recompiled only if asked for (layer responses, activations).

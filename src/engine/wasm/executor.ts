@@ -15,7 +15,7 @@ import { type WasmInstance, type WasmMemory, type WasmModule, wasm } from '../..
 import {
   type StepConst, type ValueLayout, buildProgram, isTailStep, layoutValues, packSteps, planArena, rootOf, scratchBytesPerThread,
 } from './lower';
-import { WorkerPool, type WorkerFactory, hardwareThreads, mainThreadMayBlock } from './threads';
+import { WorkerPool, type WorkerFactory, hardwareThreads, mainThreadMayBlock, markStep, marksAddr, marksBytes, sharedClockNs } from './threads';
 
 export interface WasmExecutorOptions {
   /** Threads including the calling one (default: all hardware threads). */
@@ -145,7 +145,8 @@ export class WasmCore {
   private readonly dynBase: number;
   private readonly consts: StepConst[];
   private prepared: Prepared | null = null;
-  private marks: number[] = [];
+  /** Workers that joined the last run and may not have left it yet. */
+  private leaving = 0;
   /** Called from inside `run` by thread 0 once it is in place (wakes the workers). */
   private wake: (() => void) | null = null;
   private runTag = 0;
@@ -178,8 +179,16 @@ export class WasmCore {
     this.ensureBytes(this.dynBase);
     this.writeConsts(consts);
     this.instance = new wasm.Instance(module, {
-      env: { memory, mark: () => { this.marks.push(performance.now()); }, wake: () => { this.wake?.(); } },
+      env: { memory, mark: (step: number) => this.mark(step), wake: () => { this.wake?.(); } },
     });
+  }
+
+  /** Thread 0's mark import: the same record as the workers' (threads.ts), on views of the current buffer. */
+  private mark(step: number): void {
+    const p = this.prepared;
+    if (!p) return;
+    const buf = this.memory.buffer;
+    markStep(new Int32Array(buf), new BigInt64Array(buf), marksAddr(p.progAddr, p.nsteps), step);
   }
 
   private writeConsts(consts: StepConst[]): void {
@@ -210,12 +219,24 @@ export class WasmCore {
     return this.requirePrepared().breakdown;
   }
 
+  /** Waits until the workers of the last run have left it (before its run state or program is reused). */
+  private awaitLeavers(): void {
+    if (this.leaving === 0) return;
+    const mem = new Int32Array(this.memory.buffer);
+    while (Atomics.load(mem, LEFT_ADDR / 4) < this.leaving) {
+      // They are past the last barrier, on their way out.
+    }
+    this.leaving = 0;
+  }
+
   /** Arena, indirection tables and program for this batch size and thread count. */
   prepare(batch: number, threads: number): void {
     if (this.prepared && this.prepared.batch === batch && this.prepared.threads === threads) return;
+    this.awaitLeavers();
     const { plan, layouts } = this;
     const progAddr = this.dynBase;
-    const progBytes = roundUp(this.wasmSteps * DESC_BYTES, ALIGN);
+    // The program, then its per-step end times (threads.ts: marksAddr).
+    const progBytes = marksAddr(0, this.wasmSteps) + marksBytes(this.wasmSteps);
     const arena = planArena(plan, layouts, batch, this.inputs, this.readback, this.wasmSteps);
     const arenaAddr = progAddr + progBytes;
     const scratchPerThread = scratchBytesPerThread(plan, layouts, this.consts, batch, threads, this.mr);
@@ -293,15 +314,20 @@ export class WasmCore {
 
   /**
    * Runs the program: thread 0 here; workers in `pool` join while it runs (see threads.ts). Returns per-step
-   * end times when profiling.
+   * end times when profiling (ms from the run's start): for each step, when the first thread got past its
+   * barrier, whichever thread that was.
    */
   execute(pool: WorkerPool | null, profile: boolean): number[] | undefined {
     const p = this.requirePrepared();
     const nth = pool ? pool.size : 1;
     if (nth !== p.threads) throw new Error(`wasm engine: prepared for ${p.threads} threads, running ${nth}`);
-    this.marks = [];
+    this.awaitLeavers();
     // Fresh counters and run state, then open the run and wake the workers.
     const mem = new Int32Array(this.memory.buffer);
+    const marks = marksAddr(p.progAddr, p.nsteps);
+    const times = new BigInt64Array(this.memory.buffer, marks + 8, p.nsteps);
+    times.fill(0n);
+    Atomics.store(mem, marks / 4, profile ? 1 : 0);
     for (let i = 0; i < p.nsteps; i++) {
       const base = (p.progAddr + i * DESC_BYTES) / 4;
       mem[base + DESC_NEXT] = 0;
@@ -313,7 +339,7 @@ export class WasmCore {
     Atomics.store(mem, STATE_ADDR / 4, (this.runTag << 8) | 1);
     const tag = this.runTag;
     this.wake = pool ? () => pool.start(p.progAddr, p.nsteps, nth, tag) : null;
-    const t0 = performance.now();
+    const t0 = sharedClockNs();
     const flags = (mainThreadMayBlock() ? 1 : 0) | (profile ? 2 : 0) | (pool ? 4 : 0);
     (this.instance.exports['run'] as (a: number, b: number, c: number, d: number, e: number) => void)(p.progAddr, p.nsteps, 0, nth, flags);
     // Close the run (no more joins) and wait for the workers that joined to leave it.
@@ -323,11 +349,16 @@ export class WasmCore {
       if (seen === state) break;
       state = seen;
     }
-    const joined = (state & STATE_COUNT_MASK) - 1;
-    while (Atomics.load(mem, LEFT_ADDR / 4) < joined) {
-      // The workers are past the last barrier; this takes at most a few microseconds.
-    }
-    return profile ? [t0, ...this.marks] : undefined;
+    // The workers that joined are past the last barrier: the outputs are final. They leave the run when
+    // they next get a core, which on a busy machine can take milliseconds; the next run (or a new program)
+    // waits for that, this one does not (the result is ready now).
+    this.leaving = (state & STATE_COUNT_MASK) - 1;
+    if (!profile) return undefined;
+    Atomics.store(mem, marks / 4, 0);
+    // Milliseconds from the start; monotone (two threads' readings of one clock a few ns apart could cross).
+    const out = [0];
+    for (const t of times) out.push(Math.max(out[out.length - 1]!, Number(t - t0) / 1e6));
+    return out;
   }
 
   /** The kept values after a run: read from wasm memory, then the steps after the wasm program (softmax) applied in JS. */

@@ -5,9 +5,36 @@
 // order and the work of each step is shared in chunks. This file uses no Node or DOM types so both
 // tsconfigs accept it.
 
+import { DESC_BYTES } from '../../../kernels/wasm/descriptors';
 import {
-  CTL_EXIT, CTL_GO, CTL_NSTEPS, CTL_NTH, CTL_PROG, CTL_RUN, LEFT_ADDR, STATE_ADDR, STATE_CLOSED,
+  ALIGN, CTL_EXIT, CTL_GO, CTL_NSTEPS, CTL_NTH, CTL_PROG, CTL_RUN, LEFT_ADDR, STATE_ADDR, STATE_CLOSED, roundUp,
 } from '../../../kernels/wasm/memory';
+
+/**
+ * Per-step end times of a profiled run, in the shared memory right after the step program (every thread
+ * finds it from the program's address and length): an i32 "profiling" word, then one int64 per step, the
+ * time in nanoseconds (performance.timeOrigin + now(), one clock for all threads) at which the first thread
+ * got past that step's barrier, written once (compare-exchange from 0).
+ */
+export function marksAddr(prog: number, nsteps: number): number {
+  return roundUp(prog + nsteps * DESC_BYTES, ALIGN);
+}
+
+export function marksBytes(nsteps: number): number {
+  return roundUp(8 + 8 * nsteps, ALIGN);
+}
+
+/** Now, on the clock every thread of this process shares, in nanoseconds. */
+export function sharedClockNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+}
+
+/** Records the end of step `step` if no thread has yet (the mark import of every thread of a profiled run). */
+export function markStep(i32: Int32Array, i64: BigInt64Array, at: number, step: number): void {
+  if (Atomics.load(i32, at / 4) === 0) return;
+  const slot = at / 8 + 1 + step;
+  if (Atomics.load(i64, slot) === 0n) Atomics.compareExchange(i64, slot, 0n, sharedClockNs());
+}
 import type { WasmMemory, WasmModule } from '../../../kernels/wasm/wasm-api';
 
 /** The minimal worker surface we need from either runtime. */
@@ -104,7 +131,21 @@ const onMessage = (fn) => (nodeWT ? nodeWT.parentPort.once('message', fn) : (sel
 onMessage((msg) => {
   let instance;
   try {
-    instance = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory, mark: () => {}, wake: () => {} } });
+    // The end of a step, once, by whichever thread sees it first (see marksAddr in threads.ts). Views are
+    // remade when the memory has grown (a grown shared memory has a new, longer buffer).
+    let i32 = new Int32Array(msg.memory.buffer);
+    let i64 = new BigInt64Array(msg.memory.buffer);
+    const mark = (step) => {
+      if (i32.buffer.byteLength !== msg.memory.buffer.byteLength) {
+        i32 = new Int32Array(msg.memory.buffer);
+        i64 = new BigInt64Array(msg.memory.buffer);
+      }
+      const at = Math.ceil((Atomics.load(i32, ${CTL_PROG}) + Atomics.load(i32, ${CTL_NSTEPS}) * ${DESC_BYTES}) / ${ALIGN}) * ${ALIGN};
+      if (Atomics.load(i32, at / 4) === 0) return;
+      const slot = at / 8 + 1 + step;
+      if (Atomics.load(i64, slot) === 0n) Atomics.compareExchange(i64, slot, 0n, BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)));
+    };
+    instance = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory, mark, wake: () => {} } });
   } catch (err) {
     post({ error: String(err) });
     return;
@@ -132,7 +173,8 @@ onMessage((msg) => {
     }
     if (!joined) continue;
     try {
-      run(Atomics.load(ctl, ${CTL_PROG}), Atomics.load(ctl, ${CTL_NSTEPS}), msg.tid, nth, 1);
+      // flags: may sleep in the barrier, and mark steps (a no-op unless the run is profiled).
+      run(Atomics.load(ctl, ${CTL_PROG}), Atomics.load(ctl, ${CTL_NSTEPS}), msg.tid, nth, 3);
     } catch (err) {
       post({ error: String(err) });
       break;

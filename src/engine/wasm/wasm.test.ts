@@ -13,7 +13,9 @@ import { runPlan } from '../run-ts';
 import type { Tensor } from '../../../kernels/core/tensor';
 import { buildModel } from '../../zoo/build';
 import { zooSpec } from '../../zoo/spec';
-import { createWasmExecutor } from './executor';
+import { DEFAULT_MR } from '../../../kernels/wasm/f32-igemm-4x8';
+import { compileKernelsSync, createWasmExecutor, newMemory, WasmCore } from './executor';
+import { WorkerPool } from './threads';
 import { layoutValues, packSteps, planArena } from './lower';
 import { wasmKernels } from './ops';
 
@@ -208,6 +210,37 @@ describe('wasm executor on zoo models', () => {
       }
     } finally {
       ex.dispose();
+    }
+  });
+
+  test('per-step times come from whichever thread ends a step: a stalled calling thread does not pile the run onto one step', async () => {
+    // Thread 0 stalls after step 0 (as when the OS deschedules it or it oversleeps in the barrier); the worker
+    // goes on alone. Marking only on thread 0 gave step 1 the stall and every later step 0 ms.
+    const plan = compileGraph(buildModel(zooSpec('resnet20'), { name: 'resnet20' }));
+    const module = compileKernelsSync({ relaxedSimd: false, mr: DEFAULT_MR, shared: true });
+    const memory = newMemory(true);
+    const core = new WasmCore(plan, module, memory, DEFAULT_MR, [plan.input], plan.outputs);
+    const pool = await WorkerPool.start(2, module, memory);
+    const STALL_MS = 150;
+    try {
+      core.prepare(1, 2);
+      core.writeValue(plan.input, randomTensor([1, 3, 32, 32], rng(5)));
+      core.execute(pool, true);
+      const inner = core as unknown as { mark(step: number): void };
+      const mark = inner.mark.bind(core);
+      inner.mark = (step) => {
+        mark(step);
+        if (step !== 0) return;
+        const end = performance.now() + STALL_MS;
+        while (performance.now() < end) { /* thread 0 is away */ }
+      };
+      const t = core.execute(pool, true)!;
+      const ms = t.slice(1).map((v, i) => v - t[i]!);
+      const convs = plan.steps.flatMap((s, i) => (s.kind === 'conv' ? [ms[i]!] : []));
+      assert.ok(ms[1]! < STALL_MS, `step 1 took ${ms[1]!.toFixed(1)} ms: the stall of thread 0 is not its time`);
+      assert.ok(convs.every((v) => v > 0), `every conv step has time: ${convs.map((v) => v.toFixed(3)).join(' ')}`);
+    } finally {
+      pool.dispose();
     }
   });
 
