@@ -16,8 +16,10 @@ type Rule = readonly [RegExp, (m: RegExpExecArray) => string];
 const MODEL_RULES: readonly Rule[] = [
   [/the file looks like (.+)$/, (m) => `It is not an ONNX model: it looks like ${m[1]}.`],
   [/unsupported op '([^']+)'/, (m) => `It uses an operation this app cannot run yet (${m[1]}).`],
-  [/truncated|cut short|past the end|ends early/i, () => 'The file is damaged or cut short.'],
-  [/not a valid ONNX model|protobuf|not an ONNX model/i, () => 'It is not an ONNX model, or the file is damaged.'],
+  // The reader says 'truncated or corrupt' for any bytes it cannot parse; only a length running past the
+  // end is surely a file cut short.
+  [/cut short|past the end|ends early/i, () => 'The file is damaged or cut short.'],
+  [/not a valid ONNX model|protobuf|not an ONNX model|truncated/i, () => 'It is not an ONNX model, or the file is damaged.'],
   [/failed its first run/, () => 'It loaded, but running it on this engine failed.'],
   [/cannot fetch the shipped model/, () => 'The app could not fetch this model from its own files.'],
   [/images need a 1- or 3-channel model/, () => 'It does not take pictures as input (it needs 1 or 3 colour channels).'],
