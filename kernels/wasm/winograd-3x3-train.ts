@@ -251,12 +251,13 @@ export function emitWinogradConvTrain(m: ModuleBuilder, gemmNN: number, tr: Wino
     f.end();
     // Output transform: y (+)= A^T M A into the tile's valid pixels (others go to the sink).
     f.i32Const(0);
-    forLoop(f, j, cnt, 1, () => {
-      f.get(b0).get(j).i32Add().set(t);
-      windowOffsets(f, g, TM, t, TM, TM, 0, offs);
+    // Channel by channel, then tile by tile (as the input transform: each channel's rows stream once).
+    forLoop(f, mm, M!, 1, () => {
+      f.get(y!).get(mm).get(g.hwnb).i32Mul().i32Add().set(yc);
       f.i32Const(0);
-      forLoop(f, mm, M!, 1, () => {
-        f.get(y!).get(mm).get(g.hwnb).i32Mul().i32Add().set(yc);
+      forLoop(f, j, cnt, 1, () => {
+        f.get(b0).get(j).i32Add().set(t);
+        windowOffsets(f, g, TM, t, TM, TM, 0, offs);
         windowAddresses(f, yc, sink!, offs, q);
         f.get(Mb).get(mm).get(g.ldvb).i32Mul().i32Add().get(j).get(g.nb).i32Mul().i32Add().set(src);
         const body = (accumulate: boolean) => (l: Lanes): void => {
@@ -332,12 +333,12 @@ export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNT: number, tr: Win
     emitInputTransform(f, tr, lanes, g, x!, zeroArea!, V, b0, cnt, tmp);
     // dy transform: D[xi][m][j*N + n] = (A dy A^T)[xi] for the TM x TM output tile (zeros past the image).
     f.i32Const(0);
-    forLoop(f, j, cnt, 1, () => {
-      f.get(b0).get(j).i32Add().set(t);
-      windowOffsets(f, g, TM, t, TM, TM, 0, offs);
+    forLoop(f, mm, M!, 1, () => {
+      f.get(dy!).get(mm).get(g.hwnb).i32Mul().i32Add().set(dyc);
       f.i32Const(0);
-      forLoop(f, mm, M!, 1, () => {
-        f.get(dy!).get(mm).get(g.hwnb).i32Mul().i32Add().set(dyc);
+      forLoop(f, j, cnt, 1, () => {
+        f.get(b0).get(j).i32Add().set(t);
+        windowOffsets(f, g, TM, t, TM, TM, 0, offs);
         windowAddresses(f, dyc, zeroArea!, offs, q);
         f.get(D).get(mm).get(g.ldvb).i32Mul().i32Add().get(j).get(g.nb).i32Mul().i32Add().set(dst);
         laneLoop(f, lanes, g.nvb, g.nb, o, (l) => {
