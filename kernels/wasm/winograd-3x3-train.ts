@@ -14,8 +14,15 @@ import { forLoop } from './builders';
 import { F32, type FuncBuilder, I32, type Local, type ModuleBuilder, V128 } from './emit';
 import type { WinogradTransform } from './winograd-3x3';
 
-/** Bytes at the start of the scratch for one tile's intermediate transform (alpha^2 vectors). */
-export const TMP_BYTES = 1024;
+/** Most tiles in one block (the caller caps its block size at this). */
+export const MAX_BLOCK_TILES = 256;
+/** Where the block's table of window offsets starts in the scratch (after one tile's intermediate transform). */
+const TABLE_AT = 1024;
+/**
+ * Bytes at the start of the scratch: one tile's intermediate transform (alpha^2 vectors), then the block's
+ * window offsets (alpha^2 per tile), computed once per block instead of once per tile and channel.
+ */
+export const TMP_BYTES = TABLE_AT + MAX_BLOCK_TILES * 36 * 4;
 
 /**
  * Whether the two halves of a transform pass their intermediate (alpha^2 vectors for F(4x4)) through the
@@ -152,6 +159,25 @@ function windowOffsets(f: FuncBuilder, g: Geometry, TM: number, t: Local, rows: 
   }
 }
 
+/** Fills the block's offset table: windowOffsets of tiles b0 .. b0 + cnt - 1, rows * cols entries each. */
+function emitOffsetTable(f: FuncBuilder, g: Geometry, TM: number, b0: Local, cnt: Local, rows: number, cols: number, d0: number, offs: readonly Local[], table: Local): void {
+  const j = f.local(I32), t = f.local(I32), e = f.local(I32);
+  f.i32Const(0);
+  forLoop(f, j, cnt, 1, () => {
+    f.get(b0).get(j).i32Add().set(t);
+    windowOffsets(f, g, TM, t, rows, cols, d0, offs);
+    f.get(table).get(j).i32Const(rows * cols * 4).i32Mul().i32Add().set(e);
+    offs.forEach((o, k) => { f.get(e).get(o).i32Store(k * 4); });
+  });
+}
+
+/** Loads tile j's window offsets from the table. */
+function loadOffsets(f: FuncBuilder, table: Local, j: Local, offs: readonly Local[]): void {
+  const e = f.local(I32);
+  f.get(table).get(j).i32Const(offs.length * 4).i32Mul().i32Add().set(e);
+  offs.forEach((o, k) => { f.get(e).i32Load(k * 4).set(o); });
+}
+
 /** p[k] = offs[k] >= 0 ? base + offs[k] : fallback. */
 function windowAddresses(f: FuncBuilder, base: Local, fallback: Local, offs: readonly Local[], p: readonly Local[]): void {
   offs.forEach((off, k) => {
@@ -165,20 +191,22 @@ function windowAddresses(f: FuncBuilder, base: Local, fallback: Local, offs: rea
  */
 function emitInputTransform(f: FuncBuilder, tr: WinogradTransform, lanes: [Lanes, Lanes], g: Geometry, x: Local, zeroArea: Local, V: Local, b0: Local, cnt: Local, tmp: Local): void {
   const TM = tr.m, A = TM + 2, AA = A * A;
-  const j = f.local(I32), t = f.local(I32), c = f.local(I32), xc = f.local(I32), dst = f.local(I32), o = f.local(I32), st = f.local(I32);
+  const j = f.local(I32), c = f.local(I32), xc = f.local(I32), dst = f.local(I32), o = f.local(I32), st = f.local(I32);
   const offs = Array.from({ length: AA }, () => f.local(I32));
   const p = Array.from({ length: AA }, () => f.local(I32));
   const dv = { v: Array.from({ length: A }, () => f.local(V128)), s: Array.from({ length: A }, () => f.local(F32)) };
   const tv = { v: Array.from({ length: AA }, () => f.local(V128)), s: Array.from({ length: AA }, () => f.local(F32)) };
   // Channel by channel, then tile by tile: neighbouring tiles' windows overlap, and each channel's rows
   // stream through the cache once per block (tile-major order read every channel's window from L3).
+  const table = f.local(I32);
+  f.get(tmp).i32Const(TABLE_AT).i32Add().set(table);
+  emitOffsetTable(f, g, TM, b0, cnt, A, A, -1, offs, table);
   f.i32Const(0);
   forLoop(f, c, g.C, 1, () => {
     f.get(x).get(c).get(g.hwnb).i32Mul().i32Add().set(xc);
     f.i32Const(0);
     forLoop(f, j, cnt, 1, () => {
-      f.get(b0).get(j).i32Add().set(t);
-      windowOffsets(f, g, TM, t, A, A, -1, offs);
+      loadOffsets(f, table, j, offs);
       windowAddresses(f, xc, zeroArea, offs, p);
       f.get(V).get(c).get(g.ldvb).i32Mul().i32Add().get(j).get(g.nb).i32Mul().i32Add().set(dst);
       laneLoop(f, lanes, g.nvb, g.nb, o, (l) => {
@@ -224,6 +252,8 @@ export function emitWinogradConvTrain(m: ModuleBuilder, gemmNN: number, tr: Wino
   const g = geometry(f, tr, C!, M!, N!, H!, W!, TB!, ldv!, vXi!, mXi!);
   const tmp = scratch!, V = f.local(I32), Mb = f.local(I32), b0 = f.local(I32), cnt = f.local(I32), xi = f.local(I32);
   f.get(tmp).i32Const(TMP_BYTES).i32Add().set(V);
+  const table = f.local(I32);
+  f.get(tmp).i32Const(TABLE_AT).i32Add().set(table);
   f.get(V).get(g.vXi).i32Const(AA).i32Mul().i32Add().set(Mb);
   const j = f.local(I32), t = f.local(I32), mm = f.local(I32), yc = f.local(I32), src = f.local(I32), o = f.local(I32), sp = f.local(I32);
   const offs = Array.from({ length: TM * TM }, () => f.local(I32));
@@ -250,13 +280,14 @@ export function emitWinogradConvTrain(m: ModuleBuilder, gemmNN: number, tr: Wino
     }
     f.end();
     // Output transform: y (+)= A^T M A into the tile's valid pixels (others go to the sink).
+    // Channel by channel, then tile by tile (as the input transform: each channel's rows stream once).
+    emitOffsetTable(f, g, TM, b0, cnt, TM, TM, 0, offs, table);
     f.i32Const(0);
-    forLoop(f, j, cnt, 1, () => {
-      f.get(b0).get(j).i32Add().set(t);
-      windowOffsets(f, g, TM, t, TM, TM, 0, offs);
+    forLoop(f, mm, M!, 1, () => {
+      f.get(y!).get(mm).get(g.hwnb).i32Mul().i32Add().set(yc);
       f.i32Const(0);
-      forLoop(f, mm, M!, 1, () => {
-        f.get(y!).get(mm).get(g.hwnb).i32Mul().i32Add().set(yc);
+      forLoop(f, j, cnt, 1, () => {
+        loadOffsets(f, table, j, offs);
         windowAddresses(f, yc, sink!, offs, q);
         f.get(Mb).get(mm).get(g.ldvb).i32Mul().i32Add().get(j).get(g.nb).i32Mul().i32Add().set(src);
         const body = (accumulate: boolean) => (l: Lanes): void => {
@@ -315,6 +346,8 @@ export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNT: number, tr: Win
   const g = geometry(f, tr, C!, M!, N!, H!, W!, TB!, ldv!, vXi!, mXi!);
   const tmp = scratch!, V = f.local(I32), D = f.local(I32), b0 = f.local(I32), cnt = f.local(I32), xi = f.local(I32);
   f.get(tmp).i32Const(TMP_BYTES).i32Add().set(V);
+  const table = f.local(I32);
+  f.get(tmp).i32Const(TABLE_AT).i32Add().set(table);
   f.get(V).get(g.vXi).i32Const(AA).i32Mul().i32Add().set(D);
   const j = f.local(I32), t = f.local(I32), mm = f.local(I32), dyc = f.local(I32), dst = f.local(I32), o = f.local(I32), st = f.local(I32);
   const offs = Array.from({ length: TM * TM }, () => f.local(I32));
@@ -331,13 +364,13 @@ export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNT: number, tr: Win
     f.get(g.T).get(b0).i32Sub().tee(cnt).get(TB!).get(cnt).get(TB!).i32LtS().select().set(cnt);
     emitInputTransform(f, tr, lanes, g, x!, zeroArea!, V, b0, cnt, tmp);
     // dy transform: D[xi][m][j*N + n] = (A dy A^T)[xi] for the TM x TM output tile (zeros past the image).
+    emitOffsetTable(f, g, TM, b0, cnt, TM, TM, 0, offs, table);
     f.i32Const(0);
-    forLoop(f, j, cnt, 1, () => {
-      f.get(b0).get(j).i32Add().set(t);
-      windowOffsets(f, g, TM, t, TM, TM, 0, offs);
+    forLoop(f, mm, M!, 1, () => {
+      f.get(dy!).get(mm).get(g.hwnb).i32Mul().i32Add().set(dyc);
       f.i32Const(0);
-      forLoop(f, mm, M!, 1, () => {
-        f.get(dy!).get(mm).get(g.hwnb).i32Mul().i32Add().set(dyc);
+      forLoop(f, j, cnt, 1, () => {
+        loadOffsets(f, table, j, offs);
         windowAddresses(f, dyc, zeroArea!, offs, q);
         f.get(D).get(mm).get(g.ldvb).i32Mul().i32Add().get(j).get(g.nb).i32Mul().i32Add().set(dst);
         laneLoop(f, lanes, g.nvb, g.nb, o, (l) => {

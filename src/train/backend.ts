@@ -9,7 +9,7 @@ import { type FloatArray, gemmNN, gemmNT } from '../../kernels/ts/train/gemm';
 import { simdSupported } from '../../kernels/wasm/emit';
 import { ALIGN, PAGE, TRAIN_MAX_PAGES as MAX_PAGES } from '../../kernels/wasm/memory';
 import { buildTrainingModule } from '../../kernels/wasm/modules';
-import { TMP_BYTES } from '../../kernels/wasm/winograd-3x3-train';
+import { MAX_BLOCK_TILES, TMP_BYTES } from '../../kernels/wasm/winograd-3x3-train';
 import { enableRelaxedSimd as enableRelaxedSimdWith } from '../../kernels/wasm/node-relaxed';
 import { type WasmMemory, wasm } from '../../kernels/wasm/wasm-api';
 
@@ -144,7 +144,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
    */
   const block = (tile: WinogradTile, C: number, M: number, n: number): number[] => {
     const aa = (tile + 2) * (tile + 2);
-    const tb = Math.max(1, Math.floor(WINOGRAD_BLOCK_FLOATS / (aa * (C + M) * n)));
+    const tb = Math.max(1, Math.min(MAX_BLOCK_TILES, Math.floor(WINOGRAD_BLOCK_FLOATS / (aa * (C + M) * n))));
     let ldv = tb * n + 16;
     while ((ldv * 4) % 4096 < 256 || (ldv * 4) % 4096 > 4096 - 256) ldv += 16;
     const plane = (rows: number): number => Math.ceil((rows * ldv * 4) / 4096) * 4096 + 5 * 64;
