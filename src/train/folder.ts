@@ -257,7 +257,7 @@ export async function mapImages<T>(
         errors[i]!.push({ kind: DECODE_SKIP[e.kind], path: f.rel, reason: e.message });
       }
       done++;
-      if (progress && performance.now() - lastReport > 2000) {
+      if (progress && performance.now() - lastReport > 10000) {
         lastReport = performance.now();
         progress(done, files.length);
       }

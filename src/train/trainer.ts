@@ -273,7 +273,7 @@ class TrainRun implements RaceRun {
   private readonly per: number;
   private order: Int32Array = new Int32Array(0);
   private rng = seededRandom(0);
-  private epochStats = { loss: 0, wrong: 0, seen: 0, t0: 0, lr: 0, stepTime: 0 };
+  private epochStats = { loss: 0, wrong: 0, seen: 0, lr: 0, stepTime: 0 };
   private lastReport: ClassReport | null = null;
 
   private constructor(
@@ -345,7 +345,7 @@ class TrainRun implements RaceRun {
   beginEpoch(epoch: number): void {
     this.rng = seededRandom(this.recipe.seed * 1000003 + epoch);
     this.order = shuffled(this.data.train.count, this.rng);
-    this.epochStats = { loss: 0, wrong: 0, seen: 0, t0: performance.now(), lr: this.recipe.lr, stepTime: 0 };
+    this.epochStats = { loss: 0, wrong: 0, seen: 0, lr: this.recipe.lr, stepTime: 0 };
   }
 
   async step(epoch: number, s: number): Promise<void> {
@@ -384,7 +384,8 @@ class TrainRun implements RaceRun {
   async endEpoch(epoch: number, prefix = ''): Promise<EpochRecord> {
     const r = this.recipe;
     const e = this.epochStats;
-    const seconds = (performance.now() - e.t0) / 1000;
+    // This run's own training time (in a race, the twin's steps in between are not counted).
+    const seconds = e.stepTime;
     const ev = await evaluate(this.engine, this.theta, this.states, this.data, r.mean, r.std, Math.ceil(r.batch / this.threads) * this.threads);
     this.lastReport = ev.report;
     const rec: EpochRecord = {

@@ -239,7 +239,7 @@ export async function trainTransfer(opts: TransferOptions): Promise<TransferResu
       ok.forEach((i, j) => {
         features[start + i] = pooled.slice(j * F, (j + 1) * F);
       });
-      if (performance.now() - lastLog > 5000) {
+      if (performance.now() - lastLog > 15000) {
         lastLog = performance.now();
         log(`features: ${Math.min(files.length, start + chunk)}/${files.length} images`);
       }
