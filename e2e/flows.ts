@@ -40,17 +40,19 @@ async function slotTop5(page: Page, slot: 'a' | 'b'): Promise<{ label: string; p
 
 /**
  * The per-layer table of a slot: no step takes most of the time (the wasm engine's old accounting gave one
- * step 87-99% and the rest 0.00 ms), the steps and the time outside them make up the engine's total, and
- * the steps alone are within 10% of it on the single-threaded ts engine. On wasm the time outside the steps
+ * step 87-99% and the rest 0.00 ms), the step medians do not exceed the engine's total, and on the
+ * single-threaded ts engine each run's steps make up at least 90% of it. On wasm the time outside the steps
  * is mostly threads waiting for a core: small on an idle machine, large on a loaded one, so only bounded.
  */
 async function checkStepTimes(page: Page, slot: string, engine: 'wasm' | 'ts'): Promise<void> {
   const box = page.locator(`[data-testid="slot-${slot}"] [data-testid="step-times"]`);
   const sum = Number(await box.getAttribute('data-sum'));
   const total = Number(await box.getAttribute('data-total'));
-  const what = `slot ${slot} on ${engine}: steps sum to ${sum.toFixed(3)} ms, the engine's total is ${total.toFixed(3)} ms`;
-  assert.ok(sum > 0 && sum <= 1.1 * total, what);
-  if (engine === 'ts') assert.ok(sum >= 0.9 * total, what);
+  const coverage = Number(await box.getAttribute('data-coverage'));
+  const what = `slot ${slot} on ${engine}: step medians sum to ${sum.toFixed(3)} ms, the engine's total is ${total.toFixed(3)} ms, steps cover ${(coverage * 100).toFixed(1)}% of a run`;
+  assert.ok(sum > 0 && sum <= 1.1 * total && coverage > 0 && coverage <= 1.0001, what);
+  // Run by run, the steps make up the run on the single-threaded engine (preemption lands inside a step).
+  if (engine === 'ts') assert.ok(coverage >= 0.9, what);
   const shares = await box.locator('[data-testid="step-row"] td:nth-child(4)').allTextContents();
   assert.ok(shares.every((p) => Number.parseFloat(p) < 60), `no step takes most of the time: ${shares.join(' ')}`);
 }
@@ -377,6 +379,26 @@ export function appFlows(ctx: FlowContext): void {
       assert.doesNotMatch((await chip.getAttribute('class'))!, /\bagree\b/);
       await page.screenshot({ path: shot('misfit') });
     }
+    // The engine table: every engine on this image with both nets, against our TypeScript reference.
+    await page.click('[data-testid="thumb"][data-name="coat.png"]');
+    await page.click('[data-testid="compare-engines"]');
+    await until('the engine table', async () => (await page.locator('[data-testid="engine-table"] td[data-col="a-ms"]').count()) >= 3, 240_000);
+    await waitIdle(page, 240_000);
+    for (const engine of ['wasm', 'ort-wasm']) {
+      for (const slot of ['a', 'b']) {
+        const diff = await text(page, `[data-testid="engine-table"] tr[data-engine="${engine}"] td[data-col="${slot}-diff"]`);
+        assert.ok(Number(diff) < 1e-4, `${engine}, slot ${slot}: max |Δp| ${diff}`);
+      }
+    }
+    assert.equal(await text(page, '[data-testid="engine-table"] tr[data-engine="ts"] td[data-col="a-diff"]'), 'reference');
+    const gpu = page.locator('[data-testid="engine-table"] tr[data-engine="ort-webgpu"]');
+    if (/swiftshader/i.test(await text(page, '[data-testid="env"]'))) {
+      // Said before anyone waits for it: in the engine menu and in the table.
+      assert.match(await gpu.textContent() ?? '', /Software adapter \(SwiftShader\)/);
+      assert.match(await page.locator('[data-testid="engine-select"] option[value="ort-webgpu"]').textContent() ?? '', /software, slow/);
+    }
+    await page.locator('[data-testid="engine-table"]').screenshot({ path: shot('engines') });
+
     // An untrained pair: whatever they say, no success colour.
     await page.selectOption('[data-testid="pair-select"]', 'zoo:resnet20:fashion-mnist');
     await until('the untrained pair', async () => await text(page, '[data-testid="slot-a"] [data-testid="badge-trained"]') === 'untrained');
@@ -390,10 +412,12 @@ export function appFlows(ctx: FlowContext): void {
 
   test('imports a PyTorch checkpoint into the side asked for; ImageNet labels on every engine; where each net looks', { timeout: 300_000 }, async () => {
     const page = ctx.page();
+    await chooseEngine(page, 'wasm');
     await page.selectOption('[data-testid="pair-select"]', defaultPair);
     await until('the default pair', async () => /^plain/.test(await text(page, '[data-testid="slot-a"] [data-testid="model-name"]')));
     await waitIdle(page);
     await clearImages(page);
+    await page.evaluate('window.scrollTo(0, 0)');
     await dropFiles(page, [join(FIXTURES, 'trouser.jpg'), join(IMAGES, 'marker.png')]);
     await waitIdle(page);
     const left = await text(page, '[data-testid="slot-a"] [data-testid="model-name"]');
@@ -413,6 +437,12 @@ export function appFlows(ctx: FlowContext): void {
     const ours = await labelsOn();
     assert.equal(ours.length, 5);
     for (const l of ours) assert.ok((imagenetLabels as string[]).includes(l), `'${l}' is an ImageNet class name`);
+
+    // Figure 7 of an ImageNet-size net (seconds on the reference kernels) waits until it is in view.
+    assert.equal(await page.locator('[data-testid="fig7-lazy"]').count(), 1, 'Figure 7 waits while out of view');
+    await page.locator('[data-testid="fig7"]').scrollIntoViewIfNeeded();
+    await until('Figure 7 computed once in view', async () => (await page.locator('[data-testid="fig7"] polyline').count()) === 2, 120_000);
+    await page.evaluate('window.scrollTo(0, 0)');
 
     // Where each net looks: a heat-map for both nets, for the top class; another class when clicked.
     await until('heat-maps for both nets', async () => (await page.locator('[data-testid="cam-a"] [data-testid="cam-heat"]').count()) === 1
@@ -435,6 +465,7 @@ export function appFlows(ctx: FlowContext): void {
     await plainSecond.click();
     await until('the plain net\'s map to follow', async () => await page.getAttribute('[data-testid="cam-a"] [data-testid="cam-heat"]', 'data-cls') === await plainSecond.getAttribute('data-index'));
     await page.screenshot({ path: shot('import-cam'), fullPage: true });
+
 
     // The same ImageNet labels, and the same top-1, on every engine.
     const webgpu = !(await page.locator('[data-testid="engine-select"] option[value="ort-webgpu"]').isDisabled());

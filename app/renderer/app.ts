@@ -7,6 +7,7 @@ import type { MenuCommand } from '../shared/ipc';
 import { type AppContext, messageOf } from './context';
 import { h, setChildren } from './dom';
 import { renderCam } from './cam-view';
+import { renderEngineTable } from './engine-table';
 import { acceptFiles, type DropHandlers, installDropAndPaste } from './drop-paste';
 import type { Host } from './host';
 import { ImageRuns } from './image-runs';
@@ -51,6 +52,7 @@ export class App implements AppContext {
   private readonly listBox = h('div', { class: 'list-box' });
   private readonly compareBox = h('div', {});
   private readonly camBox = h('div', {});
+  private readonly engineBox = h('div', {});
   private readonly fig7Box = h('div', {});
   private readonly fig6Box = h('div', {});
   private readonly tableBox = h('div', {});
@@ -77,6 +79,8 @@ export class App implements AppContext {
       this.state.showSteps = open;
       this.render();
     },
+    computeStds: () => this.images.ensureStds(true),
+    cancel: () => this.cancel(),
     setSortStds: (sorted) => {
       this.state.sortStds = sorted;
       this.render();
@@ -107,8 +111,8 @@ export class App implements AppContext {
     const pair = defaultPair(pairs);
     this.state = {
       pairs, pairKey: pair.key, engines: [], engine: DEFAULT_ENGINE,
-      slots: slotsFor(pair), images: [], selectedId: null, errors: [], undo: null, busy: null, notice: null, engineCheck: null,
-      sortStds: false, camClass: {}, showSteps: false, env: { crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, decoder: this.host.decoderName },
+      slots: slotsFor(pair), images: [], selectedId: null, errors: [], undo: null, busy: null, notice: null, engineCheck: null, engineTable: null,
+      sortStds: false, fig7Visible: false, camClass: {}, showSteps: false, env: { crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, decoder: this.host.decoderName },
     };
     this.slots = new ModelSlots(this, this.images);
     this.buildLayout();
@@ -140,8 +144,12 @@ export class App implements AppContext {
   // Layout and rendering
 
   private buildLayout(): void {
-    const button = (label: string, testid: string, onClick: () => void, extra: Record<string, string> = {}): HTMLButtonElement =>
-      h('button', { type: 'button', 'data-testid': testid, onclick: onClick, ...extra }, label);
+    // Toolbar labels: the long one, and a short one for narrow windows (the CSS shows one).
+    const button = (label: string, testid: string, onClick: () => void, extra: Record<string, string> = {}): HTMLButtonElement => {
+      const short = label.replace(/^Open (\w)/, (_, c: string) => c.toUpperCase());
+      return h('button', { type: 'button', 'data-testid': testid, onclick: onClick, 'aria-label': label.replace('…', ''), ...extra },
+        h('span', { class: 'long' }, label), h('span', { class: 'short', 'aria-hidden': 'true' }, short));
+    };
     this.pairSelect.addEventListener('change', () => this.slots.choosePair(this.pairSelect.value));
     this.engineSelect.addEventListener('change', () => this.slots.chooseEngine(this.engineSelect.value));
     this.cancelButton.addEventListener('click', () => this.cancel());
@@ -149,19 +157,25 @@ export class App implements AppContext {
       h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'R'), h('div', {}, h('h1', {}, 'resnet-lab'), h('p', {}, 'plain vs residual'))),
       h('div', { class: 'controls' },
         h('label', { class: 'control' }, h('span', {}, 'Models'), this.pairSelect),
-        h('label', { class: 'control' }, h('span', {}, 'Engine'), this.engineSelect),
-        this.engineNote),
+        h('label', { class: 'control' }, h('span', {}, 'Engine'), this.engineSelect)),
       h('div', { class: 'toolbar' },
         button('Open images…', 'open-images', () => void this.images.pickImages(), { class: 'primary' }),
         button('Open folder…', 'open-folder', () => void this.images.pickFolder()),
         button('Open model…', 'open-model', () => void this.slots.pickModel(), { title: 'An ONNX model or a PyTorch checkpoint (.pth, .pt, .safetensors)' })));
     this.undoButton.addEventListener('click', () => this.images.undoClear());
-    const statusBar = h('div', { class: 'statusbar' }, h('div', { class: 'status-main', role: 'status', 'aria-live': 'polite' }, this.statusText), this.progress, this.cancelButton, this.undoBox, this.envText);
+    const statusBar = h('div', { class: 'statusbar' }, h('div', { class: 'status-main', role: 'status', 'aria-live': 'polite' }, this.statusText), this.progress, this.cancelButton, this.undoBox, this.engineNote, this.envText);
     document.addEventListener('keydown', (e) => this.onKey(e));
+    // Figure 7 of big nets is computed when it comes into view.
+    new IntersectionObserver((entries) => {
+      const visible = entries.some((e) => e.isIntersecting);
+      if (visible === this.state.fig7Visible) return;
+      this.state.fig7Visible = visible;
+      if (visible) this.images.ensureStds();
+    }, { threshold: 0.05 }).observe(this.fig7Box);
     const dropZone = h('div', { class: 'dropzone', 'data-testid': 'dropzone', tabindex: 0, role: 'button', 'aria-label': 'Drop images here or press to open images' },
       h('strong', {}, 'Drop images here'),
-      h('span', {}, 'JPEG · PNG · WebP · GIF · AVIF · TIFF'),
-      h('span', { class: 'muted' }, 'or a folder, an .onnx model, or paste'));
+      h('span', {}, 'JPEG, PNG, WebP, GIF, AVIF, TIFF'),
+      h('span', { class: 'muted' }, 'or a folder, a model file (ONNX or PyTorch), or paste'));
     dropZone.addEventListener('click', () => void this.images.pickImages());
     dropZone.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' || e.key === ' ') {
@@ -173,7 +187,7 @@ export class App implements AppContext {
       h('aside', { class: 'sidebar', 'aria-label': 'Images' }, dropZone,
         h('button', { type: 'button', class: 'small samples', 'data-testid': 'samples', onclick: () => void this.images.addSamples(), title: 'Ten Fashion-MNIST test pictures, one of each class' }, 'Try sample images'),
         this.listBox),
-      h('div', { class: 'content' }, this.errorsBox, this.compareBox, this.camBox, h('div', { class: 'figures' }, this.fig7Box, this.fig6Box), this.tableBox));
+      h('div', { class: 'content' }, this.errorsBox, this.compareBox, this.engineBox, this.camBox, h('div', { class: 'figures' }, this.fig7Box, this.fig6Box), this.tableBox));
     setChildren(this.root, header, statusBar, main, this.dropOverlay);
     installDropAndPaste(this.dropOverlay, this.fileHandlers);
     this.host.onMenuCommand((c) => this.onMenu(c));
@@ -200,7 +214,8 @@ export class App implements AppContext {
 
   private fillEngineSelect(): void {
     setChildren(this.engineSelect, this.state.engines.map((e) =>
-      h('option', { value: e.name, disabled: !e.available }, e.available ? engineLabel(e.name) : `${engineLabel(e.name)} (unavailable)`)));
+      h('option', { value: e.name, disabled: !e.available },
+        !e.available ? `${engineLabel(e.name)} (unavailable)` : e.software ? `${engineLabel(e.name)} (software, slow)` : engineLabel(e.name))));
     this.engineSelect.value = this.state.engine;
     const missing = this.state.engines.filter((e) => !e.available);
     this.engineNote.textContent = missing.map((e) => `${engineLabel(e.name)}: ${e.reason ?? 'unavailable'}`).join('; ');
@@ -218,9 +233,13 @@ export class App implements AppContext {
   private renderNow(): void {
     const s = this.state;
     setChildren(this.errorsBox, renderErrors(s, this.handlers));
+    // The list is redrawn: a focused thumbnail (arrow keys) stays focused, on the selected image.
+    const listFocused = this.listBox.contains(document.activeElement);
     setChildren(this.listBox, renderImageList(s, this.handlers));
+    if (listFocused) (this.listBox.querySelector('.thumb.selected') as HTMLElement | null)?.focus({ preventScroll: true });
     setChildren(this.compareBox, renderCompare(s, this.handlers));
     setChildren(this.camBox, renderCam(s));
+    setChildren(this.engineBox, renderEngineTable(s, { compareEngines: () => this.images.compareEngines() }));
     setChildren(this.fig7Box, renderFigure7(s, this.handlers));
     setChildren(this.fig6Box, renderFigure6(trainedRuns(this.manifest), s));
     setChildren(this.tableBox, renderTable(s, this.handlers));

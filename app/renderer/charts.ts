@@ -10,6 +10,8 @@ export interface Series {
   readonly y: readonly number[];
   /** CSS class for colour and dash (e.g. 'series-plain', 'series-residual dashed'). */
   readonly className: string;
+  /** Point markers (default circles; squares tell a second series of one colour family apart). */
+  readonly marker?: 'circle' | 'square' | 'none';
 }
 
 export interface ChartOptions {
@@ -67,21 +69,47 @@ export function lineChart(series: readonly Series[], opts: ChartOptions): SVGSVG
   for (const se of series) {
     const pts = se.x.map((x, i) => `${px(x).toFixed(1)},${py(se.y[i]!).toFixed(1)}`).join(' ');
     svg.append(s('polyline', { class: `line ${se.className}`, points: pts, 'data-series': se.name, 'data-points': se.x.length }));
-    if (se.x.length <= 60) {
-      for (const [i, x] of se.x.entries()) svg.append(s('circle', { class: `dot ${se.className}`, cx: px(x), cy: py(se.y[i]!), r: 2.2 }));
+    if (se.x.length <= 60 && se.marker !== 'none') {
+      for (const [i, x] of se.x.entries()) {
+        svg.append(se.marker === 'square'
+          ? s('rect', { class: `dot ${se.className}`, x: px(x) - 2.4, y: py(se.y[i]!) - 2.4, width: 4.8, height: 4.8 })
+          : s('circle', { class: `dot ${se.className}`, cx: px(x), cy: py(se.y[i]!), r: 2.6 }));
+      }
     }
   }
   return svg;
 }
 
-/** Figure 6's panels as charts; the runs in `inPair` (the pair on screen) drawn thicker. */
+/** Figure 6's panels as charts; the runs in `inPair` (the pair on screen) drawn thicker; a legend in the first. */
 export function figure6Charts(fig: Figure6, inPair: ReadonlySet<string>): HTMLElement[] {
-  return fig.panels.map((p) => {
+  return fig.panels.map((p, n) => {
     const series: Series[] = p.lines.map((l) => ({
       name: `${l.run} ${l.kind}`, x: l.x, y: l.y,
       className: `series-depth${l.depthIndex}${inPair.has(l.run) ? ' in-pair' : ''}${l.kind === 'train' ? ' dashed' : ''}`,
+      marker: l.kind === 'train' ? 'none' : l.depthIndex % 2 === 0 ? 'circle' : 'square',
     }));
-    return h('div', {}, h('div', { class: 'panel-title' }, p.title),
-      lineChart(series, { title: p.title, xLabel: fig.xLabel, yLabel: fig.yLabel, xAxis: fig.x, yAxis: fig.y, width: 300, height: 230 }));
+    const svg = lineChart(series, { title: p.title, xLabel: fig.xLabel, yLabel: fig.yLabel, xAxis: fig.x, yAxis: fig.y, width: 340, height: 250 });
+    if (n === 0) svg.append(figure6Legend(fig.depths, 340));
+    return h('div', {}, h('div', { class: 'panel-title' }, p.title), svg);
   });
+}
+
+/** In the chart, top right: a colour (and marker) per depth, and which line is test (bold) and training (dashed) error. */
+function figure6Legend(depths: readonly number[], width: number): SVGGElement {
+  const rows: [string, string, 'circle' | 'square' | 'none'][] = [
+    ...depths.slice(0, 4).map((d, i): [string, string, 'circle' | 'square'] => [`${d} layers`, `series-depth${i}`, i % 2 === 0 ? 'circle' : 'square']),
+    ['test error', 'legend-ink', 'none'],
+    ['training error', 'legend-ink dashed', 'none'],
+  ];
+  const x0 = width - 14 - 112;
+  const g = s('g', { class: 'chart-legend', 'data-testid': 'fig6-legend' });
+  g.append(s('rect', { class: 'legend-box', x: x0 - 6, y: 14, width: 118, height: rows.length * 15 + 8, rx: 4 }));
+  rows.forEach(([label, cls, marker], i) => {
+    const y = 26 + i * 15;
+    g.append(s('line', { class: `line ${cls}`, x1: x0, x2: x0 + 24, y1: y - 4, y2: y - 4 }));
+    if (marker === 'circle') g.append(s('circle', { class: `dot ${cls}`, cx: x0 + 12, cy: y - 4, r: 2.6 }));
+    if (marker === 'square') g.append(s('rect', { class: `dot ${cls}`, x: x0 + 9.6, y: y - 6.4, width: 4.8, height: 4.8 }));
+    g.append(s('text', { class: 'legend-text', x: x0 + 30, y }, label));
+  });
+  return g;
 }

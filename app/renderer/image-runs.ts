@@ -5,12 +5,12 @@ import { topK } from '../../src/engine/classify';
 import { preprocessSpecFor } from '../../src/preprocess/for-model';
 import type { PreprocessSpec } from '../../src/preprocess/normalize';
 import { sourceKey } from '../shared/catalogue';
-import { toCsv } from '../shared/results';
+import { median, toCsv } from '../shared/results';
 import { type AppContext, messageOf } from './context';
 import { HostError, type HostImage } from './host';
-import { type ImageItem, PROBE_SPEC, SLOTS, slotTitle, specKey } from './state';
+import { type ImageItem, isSlowForStds, PROBE_SPEC, pairKeyOf, SLOTS, STDS_TASK, slotTitle, specKey } from './state';
 import { verdictOf } from './views';
-import type { SlotId } from './worker-protocol';
+import type { EngineRun, SlotId } from './worker-protocol';
 
 type Top1 = { index: number; label: string };
 type Before = Map<number, { a?: Top1; b?: Top1 }>;
@@ -204,8 +204,10 @@ export class ImageRuns {
       const slot = state.slots[s];
       const r = await inference.run(s, img.tensors.get(specKey(specs.get(s)!))!);
       const probs = { shape: [1, r.probs.length], data: r.probs };
+      const coverage = r.stepSums.length > 0 ? median(r.stepSums.map((sum, i) => sum / r.times[i]!)) : undefined;
       img.results[s] = {
-        top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? state.engine, steps: r.steps, ...(r.cam && { cam: r.cam }),
+        top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? state.engine, steps: r.steps,
+        ...(coverage !== undefined && { coverage }), ...(r.cam && { cam: r.cam }),
       };
     }
     img.status = 'done';
@@ -244,15 +246,20 @@ export class ImageRuns {
     this.ctx.render();
   }
 
-  /** Figure 7 for the selected image, computed once per image and model pair. */
-  ensureStds(): void {
+  /**
+   * Figure 7 for the selected image, computed once per image and model pair. Nets of ImageNet size take
+   * seconds (every layer on the reference kernels), so for them it waits until the figure is in view, or
+   * `force` (the figure's button).
+   */
+  ensureStds(force = false): void {
     const { state, host, inference } = this.ctx;
     const img = state.images.find((i) => i.id === state.selectedId);
     if (img?.status !== 'done') return;
     const need = SLOTS.filter((s) => state.slots[s].status === 'ready' && img.stds[s]?.key !== sourceKey(state.slots[s].source));
     if (need.length === 0) return;
-    this.ctx.enqueue('Computing layer responses', async (task) => {
-      for (const s of need) {
+    if (!force && !state.fig7Visible && need.some((s) => isSlowForStds(state.slots[s].info))) return;
+    this.ctx.enqueue(STDS_TASK, async (task) => {
+      for (const [i, s] of need.entries()) {
         if (task.cancelled) return;
         const slot = state.slots[s];
         if (slot.status !== 'ready' || !slot.info) continue;
@@ -263,10 +270,33 @@ export class ImageRuns {
           tensor = (await host.decode(img.image, [spec], false)).tensors[0]!;
           img.tensors.set(specKey(spec), tensor);
         }
-        const r = await inference.layerStds(s, tensor);
+        const r = await inference.layerStds(s, tensor, (text, f) =>
+          this.ctx.setBusy(`${STDS_TASK}: ${slotTitle(slot)}, ${text}`, (i + (f ?? 0)) / need.length));
         img.stds[s] = { key: sourceKey(slot.source), layers: r.layers };
         this.ctx.render();
       }
+    });
+  }
+
+  /** The selected image on every available engine with both nets: the engine table. */
+  compareEngines(): void {
+    const { state, inference } = this.ctx;
+    const img = state.images.find((i) => i.id === state.selectedId);
+    if (img?.status !== 'done') return;
+    const order = ['ts', 'wasm', 'ort-wasm', 'ort-webgpu'];
+    const engines = state.engines.filter((e) => e.available).map((e) => e.name).sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    const ready = SLOTS.filter((s) => state.slots[s].status === 'ready' && state.slots[s].info);
+    this.ctx.enqueue('Comparing engines', async (task) => {
+      const runs: Partial<Record<SlotId, readonly EngineRun[]>> = {};
+      for (const [i, s] of ready.entries()) {
+        if (task.cancelled) return;
+        const spec = preprocessSpecFor(state.slots[s].info!);
+        const tensor = img.tensors.get(specKey(spec)) ?? (await this.ctx.host.decode(img.image, [spec], false)).tensors[0]!;
+        runs[s] = await inference.compareEngines(s, tensor, engines, (text, f) =>
+          this.ctx.setBusy(`Comparing engines: ${text}`, (i + (f ?? 0)) / ready.length));
+      }
+      state.engineTable = { imageId: img.id, imageName: img.image.name, pair: pairKeyOf(state), runs };
+      this.ctx.render();
     });
   }
 

@@ -14,12 +14,15 @@ import { sourceKey, sourceName, zooSourceSpec, type ModelSource } from '../share
 import { layerResponseStds } from '../../src/analysis/layer-responses';
 import { median, shouldRunAgain } from '../shared/results';
 import type {
-  CamReply, EngineStatus, ImportSummary, LayerStdsReply, LoadResult, ProbeResult, RunReply, SlotId, TensorData, WorkerError, WorkerMessage,
+  CamReply, EngineRun, EngineStatus, ImportSummary, LayerStdsReply, LoadResult, ProbeResult, RunReply, SlotId, TensorData, WorkerError, WorkerMessage,
   WorkerRequest,
 } from './worker-protocol';
+import { engineLabel } from './worker-protocol';
 
 interface Slot {
   readonly session: Session;
+  /** The model's ONNX bytes (sessions on other engines are made from them). */
+  readonly bytes: Uint8Array;
   readonly key: string;
   readonly name: string;
   /** The GAP + FC head, when the net has one: its features are the session's last output. */
@@ -44,12 +47,20 @@ class WorkerFailure extends Error {
 }
 
 interface GpuLike {
-  requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null>;
+  requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean }; isFallbackAdapter?: boolean } | null>;
 }
 
-let gpuProbe: Promise<{ ok: boolean; reason?: string; adapter?: string }> | undefined;
+interface GpuProbe {
+  readonly ok: boolean;
+  readonly reason?: string;
+  readonly adapter?: string;
+  /** A software adapter (SwiftShader, or one the browser calls a fallback): WebGPU emulated on the CPU. */
+  readonly software?: boolean;
+}
 
-function probeGpu(): Promise<{ ok: boolean; reason?: string; adapter?: string }> {
+let gpuProbe: Promise<GpuProbe> | undefined;
+
+function probeGpu(): Promise<GpuProbe> {
   gpuProbe ??= (async () => {
     const gpu = (navigator as unknown as { gpu?: GpuLike }).gpu;
     if (!gpu) return { ok: false, reason: 'this browser has no WebGPU' };
@@ -58,7 +69,8 @@ function probeGpu(): Promise<{ ok: boolean; reason?: string; adapter?: string }>
       if (!adapter) return { ok: false, reason: 'no WebGPU adapter on this system' };
       const i = adapter.info;
       const name = [i?.vendor, i?.architecture, i?.description].filter(Boolean).join(' ') || 'adapter';
-      return { ok: true, adapter: name };
+      const software = /swiftshader|llvmpipe|software|microsoft basic render/i.test(name) || i?.isFallbackAdapter === true || adapter.isFallbackAdapter === true;
+      return { ok: true, adapter: name, software };
     } catch (e) {
       return { ok: false, reason: `WebGPU failed: ${e instanceof Error ? e.message : String(e)}` };
     }
@@ -70,7 +82,8 @@ async function probe(): Promise<ProbeResult> {
   const gpu = await probeGpu();
   const engines: EngineStatus[] = ENGINES.map((name) => {
     const needsGpu = name.endsWith('webgpu');
-    return needsGpu && !gpu.ok ? { name, available: false, reason: gpu.reason } : { name, available: true };
+    return needsGpu && !gpu.ok ? { name, available: false, reason: gpu.reason }
+      : { name, available: true, ...(needsGpu && gpu.software && { software: true }) };
   });
   return {
     engines,
@@ -169,7 +182,7 @@ async function load(id: number, slot: SlotId, source: ModelSource, engine: strin
   const old = slots.get(slot);
   const camHead = head as CamHead | null;
   const cam = camHead ? { head: camHead, output: session.info.outputs.findIndex((o) => o.name === camHead.features) } : null;
-  slots.set(slot, { session, key: sourceKey(source), name, cam: cam && cam.output > 0 ? cam : null });
+  slots.set(slot, { session, bytes, key: sourceKey(source), name, cam: cam && cam.output > 0 ? cam : null });
   // The old session may share nothing with the new one; release ORT's memory now rather than at GC.
   if (old && old.session !== session) await old.session.dispose();
   return { info: session.info, engine, loadMs, warmupMs, cam: cam !== null && cam.output > 0, ...(imported && { imported }) };
@@ -210,11 +223,60 @@ async function run(slot: SlotId, input: TensorData, maxRuns: number, budgetMs: n
   // Each step's median over the runs (one slow run, a preempted thread, does not decide a step's time).
   const first = stepRuns[0] ?? [];
   const steps = first.map((t, i) => ({ name: t.name, kind: t.kind, ms: median(stepRuns.map((run) => run[i]?.ms ?? 0)) }));
-  return { probs: probs!, ms: median(times), runs: times.length, times, steps, ...(cam && { cam }) };
+  const stepSums = first.length === 0 ? [] : stepRuns.map((run) => run.reduce((a, t) => a + t.ms, 0));
+  return { probs: probs!, ms: median(times), runs: times.length, times, stepSums, steps, ...(cam && { cam }) };
 }
 
-function layerStds(slot: SlotId, input: TensorData): LayerStdsReply {
-  return { layers: layerResponseStds(slotOf(slot).session.plan, input) };
+/**
+ * The slot's net on each engine in turn, each in a session of its own (loaded, warmed up, timed as `run`
+ * times, closed), for the engine table; an engine that cannot run it says why.
+ */
+async function compareEngines(id: number, slot: SlotId, input: TensorData, engines: readonly string[]): Promise<EngineRun[]> {
+  const s = slotOf(slot);
+  const status = (await probe()).engines;
+  const out: EngineRun[] = [];
+  for (const [i, engine] of engines.entries()) {
+    const st = status.find((e) => e.name === engine);
+    if (!st?.available) {
+      out.push({ engine, error: st?.reason ?? 'unknown engine' });
+      continue;
+    }
+    progress(id, `${s.name} on ${engineLabel(engine)}${st.software ? ' (software WebGPU, slow)' : ''}…`, i / engines.length);
+    let session: Session | undefined;
+    try {
+      session = await loadModel(s.bytes, {
+        engine: engine as Session['engine'],
+        wasmPaths: new URL('./ort/', self.location.href).href,
+        wasmThreadWorkerUrl: new URL('./wasm-thread-worker.js', self.location.href).href,
+      });
+      await session.run(input);
+      const times: number[] = [];
+      let probs: Float32Array | undefined;
+      while (shouldRunAgain(times, 5, 500)) {
+        const r = await session.run(input);
+        times.push(r.ms);
+        probs ??= r.probs.data.slice(0, r.probs.data.length / r.probs.shape[0]!);
+      }
+      out.push({ engine, ms: median(times), runs: times.length, probs: probs! });
+    } catch (e) {
+      out.push({ engine, error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      await session?.dispose();
+    }
+  }
+  return out;
+}
+
+function layerStds(id: number, slot: SlotId, input: TensorData): LayerStdsReply {
+  let last = 0;
+  const layers = layerResponseStds(slotOf(slot).session.plan, input, (done, total) => {
+    // A progress message at most every 100 ms (an ImageNet-size net: some 60-170 steps over seconds).
+    const now = performance.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    progress(id, `step ${done} of ${total}`, done / total);
+  });
+  return { layers };
 }
 
 async function handle(req: WorkerRequest): Promise<unknown> {
@@ -222,7 +284,8 @@ async function handle(req: WorkerRequest): Promise<unknown> {
     case 'probe': return probe();
     case 'load': return load(req.id, req.slot, req.source, req.engine);
     case 'run': return run(req.slot, req.input, req.maxRuns, req.budgetMs);
-    case 'layer-stds': return layerStds(req.slot, req.input);
+    case 'layer-stds': return layerStds(req.id, req.slot, req.input);
+    case 'compare-engines': return compareEngines(req.id, req.slot, req.input, req.engines);
   }
 }
 

@@ -3,11 +3,11 @@
 import type { ClassScore } from '../../src/engine/classify';
 import type { ModelInfo } from '../../src/engine/session';
 import type { PreprocessSpec } from '../../src/preprocess/normalize';
-import { type ModelSource, type PairChoice, sourceName } from '../shared/catalogue';
+import { type ModelSource, type PairChoice, sourceKey, sourceName } from '../shared/catalogue';
 import type { ErrorKind } from '../shared/ipc';
 import type { LayerResponse } from '../../src/analysis/layer-responses';
 import type { HostImage } from './host';
-import type { CamReply, EngineStatus, ImportSummary, SlotId, TensorData } from './worker-protocol';
+import type { CamReply, EngineRun, EngineStatus, ImportSummary, SlotId, TensorData } from './worker-protocol';
 
 export const SLOTS: readonly SlotId[] = ['a', 'b'];
 
@@ -35,6 +35,8 @@ export interface SlotResult {
   readonly engine: string;
   /** Per-step medians over the timed runs. */
   readonly steps: readonly { readonly name: string; readonly kind: string; readonly ms: number }[];
+  /** The share of a run's time its steps account for (median over the runs; our engines). */
+  readonly coverage?: number;
   /** Class activation maps of the top classes (nets with a GAP + FC head). */
   readonly cam?: CamReply;
 }
@@ -81,6 +83,15 @@ export interface EngineCheck {
   readonly differences: readonly string[];
 }
 
+/** Every engine on one image with both nets (made on request: an engine may take seconds). */
+export interface EngineTable {
+  readonly imageId: number;
+  readonly imageName: string;
+  /** The two slots' sources when it was made: a table for another pair is not shown. */
+  readonly pair: string;
+  readonly runs: Partial<Record<SlotId, readonly EngineRun[]>>;
+}
+
 export interface AppState {
   pairs: PairChoice[];
   pairKey: string;
@@ -95,7 +106,10 @@ export interface AppState {
   busy: Busy | null;
   notice: string | null;
   engineCheck: EngineCheck | null;
+  engineTable: EngineTable | null;
   sortStds: boolean;
+  /** Whether Figure 7 is on screen (its slow computations wait for that). */
+  fig7Visible: boolean;
   /** The class whose activation map each slot shows for the selected image (its top-1 when unset). */
   camClass: Partial<Record<SlotId, number>>;
   /** Whether the per-layer time lists are open (kept across re-renders). */
@@ -119,3 +133,16 @@ export function slotTitle(slot: SlotState): string {
  * check (src/analysis/domain.ts) reads the original's colours from.
  */
 export const PROBE_SPEC: PreprocessSpec = { channels: 3, height: 32, width: 32, mean: [0, 0, 0], std: [1, 1, 1] };
+
+/** The two slots' sources as one key (a table or figure made for another pair is stale). */
+export function pairKeyOf(state: AppState): string {
+  return SLOTS.map((s) => sourceKey(state.slots[s].source)).join('|');
+}
+
+/** The label of Figure 7's task (the figure shows its progress while it runs). */
+export const STDS_TASK = 'Computing layer responses';
+
+/** Nets whose layer responses take seconds (ImageNet-size inputs): computed only when Figure 7 is in view. */
+export function isSlowForStds(info: { readonly inputShape: readonly number[] } | undefined): boolean {
+  return (info?.inputShape[1] ?? 0) >= 160;
+}

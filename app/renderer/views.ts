@@ -7,7 +7,7 @@ import type { PreprocessSpec } from '../../src/preprocess/normalize';
 import { agreement, formatBytes, formatMs } from '../shared/results';
 import { figure6Charts, lineChart, type Series } from './charts';
 import { h } from './dom';
-import { type AppState, type ImageItem, PROBE_SPEC, SLOTS, type SlotResult, type SlotState, slotTitle, specKey } from './state';
+import { type AppState, type ImageItem, isSlowForStds, PROBE_SPEC, SLOTS, type SlotResult, type SlotState, STDS_TASK, slotTitle, specKey } from './state';
 import { engineLabel, type SlotId } from './worker-protocol';
 
 export interface ViewHandlers {
@@ -19,6 +19,10 @@ export interface ViewHandlers {
   dismissError(id: number): void;
   dismissAllErrors(): void;
   setSortStds(sorted: boolean): void;
+  /** Figure 7 now (for big nets it otherwise waits until it is in view). */
+  computeStds(): void;
+  /** Stops the running work (as the status bar's Cancel and Escape do). */
+  cancel(): void;
   setShowSteps(open: boolean): void;
   saveCsv(): void;
   rerun(): void;
@@ -196,7 +200,9 @@ function stepTimes(slot: SlotState, r: SlotResult, open: boolean, on: ViewHandle
     return h('span', { class: 'bar step-bar', 'aria-hidden': 'true' }, fill);
   };
   const outside = total - sum;
-  return h('details', { class: 'steps', 'data-testid': 'step-times', 'data-sum': sum.toFixed(4), 'data-total': total.toFixed(4), open, ontoggle: (e: Event) => on.setShowSteps((e.target as HTMLDetailsElement).open) },
+  return h('details', {
+    class: 'steps', 'data-testid': 'step-times', 'data-sum': sum.toFixed(4), 'data-total': total.toFixed(4), 'data-coverage': r.coverage?.toFixed(4) ?? '', open, ontoggle: (e: Event) => on.setShowSteps((e.target as HTMLDetailsElement).open),
+  },
     h('summary', {}, `Per-layer time · ${steps.length} steps`),
     h('div', { class: 'steps-wrap' },
       h('table', {},
@@ -208,7 +214,9 @@ function stepTimes(slot: SlotState, r: SlotResult, open: boolean, on: ViewHandle
           row(['All steps', '', formatMs(sum), share(sum)], 'sum'),
           outside >= 0 ? row(['Outside the steps', 'input copy, read-back, waiting for a thread', formatMs(outside), share(outside)], 'outside') : null,
           row(['Engine total', `median of ${r.runs} run${r.runs === 1 ? '' : 's'}`, formatMs(total), '100%'], 'total')))),
-    h('p', { class: 'caption' }, `Each step’s time is its median over the ${r.runs} timed run${r.runs === 1 ? '' : 's'}; on a busy machine a step can take the time of a thread the system set aside.`));
+    h('p', { class: 'caption' }, `Each step’s time is its median over the ${r.runs} timed run${r.runs === 1 ? '' : 's'}`,
+      r.coverage !== undefined ? `; in a typical run the steps account for ${Math.round(r.coverage * 100)}% of its time.` : '.',
+      ' On a busy machine, time spent waiting for a processor shows outside the steps.'));
 }
 
 function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElement {
@@ -352,7 +360,18 @@ export function renderFigure7(state: AppState, on: ViewHandlers): HTMLElement {
   if (!img || img.status === 'error') {
     body.push(h('p', { class: 'muted' }, 'Select a classified image to see how strongly each layer responds to it.'));
   } else if (!sa || !sb) {
-    body.push(h('p', { class: 'muted' }, 'Computing layer responses…'));
+    const running = state.busy?.text.startsWith(STDS_TASK) === true;
+    const slow = SLOTS.some((s) => isSlowForStds(state.slots[s].info));
+    body.push(running
+      ? h('div', { class: 'fig-progress', 'data-testid': 'fig7-progress' },
+        h('p', {}, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', state.busy!.text.slice(STDS_TASK.length + 2) || 'Computing…'),
+        state.busy!.fraction !== undefined ? h('progress', { max: 1, value: state.busy!.fraction }) : null,
+        h('button', { type: 'button', class: 'small danger', onclick: () => on.cancel() }, 'Cancel'))
+      : slow
+        ? h('div', { class: 'fig-progress', 'data-testid': 'fig7-lazy' },
+          h('p', { class: 'muted' }, 'Every layer of these ImageNet-size nets is recomputed on the reference kernels: it takes seconds, so it starts when this panel is in view.'),
+          h('button', { type: 'button', class: 'small', 'data-testid': 'fig7-compute', onclick: () => on.computeStds() }, 'Compute now'))
+        : h('p', { class: 'muted' }, 'Computing layer responses…'));
   } else {
     const series = (layers: readonly { std: number }[], name: string, className: string): Series => {
       const ys = layers.map((l) => l.std);
@@ -391,21 +410,32 @@ function legend(items: readonly [string, string][]): HTMLElement {
  */
 export function renderFigure6(runs: readonly CurveRun[], state: AppState): HTMLElement {
   const body: (HTMLElement | SVGElement)[] = [];
+  // The loaded pair's own curves when its nets have a training record (shipped with the app), else the
+  // shipped nets' curves, and the figure says which.
+  const inPair = new Set(SLOTS.map((s) => state.slots[s].source).flatMap((src) => (src.kind === 'shipped' ? [src.id] : [])));
+  const own = runs.filter((r) => inPair.has(r.id));
+  let whose: string;
   if (runs.length === 0) {
+    whose = '';
     body.push(h('p', { class: 'muted', 'data-testid': 'fig6-empty' },
-      'Training curves appear here for trained models shipped in models/ with their training record (models/<id>.json).'));
+      'No training curves: the loaded nets have no training record, and no trained nets ship with this build.'));
   } else {
-    const inPair = new Set(SLOTS.map((s) => state.slots[s].source).flatMap((src) => (src.kind === 'shipped' ? [src.id] : [])));
     const fig = figure6(runs);
+    whose = own.length > 0 ? `· ${own.map((r) => r.id).join(' and ')}, with the other shipped nets` : '· the shipped nets, not the loaded pair';
     body.push(h('div', { class: 'fig6-panels' }, figure6Charts(fig, inPair)));
-    body.push(legend(fig.depths.map((d, i) => [`${d} layers`, `depth${Math.min(i, 3)}`])));
-    body.push(h('p', { class: 'caption' }, 'Fashion-MNIST, the shipped nets; dashed: training error, bold: test error',
-      inPair.size > 0 ? '; thicker: the pair above.' : '.',
-      ' In the paper, the deeper plain net trains worse than the shallower one (degradation) while the deeper ResNet trains better.'));
+    body.push(h('p', { class: 'caption', 'data-testid': 'fig6-caption' },
+      own.length > 0
+        ? `Error per epoch while training on ${datasetOf(state) ?? 'Fashion-MNIST'}; the loaded pair drawn thicker. `
+        : 'The loaded nets have no training record, so these are the curves of the nets that ship with the app (Fashion-MNIST). ',
+      'In the paper, the deeper plain net ends with a higher training error than the shallower one (degradation), while the deeper ResNet ends lower.'));
   }
   return h('section', { class: 'card figure', 'data-testid': 'fig6', 'aria-label': 'Training curves (Figure 6)' },
-    h('header', { class: 'card-head' }, h('h3', {}, 'Training ', h('span', { class: 'muted' }, '· Figure 6'))),
+    h('header', { class: 'card-head' }, h('h3', {}, 'Training ', h('span', { class: 'muted', 'data-testid': 'fig6-whose' }, `· Figure 6 ${whose}`))),
     ...body);
+}
+
+function datasetOf(state: AppState): string | undefined {
+  return SLOTS.map((s) => state.slots[s].info?.meta?.training?.dataset).find((d) => d !== undefined);
 }
 
 export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {

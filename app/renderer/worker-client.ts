@@ -1,7 +1,7 @@
 // The UI's handle on the inference worker: typed requests with progress callbacks. Long work is cancelled
 // by terminating the worker (a synchronous conv loop cannot be interrupted any other way); the next
 // request starts a fresh one, and the caller reloads whatever models it needs.
-import type { LayerStdsReply, LoadResult, ProbeResult, RunReply, SlotId, TensorData, WorkerError, WorkerMessage, WorkerRequest } from './worker-protocol';
+import type { EngineRun, LayerStdsReply, LoadResult, ProbeResult, RunReply, SlotId, TensorData, WorkerError, WorkerMessage, WorkerRequest } from './worker-protocol';
 import type { ModelSource } from '../shared/catalogue';
 
 export class CancelledError extends Error {
@@ -95,7 +95,11 @@ export class InferenceClient {
     return this.request({ type: 'run', slot, input, maxRuns, budgetMs });
   }
 
-  layerStds(slot: SlotId, input: TensorData): Promise<LayerStdsReply> {
-    return this.request({ type: 'layer-stds', slot, input });
+  compareEngines(slot: SlotId, input: TensorData, engines: readonly string[], onProgress?: Progress): Promise<EngineRun[]> {
+    return this.request({ type: 'compare-engines', slot, input, engines }, onProgress);
+  }
+
+  layerStds(slot: SlotId, input: TensorData, onProgress?: Progress): Promise<LayerStdsReply> {
+    return this.request({ type: 'layer-stds', slot, input }, onProgress);
   }
 }

@@ -16,6 +16,8 @@ export interface EngineStatus {
   readonly available: boolean;
   /** Why it is unavailable (shown next to the option). */
   readonly reason?: string;
+  /** A WebGPU engine on a software adapter (SwiftShader: the GPU emulated on the CPU, slow). */
+  readonly software?: boolean;
 }
 
 export interface ProbeResult {
@@ -66,6 +68,8 @@ export interface RunReply {
   readonly runs: number;
   /** Total time of each timed run, in order. */
   readonly times: readonly number[];
+  /** The sum of the step times of each run, in order (our engines; empty for ONNX Runtime). */
+  readonly stepSums: readonly number[];
   /**
    * Per-step times, each the median over the timed runs (our engines; empty for ONNX Runtime, which runs
    * the graph as one call).
@@ -73,6 +77,17 @@ export interface RunReply {
   readonly steps: readonly { readonly name: string; readonly kind: string; readonly ms: number }[];
   /** Maps of the top classes, when the net has a GAP + FC head. */
   readonly cam?: CamReply;
+}
+
+/** One engine's run of one net on one image (a session of its own, loaded, warmed up, timed, closed). */
+export interface EngineRun {
+  readonly engine: string;
+  /** Median of the timed runs. */
+  readonly ms?: number;
+  readonly runs?: number;
+  readonly probs?: Float32Array;
+  /** Why it did not run. */
+  readonly error?: string;
 }
 
 export interface LayerStdsReply {
@@ -83,7 +98,8 @@ export type WorkerRequest =
   | { readonly type: 'probe'; readonly id: number }
   | { readonly type: 'load'; readonly id: number; readonly slot: SlotId; readonly source: ModelSource; readonly engine: string }
   | { readonly type: 'run'; readonly id: number; readonly slot: SlotId; readonly input: TensorData; readonly maxRuns: number; readonly budgetMs: number }
-  | { readonly type: 'layer-stds'; readonly id: number; readonly slot: SlotId; readonly input: TensorData };
+  | { readonly type: 'layer-stds'; readonly id: number; readonly slot: SlotId; readonly input: TensorData }
+  | { readonly type: 'compare-engines'; readonly id: number; readonly slot: SlotId; readonly input: TensorData; readonly engines: readonly string[] };
 
 export type WorkerErrorKind = 'bad-model' | 'engine-unavailable' | 'not-loaded' | 'internal';
 

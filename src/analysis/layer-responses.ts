@@ -41,8 +41,11 @@ export function convResponse(step: ConvStep, x: Tensor): Tensor {
   return getKernel('ts', 'conv2d')(x, step.weight, step.bias, step.attrs, { relu: false });
 }
 
-/** Std of every response layer's output for input x ([1,C,H,W]), in network order. */
-export function layerResponseStds(plan: Plan, x: Tensor): LayerResponse[] {
+/**
+ * Std of every response layer's output for input x ([1,C,H,W]), in network order. `onStep(done, total)` is
+ * called after each step (an ImageNet-size net takes seconds: callers show progress).
+ */
+export function layerResponseStds(plan: Plan, x: Tensor, onStep?: (done: number, total: number) => void): LayerResponse[] {
   registerAll();
   const want = plan.values[plan.input]!.shape;
   if (x.shape.length !== want.length + 1 || x.shape.slice(1).some((d, i) => d !== want[i]) || x.data.length !== sizeOf(x.shape)) {
@@ -69,6 +72,7 @@ export function layerResponseStds(plan: Plan, x: Tensor): LayerResponse[] {
       live.set(s.output, runStep('ts', s, get, plan.values[s.output]!.shape));
     }
     for (const v of stepInputs(s)) if (last.get(v) === i && !plan.outputs.includes(v)) live.delete(v);
+    onStep?.(i + 1, plan.steps.length);
   });
   return out;
 }
