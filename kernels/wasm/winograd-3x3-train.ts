@@ -255,7 +255,7 @@ export function emitWinogradConvTrain(m: ModuleBuilder, gemmNN: number, tr: Wino
   const table = f.local(I32);
   f.get(tmp).i32Const(TABLE_AT).i32Add().set(table);
   f.get(V).get(g.vXi).i32Const(AA).i32Mul().i32Add().set(Mb);
-  const j = f.local(I32), t = f.local(I32), mm = f.local(I32), yc = f.local(I32), src = f.local(I32), o = f.local(I32), sp = f.local(I32);
+  const j = f.local(I32), mm = f.local(I32), yc = f.local(I32), src = f.local(I32), o = f.local(I32), sp = f.local(I32);
   const offs = Array.from({ length: TM * TM }, () => f.local(I32));
   const q = Array.from({ length: TM * TM }, () => f.local(I32));
   const mv = { v: Array.from({ length: A }, () => f.local(V128)), s: Array.from({ length: A }, () => f.local(F32)) };
@@ -349,7 +349,7 @@ export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNT: number, tr: Win
   const table = f.local(I32);
   f.get(tmp).i32Const(TABLE_AT).i32Add().set(table);
   f.get(V).get(g.vXi).i32Const(AA).i32Mul().i32Add().set(D);
-  const j = f.local(I32), t = f.local(I32), mm = f.local(I32), dyc = f.local(I32), dst = f.local(I32), o = f.local(I32), st = f.local(I32);
+  const j = f.local(I32), mm = f.local(I32), dyc = f.local(I32), dst = f.local(I32), o = f.local(I32), st = f.local(I32);
   const offs = Array.from({ length: TM * TM }, () => f.local(I32));
   const q = Array.from({ length: TM * TM }, () => f.local(I32));
   const dv = { v: Array.from({ length: TM }, () => f.local(V128)), s: Array.from({ length: TM }, () => f.local(F32)) };
