@@ -11,23 +11,14 @@ import { decodeImage } from '../preprocess/sharp';
 import { tensor } from '../../kernels/core/tensor';
 import { DatasetError, fillBatch, loadSplit, pixelStats } from './data';
 import { isIdxFolder, mapImages, scanImageFolder, type Skip, skipSummary } from './folder';
-import { type ClassScore, type Mistake, ReportBuilder } from './metrics';
+import { type ClassReport, ReportBuilder } from './metrics';
 
-export interface EvalReport {
+/** A model's class report on a test set (metrics.ts), with where it came from. */
+export interface EvalReport extends ClassReport {
   readonly model: string;
   readonly engine: string;
   /** 'Fashion-MNIST test set', or the folder's name and split. */
   readonly dataset: string;
-  readonly images: number;
-  readonly correct: number;
-  /** Fraction of the images classified correctly. */
-  readonly accuracy: number;
-  readonly labels: readonly string[];
-  readonly perClass: readonly ClassScore[];
-  /** confusion[true class][predicted class] */
-  readonly confusion: readonly (readonly number[])[];
-  /** The most confident wrong predictions (image path or '#index'). */
-  readonly mistakes: readonly Mistake[];
   /** Files of a folder that were not evaluated, one summary line per kind. */
   readonly skipped: readonly string[];
   readonly seconds: number;
