@@ -14,7 +14,7 @@ import {
   checkDatasetMemory, describeFolder, describeFolderCounts, isIdxFolder, loadImageFolder, scanImageFolder, skipSummary, stratifiedSplit,
 } from './folder';
 
-const FIXTURE = join(import.meta.dirname, '../../e2e/fixtures/shapes');
+const FIXTURE = join(import.meta.dirname, '../testdata/shapes');
 const tmp = mkdtempSync(join(tmpdir(), 'rl-folder-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -20,7 +20,7 @@ import { tensor } from '../../kernels/core/tensor';
 import { evaluateOn } from './evaluate';
 import { fitSoftmaxRegression, headLogits, trainTransfer, withNewHead } from './transfer';
 
-const FIXTURE = join(import.meta.dirname, '../../e2e/fixtures/shapes');
+const FIXTURE = join(import.meta.dirname, '../testdata/shapes');
 const tmp = mkdtempSync(join(tmpdir(), 'rl-transfer-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const quiet = (): ((line: string) => void) => () => {};

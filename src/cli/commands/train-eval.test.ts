@@ -21,7 +21,7 @@ import { evalCommand } from './eval';
 import { train } from './train';
 
 const SLICE = join(import.meta.dirname, '../../testdata/fashion-mnist');
-const FIXTURE = join(import.meta.dirname, '../../../e2e/fixtures/shapes');
+const FIXTURE = join(import.meta.dirname, '../../testdata/shapes');
 const cmdTrain = (argv: string[], io: CliIO): Promise<void> => train.run(argv, io);
 const cmdEval = (argv: string[], io: CliIO): Promise<void> => evalCommand.run(argv, io);
 const tmp = mkdtempSync(join(tmpdir(), 'rl-cli-'));
