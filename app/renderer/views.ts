@@ -4,6 +4,7 @@ import { darkBackgroundFit } from '../../src/analysis/domain';
 import { formatCount } from '../../src/format';
 import { preprocessSpecFor } from '../../src/preprocess/for-model';
 import type { PreprocessSpec } from '../../src/preprocess/normalize';
+import { sourceKey } from '../shared/catalogue';
 import { agreement, formatBytes, formatMs } from '../shared/results';
 import { figure6Charts, lineChart, type Series } from './charts';
 import { h } from './dom';
@@ -354,8 +355,13 @@ function shortcutNote(state: AppState): HTMLElement | null {
 
 export function renderFigure7(state: AppState, on: ViewHandlers): HTMLElement {
   const img = selectedImage(state);
-  const sa = img?.stds.a;
-  const sb = img?.stds.b;
+  // Only responses of the nets loaded now (an image keeps those of nets it was shown with before).
+  const current = (slot: SlotId) => {
+    const st = img?.stds[slot];
+    return st && state.slots[slot].status === 'ready' && st.key === sourceKey(state.slots[slot].source) ? st : undefined;
+  };
+  const sa = current('a');
+  const sb = current('b');
   const body: (HTMLElement | SVGElement)[] = [];
   if (!img || img.status === 'error') {
     body.push(h('p', { class: 'muted' }, 'Select a classified image to see how strongly each layer responds to it.'));
@@ -390,7 +396,7 @@ export function renderFigure7(state: AppState, on: ViewHandlers): HTMLElement {
   }
   const sortBox = h('input', { type: 'checkbox', id: 'sort-stds', onchange: (e: Event) => on.setSortStds((e.target as HTMLInputElement).checked) });
   sortBox.checked = state.sortStds;
-  return h('section', { class: 'card figure', 'data-testid': 'fig7', 'aria-label': 'Layer responses (Figure 7)' },
+  return h('section', { class: 'card figure', 'data-testid': 'fig7', 'data-in-view': String(state.fig7Visible), 'aria-label': 'Layer responses (Figure 7)' },
     h('header', { class: 'card-head' },
       h('h3', {}, 'Layer responses ', h('span', { class: 'muted' }, '· Figure 7')),
       h('label', { class: 'check' }, sortBox, 'Sort by magnitude')),
