@@ -24,6 +24,8 @@ const SLOW = [
   'src/analysis/layer-responses.test.ts',
   'src/cli/cli.test.ts',
   'src/cli/commands/train-eval.test.ts',
+  'src/train/transfer.test.ts',
+  'src/train/folder.test.ts',
   'src/bench/bench.test.ts',
   'src/zoo/zoo.test.ts',
   'kernels/wasm/wasm.test.ts',

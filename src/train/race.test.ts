@@ -2,7 +2,7 @@
 // every epoch's end, a run resumed further joins at its own next epoch, one progress line per net.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type RaceRun, trainTogether } from './trainer';
+import { type RaceRun, TrainingCancelled, trainTogether } from './trainer';
 
 function fakeRun(model: string, calls: string[], start = 0): RaceRun {
   return {
@@ -41,5 +41,19 @@ describe('racing two nets', () => {
     assert.equal(calls.filter((c) => c.startsWith('resnet20 step 0')).length, 0);
     assert.equal(calls.filter((c) => c.startsWith('plain20 step 0')).length, 3);
     assert.deepEqual(calls.filter((c) => c.includes('step 1.0')), ['resnet20 step 1.0', 'plain20 step 1.0']);
+  });
+
+  it('stops between two steps when its signal is aborted, saying which checkpoint is kept', async () => {
+    const calls: string[] = [];
+    const ac = new AbortController();
+    const run = fakeRun('resnet20', calls);
+    const step = run.step;
+    const stopping: RaceRun = { ...run, step: async (e, s) => {
+      await step(e, s);
+      if (e === 1 && s === 1) ac.abort();
+    } };
+    await assert.rejects(trainTogether([stopping], () => {}, ac.signal), (e: Error) => e instanceof TrainingCancelled &&
+      /cancelled at epoch 2, step 3: the checkpoint of epoch 1 is kept/.test(e.message));
+    assert.equal(calls.at(-1), 'resnet20 step 1.1');
   });
 });

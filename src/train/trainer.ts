@@ -75,6 +75,8 @@ export interface TrainRunOptions {
   readonly race?: boolean;
   /** Progress lines (ETA, loss, accuracy). */
   readonly log: (line: string) => void;
+  /** Stops training between two steps (the last epoch's checkpoint stays, so --resume continues it). */
+  readonly signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -88,6 +90,11 @@ export interface TrainResult {
 
 class TrainUsageError extends UserError {
   override name = 'TrainUsageError';
+}
+
+/** Training stopped by its AbortSignal. */
+export class TrainingCancelled extends UserError {
+  override name = 'TrainingCancelled';
 }
 
 const CHECKPOINT_FILE = 'checkpoint.bin';
@@ -443,7 +450,7 @@ class TrainRun implements RaceRun {
  * progress at the same pace (each on all the threads in its turn); every run is evaluated at the end of
  * each epoch. A run resumed further than another joins at its own next epoch. One progress line per run.
  */
-export async function trainTogether(runs: readonly RaceRun[], log: (line: string) => void): Promise<void> {
+export async function trainTogether(runs: readonly RaceRun[], log: (line: string) => void, signal?: AbortSignal): Promise<void> {
   const race = runs.length > 1;
   const prefix = (run: RaceRun): string => (race ? `${run.model.padEnd(Math.max(...runs.map((x) => x.model.length)))}  ` : '');
   const first = Math.min(...runs.map((r) => r.start));
@@ -455,6 +462,9 @@ export async function trainTogether(runs: readonly RaceRun[], log: (line: string
     const t0 = performance.now();
     let lastLog = t0;
     for (let s = 0; s < steps; s++) {
+      if (signal?.aborted) {
+        throw new TrainingCancelled(`training cancelled at epoch ${epoch + 1}, step ${s + 1}: ${epoch > 0 ? `the checkpoint of epoch ${epoch} is kept (--resume continues it)` : 'no epoch was finished'}`);
+      }
       for (const run of active) await run.step(epoch, s);
       const now = performance.now();
       if (now - lastLog > 30000 || s === steps - 1 || s === 9) {
@@ -500,7 +510,7 @@ export async function trainModels(opts: TrainRunOptions): Promise<TrainResult[]>
     for (const run of runs) log(run.describe());
     if (data.kind === 'folder') log(`recipe: ${recipeText(runs[0]!.recipe)}`);
     await estimate(runs, log);
-    await trainTogether(runs, log);
+    await trainTogether(runs, log, opts.signal);
     const results: TrainResult[] = [];
     for (const run of runs) {
       const out = await run.finish();
