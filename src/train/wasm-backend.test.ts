@@ -7,7 +7,7 @@ import type { FloatArray } from '../../kernels/ts/train/gemm';
 import { buildModel, seededRandom } from '../zoo/build';
 import { zooSpec, type ModelSpec } from '../zoo/spec';
 import { jsBackend, wasmBackend, type TrainBackend } from './backend';
-import { TrainNet } from './net';
+import { NO_WINOGRAD, TrainNet, type WinogradPlan } from './net';
 
 const rng = seededRandom(42);
 const wb = wasmBackend();
@@ -170,16 +170,18 @@ describe('wasm training kernels match the reference', () => {
 });
 
 describe('a whole net trains the same on both backends', () => {
-  const nets: [string, ModelSpec][] = [
-    ['tiny option B', { family: 'cifar', block: 'basic', stages: [1, 2], widths: [4, 8], shortcut: 'B', residual: true, inputChannels: 2, inputSize: 9, classes: 5 }],
-    ['resnet20 at 1x12x12', { ...zooSpec('resnet20'), inputChannels: 1, inputSize: 12 }],
-    ['plain20 at 1x12x12', { ...zooSpec('plain20'), inputChannels: 1, inputSize: 12 }],
+  const nets: [string, ModelSpec, WinogradPlan | undefined][] = [
+    ['tiny option B', { family: 'cifar', block: 'basic', stages: [1, 2], widths: [4, 8], shortcut: 'B', residual: true, inputChannels: 2, inputSize: 9, classes: 5 }, undefined],
+    ['resnet20 at 1x12x12', { ...zooSpec('resnet20'), inputChannels: 1, inputSize: 12 }, undefined],
+    ['plain20 at 1x12x12', { ...zooSpec('plain20'), inputChannels: 1, inputSize: 12 }, undefined],
+    // Every conv on im2col + GEMM (the paths Winograd replaced for 3x3 stride-1 convs, kept for the others).
+    ['resnet20 at 1x12x12 without Winograd', { ...zooSpec('resnet20'), inputChannels: 1, inputSize: 12 }, NO_WINOGRAD],
   ];
-  for (const [what, spec] of nets) {
+  for (const [what, spec, winograd] of nets) {
     it(`${what}: loss, every gradient, running statistics, inference logits`, () => {
       const graph = buildModel(spec, { name: 't', seed: 5 });
       const batch = 6;
-      const a = new TrainNet(graph, { backend: wb, maxBatch: batch, resetBatchNorm: true });
+      const a = new TrainNet(graph, { backend: wb, maxBatch: batch, resetBatchNorm: true, ...(winograd && { winograd }) });
       const b = new TrainNet(graph, { backend: ref, maxBatch: batch, resetBatchNorm: true });
       const x = Float32Array.from({ length: batch * a.inputSize }, () => rng.normal());
       const labels = Array.from({ length: batch }, (_, i) => i % a.classes);
