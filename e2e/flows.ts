@@ -269,6 +269,12 @@ export function appFlows(ctx: FlowContext): void {
     const nameA = await text(page, '[data-testid="slot-a"] [data-testid="model-name"]');
     await page.selectOption('[data-testid="pair-select"]', 'zoo:resnet152:imagenet');
     await until('the big model to start building', async () => /Building plain152/.test(await text(page, '[data-testid="status"]')), 30_000);
+    // The old predictions left the cards at once; one loading line per card.
+    for (const slot of ['a', 'b']) {
+      assert.equal(await page.locator(`[data-testid="slot-${slot}"] [data-testid="top5"] li`).count(), 0, `no old predictions in slot ${slot}`);
+      assert.equal(await page.locator(`[data-testid="slot-${slot}"] .spinner`).count(), 1, `one loading line in slot ${slot}`);
+    }
+    await page.screenshot({ path: shot('loading') });
     // The UI thread stays free while the worker builds a 60M-parameter net.
     const t0 = Date.now();
     await page.click('[data-testid="thumb"][data-name="sneaker.webp"]');

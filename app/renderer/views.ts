@@ -331,7 +331,9 @@ export function renderCompare(state: AppState, on: ViewHandlers): HTMLElement {
         h('p', { class: 'muted' }, [
           img.width ? `${img.width}×${img.height}` : null, img.format?.toUpperCase(), formatBytes(img.image.size),
         ].filter(Boolean).join(' · ')),
-        img.error ? h('p', { class: 'slot-error', 'data-testid': 'selected-error' }, img.error.message) : agreementChip(state)))
+        // The verdict's line is kept while a net loads (an invisible placeholder), so the cards do not move.
+        img.error ? h('p', { class: 'slot-error', 'data-testid': 'selected-error' }, img.error.message)
+          : (agreementChip(state) ?? h('p', { class: 'agreement placeholder', 'aria-hidden': 'true' }, '\u00a0'))))
       : h('div', { class: 'selected-head empty' },
         h('div', { class: 'selected-text' },
           h('h2', {}, 'Plain vs residual, side by side'),
@@ -390,7 +392,7 @@ export function renderFigure7(state: AppState, on: ViewHandlers): HTMLElement {
     ], {
       title: `Standard deviation of layer responses for ${img.image.name}`,
       xLabel: state.sortStds ? 'layers, strongest response first' : 'layers, from input to output',
-      yLabel: 'response (std)', yMin: 0,
+      yLabel: 'response (std)', yMin: 0, width: 420, height: 250,
     }));
     body.push(legend([[slotTitle(state.slots.a), state.slots.a.role], [slotTitle(state.slots.b), state.slots.b.role]]));
   }

@@ -86,6 +86,8 @@ export interface WinogradPlan {
  * (a 20-layer plain net's first-layer gradient moved by 0.4% against float64), for ~10% more step time.
  */
 const DEFAULT_WINOGRAD: WinogradPlan = { forward: 2, data: 4, weights: 4, minChannels: 4 };
+/** Every conv through im2col + GEMM (the tests keep that path covered). */
+export const NO_WINOGRAD: WinogradPlan = { forward: 0, data: 0, weights: 0, minChannels: 4 };
 
 /** Ops a trainable graph may use; anything else is refused by name. */
 const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
