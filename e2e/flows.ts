@@ -333,9 +333,14 @@ export function appFlows(ctx: FlowContext): void {
     const file = join(dir, 'resnet32-cifar.onnx');
     writeFileSync(file, serializeOnnx(buildModel(zooSpec('resnet32'), { name: 'resnet32' })));
     await ctx.pick(page, '[data-testid="open-model-b"]', file);
-    await answerPlacement(page, 'b');
+    // Into the right side, with its zoo twin (plain32 at the same 3x32x32) on the left.
+    await answerPlacement(page, 'b', true);
     await until('the picked model in the right slot', async () => await text(page, '[data-testid="slot-b"] [data-testid="model-name"]') === 'resnet32-cifar.onnx');
+    await until('its zoo twin on the left', async () => await text(page, '[data-testid="slot-a"] [data-testid="model-name"]') === 'plain32');
     await waitIdle(page);
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="fact-input"]'), '3×32×32');
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="badge-trained"]'), 'untrained');
+    assert.equal(await text(page, '[data-testid="slot-a"] [data-testid="fact-params"]'), await text(page, '[data-testid="slot-b"] [data-testid="fact-params"]'));
     assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="fact-input"]'), '3×32×32');
     assert.equal(await text(page, '[data-testid="slot-b"] [data-testid="fact-layers"]'), '31 conv + 1 fc');
     // Its own metadata names CIFAR-10's classes.
