@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CheckpointError, crc32, decodeCheckpoint, encodeCheckpoint, readCheckpoint, writeAtomic } from './checkpoint';
+import { CheckpointError, crc32, decodeCheckpoint, encodeCheckpoint, readCheckpoint } from './checkpoint';
+import { writeUserFile } from '../write-file';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-ckpt-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -34,7 +35,7 @@ function withHeader(header: unknown): Uint8Array {
 describe('checkpoints', () => {
   it('round-trip exactly through an atomic write', () => {
     const path = join(tmp, 'c.bin');
-    writeAtomic(path, encodeCheckpoint(sample));
+    writeUserFile(path, encodeCheckpoint(sample));
     assert.deepEqual(readdirSync(tmp), ['c.bin']);
     const c = readCheckpoint<typeof sample.recipe, { e: number }>(path)!;
     assert.deepEqual(c.recipe, sample.recipe);

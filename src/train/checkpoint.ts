@@ -11,7 +11,6 @@
 // record per epoch done, and every parameter, state and velocity finite. Checkpoints of the first
 // layout (RLCKPT01) have no checksum: a corrupt one cannot be told from a good one (a flipped bit in a
 // weight stays finite), so they are refused with a message saying so rather than resumed unverified.
-import { renameSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors';
 import { FileReadError, readRegularFile } from '../read-file';
 
@@ -54,13 +53,6 @@ export function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
-}
-
-/** Writes `bytes` to `path` via a temporary file and a rename (atomic on POSIX file systems). */
-export function writeAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
 }
 
 export function encodeCheckpoint<R, H>(c: Checkpoint<R, H>): Uint8Array {

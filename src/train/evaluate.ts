@@ -7,10 +7,10 @@ import { basename, resolve } from 'node:path';
 import { FASHION_MNIST } from '../datasets';
 import { loadModel } from '../engine/session';
 import { preprocessSpecFor } from '../preprocess/for-model';
-import { decodeImage } from '../preprocess/sharp';
 import { tensor } from '../../kernels/core/tensor';
 import { DatasetError, fillBatch, loadSplit, pixelStats } from './data';
-import { isIdxFolder, mapImages, scanImageFolder, type Skip, skipSummary } from './folder';
+import { isIdxFolder, scanImageFolder, type Skip, skipSummary } from './folder';
+import { runOnFolderImages } from './folder-batches';
 import { type ClassReport, ReportBuilder } from './metrics';
 
 /** A model's class report on a test set (metrics.ts), with where it came from. */
@@ -119,31 +119,22 @@ async function evaluateFolder(bytes: Uint8Array, dataDir: string, engine: EvalEn
     const labels = everyClass ? Array.from({ length: K }, (_, k) => modelLabel(k)) : [...names.map((_, i) => modelLabel(map[i]!)), '(other)'];
     const builder = new ReportBuilder(labels);
     const skips: Skip[] = [...scan.skips];
-    const per = spec.channels * spec.height * spec.width;
     const t0 = performance.now();
-    const chunk = 64;
-    for (let start = 0; start < files.length; start += chunk) {
-      const part = files.slice(start, start + chunk);
-      const decoded = await mapImages(part, async (f) => (await decodeImage(f.path, spec, { name: f.rel })).tensor.data, skips);
-      const ok = decoded.flatMap((d, i) => (d ? [i] : []));
-      if (ok.length === 0) continue;
-      const batch = new Float32Array(ok.length * per);
-      ok.forEach((i, j) => batch.set(decoded[i]!, j * per));
-      const r = await session.run(tensor([ok.length, spec.channels, spec.height, spec.width], batch));
-      ok.forEach((i, j) => {
+    const inFolder = new Set(map);
+    await runOnFolderImages(session, files, spec, skips, 64, (r, fileIndex) => {
+      fileIndex.forEach((fi, j) => {
         const scores = r.output.data.subarray(j * K, (j + 1) * K);
-        const f = part[i]!;
+        const f = files[fi]!;
         const c = position.get(f.label)!;
         if (everyClass) {
           builder.add(map[c]!, scores, f.rel);
           return;
         }
         let other = -Infinity;
-        const inFolder = new Set(map);
         for (let k = 0; k < K; k++) if (!inFolder.has(k)) other = Math.max(other, scores[k]!);
         builder.add(c, [...map.map((k) => scores[k]!), other], f.rel);
       });
-    }
+    });
     const rep = builder.report();
     if (rep.images === 0) throw new DatasetError(`${dataDir}: none of the ${files.length} files is a usable image (${skipSummary(skips).join('; ')})`);
     const split = scan.valDir !== undefined ? `${scan.valDir}/` : 'all images';

@@ -10,7 +10,7 @@ import { type CardEvaluation, parseSidecar, type Sidecar } from '../sidecar';
 import { evaluateModel, type EvalReport } from './evaluate';
 import { MAX_MODEL_BYTES } from '../onnx/read';
 import { MAX_JSON_BYTES, readRegularFile, readRegularTextFile } from '../read-file';
-import { writeAtomic } from './checkpoint';
+import { writeUserFile } from '../write-file';
 import { DEFAULT_DATA_DIR } from './data';
 import { recipeText } from './trainer';
 
@@ -88,9 +88,9 @@ export async function shipModel(name: string, from: string, dataDir: string, roo
     slice: { images: ts.images, ts: ts.accuracy, 'ort-wasm': ort.accuracy },
   };
   const shipped: Sidecar = { ...sidecar, evaluation };
-  writeAtomic(join(models, `${name}.json`), `${JSON.stringify(shipped, null, 2)}\n`);
+  writeUserFile(join(models, `${name}.json`), `${JSON.stringify(shipped, null, 2)}\n`);
   const card = cardMarkdown(shipped, evaluation);
-  writeAtomic(join(models, 'cards', `${name}.md`), card);
+  writeUserFile(join(models, 'cards', `${name}.md`), card);
   return { card, evaluation };
 }
 

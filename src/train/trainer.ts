@@ -14,7 +14,8 @@ import type { EpochRecord, Recipe, Sidecar } from '../sidecar';
 import { buildModel, seededRandom } from '../zoo/build';
 import { isZooName, type ModelSpec, type ShortcutOption, zooSpec } from '../zoo/spec';
 import { wasmBackend } from './backend';
-import { type Checkpoint, encodeCheckpoint, readCheckpoint, writeAtomic } from './checkpoint';
+import { writeUserFile } from '../write-file';
+import { type Checkpoint, encodeCheckpoint, readCheckpoint } from './checkpoint';
 import { type Augment, channelStats, fillBatch, type ImageSet, loadFashionMnist, PAPER_AUGMENT, pixelStats, shuffled } from './data';
 import { createEngine, type GradientEngine } from './engine';
 import { describeFolder, isIdxFolder, loadImageFolder } from './folder';
@@ -400,12 +401,12 @@ class TrainRun implements RaceRun {
       seconds, imagesPerSecond: e.seen / e.stepTime, threads: this.threads,
     };
     this.history.push(rec);
-    writeAtomic(join(this.outDir, CHECKPOINT_FILE), encodeCheckpoint<Recipe, EpochRecord>({
+    writeUserFile(join(this.outDir, CHECKPOINT_FILE), encodeCheckpoint<Recipe, EpochRecord>({
       recipe: r, epochsDone: epoch + 1, history: this.history, paramCount: this.theta.length, stateCount: this.states.length,
       params: this.theta, states: this.states, velocity: this.velocity,
     }));
-    writeAtomic(join(this.outDir, `${r.model}.log.csv`), historyCsv(this.history));
-    writeAtomic(join(this.outDir, `${r.model}.log.json`), `${JSON.stringify({ recipe: r, recipeText: recipeText(r), history: this.history }, null, 2)}\n`);
+    writeUserFile(join(this.outDir, `${r.model}.log.csv`), historyCsv(this.history));
+    writeUserFile(join(this.outDir, `${r.model}.log.json`), `${JSON.stringify({ recipe: r, recipeText: recipeText(r), history: this.history }, null, 2)}\n`);
     const what = this.data.kind === 'folder' ? 'validation' : 'test';
     this.log(`${prefix}epoch ${epoch + 1}/${r.epochs} done in ${formatDuration(seconds)}: train error ${(100 * rec.trainError).toFixed(2)}%, ` +
       `${what} error ${(100 * rec.testError).toFixed(2)}% (${what} loss ${rec.testLoss.toFixed(4)}); checkpoint saved`);
@@ -430,13 +431,13 @@ class TrainRun implements RaceRun {
     };
     const bytes = serializeOnnx(this.net.toGraph({ [META_KEY]: JSON.stringify(meta) }));
     const onnxPath = join(this.outDir, `${r.model}.onnx`);
-    writeAtomic(onnxPath, bytes);
+    writeUserFile(onnxPath, bytes);
     const sidecar: Sidecar = {
       ...meta, file: `${r.model}.onnx`, bytes: bytes.length, sha256: sha256(bytes), recipe: r, history: this.history,
       ...(this.data.kind === 'folder' && { validation: report }),
     };
     const sidecarPath = join(this.outDir, `${r.model}.json`);
-    writeAtomic(sidecarPath, `${JSON.stringify(sidecar, null, 2)}\n`);
+    writeUserFile(sidecarPath, `${JSON.stringify(sidecar, null, 2)}\n`);
     return { recipe: r, history: this.history, onnxPath, sidecarPath, testAccuracy: training.testAccuracy, validation: report };
   }
 

@@ -14,11 +14,10 @@ import { META_KEY, type ModelMeta } from '../model-meta';
 import { parseOnnx } from '../onnx/read';
 import { serializeOnnx } from '../onnx/write';
 import { preprocessSpecFor } from '../preprocess/for-model';
-import { decodeImage } from '../preprocess/sharp';
 import type { TransferRecipe, TransferSidecar } from '../sidecar';
-import { tensor } from '../../kernels/core/tensor';
-import { writeAtomic } from './checkpoint';
-import { assembleFolder, describeFolderCounts, type FolderFile, mapImages, scanImageFolder, skipSummary } from './folder';
+import { writeUserFile } from '../write-file';
+import { assembleFolder, describeFolderCounts, type FolderFile, scanImageFolder, skipSummary } from './folder';
+import { runOnFolderImages } from './folder-batches';
 import { type ClassReport, ReportBuilder, reportLines } from './metrics';
 import { sha256 } from './trainer';
 
@@ -221,29 +220,20 @@ export async function trainTransfer(opts: TransferOptions): Promise<TransferResu
     `preprocessing: ${spec.resizeShorter ? `resize ${spec.resizeShorter}, ` : ''}centre crop ${spec.width}, mean [${spec.mean.map((m) => m.toFixed(3)).join(', ')}]${spec.background === 'dark' ? ', light backgrounds inverted' : ''}`);
   const skips = [...scan.skips];
   const features: (Float32Array | null)[] = new Array<Float32Array | null>(files.length).fill(null);
-  const per = spec.channels * spec.height * spec.width;
-  const chunk = 32;
   let lastLog = performance.now();
   try {
-    for (let start = 0; start < files.length; start += chunk) {
-      const part = files.slice(start, start + chunk);
-      const decoded = await mapImages(part, async (f) => (await decodeImage(f.path, spec, { name: f.rel })).tensor.data, skips);
-      const ok = decoded.flatMap((d, i) => (d ? [i] : []));
-      if (ok.length === 0) continue;
-      const batch = new Float32Array(ok.length * per);
-      ok.forEach((i, j) => batch.set(decoded[i]!, j * per));
-      const r = await session.run(tensor([ok.length, spec.channels, spec.height, spec.width], batch));
+    await runOnFolderImages(session, files, spec, skips, 32, (r, fileIndex) => {
       const fm = r.outputs[r.outputs.length - 1]!;
       const hw = fm.shape.slice(2).reduce((a, b) => a * b, 1);
-      const pooled = pool(fm.data, ok.length, F, hw);
-      ok.forEach((i, j) => {
-        features[start + i] = pooled.slice(j * F, (j + 1) * F);
+      const pooled = pool(fm.data, fileIndex.length, F, hw);
+      fileIndex.forEach((fi, j) => {
+        features[fi] = pooled.slice(j * F, (j + 1) * F);
       });
       if (performance.now() - lastLog > 15000) {
         lastLog = performance.now();
-        log(`features: ${Math.min(files.length, start + chunk)}/${files.length} images`);
+        log(`features: ${fileIndex.at(-1)! + 1}/${files.length} images`);
       }
-    }
+    });
   } finally {
     await session.dispose();
   }
@@ -294,10 +284,10 @@ export async function trainTransfer(opts: TransferOptions): Promise<TransferResu
   const bytes = serializeOnnx(withNewHead(graph, head, { [META_KEY]: JSON.stringify(meta) }));
   mkdirSync(opts.outDir, { recursive: true });
   const onnxPath = join(opts.outDir, `${name}.onnx`);
-  writeAtomic(onnxPath, bytes);
+  writeUserFile(onnxPath, bytes);
   const sidecar: TransferSidecar = { ...meta, file: `${name}.onnx`, bytes: bytes.length, sha256: sha256(bytes), transfer: recipe, validation };
   const sidecarPath = join(opts.outDir, `${name}.json`);
-  writeAtomic(sidecarPath, `${JSON.stringify(sidecar, null, 2)}\n`);
+  writeUserFile(sidecarPath, `${JSON.stringify(sidecar, null, 2)}\n`);
   log(`exported ${onnxPath} (backbone + new head, ${(bytes.length / 1e6).toFixed(1)} MB) and ${sidecarPath}`);
   return { onnxPath, sidecarPath, validation, trainAccuracy, seconds: { features: featureSeconds, fit: fitSeconds } };
 }
