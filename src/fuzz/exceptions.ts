@@ -68,16 +68,6 @@ const KNOWN_EXCEPTIONS: readonly KnownException[] = [
     explains: (j) => oursRefuse(j, /over the limit/),
   },
   {
-    id: 'wasm-untyped-refusal',
-    reason: "the wasm engine refuses plans it cannot lower (a softmax before the last step...) with a plain Error prefixed 'wasm engine:'; typing it belongs in kernels/wasm, outside this branch (to do after the kernels/ move)",
-    explains: (j) => j.verdict.kind === 'internal' && j.verdict.engine === 'wasm' && j.verdict.error === 'Error' && /^wasm engine: .*(?:only supported|not supported|cannot run)/.test(j.verdict.message),
-  },
-  {
-    id: 'item-5',
-    reason: "item 5 (not this branch): the wasm engine's Winograd convolutions lose precision with absurd weights (over 1e6); ts and ORT agree",
-    explains: (j) => j.verdict.kind === 'disagree' && j.verdict.what === 'values' && j.verdict.odd === 'wasm' && j.absurdWeights && !nonFinite(j),
-  },
-  {
     id: 'float-overflow',
     reason: 'with absurd weights (non-finite or over 1e6) float32 overflows, and the order of evaluation (batch norm folded into the conv, Winograd, fused ops) decides which intermediate becomes Inf or NaN: every engine outputs Inf or NaN, not the same ones',
     explains: (j) => j.verdict.kind === 'disagree' && j.verdict.what === 'values' && j.absurdWeights && nonFinite(j),

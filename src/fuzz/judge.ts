@@ -50,7 +50,7 @@ export type Verdict =
 export interface Judged {
   readonly results: Readonly<Record<FuzzEngine, EngineResult>>;
   readonly verdict: Verdict;
-  /** The model has non-finite weights or weights over 1e6 in magnitude (see item 5 exceptions). */
+  /** The model has non-finite weights or weights over 1e6 in magnitude (float-overflow in exceptions.ts). */
   readonly absurdWeights: boolean;
 }
 
