@@ -28,7 +28,14 @@ const SLOW = [
   'src/train/folder.test.ts',
   'src/bench/bench.test.ts',
   'src/zoo/zoo.test.ts',
-  'kernels/wasm/wasm.test.ts',
+  'src/engine/wasm/wasm.test.ts',
+  'src/onnx/fuzz.test.ts',
+  'src/import/import.test.ts',
+  'src/analysis/cam.test.ts',
+  'src/train/wasm-backend.test.ts',
+  'src/train/engine.test.ts',
+  'src/bench/train-bench.test.ts',
+  'app/shared/catalogue.test.ts',
 ];
 
 function findTests(dir) {
