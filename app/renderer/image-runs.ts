@@ -204,10 +204,9 @@ export class ImageRuns {
       const slot = state.slots[s];
       const r = await inference.run(s, img.tensors.get(specKey(specs.get(s)!))!);
       const probs = { shape: [1, r.probs.length], data: r.probs };
-      const coverage = r.stepSums.length > 0 ? median(r.stepSums.map((sum, i) => sum / r.times[i]!)) : undefined;
       img.results[s] = {
-        top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? state.engine, steps: r.steps,
-        ...(coverage !== undefined && { coverage }), ...(r.cam && { cam: r.cam }),
+        top: topK(probs, 0, 5, slot.labels), ms: r.ms, runs: r.runs, engine: slot.engine ?? state.engine, steps: r.steps, stepsRunMs: r.stepsRunMs,
+        ...(r.cam && { cam: r.cam }),
       };
     }
     img.status = 'done';

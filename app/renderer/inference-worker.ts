@@ -12,7 +12,7 @@ import { buildModel } from '../../src/zoo/build';
 import { DATASETS } from '../../src/datasets';
 import { sourceKey, sourceName, zooSourceSpec, type ModelSource } from '../shared/catalogue';
 import { layerResponseStds } from '../../src/analysis/layer-responses';
-import { median, shouldRunAgain } from '../shared/results';
+import { median, medianRunIndex, shouldRunAgain } from '../shared/results';
 import type {
   CamReply, EngineRun, EngineStatus, ImportSummary, LayerStdsReply, LoadResult, ProbeResult, RunReply, SlotId, TensorData, WorkerError, WorkerMessage,
   WorkerRequest,
@@ -220,11 +220,10 @@ async function run(slot: SlotId, input: TensorData, maxRuns: number, budgetMs: n
     }
     stepRuns.push(r.timings);
   }
-  // Each step's median over the runs (one slow run, a preempted thread, does not decide a step's time).
-  const first = stepRuns[0] ?? [];
-  const steps = first.map((t, i) => ({ name: t.name, kind: t.kind, ms: median(stepRuns.map((run) => run[i]?.ms ?? 0)) }));
-  const stepSums = first.length === 0 ? [] : stepRuns.map((run) => run.reduce((a, t) => a + t.ms, 0));
-  return { probs: probs!, ms: median(times), runs: times.length, times, stepSums, steps, ...(cam && { cam }) };
+  // The median run, step by step: per-step medians taken across runs would not add up to any run when a
+  // busy machine preempts a different step in each.
+  const mid = medianRunIndex(times);
+  return { probs: probs!, ms: median(times), runs: times.length, times, steps: stepRuns[mid] ?? [], stepsRunMs: times[mid] ?? 0, ...(cam && { cam }) };
 }
 
 /**

@@ -33,10 +33,9 @@ export interface SlotResult {
   readonly ms: number;
   readonly runs: number;
   readonly engine: string;
-  /** Per-step medians over the timed runs. */
+  /** The median run step by step (our engines), and that run's total. */
   readonly steps: readonly { readonly name: string; readonly kind: string; readonly ms: number }[];
-  /** The share of a run's time its steps account for (median over the runs; our engines). */
-  readonly coverage?: number;
+  readonly stepsRunMs: number;
   /** Class activation maps of the top classes (nets with a GAP + FC head). */
   readonly cam?: CamReply;
 }

@@ -187,11 +187,20 @@ function topList(state: AppState, img: ImageItem | undefined, slotId: SlotId, on
  * then their sum, the time outside them (writing the input, reading outputs back, a thread waited for) and
  * the engine's total (the median run).
  */
+/** What an engine does around the layers (StepTiming kind 'engine'), in the words of the per-layer table. */
+const ENGINE_WORK: Readonly<Record<string, string>> = {
+  input: 'copying the image into the engine',
+  'thread wait': 'waiting for threads before the first step and after the last',
+  outputs: 'reading the outputs back',
+};
+
 function stepTimes(slot: SlotState, r: SlotResult, open: boolean, on: ViewHandlers): HTMLElement | null {
   const steps = r.steps;
   if (steps.length === 0) return null;
+  const layers = steps.filter((t) => t.kind !== 'engine');
+  const engineWork = steps.filter((t) => t.kind === 'engine');
   const sum = steps.reduce((a, t) => a + t.ms, 0);
-  const total = r.ms;
+  const total = r.stepsRunMs;
   const detail = new Map((slot.info?.layers ?? []).map((l) => [l.name, l.detail]));
   const share = (ms: number): string => (total > 0 ? `${((ms / total) * 100).toFixed(ms / total >= 0.1 ? 0 : 1)}%` : '');
   const row = (cells: (string | HTMLElement)[], cls = ''): HTMLElement => h('tr', { class: cls }, cells.map((c, i) => h('td', { class: i >= 2 ? 'num' : i === 0 ? 'name' : '' }, c)));
@@ -200,24 +209,24 @@ function stepTimes(slot: SlotState, r: SlotResult, open: boolean, on: ViewHandle
     fill.style.width = `${total > 0 ? Math.min(100, (ms / total) * 100) : 0}%`;
     return h('span', { class: 'bar step-bar', 'aria-hidden': 'true' }, fill);
   };
+  const timeRow = (t: (typeof steps)[number], what: string, testid: string): HTMLElement => h('tr', { 'data-testid': testid },
+    h('td', { class: 'name' }, t.name), h('td', {}, what),
+    h('td', { class: 'num' }, formatMs(t.ms)), h('td', { class: 'num' }, share(t.ms)), h('td', { class: 'bar-cell' }, bar(t.ms)));
   const outside = total - sum;
   return h('details', {
-    class: 'steps', 'data-testid': 'step-times', 'data-sum': sum.toFixed(4), 'data-total': total.toFixed(4), 'data-coverage': r.coverage?.toFixed(4) ?? '', open, ontoggle: (e: Event) => on.setShowSteps((e.target as HTMLDetailsElement).open),
+    class: 'steps', 'data-testid': 'step-times', 'data-sum': sum.toFixed(4), 'data-total': total.toFixed(4), open, ontoggle: (e: Event) => on.setShowSteps((e.target as HTMLDetailsElement).open),
   },
-    h('summary', {}, `Per-layer time · ${steps.length} steps`),
+    h('summary', {}, `Per-layer time · ${layers.length} steps`),
     h('div', { class: 'steps-wrap' },
       h('table', {},
         h('thead', {}, h('tr', {}, h('th', {}, 'step'), h('th', {}, 'what it does'), h('th', { class: 'num' }, 'ms'), h('th', { class: 'num' }, 'share'), h('th', {}, h('span', { class: 'sr-only' }, 'bar')))),
-        h('tbody', {}, steps.map((t) => h('tr', { 'data-testid': 'step-row' },
-          h('td', { class: 'name' }, t.name), h('td', {}, detail.get(t.name) ?? t.kind),
-          h('td', { class: 'num' }, formatMs(t.ms)), h('td', { class: 'num' }, share(t.ms)), h('td', { class: 'bar-cell' }, bar(t.ms))))),
+        h('tbody', {}, layers.map((t) => timeRow(t, detail.get(t.name) ?? t.kind, 'step-row'))),
+        engineWork.length > 0 ? h('tbody', { class: 'engine-work' }, engineWork.map((t) => timeRow(t, ENGINE_WORK[t.name] ?? 'the engine’s own work', 'engine-row'))) : null,
         h('tfoot', {},
-          row(['All steps', '', formatMs(sum), share(sum)], 'sum'),
-          outside >= 0 ? row(['Outside the steps', 'input copy, read-back, waiting for a thread', formatMs(outside), share(outside)], 'outside') : null,
-          row(['Engine total', `median of ${r.runs} run${r.runs === 1 ? '' : 's'}`, formatMs(total), '100%'], 'total')))),
-    h('p', { class: 'caption' }, `Each step’s time is its median over the ${r.runs} timed run${r.runs === 1 ? '' : 's'}`,
-      r.coverage !== undefined ? `; in a typical run the steps account for ${Math.round(r.coverage * 100)}% of its time.` : '.',
-      ' On a busy machine, time spent waiting for a processor shows outside the steps.'));
+          row([engineWork.length > 0 ? 'All rows' : 'All steps', '', formatMs(sum), share(sum)], 'sum'),
+          outside >= 0 ? row(['Unaccounted', 'the app’s call into the engine, a busy processor', formatMs(outside), share(outside)], 'outside') : null,
+          row(['Engine total', 'this run', formatMs(total), '100%'], 'total')))),
+    h('p', { class: 'caption' }, `The median of the ${r.runs} timed run${r.runs === 1 ? '' : 's'}, step by step. On a busy machine, a step that loses its processor takes longer.`));
 }
 
 function slotCard(state: AppState, slotId: SlotId, on: ViewHandlers): HTMLElement {

@@ -68,13 +68,13 @@ export interface RunReply {
   readonly runs: number;
   /** Total time of each timed run, in order. */
   readonly times: readonly number[];
-  /** The sum of the step times of each run, in order (our engines; empty for ONNX Runtime). */
-  readonly stepSums: readonly number[];
   /**
-   * Per-step times, each the median over the timed runs (our engines; empty for ONNX Runtime, which runs
-   * the graph as one call).
+   * The median run step by step (the run whose total is the median; of two middle runs the faster), so that
+   * its steps add up to its total: our engines; empty for ONNX Runtime, which runs the graph as one call.
    */
   readonly steps: readonly { readonly name: string; readonly kind: string; readonly ms: number }[];
+  /** That run's total. */
+  readonly stepsRunMs: number;
   /** Maps of the top classes, when the net has a GAP + FC head. */
   readonly cam?: CamReply;
 }

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { agreement, argmax, csvField, formatMs, median, shouldRunAgain, toCsv } from './results';
+import { agreement, argmax, csvField, formatMs, median, medianRunIndex, shouldRunAgain, toCsv } from './results';
 
 describe('timing', () => {
+  it('the median run: the middle one by time, the faster of two middles', () => {
+    assert.equal(medianRunIndex([9, 1, 4]), 2);
+    assert.equal(medianRunIndex([7, 2, 5, 3]), 3);
+    assert.equal(medianRunIndex([4]), 0);
+    assert.throws(() => medianRunIndex([]));
+  });
+
   it('median of odd and even counts', () => {
     assert.equal(median([5, 1, 3]), 3);
     assert.equal(median([4, 1, 3, 2]), 2.5);

@@ -8,6 +8,13 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** Index of the run with the median time; of two middle runs, the faster. */
+export function medianRunIndex(times: readonly number[]): number {
+  if (times.length === 0) throw new Error('median of an empty list');
+  const order = times.map((_, i) => i).sort((a, b) => times[a]! - times[b]! || a - b);
+  return order[(times.length - 1) >> 1]!;
+}
+
 /** How many timed runs to do: at least one, more while cheap (under budgetMs in total), at most maxRuns. */
 export function shouldRunAgain(timesMs: readonly number[], maxRuns: number, budgetMs: number): boolean {
   if (timesMs.length === 0) return true;

@@ -6,7 +6,8 @@ import { type Plan, type Step, type ValueId, stepInputs } from './plan';
 
 export interface StepTiming {
   readonly name: string;
-  readonly kind: Step['kind'];
+  /** A plan step's kind, or 'engine' for an engine's own work around the steps (copies, waiting for threads). */
+  readonly kind: Step['kind'] | 'engine';
   readonly ms: number;
 }
 

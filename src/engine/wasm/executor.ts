@@ -2,6 +2,7 @@
 // (packed weights, a liveness-planned activation arena, indirection tables, the step program), with the
 // work of every step split across worker threads.
 import { type Plan, type Step, type ValueId, stepInputs } from '../plan';
+import type { StepTiming } from '../run-ts';
 import { type Tensor, shapeStr, sizeOf, tensor } from '../../../kernels/core/tensor';
 import { softmax } from '../../../kernels/ts/softmax';
 import { relaxedSimdSupported } from '../../../kernels/wasm/emit';
@@ -30,18 +31,14 @@ export interface WasmExecutorOptions {
   readonly workerFactory?: WorkerFactory;
 }
 
-/** Same shape as the ts engine's StepTiming. */
-export interface LayerTime {
-  readonly name: string;
-  readonly kind: Step['kind'];
-  readonly ms: number;
-}
-
 export interface WasmRunResult {
   /** The plan's outputs, in its order. */
   readonly outputs: Tensor[];
-  /** Per step wall time, when run with `{ profile: true }`. */
-  readonly layerMs?: LayerTime[];
+  /**
+   * When run with `{ profile: true }`: each wasm step's wall time, then the engine's own work around them
+   * (kind 'engine'), so that together they account for the whole run.
+   */
+  readonly layerMs?: StepTiming[];
 }
 
 export interface MemoryBreakdown {
@@ -313,15 +310,17 @@ export class WasmCore {
   }
 
   /**
-   * Runs the program: thread 0 here; workers in `pool` join while it runs (see threads.ts). Returns per-step
-   * end times when profiling (ms from the run's start): for each step, when the first thread got past its
-   * barrier, whichever thread that was.
+   * Runs the program: thread 0 here; workers in `pool` join while it runs (see threads.ts). When profiling,
+   * returns per-step end times (ms from the program's start: for each step, when the first thread got past
+   * its barrier, whichever thread that was) and the time spent waiting for threads outside the steps.
    */
-  execute(pool: WorkerPool | null, profile: boolean): number[] | undefined {
+  execute(pool: WorkerPool | null, profile: boolean): { stepEnds: number[]; waitMs: number } | undefined {
     const p = this.requirePrepared();
     const nth = pool ? pool.size : 1;
     if (nth !== p.threads) throw new Error(`wasm engine: prepared for ${p.threads} threads, running ${nth}`);
+    const w0 = sharedClockNs();
     this.awaitLeavers();
+    const waitMs = Number(sharedClockNs() - w0) / 1e6;
     // Fresh counters and run state, then open the run and wake the workers.
     const mem = new Int32Array(this.memory.buffer);
     const marks = marksAddr(p.progAddr, p.nsteps);
@@ -354,11 +353,14 @@ export class WasmCore {
     // waits for that, this one does not (the result is ready now).
     this.leaving = (state & STATE_COUNT_MASK) - 1;
     if (!profile) return undefined;
+    const endMs = Number(sharedClockNs() - t0) / 1e6;
     Atomics.store(mem, marks / 4, 0);
     // Milliseconds from the start; monotone (two threads' readings of one clock a few ns apart could cross).
-    const out = [0];
-    for (const t of times) out.push(Math.max(out[out.length - 1]!, Number(t - t0) / 1e6));
-    return out;
+    const stepEnds = [0];
+    for (const t of times) stepEnds.push(Math.max(stepEnds[stepEnds.length - 1]!, Number(t - t0) / 1e6));
+    // Waiting for threads: for the last run's to leave before this one, and after the last step's barrier
+    // for this thread to get back (on a busy machine it may have lost its core).
+    return { stepEnds, waitMs: waitMs + Math.max(0, endMs - stepEnds[stepEnds.length - 1]!) };
   }
 
   /** The kept values after a run: read from wasm memory, then the steps after the wasm program (softmax) applied in JS. */
@@ -406,17 +408,26 @@ export async function createWasmExecutor(plan: Plan, opts: WasmExecutorOptions =
       if (batch === undefined || input.shape.length !== plan.values[plan.input]!.shape.length + 1) {
         throw new Error(`wasm engine: input ${shapeStr(input.shape)} does not match the model's [N,${plan.values[plan.input]!.shape.join(',')}]`);
       }
+      const tIn = performance.now();
       core.prepare(batch, threads);
       core.writeValue(plan.input, input);
+      const tRun = performance.now();
       const times = core.execute(pool, runOpts?.profile === true);
+      const tOut = performance.now();
       const kept = core.readKept();
       const outputs = plan.outputs.map((v) => kept.get(v)!);
       if (!times) return { outputs };
-      const layerMs: LayerTime[] = [];
+      const { stepEnds, waitMs } = times;
+      const layerMs: StepTiming[] = [];
       for (let i = 0; i < core.wasmStepCount; i++) {
         const s = plan.steps[i]!;
-        layerMs.push({ name: s.name, kind: s.kind, ms: times[i + 1]! - times[i]! });
+        layerMs.push({ name: s.name, kind: s.kind, ms: stepEnds[i + 1]! - stepEnds[i]! });
       }
+      layerMs.push(
+        { name: 'input', kind: 'engine', ms: tRun - tIn },
+        { name: 'thread wait', kind: 'engine', ms: waitMs },
+        { name: 'outputs', kind: 'engine', ms: performance.now() - tOut },
+      );
       return { outputs, layerMs };
     },
     dispose(): void {
