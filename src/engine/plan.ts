@@ -140,3 +140,19 @@ export interface Plan {
   /** One entry per step, same order. */
   readonly stats: readonly LayerStat[];
 }
+
+/**
+ * A weight tensor whose data is computed when it is read, anew at every read: the model file's weights
+ * (a view of the file's bytes, or a copy where they are misaligned) with BatchNormalization and Gemm's
+ * alpha folded in. So a compiled plan holds no float copy of the model: an engine reads each layer's
+ * weights once, packs them and lets them go. Read `data` once per use and keep the array while you use it.
+ */
+export function computedWeight(shape: readonly number[], compute: () => Float32Array): Tensor {
+  return Object.defineProperty({ shape }, 'data', { get: compute, enumerable: true }) as Tensor;
+}
+
+/** The plan with its weights computed once and held: for the 'ts' engine, which reads them at every run. */
+export function withWeightsInMemory(plan: Plan): Plan {
+  const steps = plan.steps.map((s): Step => (s.kind === 'conv' || s.kind === 'fc' ? { ...s, weight: { shape: s.weight.shape, data: s.weight.data } } : s));
+  return { ...plan, steps };
+}

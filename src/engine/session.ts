@@ -13,7 +13,7 @@ import { urlWorkerFactory } from './wasm/threads';
 import { type Tensor, sizeOf } from '../../kernels/core/tensor';
 import { softmaxRows } from './classify';
 import { compileGraph } from './compile';
-import type { LayerStat, Plan } from './plan';
+import { type LayerStat, type Plan, withWeightsInMemory } from './plan';
 import { runPlan, type StepTiming } from './run-ts';
 
 /** Ours ('ts': readable TypeScript reference; 'wasm': SIMD, multi-threaded), then ONNX Runtime Web's. */
@@ -143,10 +143,12 @@ export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promis
   const outputIsProbabilities = compiled.plan.outputIsProbabilities;
   // Engines other than 'ts' keep their own copy of the weights (packed in wasm memory, or in ORT), so the
   // plan's is dropped after they start and recompiled only if asked for (layer responses, activations).
-  let plan: Plan | undefined = compiled.plan;
-  const planOf = (): Plan => (plan ??= compileModel(bytes, opts.inputShape, extra).plan);
+  // The compiled plan's weights are computed from the file's bytes when read (plan.ts: computedWeight); the
+  // 'ts' engine, which reads them at every run, holds them computed once.
+  let plan: Plan | undefined = opts.engine === 'ts' ? withWeightsInMemory(compiled.plan) : compiled.plan;
+  const planOf = (): Plan => (plan ??= withWeightsInMemory(compileModel(bytes, opts.inputShape, extra).plan));
   const engineBytes = extra.length > 0 && opts.engine.startsWith('ort-') ? bytesWithOutputs(compiled.graph, compiled.plan) : bytes;
-  let runner: EngineRunner | undefined = await startEngine(opts, compiled.plan, engineBytes);
+  let runner: EngineRunner | undefined = await startEngine(opts, plan, engineBytes);
   if (opts.engine !== 'ts') plan = undefined;
 
   const finish = (outputs: readonly Tensor[], t0: number, timings: readonly StepTiming[], activations?: ReadonlyMap<string, Tensor>): RunResult => {

@@ -64,6 +64,21 @@ function fromLittleEndian<T extends Float32Array | Float64Array | Int32Array | B
   return out;
 }
 
+/**
+ * A FLOAT tensor over little-endian raw bytes without copying them where it can: on a little-endian host
+ * with the bytes 4-byte aligned, `data` is a view of them (of the file's bytes: the caller must not change
+ * those while the tensor is in use). Otherwise `data` is computed when read, a fresh aligned copy at each
+ * read, so a model whose weights are misaligned in its file (protobuf aligns nothing) is never held twice:
+ * the compiler reads each weight once, as it folds and packs that layer.
+ */
+function float32OfRaw(dims: readonly number[], raw: Uint8Array): IrTensor {
+  if (LITTLE_ENDIAN_HOST && raw.byteOffset % 4 === 0) {
+    return { dtype: 'float32', dims, data: new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) };
+  }
+  const copy = (): Float32Array => fromLittleEndian(raw, new Float32Array(raw.byteLength / 4), (v, o) => v.getFloat32(o, true));
+  return Object.defineProperty({ dtype: 'float32' as const, dims }, 'data', { get: copy, enumerable: true }) as IrTensor;
+}
+
 /** The data source of a tensor: raw_data bytes or the typed repeated field, checked against the count. */
 function pickData<T>(
   t: TensorProto,
@@ -123,10 +138,8 @@ export function tensorFromProto(t: TensorProto, where: string): IrTensor {
   switch (t.dataType ?? 0) {
     case DataType.FLOAT: {
       const src = pickData(t, t.floatData, 'float_data', 4, dims, where);
-      const data = 'raw' in src
-        ? fromLittleEndian(src.raw, new Float32Array(count), (v, o) => v.getFloat32(o, true))
-        : Float32Array.from(src.values);
-      return { dtype: 'float32', dims, data };
+      if ('raw' in src) return float32OfRaw(dims, src.raw);
+      return { dtype: 'float32', dims, data: Float32Array.from(src.values) };
     }
     case DataType.DOUBLE: {
       const src = pickData(t, t.doubleData, 'double_data', 8, dims, where);

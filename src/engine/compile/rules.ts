@@ -6,7 +6,7 @@ import type { PoolAttrs } from '../../../kernels/core/attrs';
 import { windowOutputSize } from '../../../kernels/core/shape';
 import { shapeStr, sizeOf } from '../../../kernels/core/tensor';
 import { type GraphNode, attrFloat, attrInt, attrInts, attrString } from '../../graph/ir';
-import type { ConvStep, FcStep, ValueId } from '../plan';
+import { type ConvStep, type FcStep, type ValueId, computedWeight } from '../plan';
 import { type CompileContext, fail } from './context';
 import { BATCH, constInts, constantValue, floatsOf } from './fold';
 import {
@@ -55,7 +55,7 @@ const conv: Rule = (node, ctx) => {
   const output = ctx.newValue(node.outputs[0]!, [m, oh, ow]);
   const step: ConvStep = {
     kind: 'conv', name: node.name, input: x, output,
-    weight: { shape: [m, c, kh, kw], data: w.data }, bias: b ? floatsOf(b) : new Float32Array(m),
+    weight: computedWeight([m, c, kh, kw], () => w.data), bias: b ? floatsOf(b) : new Float32Array(m),
     attrs: { strides: attrs.strides, pads: attrs.pads, dilations: attrs.dilations }, relu: false,
   };
   ctx.addStep(step, ctx.paramsOf(node.inputs.slice(1)), m * oh * ow * c * kh * kw);
@@ -208,8 +208,7 @@ const fullyConnected: Rule = (node, ctx) => {
   const beta = isGemm ? attrFloat(node, 'beta', 1) : 1;
   const [k, m] = transB ? [w.dims[1]!, w.dims[0]!] : [w.dims[0]!, w.dims[1]!];
   if (k !== xs[0]) fail(node, `B ${shapeStr(w.dims)} does not fit input [N,${xs[0]}]`);
-  const weight = new Float32Array(m * k);
-  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) weight[i * k + j] = alpha * w.data[transB ? i * k + j : j * m + i]!;
+  const weight = computedWeight([m, k], () => fcWeight(w.data, m, k, transB, alpha));
   const bias = new Float32Array(m);
   const c = isGemm ? ctx.constant(node, 2) : undefined;
   if (c) {
@@ -218,10 +217,18 @@ const fullyConnected: Rule = (node, ctx) => {
     for (let i = 0; i < m; i++) bias[i] = beta * cd[cd.length === 1 ? 0 : i]!;
   }
   const output = ctx.newValue(node.outputs[0]!, [m]);
-  const step: FcStep = { kind: 'fc', name: node.name, input: x, output, weight: { shape: [m, k], data: weight }, bias, relu: false };
+  const step: FcStep = { kind: 'fc', name: node.name, input: x, output, weight, bias, relu: false };
   ctx.addStep(step, ctx.paramsOf(node.inputs.slice(1)), m * k);
   ctx.alias(node, output);
 };
+
+/** Gemm's B as [M,K] (transposed unless transB), times alpha. */
+function fcWeight(b: Float32Array, m: number, k: number, transB: boolean, alpha: number): Float32Array {
+  if (transB && alpha === 1) return b;
+  const out = new Float32Array(m * k);
+  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) out[i * k + j] = alpha * b[transB ? i * k + j : j * m + i]!;
+  return out;
+}
 
 const softmax: Rule = (node, ctx) => {
   const { opset } = ctx.graph;
