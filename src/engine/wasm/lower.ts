@@ -191,28 +191,31 @@ function packWinograd(tr: WinogradTransform, weight: Float32Array, wshape: reado
   const xiFloats = panels * panelFloats;
   const G = Float64Array.from(tr.g.flat());
   const gg = new Float64Array(A * 3);
-  for (let m = 0; m < M; m++) {
-    const p = Math.floor(m / 8), j = m % 8;
+  // Panel by panel, channel by channel, its 8 filters: each plane's 8 floats for (panel, channel) are written together.
+  for (let p = 0; p < panels; p++) {
+    const jn = Math.min(8, M - p * 8);
     for (let c = 0; c < C; c++) {
-      const w = ((m * C + c) * 3) * 3;
-      const g00 = weight[w]!, g01 = weight[w + 1]!, g02 = weight[w + 2]!;
-      const g10 = weight[w + 3]!, g11 = weight[w + 4]!, g12 = weight[w + 5]!;
-      const g20 = weight[w + 6]!, g21 = weight[w + 7]!, g22 = weight[w + 8]!;
-      // G g (A x 3), then (G g) G^T (A x A), in double precision (the same sums in the same order as ever).
-      for (let r = 0; r < A; r++) {
-        const a0 = G[r * 3]!, a1 = G[r * 3 + 1]!, a2 = G[r * 3 + 2]!;
-        gg[r * 3] = a0 * g00 + a1 * g10 + a2 * g20;
-        gg[r * 3 + 1] = a0 * g01 + a1 * g11 + a2 * g21;
-        gg[r * 3 + 2] = a0 * g02 + a1 * g12 + a2 * g22;
-      }
-      const at = p * panelFloats + 8 + c * 8 + j;
-      for (let r = 0; r < A; r++) {
-        const b0 = gg[r * 3]!, b1 = gg[r * 3 + 1]!, b2 = gg[r * 3 + 2]!;
-        for (let k = 0; k < A; k++) out[(r * A + k) * xiFloats + at] = b0 * G[k * 3]! + b1 * G[k * 3 + 1]! + b2 * G[k * 3 + 2]!;
+      const at = p * panelFloats + 8 + c * 8;
+      for (let j = 0; j < jn; j++) {
+        const w = ((p * 8 + j) * C + c) * 9;
+        const g00 = weight[w]!, g01 = weight[w + 1]!, g02 = weight[w + 2]!;
+        const g10 = weight[w + 3]!, g11 = weight[w + 4]!, g12 = weight[w + 5]!;
+        const g20 = weight[w + 6]!, g21 = weight[w + 7]!, g22 = weight[w + 8]!;
+        // G g (A x 3), then (G g) G^T (A x A), in double precision (the same sums in the same order as ever).
+        for (let r = 0; r < A; r++) {
+          const a0 = G[r * 3]!, a1 = G[r * 3 + 1]!, a2 = G[r * 3 + 2]!;
+          gg[r * 3] = a0 * g00 + a1 * g10 + a2 * g20;
+          gg[r * 3 + 1] = a0 * g01 + a1 * g11 + a2 * g21;
+          gg[r * 3 + 2] = a0 * g02 + a1 * g12 + a2 * g22;
+        }
+        for (let r = 0; r < A; r++) {
+          const b0 = gg[r * 3]!, b1 = gg[r * 3 + 1]!, b2 = gg[r * 3 + 2]!;
+          for (let k = 0; k < A; k++) out[(r * A + k) * xiFloats + at + j] = b0 * G[k * 3]! + b1 * G[k * 3 + 1]! + b2 * G[k * 3 + 2]!;
+        }
       }
     }
-    out[A * A * xiFloats + m] = bias[m]!;
   }
+  for (let m = 0; m < M; m++) out[A * A * xiFloats + m] = bias[m]!;
 }
 
 /**
