@@ -38,7 +38,7 @@ export interface Skeleton {
 /** raw_data shorter than this stays in the skeleton. */
 const MIN_LEFT_BYTES = 4096;
 /** Bytes read at a time while walking the framing. */
-const WINDOW = 1 << 16;
+const WINDOW = 1 << 13;
 
 /** Field numbers of onnx.proto: ModelProto.graph, GraphProto.initializer, TensorProto.raw_data. */
 const MODEL_GRAPH = 7;
