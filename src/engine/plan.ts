@@ -143,12 +143,21 @@ export interface Plan {
 
 /**
  * A weight tensor whose data is computed when it is read, anew at every read: the model file's weights
- * (a view of the file's bytes, or a copy where they are misaligned) with BatchNormalization and Gemm's
+ * (read from the file, or a copy where they are misaligned in memory) with BatchNormalization and Gemm's
  * alpha folded in. So a compiled plan holds no float copy of the model: an engine reads each layer's
- * weights once, packs them and lets them go. Read `data` once per use and keep the array while you use it.
+ * weights once, packs them and lets them go. `compute` must return a fresh array at every call: whoever
+ * reads a computed weight owns what it gets (and may change it). Read `data` once per use.
  */
 export function computedWeight(shape: readonly number[], compute: () => Float32Array): Tensor {
   return Object.defineProperty({ shape }, 'data', { get: compute, enumerable: true }) as Tensor;
+}
+
+/**
+ * Whether a tensor's data is computed at each read, a fresh array the reader owns (computedWeight, and the
+ * reader's initializers that are copied or read from the file when used), rather than an array it holds.
+ */
+export function isComputed(t: { readonly data: unknown }): boolean {
+  return Object.getOwnPropertyDescriptor(t, 'data')?.get !== undefined;
 }
 
 /** The plan with its weights computed once and held: for the 'ts' engine, which reads them at every run. */

@@ -4,28 +4,32 @@
 // shortcut step earlier when that is what makes the operand ready in time).
 import { sizeOf } from '../../../kernels/core/tensor';
 import type { GraphNode } from '../../graph/ir';
-import { type AddStep, type ConvStep, type FcStep, type ValueId, computedWeight } from '../plan';
+import { type AddStep, type ConvStep, type FcStep, type ValueId, computedWeight, isComputed } from '../plan';
 import { type CompileContext, type Producer, fail } from './context';
 import { floatsOf } from './fold';
 
 /**
  * y = conv(x) * a + shift per output channel, folded into the weights and bias. The folded weights are
- * computed when read (plan.ts: computedWeight), from the conv's, so no folded copy of the model is held.
+ * computed when read (plan.ts: computedWeight), from the conv's: in place when those are computed too (a
+ * fresh array at each read), else into a new array, so no folded copy of the model is held.
  */
 export function foldAffineIntoConv(step: ConvStep, a: Float32Array, shift: Float32Array, output: ValueId): ConvStep {
   const [m] = step.weight.shape as [number];
   const source = step.weight;
   const bias = new Float32Array(m);
   for (let o = 0; o < m; o++) bias[o] = step.bias[o]! * a[o]! + shift[o]!;
-  const weight = computedWeight(source.shape, () => scaleRows(source.data, a));
+  const fresh = isComputed(source);
+  const weight = computedWeight(source.shape, () => {
+    const w = source.data;
+    return scaleRows(w, a, fresh ? w : new Float32Array(w.length));
+  });
   return { ...step, weight, bias, output };
 }
 
-/** w with row o (of w.length / a.length values) times a[o], as a new array. */
-function scaleRows(w: Float32Array, a: Float32Array): Float32Array {
+/** out = w with row o (of w.length / a.length values) times a[o]; out may be w. */
+function scaleRows(w: Float32Array, a: Float32Array, out: Float32Array): Float32Array {
   const m = a.length;
   const per = w.length / m;
-  const out = new Float32Array(w.length);
   for (let o = 0; o < m; o++) {
     const s = a[o]!;
     const end = (o + 1) * per;
