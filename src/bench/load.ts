@@ -48,7 +48,7 @@ function peakRss(): number {
 }
 
 /** Loads the model file the way `resnet classify` does and times each phase, in this process. */
-export async function measureLoad(model: string, file: string, threads: number, isolated = false): Promise<LoadRow> {
+async function measureLoad(model: string, file: string, threads: number, isolated = false): Promise<LoadRow> {
   await enableRelaxedSimdInNode();
   const t0 = performance.now();
   const source = openRegularFile(file, { maxBytes: MAX_MODEL_BYTES });
@@ -76,7 +76,7 @@ export async function measureLoad(model: string, file: string, threads: number, 
 }
 
 /** Set in the environment of the process that measures one load (see runLoadBench). */
-export const LOAD_CHILD_ENV = 'RESNET_LAB_BENCH_LOAD';
+const LOAD_CHILD_ENV = 'RESNET_LAB_BENCH_LOAD';
 
 export interface LoadOptions {
   readonly models: readonly string[];
