@@ -381,8 +381,19 @@ export async function createWasmExecutor(plan: Plan, opts: WasmExecutorOptions =
   const mr = opts.mr ?? DEFAULT_MR;
   const module = await compileKernels({ relaxedSimd: relaxed, mr, shared });
   const memory = newMemory(shared);
-  const core = new WasmCore(plan, module, memory, mr, [plan.input], plan.outputs, opts.winograd ?? true);
-  const pool = threads > 1 ? await WorkerPool.start(threads, module, memory, opts.workerFactory) : null;
+  // The workers start (on other cores) while this thread packs the weights; they only need the module and
+  // the memory, which is shared and may grow meanwhile.
+  const spawned = threads > 1 ? await WorkerPool.spawn(threads, module, memory, opts.workerFactory) : null;
+  spawned?.ready.catch(() => {}); // awaited below: a failure while packing is not an unhandled rejection
+  let core: WasmCore;
+  try {
+    core = new WasmCore(plan, module, memory, mr, [plan.input], plan.outputs, opts.winograd ?? true);
+  } catch (e) {
+    spawned?.pool.dispose();
+    throw e;
+  }
+  await spawned?.ready;
+  const pool = spawned?.pool ?? null;
   let disposed = false;
   return {
     threads,
