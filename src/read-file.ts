@@ -145,6 +145,8 @@ export interface FileSource {
   readonly byteLength: number;
   /** `length` bytes from `offset`, in a fresh buffer. */
   read(offset: number, length: number): Uint8Array;
+  /** dst.length bytes from `offset`, into dst. */
+  readInto(offset: number, dst: Uint8Array): void;
   close(): void;
 }
 
@@ -170,24 +172,28 @@ export function openRegularFile(path: string, opts: ReadOptions): FileSource {
     throw e;
   }
   let open = true;
+  const readInto = (offset: number, buf: Uint8Array): void => {
+    if (!open) throw new Error(`${what}: read after close`);
+    let got = 0;
+    while (got < buf.length) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, got, buf.length - got, offset + got);
+      } catch (e) {
+        throw new FileReadError('unreadable', `${what}: cannot read (${describeErrno(e)})`, { cause: e });
+      }
+      if (n === 0) throw new FileReadError('unreadable', `${what}: changed size while being read`);
+      got += n;
+    }
+  };
   return {
     byteLength: size,
     read(offset, length) {
-      if (!open) throw new Error(`${what}: read after close`);
       const buf = new Uint8Array(length);
-      let got = 0;
-      while (got < length) {
-        let n: number;
-        try {
-          n = readSync(fd, buf, got, length - got, offset + got);
-        } catch (e) {
-          throw new FileReadError('unreadable', `${what}: cannot read (${describeErrno(e)})`, { cause: e });
-        }
-        if (n === 0) throw new FileReadError('unreadable', `${what}: changed size while being read`);
-        got += n;
-      }
+      readInto(offset, buf);
       return buf;
     },
+    readInto,
     close() {
       if (open) closeSync(fd);
       open = false;

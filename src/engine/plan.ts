@@ -3,6 +3,7 @@
 // (batch is always dimension 0 and is chosen at run time).
 import type { Tensor } from '../../kernels/core/tensor';
 import type { ConvAttrs, PoolAttrs } from '../../kernels/core/attrs';
+import { WRITE_INTO, type WritesInto } from '../graph/ir';
 
 export type ValueId = number;
 
@@ -148,8 +149,14 @@ export interface Plan {
  * weights once, packs them and lets them go. `compute` must return a fresh array at every call: whoever
  * reads a computed weight owns what it gets (and may change it). Read `data` once per use.
  */
-export function computedWeight(shape: readonly number[], compute: () => Float32Array): Tensor {
-  return Object.defineProperty({ shape }, 'data', { get: compute, enumerable: true }) as Tensor;
+export function computedWeight(shape: readonly number[], compute: () => Float32Array, into?: (dst: Float32Array) => void): Tensor {
+  const t = Object.defineProperty({ shape }, 'data', { get: compute, enumerable: true });
+  return (into ? Object.defineProperty(t, WRITE_INTO, { value: into }) : t) as Tensor;
+}
+
+/** The writer of a computed tensor's values into a given array (ir.ts: WRITE_INTO), if it has one. */
+export function writerOf(t: object): ((dst: Float32Array) => void) | undefined {
+  return (t as WritesInto)[WRITE_INTO];
 }
 
 /**

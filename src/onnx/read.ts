@@ -59,7 +59,9 @@ export function parseOnnx(input: Uint8Array | ByteSource, opts: ParseOptions = {
     if (model) {
       const left = (i: number): RawBytes | undefined => {
         const r = skeleton.raw[i];
-        return r && { byteLength: r.length, read: () => src.read(r.offset, r.length) };
+        if (!r) return undefined;
+        const into = src.readInto?.bind(src);
+        return { byteLength: r.length, read: () => src.read(r.offset, r.length), ...(into && { readInto: (dst: Uint8Array) => into(r.offset, dst) }) };
       };
       return modelGraph(model, src.byteLength, left);
     }

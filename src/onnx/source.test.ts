@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import type { Graph, IrTensor } from '../graph/ir';
+import { type Graph, type IrTensor, WRITE_INTO, type WritesInto } from '../graph/ir';
+import { compileGraph } from '../engine/compile';
+import { writerOf } from '../engine/plan';
 import { loadModel } from '../engine/session';
 import { openRegularFile } from '../read-file';
 import { buildModel } from '../zoo/build';
@@ -96,6 +98,26 @@ describe('initializers as views of the file', () => {
     assert.equal(d.length, t.dims.reduce((p, q) => p * q, 1));
     assert.equal(src.bytesRead - before, d.byteLength, 'reading the data read its bytes, once');
     sameGraph(parseOnnx(bytes), g, 'read by range');
+  });
+
+  it('weights left in the file are also written straight into a given array, folded ones too, with the same values', () => {
+    const g = parseOnnx(memorySource(bytes));
+    const left = [...g.initializers.values()].filter((t) => computed(t) && t.dims.reduce((p, q) => p * q, 1) * 4 >= 4096);
+    for (const t of left.slice(0, 5)) {
+      const dst = new Float32Array(t.data.length);
+      (t as WritesInto)[WRITE_INTO]!(dst);
+      assert.deepEqual(dst, t.data);
+    }
+    const plan = compileGraph(g);
+    const convs = plan.steps.filter((s) => s.kind === 'conv');
+    assert.ok(convs.length > 10);
+    for (const s of convs) {
+      const write = writerOf(s.weight);
+      assert.ok(write, `${s.name}: its folded weights can be written into an array`);
+      const dst = new Float32Array(s.weight.data.length);
+      write(dst);
+      assert.deepEqual(dst, s.weight.data, s.name);
+    }
   });
 
   it('odd initializers read by range: DOUBLE, INT32 and INT64 raw_data are converted as from bytes; small ones stay in the framing', () => {

@@ -10,11 +10,17 @@ export interface ByteSource {
   readonly byteLength: number;
   /** `length` bytes from `offset` (within byteLength): a view or a fresh copy, either may come back. */
   read(offset: number, length: number): Uint8Array;
+  /** dst.length bytes from `offset` into dst (where the source can do that without a buffer of its own). */
+  readInto?(offset: number, dst: Uint8Array): void;
 }
 
 /** A ByteSource over bytes in memory (reads are views). */
 export function memorySource(bytes: Uint8Array): ByteSource {
-  return { byteLength: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
+  return {
+    byteLength: bytes.length,
+    read: (offset, length) => bytes.subarray(offset, offset + length),
+    readInto: (offset, dst) => dst.set(bytes.subarray(offset, offset + dst.length)),
+  };
 }
 
 /** The whole of a source. */

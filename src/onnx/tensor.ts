@@ -1,6 +1,6 @@
 // TensorProto <-> IrTensor. Every size is checked before anything is allocated, so a file can only make
 // us allocate as much as the data it actually carries (at most twice that, for INT32 -> int64).
-import type { IrTensor } from '../graph/ir';
+import { type IrTensor, WRITE_INTO } from '../graph/ir';
 import { OnnxError } from './error';
 import { DataType, dataTypeName, int64ToBigInt, type TensorProto } from './proto';
 
@@ -68,6 +68,8 @@ function fromLittleEndian<T extends Float32Array | Float64Array | Int32Array | B
 export interface RawBytes {
   readonly byteLength: number;
   read(): Uint8Array;
+  /** The bytes into dst (byteLength long), where that needs no buffer of its own. */
+  readInto?(dst: Uint8Array): void;
 }
 
 const floatsOfRaw = (raw: Uint8Array): Float32Array =>
@@ -87,7 +89,14 @@ function float32OfRaw(dims: readonly number[], raw: RawBytes, inMemory: boolean)
     const bytes = raw.read();
     if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0) return { dtype: 'float32', dims, data: floatsOfRaw(bytes) };
   }
-  return Object.defineProperty({ dtype: 'float32' as const, dims }, 'data', { get: () => floatsOfRaw(raw.read()), enumerable: true }) as IrTensor;
+  const into = (dst: Float32Array): void => {
+    const bytes = new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength);
+    if (!LITTLE_ENDIAN_HOST) dst.set(floatsOfRaw(raw.read()));
+    else if (raw.readInto) raw.readInto(bytes);
+    else bytes.set(raw.read());
+  };
+  const t = Object.defineProperty({ dtype: 'float32' as const, dims }, 'data', { get: () => floatsOfRaw(raw.read()), enumerable: true });
+  return Object.defineProperty(t, WRITE_INTO, { value: into }) as IrTensor;
 }
 
 /** The data source of a tensor: raw_data bytes or the typed repeated field, checked against the count. */

@@ -4,7 +4,7 @@
 // shortcut step earlier when that is what makes the operand ready in time).
 import { sizeOf } from '../../../kernels/core/tensor';
 import type { GraphNode } from '../../graph/ir';
-import { type AddStep, type ConvStep, type FcStep, type ValueId, computedWeight, isComputed } from '../plan';
+import { type AddStep, type ConvStep, type FcStep, type ValueId, computedWeight, isComputed, writerOf } from '../plan';
 import { type CompileContext, type Producer, fail } from './context';
 import { floatsOf } from './fold';
 
@@ -19,10 +19,18 @@ export function foldAffineIntoConv(step: ConvStep, a: Float32Array, shift: Float
   const bias = new Float32Array(m);
   for (let o = 0; o < m; o++) bias[o] = step.bias[o]! * a[o]! + shift[o]!;
   const fresh = isComputed(source);
-  const weight = computedWeight(source.shape, () => {
-    const w = source.data;
-    return scaleRows(w, a, fresh ? w : new Float32Array(w.length));
-  });
+  const write = writerOf(source);
+  const weight = computedWeight(
+    source.shape,
+    () => {
+      const w = source.data;
+      return scaleRows(w, a, fresh ? w : new Float32Array(w.length));
+    },
+    (dst) => {
+      if (write) write(dst);
+      scaleRows(write ? dst : source.data, a, dst);
+    },
+  );
   return { ...step, weight, bias, output };
 }
 

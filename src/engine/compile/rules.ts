@@ -6,7 +6,7 @@ import type { PoolAttrs } from '../../../kernels/core/attrs';
 import { windowOutputSize } from '../../../kernels/core/shape';
 import { type Tensor, shapeStr, sizeOf } from '../../../kernels/core/tensor';
 import { type GraphNode, type IrTensor, attrFloat, attrInt, attrInts, attrString } from '../../graph/ir';
-import { type ConvStep, type FcStep, type ValueId, computedWeight, isComputed } from '../plan';
+import { type ConvStep, type FcStep, type ValueId, computedWeight, isComputed, writerOf } from '../plan';
 import { type CompileContext, fail } from './context';
 import { BATCH, constInts, constantValue, floatsOf } from './fold';
 import {
@@ -29,7 +29,7 @@ export interface OpRule {
  * cost), or, when the reader computes it at each read (a copy, or read from the file), computed likewise.
  */
 function weightOf(shape: readonly number[], t: IrTensor & { dtype: 'float32' }): Tensor {
-  return isComputed(t) ? computedWeight(shape, () => t.data) : { shape, data: t.data };
+  return isComputed(t) ? computedWeight(shape, () => t.data, writerOf(t)) : { shape, data: t.data };
 }
 
 const constantNode: Rule = (node, ctx) => ctx.setConst(node, constantValue(node));

@@ -1,9 +1,9 @@
 // Lowers a Plan to what the generated kernels execute: NHWC value layouts, weights packed once into
 // panels (bias first), a liveness-planned activation arena for a given batch size, indirection tables,
 // and the program of step descriptors.
-import { type ConvStep, type FcStep, type PadStep, type Plan, type SliceStep, type Step, type ValueId, stepInputs } from '../plan';
+import { type ConvStep, type FcStep, type PadStep, type Plan, type SliceStep, type Step, type ValueId, stepInputs, writerOf } from '../plan';
 import { resolveSliceAxis, windowOutputSize } from '../../../kernels/core/shape';
-import { shapeStr } from '../../../kernels/core/tensor';
+import { type Tensor, shapeStr, sizeOf } from '../../../kernels/core/tensor';
 import {
   DESC_WORDS, ElementwiseDesc, GatherDesc, GatherSubsampleDesc, GavgPoolDesc, IgemmDesc, Kind, PoolDesc, VmulcaddcDesc, WinogradDesc,
 } from '../../../kernels/wasm/descriptors';
@@ -305,13 +305,24 @@ export function packSteps(plan: Plan, layouts: readonly ValueLayout[], winograd 
   let off = 0;
   const consts: StepConst[] = [];
   const dest: PackTarget = target ?? ((_, floats) => new Float32Array(floats));
+  // Weights that can be written into an array (read from the file, folded) go through one scratch array.
+  let scratch: Float32Array | undefined;
+  const most = Math.max(0, ...plan.steps.map((s) => (s.kind === 'conv' || s.kind === 'fc' ? sizeOf(s.weight.shape) : 0)));
+  const read = (w: Tensor): Float32Array => {
+    const write = writerOf(w);
+    if (!write) return w.data;
+    scratch ??= new Float32Array(most);
+    const dst = scratch.subarray(0, sizeOf(w.shape));
+    write(dst);
+    return dst;
+  };
   for (const s of plan.steps) {
     let c: StepConst = { offset: off, floats: 0 };
     if (s.kind === 'conv') {
       const cin = layouts[s.input]!.c;
       checkConv(s, cin);
       const [M, C, kh, kw] = s.weight.shape as [number, number, number, number];
-      const weight = s.weight.data;
+      const weight = read(s.weight);
       const tr = winograd ? winogradFor(s, weight, cin, layouts[s.output]!) : null;
       if (tr) {
         const csIn = layouts[s.input]!.cs;
@@ -327,7 +338,7 @@ export function packSteps(plan: Plan, layouts: readonly ValueLayout[], winograd 
       if (src.c * src.h * src.w !== K) throw new Error(`wasm engine: fc weight has K=${K}, input has ${src.c}x${src.h}x${src.w}`);
       const kPhys = src.h * src.w * src.cs;
       c = { offset: off, floats: fcPackedFloats(M, kPhys), kPhys };
-      packFc(s.weight.data, M, K, s.bias, src, dest(off, c.floats));
+      packFc(read(s.weight), M, K, s.bias, src, dest(off, c.floats));
     } else if (s.kind === 'batchNorm') {
       const cs = layouts[s.input]!.cs;
       c = { offset: off, floats: 2 * cs };
