@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type BenchRow, formatBenchTable, runBench } from './bench';
 import { formatLoadTable, runLoadBench } from './load';
-import { parseBenchArgs } from './main';
+import { benchMain, parseBenchArgs } from './main';
 
 test('bench flags: defaults, lists, and refusals that name the flag', () => {
   const d = parseBenchArgs([]);
@@ -66,4 +66,12 @@ test('the load table: parse, compile, pack + start and first run times and the p
   assert.equal(lines.length, 3);
   assert.match(lines[0]!, /parse ms .* compile ms .* pack\+start ms .* first run ms .* load total ms .* peak RSS MB/);
   assert.match(lines[2]!, new RegExp(`resnet20 .* wasm .* 2 .* 1\\.0 .* ${r.totalMs.toFixed(0)} .* ${(r.peakRssBytes / 2 ** 20).toFixed(1)}`));
+});
+
+test('resnet bench prints the load table after its timing table', async () => {
+  const out: string[] = [];
+  await benchMain(['--models', 'resnet20', '--engines', 'wasm', '--threads', '1', '--runs', '1', '--warmup', '0', '--no-memory'], (s) => out.push(s));
+  const text = out.join('\n');
+  assert.match(text, /load, from an ONNX file as `resnet classify` reads it, wasm engine, 1 thread, in this process/);
+  assert.match(text, /\| resnet20 \| wasm +\| +1 \| +1\.0 \| +\d+ \| +\d+ \| +\d+ \| +\d+ \| +\d+ \| +\d+\.\d\* \|/);
 });

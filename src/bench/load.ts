@@ -116,6 +116,14 @@ export async function loadChildMain(print: (s: string) => void): Promise<boolean
   return true;
 }
 
+/**
+ * Whether this process was started as the `resnet` command or the bench itself (bin/resnet.js, the bundle,
+ * src/cli/from-source.ts, src/bench/main.ts): only then can a load run in a fresh copy of it.
+ */
+export function startedAsCli(): boolean {
+  return /(bin[\\/]resnet(\.js)?|dist[\\/]cli\.js|src[\\/]cli[\\/]from-source\.ts|src[\\/]bench[\\/]main\.ts)$/.test(process.argv[1] ?? '');
+}
+
 /** Writes each zoo model to a temporary ONNX file and measures its load (see the file's comment). */
 export async function runLoadBench(opts: LoadOptions): Promise<LoadRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'resnet-bench-load-'));

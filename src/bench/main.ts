@@ -4,7 +4,7 @@
 import { CliError, intListOption, intOption, listOption, parse } from '../cli/args';
 import { UserError } from '../errors';
 import { type BenchRow, formatBenchTable, measureMachinePeak, measureWasmMemory, runBench } from './bench';
-import { formatLoadTable, loadChildMain, runLoadBench } from './load';
+import { formatLoadTable, loadChildMain, runLoadBench, startedAsCli } from './load';
 import { type TrainBenchRow, trainBenchMain } from './train-bench';
 
 export const BENCH_USAGE = `resnet bench [--models resnet18,resnet50,resnet20,resnet56] [--engines ts,wasm,ort-wasm]
@@ -60,7 +60,7 @@ export async function benchMain(argv: readonly string[], print: (s: string) => v
   const threads = Math.max(...a.threads);
   // Loads first, each in a process of its own; then memory, while this process holds nothing else.
   if (a.load && a.engines.includes('wasm')) log?.(`loading ${a.models.join(', ')} from ONNX files, each in a fresh process`);
-  const load = a.load && a.engines.includes('wasm') ? await runLoadBench({ models: a.models, threads, isolate: true }) : null;
+  const load = a.load && a.engines.includes('wasm') ? await runLoadBench({ models: a.models, threads, isolate: startedAsCli() }) : null;
   const memory = a.memory && a.engines.includes('wasm') ? await measureWasmMemory('resnet50', 1, threads) : null;
   const rows = await runBench({ ...a, log });
   const peak = await measureMachinePeak();
@@ -81,7 +81,8 @@ export async function benchMain(argv: readonly string[], print: (s: string) => v
   }
   if (load) {
     print('');
-    print(`load, from an ONNX file as \`resnet classify\` reads it, wasm engine, ${threads} thread${threads > 1 ? 's' : ''}, each model in a fresh process (peak RSS: the whole process's, node included):`);
+    const where = load.every((r) => r.isolated) ? 'each model in a fresh process' : 'in this process (*: peak RSS of all it did)';
+    print(`load, from an ONNX file as \`resnet classify\` reads it, wasm engine, ${threads} thread${threads > 1 ? 's' : ''}, ${where} (peak RSS: the whole process's, node included):`);
     print(formatLoadTable(load));
   }
   return rows;
