@@ -140,6 +140,67 @@ export function readRegularFile(path: string, opts: ReadOptions): Uint8Array {
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | (constants.O_NOCTTY ?? 0);
 
+/** A regular file read by range, piece by piece (src/onnx/source.ts's ByteSource). */
+export interface FileSource {
+  readonly byteLength: number;
+  /** `length` bytes from `offset`, in a fresh buffer. */
+  read(offset: number, length: number): Uint8Array;
+  /** dst.length bytes from `offset`, into dst. */
+  readInto(offset: number, dst: Uint8Array): void;
+  close(): void;
+}
+
+/**
+ * A regular file of at most `maxBytes` bytes, opened for reads by range (checked as readRegularFile checks
+ * it; its size is the one fstat gives now). A read that comes up short (the file shrank) throws FileReadError.
+ */
+export function openRegularFile(path: string, opts: ReadOptions): FileSource {
+  const what = opts.what ?? path;
+  checkRegularFile(path, opts);
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (e) {
+    if (notFound(e)) throw new FileReadError('not-found', `${what}: no such file`, { cause: e });
+    throw new FileReadError('unreadable', `${what}: cannot read (${describeErrno(e)})`, { cause: e });
+  }
+  let size: number;
+  try {
+    size = checkStats(fstatSync(fd), what, opts.maxBytes);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  let open = true;
+  const readInto = (offset: number, buf: Uint8Array): void => {
+    if (!open) throw new Error(`${what}: read after close`);
+    let got = 0;
+    while (got < buf.length) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, got, buf.length - got, offset + got);
+      } catch (e) {
+        throw new FileReadError('unreadable', `${what}: cannot read (${describeErrno(e)})`, { cause: e });
+      }
+      if (n === 0) throw new FileReadError('unreadable', `${what}: changed size while being read`);
+      got += n;
+    }
+  };
+  return {
+    byteLength: size,
+    read(offset, length) {
+      const buf = new Uint8Array(length);
+      readInto(offset, buf);
+      return buf;
+    },
+    readInto,
+    close() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
 /** readRegularFile without blocking the event loop (for Electron's main process). */
 export async function readRegularFileAsync(path: string, opts: ReadOptions): Promise<Uint8Array> {
   const what = opts.what ?? path;

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type BenchRow, formatBenchTable, runBench } from './bench';
-import { parseBenchArgs } from './main';
+import { formatLoadTable, runLoadBench } from './load';
+import { benchMain, parseBenchArgs } from './main';
 
 test('bench flags: defaults, lists, and refusals that name the flag', () => {
   const d = parseBenchArgs([]);
@@ -48,4 +49,29 @@ test('a real run: wasm and ORT-web agree on resnet20 and both report timings', a
   assert.ok(wasm.vsOrt !== null && Math.abs(wasm.vsOrt - wasm.ms / ort.ms) < 1e-9);
   assert.ok(wasm.diffVsOrt !== null && wasm.diffVsOrt < 1e-4, `wasm vs ORT relative difference ${wasm.diffVsOrt}`);
   await assert.rejects(runBench({ models: ['resnet20'], engines: ['tensorflow'], threads: [1], batch: 1 }), /unknown engine 'tensorflow'/);
+});
+
+test('the load table: parse, compile, pack + start and first run times and the peak memory of loading a model file', async () => {
+  assert.equal(parseBenchArgs([]).load, true);
+  assert.equal(parseBenchArgs(['--no-load']).load, false);
+  const rows = await runLoadBench({ models: ['resnet20'], threads: 2, isolate: false });
+  assert.equal(rows.length, 1);
+  const r = rows[0]!;
+  assert.equal(r.model, 'resnet20');
+  assert.ok(r.fileBytes > 1e6 && r.fileBytes < 1.2e6, `file ${r.fileBytes} bytes`);
+  for (const ms of [r.parseMs, r.compileMs, r.packMs, r.firstRunMs]) assert.ok(ms >= 0 && ms < r.totalMs + 1e-9, `phase ${ms} ms of ${r.totalMs}`);
+  assert.ok(Math.abs(r.parseMs + r.compileMs + r.packMs + r.firstRunMs - r.totalMs) < 1e-6);
+  assert.ok(r.peakRssBytes > 20 * 2 ** 20, `peak RSS ${r.peakRssBytes}`);
+  const lines = formatLoadTable(rows).split('\n');
+  assert.equal(lines.length, 3);
+  assert.match(lines[0]!, /parse ms .* compile ms .* pack\+start ms .* first run ms .* load total ms .* peak RSS MB/);
+  assert.match(lines[2]!, new RegExp(`resnet20 .* wasm .* 2 .* 1\\.0 .* ${r.totalMs.toFixed(0)} .* ${(r.peakRssBytes / 2 ** 20).toFixed(1)}`));
+});
+
+test('resnet bench prints the load table after its timing table', async () => {
+  const out: string[] = [];
+  await benchMain(['--models', 'resnet20', '--engines', 'wasm', '--threads', '1', '--runs', '1', '--warmup', '0', '--no-memory'], (s) => out.push(s));
+  const text = out.join('\n');
+  assert.match(text, /load, from an ONNX file as `resnet classify` reads it, wasm engine, 1 thread, in this process/);
+  assert.match(text, /\| resnet20 \| wasm +\| +1 \| +1\.0 \| +\d+ \| +\d+ \| +\d+ \| +\d+ \| +\d+ \| +\d+\.\d\* \|/);
 });

@@ -8,7 +8,7 @@ import { enableRelaxedSimdInNode } from '../../kernels/wasm/node-relaxed';
 import { type MemoryBreakdown, type WasmExecutor, createWasmExecutor } from '../engine/wasm/executor';
 import { measureSimdPeak } from '../../kernels/wasm/peak';
 import { compileGraph } from '../engine/compile';
-import type { Plan } from '../engine/plan';
+import { type Plan, withWeightsInMemory } from '../engine/plan';
 import { runPlan } from '../engine/run-ts';
 import { UserError } from '../errors';
 import { serializeOnnx } from '../onnx/write';
@@ -112,16 +112,19 @@ function planMacs(plan: Plan): number {
 async function makeCell(model: string, engine: BenchEngine, threads: number, plan: Plan, onnx: () => Uint8Array, relaxed: boolean): Promise<Cell> {
   const base = { model, engine, threads, times: [] as number[] };
   switch (engine) {
-    case 'ts':
+    case 'ts': {
+      // The ts engine reads the weights at every run: hold them computed (plan.ts: withWeightsInMemory).
+      const held = withWeightsInMemory(plan);
       return {
         ...base,
         run: async (x) => {
           const t0 = performance.now();
-          const output = runPlan(plan, x, 'ts').outputs[0]!;
+          const output = runPlan(held, x, 'ts').outputs[0]!;
           return { output, ms: performance.now() - t0 };
         },
         dispose: async () => {},
       };
+    }
     case 'wasm': {
       const ex: WasmExecutor = await createWasmExecutor(plan, { threads, relaxedSimd: relaxed });
       return {
@@ -267,7 +270,7 @@ export async function measureWasmMemory(model: string, batch: number, threads: n
   const rss0 = rss();
   const plan = compileGraph(buildModel(zooSpec(model), { name: model }));
   let weightBytes = 0;
-  for (const s of plan.steps) if (s.kind === 'conv' || s.kind === 'fc') weightBytes += (s.weight.data.length + s.bias.length) * 4;
+  for (const s of plan.steps) if (s.kind === 'conv' || s.kind === 'fc') weightBytes += (sizeOf(s.weight.shape) + s.bias.length) * 4;
   const acts = plan.values.map((v) => sizeOf(v.shape) * 4 * batch).sort((a, b) => b - a);
   const largestTwoActivationBytes = (acts[0] ?? 0) + (acts[1] ?? 0);
   const ex = await createWasmExecutor(plan, { threads });

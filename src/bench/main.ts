@@ -4,10 +4,11 @@
 import { CliError, intListOption, intOption, listOption, parse } from '../cli/args';
 import { UserError } from '../errors';
 import { type BenchRow, formatBenchTable, measureMachinePeak, measureWasmMemory, runBench } from './bench';
+import { formatLoadTable, loadChildMain, runLoadBench, startedAsCli } from './load';
 import { type TrainBenchRow, trainBenchMain } from './train-bench';
 
 export const BENCH_USAGE = `resnet bench [--models resnet18,resnet50,resnet20,resnet56] [--engines ts,wasm,ort-wasm]
-             [--threads 1,2] [--batch N] [--runs N] [--warmup N] [--no-relaxed] [--no-memory] [--json]`;
+             [--threads 1,2] [--batch N] [--runs N] [--warmup N] [--no-relaxed] [--no-memory] [--no-load] [--json]`;
 
 export interface BenchArgs {
   models: string[];
@@ -19,11 +20,13 @@ export interface BenchArgs {
   json: boolean;
   relaxedSimd: boolean;
   memory: boolean;
+  /** Load times and peak memory per model (wasm engine), each in a fresh process. */
+  load: boolean;
 }
 
 const DEFAULTS: BenchArgs = {
   models: ['resnet18', 'resnet50', 'resnet20', 'resnet56'], engines: ['ts', 'wasm', 'ort-wasm'], threads: [1, 2],
-  batch: 1, runs: 5, warmup: 2, json: false, relaxedSimd: true, memory: true,
+  batch: 1, runs: 5, warmup: 2, json: false, relaxedSimd: true, memory: true, load: true,
 };
 
 /** The bench's flags, through the CLI's one argument parser (src/cli/args.ts). */
@@ -31,7 +34,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const { values, positionals } = parse(argv, {
     models: { type: 'string' }, engines: { type: 'string' }, threads: { type: 'string' }, batch: { type: 'string' },
     runs: { type: 'string' }, warmup: { type: 'string' }, json: { type: 'boolean' }, 'no-relaxed': { type: 'boolean' },
-    'no-memory': { type: 'boolean' },
+    'no-memory': { type: 'boolean' }, 'no-load': { type: 'boolean' },
   });
   if (positionals.length > 0) throw new CliError(`bench takes no positional arguments (got '${positionals[0]}'): ${BENCH_USAGE}`);
   return {
@@ -44,20 +47,25 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     json: values['json'] === true,
     relaxedSimd: values['no-relaxed'] !== true,
     memory: values['no-memory'] !== true,
+    load: values['no-load'] !== true,
   };
 }
 
 /** Runs the benchmark and writes its report with `print`; returns the rows. */
 export async function benchMain(argv: readonly string[], print: (s: string) => void = (s) => console.log(s)): Promise<BenchRow[] | TrainBenchRow[]> {
+  if (await loadChildMain(print)) return [];
   if (argv.includes('--train')) return trainBenchMain(argv, print);
   const a = parseBenchArgs(argv);
   const log = a.json ? undefined : (line: string): void => console.error(`bench: ${line}`);
-  // Memory first, while the process holds nothing else.
-  const memory = a.memory && a.engines.includes('wasm') ? await measureWasmMemory('resnet50', 1, Math.max(...a.threads)) : null;
+  const threads = Math.max(...a.threads);
+  // Loads first, each in a process of its own; then memory, while this process holds nothing else.
+  if (a.load && a.engines.includes('wasm')) log?.(`loading ${a.models.join(', ')} from ONNX files, each in a fresh process`);
+  const load = a.load && a.engines.includes('wasm') ? await runLoadBench({ models: a.models, threads, isolate: startedAsCli() }) : null;
+  const memory = a.memory && a.engines.includes('wasm') ? await measureWasmMemory('resnet50', 1, threads) : null;
   const rows = await runBench({ ...a, log });
   const peak = await measureMachinePeak();
   if (a.json) {
-    print(JSON.stringify({ rows, peak, memory }, null, 2));
+    print(JSON.stringify({ rows, peak, memory, load }, null, 2));
     return rows;
   }
   print(formatBenchTable(rows));
@@ -70,6 +78,12 @@ export async function benchMain(argv: readonly string[], print: (s: string) => v
     print(`memory, ${memory.model} batch ${memory.batch}: wasm engine ${mb(memory.wasmMemoryBytes)} = packed weights ${mb(b.weights)} + ` +
       `activation arena ${mb(b.arena)} + Winograd scratch ${mb(b.scratch)} + tables ${mb(b.tables)}; model weights ${mb(memory.weightBytes)}, ` +
       `bound 2 x weights + two largest activations = ${mb(memory.boundBytes)}; process RSS growth incl. graph and plan ${mb(memory.rssGrowthBytes)}`);
+  }
+  if (load) {
+    print('');
+    const where = load.every((r) => r.isolated) ? 'each model in a fresh process' : 'in this process (*: peak RSS of all it did)';
+    print(`load, from an ONNX file as \`resnet classify\` reads it, wasm engine, ${threads} thread${threads > 1 ? 's' : ''}, ${where} (peak RSS: the whole process's, node included):`);
+    print(formatLoadTable(load));
   }
   return rows;
 }

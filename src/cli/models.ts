@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { shippedModelPath } from '../models-dir';
 import { serializeOnnx } from '../onnx/write';
 import { MAX_MODEL_BYTES } from '../onnx/read';
-import { readRegularFile } from '../read-file';
+import { type FileSource, openRegularFile, readRegularFile } from '../read-file';
 import { buildModel } from '../zoo/build';
 import { isZooName, zooSpec, type ShortcutOption } from '../zoo/spec';
 import { CliError } from './args';
@@ -12,6 +12,16 @@ import { checkpointOnnxBytes, isCheckpointFile } from './import';
 
 export function readModelFile(path: string): Uint8Array {
   return readRegularFile(path, { maxBytes: MAX_MODEL_BYTES });
+}
+
+/**
+ * modelBytes, but an ONNX file on disk is opened, not read: the engine reads each layer's weights from it
+ * as it packs that layer, so the file is never held whole (close it when done).
+ */
+export function modelSource(arg: string, opts: ZooOptions = {}): { model: Uint8Array | FileSource; close(): void } {
+  if (isZooName(arg) || !existsSync(arg) || isCheckpointFile(arg)) return { model: modelBytes(arg, opts), close: () => {} };
+  const file = openRegularFile(arg, { maxBytes: MAX_MODEL_BYTES });
+  return { model: file, close: () => file.close() };
 }
 
 export interface ZooOptions {

@@ -3,6 +3,7 @@
 // (batch is always dimension 0 and is chosen at run time).
 import type { Tensor } from '../../kernels/core/tensor';
 import type { ConvAttrs, PoolAttrs } from '../../kernels/core/attrs';
+import { WRITE_INTO, type WritesInto } from '../graph/ir';
 
 export type ValueId = number;
 
@@ -139,4 +140,35 @@ export interface Plan {
   readonly steps: readonly Step[];
   /** One entry per step, same order. */
   readonly stats: readonly LayerStat[];
+}
+
+/**
+ * A weight tensor whose data is computed when it is read, anew at every read: the model file's weights
+ * (read from the file, or a copy where they are misaligned in memory) with BatchNormalization and Gemm's
+ * alpha folded in. So a compiled plan holds no float copy of the model: an engine reads each layer's
+ * weights once, packs them and lets them go. `compute` must return a fresh array at every call: whoever
+ * reads a computed weight owns what it gets (and may change it). Read `data` once per use.
+ */
+export function computedWeight(shape: readonly number[], compute: () => Float32Array, into?: (dst: Float32Array) => void): Tensor {
+  const t = Object.defineProperty({ shape }, 'data', { get: compute, enumerable: true });
+  return (into ? Object.defineProperty(t, WRITE_INTO, { value: into }) : t) as Tensor;
+}
+
+/** The writer of a computed tensor's values into a given array (ir.ts: WRITE_INTO), if it has one. */
+export function writerOf(t: object): ((dst: Float32Array) => void) | undefined {
+  return (t as WritesInto)[WRITE_INTO];
+}
+
+/**
+ * Whether a tensor's data is computed at each read, a fresh array the reader owns (computedWeight, and the
+ * reader's initializers that are copied or read from the file when used), rather than an array it holds.
+ */
+export function isComputed(t: { readonly data: unknown }): boolean {
+  return Object.getOwnPropertyDescriptor(t, 'data')?.get !== undefined;
+}
+
+/** The plan with its weights computed once and held: for the 'ts' engine, which reads them at every run. */
+export function withWeightsInMemory(plan: Plan): Plan {
+  const steps = plan.steps.map((s): Step => (s.kind === 'conv' || s.kind === 'fc' ? { ...s, weight: { shape: s.weight.shape, data: s.weight.data } } : s));
+  return { ...plan, steps };
 }

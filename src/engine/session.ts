@@ -5,6 +5,7 @@ import { registerAll } from './register';
 import type { Graph } from '../graph/ir';
 import { type ModelMeta, fallbackLabels, parseMeta } from '../model-meta';
 import { parseOnnx } from '../onnx/read';
+import { type ByteSource, readAll } from '../onnx/source';
 import { serializeOnnx } from '../onnx/write';
 import { createOrtRunner } from '../ort/ort-session';
 import { createWasmExecutor } from './wasm/executor';
@@ -13,7 +14,7 @@ import { urlWorkerFactory } from './wasm/threads';
 import { type Tensor, sizeOf } from '../../kernels/core/tensor';
 import { softmaxRows } from './classify';
 import { compileGraph } from './compile';
-import type { LayerStat, Plan } from './plan';
+import { type LayerStat, type Plan, withWeightsInMemory } from './plan';
 import { runPlan, type StepTiming } from './run-ts';
 
 /** Ours ('ts': readable TypeScript reference; 'wasm': SIMD, multi-threaded), then ONNX Runtime Web's. */
@@ -109,8 +110,11 @@ function defaultInputShape(graph: Graph): readonly number[] | undefined {
   return [typeof dims[0] === 'number' ? dims[0] : 3, 224, 224];
 }
 
+/** The model's bytes, or a source that reads them by range (a file on disk: see src/onnx/source.ts). */
+export type ModelInput = Uint8Array | ByteSource;
+
 export function compileModel(
-  bytes: Uint8Array, inputShape?: readonly number[], extraOutputs: SessionOptions['extraOutputs'] = [],
+  bytes: ModelInput, inputShape?: readonly number[], extraOutputs: SessionOptions['extraOutputs'] = [],
 ): { graph: Graph; plan: Plan; info: ModelInfo; extra: readonly string[] } {
   const parsed = parseOnnx(bytes);
   const extra = typeof extraOutputs === 'function' ? extraOutputs(parsed) : extraOutputs;
@@ -137,16 +141,24 @@ interface EngineRunner {
   dispose(): Promise<void>;
 }
 
-export async function loadModel(bytes: Uint8Array, opts: SessionOptions): Promise<Session> {
+/**
+ * Compiles the model and starts the engine. From a ByteSource our engines read each layer's weights from it
+ * as they pack that layer (the source must stay readable while the session may recompile: layer outputs);
+ * ONNX Runtime gets the whole file.
+ */
+export async function loadModel(bytes: ModelInput, opts: SessionOptions): Promise<Session> {
   const compiled = compileModel(bytes, opts.inputShape, opts.extraOutputs);
   const { info, extra } = compiled;
   const outputIsProbabilities = compiled.plan.outputIsProbabilities;
   // Engines other than 'ts' keep their own copy of the weights (packed in wasm memory, or in ORT), so the
   // plan's is dropped after they start and recompiled only if asked for (layer responses, activations).
-  let plan: Plan | undefined = compiled.plan;
-  const planOf = (): Plan => (plan ??= compileModel(bytes, opts.inputShape, extra).plan);
-  const engineBytes = extra.length > 0 && opts.engine.startsWith('ort-') ? bytesWithOutputs(compiled.graph, compiled.plan) : bytes;
-  let runner: EngineRunner | undefined = await startEngine(opts, compiled.plan, engineBytes);
+  // The compiled plan's weights are computed from the file's bytes when read (plan.ts: computedWeight); the
+  // 'ts' engine, which reads them at every run, holds them computed once.
+  let plan: Plan | undefined = opts.engine === 'ts' ? withWeightsInMemory(compiled.plan) : compiled.plan;
+  const planOf = (): Plan => (plan ??= withWeightsInMemory(compileModel(bytes, opts.inputShape, extra).plan));
+  const ort = opts.engine.startsWith('ort-');
+  const engineBytes = !ort ? new Uint8Array(0) : extra.length > 0 ? bytesWithOutputs(compiled.graph, compiled.plan) : bytes instanceof Uint8Array ? bytes : readAll(bytes);
+  let runner: EngineRunner | undefined = await startEngine(opts, plan, engineBytes);
   if (opts.engine !== 'ts') plan = undefined;
 
   const finish = (outputs: readonly Tensor[], t0: number, timings: readonly StepTiming[], activations?: ReadonlyMap<string, Tensor>): RunResult => {

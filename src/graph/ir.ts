@@ -8,6 +8,18 @@ export type IrTensor =
   | { readonly dtype: 'float32'; readonly dims: readonly number[]; readonly data: Float32Array }
   | { readonly dtype: 'int64'; readonly dims: readonly number[]; readonly data: BigInt64Array };
 
+/**
+ * A float tensor whose `data` is computed at each read (a fresh array: read from a file, copied, folded) may
+ * also write those values into an array it is given, allocating nothing: `t[WRITE_INTO]?.(dst)`, with dst
+ * of the tensor's element count. The wasm engine packs weights through one scratch array this way.
+ */
+export const WRITE_INTO: unique symbol = Symbol('writeInto');
+
+/** What may carry WRITE_INTO. */
+export interface WritesInto {
+  readonly [WRITE_INTO]?: (dst: Float32Array) => void;
+}
+
 export type Attr =
   | { readonly type: 'int'; readonly value: number }
   | { readonly type: 'ints'; readonly value: readonly number[] }

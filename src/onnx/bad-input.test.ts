@@ -6,20 +6,27 @@ import type onnxProto from 'onnx-proto';
 import { OnnxError } from './error';
 import { type GraphProto, onnx, type TensorProto } from './proto';
 import { MAX_MODEL_BYTES, parseOnnx, parseTensorProto } from './read';
+import { memorySource } from './source';
 import { rng, sampleGraph } from './testdata/sample-graphs';
 import { serializeOnnx } from './write';
 
 type ModelObject = onnxProto.onnx.IModelProto;
 
+/** The file is refused with a message naming `parts`, the same whether read from memory or by range (source.ts). */
 function refuses(bytes: Uint8Array, ...parts: string[]): OnnxError {
-  let caught: unknown;
-  try {
-    parseOnnx(bytes);
-  } catch (e) {
-    caught = e;
-  }
+  const errorOf = (input: Parameters<typeof parseOnnx>[0]): unknown => {
+    try {
+      parseOnnx(input);
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  };
+  const caught = errorOf(bytes);
   assert.ok(caught instanceof OnnxError, `expected an OnnxError, got ${caught === undefined ? 'success' : String(caught)}`);
   for (const p of parts) assert.ok(caught.message.includes(p), `message "${caught.message}" should mention "${p}"`);
+  const byRange = errorOf(memorySource(bytes));
+  assert.ok(byRange instanceof OnnxError && byRange.message === caught.message, `read by range: ${String(byRange)}`);
   return caught;
 }
 

@@ -9,7 +9,8 @@ import {
   int64ToNumber, type ModelProto, type NodeProto, onnx, type TensorProto, utf8, type ValueInfoProto,
   type DecodedDimension, type DecodedTypeProto,
 } from './proto';
-import { MAX_TENSOR_ELEMENTS, tensorFromProto } from './tensor';
+import { type ByteSource, modelSkeleton, readAll } from './source';
+import { MAX_TENSOR_ELEMENTS, type RawBytes, tensorFromProto } from './tensor';
 import { checkWireFormat } from './wire-check';
 
 /** Files larger than this are refused before decoding (protobuf itself cannot address more than 2 GiB). */
@@ -32,18 +33,52 @@ export interface ParseOptions {
   readonly maxBytes?: number;
 }
 
-/** Parses and validates an ONNX ModelProto. Throws OnnxError for anything we cannot run faithfully. */
-export function parseOnnx(bytes: Uint8Array, opts: ParseOptions = {}): Graph {
-  const model = decodeModel(bytes, opts.maxBytes ?? MAX_MODEL_BYTES);
+/**
+ * Parses and validates an ONNX ModelProto. Throws OnnxError for anything we cannot run faithfully.
+ * Bytes in memory: float initializers are views of them where aligned (don't change the bytes while the
+ * graph is in use). A ByteSource (a file read piece by piece, source.ts): the initializers' large raw_data
+ * stays in the file and is read when an initializer's data is read, so the model is never held whole; the
+ * checks are the same, and a file whose framing is unusual is read whole and checked as bytes are.
+ */
+export function parseOnnx(input: Uint8Array | ByteSource, opts: ParseOptions = {}): Graph {
+  const maxBytes = opts.maxBytes ?? MAX_MODEL_BYTES;
+  if (input instanceof Uint8Array) return modelGraph(decodeModel(input, maxBytes), input.length);
+  const src = input;
+  checkSize(src.byteLength, maxBytes);
+  const head = src.read(0, Math.min(src.byteLength, 64));
+  // A file that starts like text or an archive (or with whitespace that could hide one) goes the whole-file way.
+  const skeleton = sniffNonOnnx(head) === undefined && ![0xef, 0x20, 0x09, 0x0a, 0x0d].includes(head[0]!) ? modelSkeleton(src) : undefined;
+  if (skeleton) {
+    let model: ModelProto | undefined;
+    try {
+      checkWireFormat(skeleton.bytes, 'Model');
+      model = onnx.ModelProto.decode(skeleton.bytes);
+    } catch {
+      // Refused by the wire check or by protobufjs: read the whole file, for the error it gives as bytes.
+    }
+    if (model) {
+      const left = (i: number): RawBytes | undefined => {
+        const r = skeleton.raw[i];
+        if (!r) return undefined;
+        const into = src.readInto?.bind(src);
+        return { byteLength: r.length, read: () => src.read(r.offset, r.length), ...(into && { readInto: (dst: Uint8Array) => into(r.offset, dst) }) };
+      };
+      return modelGraph(model, src.byteLength, left);
+    }
+  }
+  return parseOnnx(readAll(src), opts);
+}
+
+function modelGraph(model: ModelProto, byteLength: number, left?: (initializer: number) => RawBytes | undefined): Graph {
   const g = model.graph;
-  if (!g) throw new OnnxError(`not an ONNX model: the file (${bytes.length} bytes) has no graph`);
+  if (!g) throw new OnnxError(`not an ONNX model: the file (${byteLength} bytes) has no graph`);
   const ir = int64ToNumber(model.irVersion);
   if (ir < 1) throw new OnnxError(ir === 0 ? 'not an ONNX model: ir_version is missing' : `not an ONNX model: ir_version ${ir} is not valid`);
   if (ir > MAX_IR_VERSION) {
     throw new OnnxError(`the model's IR version ${ir} is newer than this reader knows (up to ${MAX_IR_VERSION}); re-export it with an older ONNX`);
   }
   const opset = defaultOpset(model);
-  return convertGraph(g, opset, metadataOf(model));
+  return convertGraph(g, opset, metadataOf(model), left);
 }
 
 /** Parses a serialized TensorProto (the input_N.pb / output_N.pb files of ONNX's test data). */
@@ -67,11 +102,15 @@ export function opsUsed(graph: Graph): string[] {
 
 // ---- decoding -------------------------------------------------------------------------------------
 
-function decodeModel(bytes: Uint8Array, maxBytes: number): ModelProto {
-  if (bytes.length > maxBytes) {
-    throw new OnnxError(`model file is ${bytes.length} bytes, over the limit of ${maxBytes} bytes`);
+function checkSize(length: number, maxBytes: number): void {
+  if (length > maxBytes) {
+    throw new OnnxError(`model file is ${length} bytes, over the limit of ${maxBytes} bytes`);
   }
-  if (bytes.length === 0) throw new OnnxError('model file is empty (0 bytes)');
+  if (length === 0) throw new OnnxError('model file is empty (0 bytes)');
+}
+
+function decodeModel(bytes: Uint8Array, maxBytes: number): ModelProto {
+  checkSize(bytes.length, maxBytes);
   const kind = sniffNonOnnx(bytes);
   if (kind) throw new OnnxError(`not an ONNX model: the file looks like ${kind}`);
   wireCheck(bytes, 'Model', 'not a valid ONNX model');
@@ -155,17 +194,17 @@ function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
 
 // ---- graph ----------------------------------------------------------------------------------------
 
-function convertGraph(g: GraphProto, opset: number, metadata: Record<string, string>): Graph {
+function convertGraph(g: GraphProto, opset: number, metadata: Record<string, string>, left?: (initializer: number) => RawBytes | undefined): Graph {
   const nodeProtos = g.node ?? [];
   if (nodeProtos.length === 0) throw new OnnxError('the graph has no nodes');
 
   const initializers = new Map<string, IrTensor>();
   const elemTypes = new Map<string, string>();
-  for (const t of g.initializer ?? []) {
+  for (const [i, t] of (g.initializer ?? []).entries()) {
     const name = t.name ?? '';
     if (name === '') throw new OnnxError('an initializer has no name');
     if (initializers.has(name)) throw new OnnxError(`initializer '${name}' is declared twice`);
-    initializers.set(name, tensorFromProto(t, `initializer '${name}'`));
+    initializers.set(name, tensorFromProto(t, `initializer '${name}'`, left?.(i)));
     // The file's own element type (DOUBLE and INT32 are converted on reading), for the op rules' type checks.
     elemTypes.set(name, dataTypeName(t.dataType));
   }

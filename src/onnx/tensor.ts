@@ -1,6 +1,6 @@
 // TensorProto <-> IrTensor. Every size is checked before anything is allocated, so a file can only make
 // us allocate as much as the data it actually carries (at most twice that, for INT32 -> int64).
-import type { IrTensor } from '../graph/ir';
+import { type IrTensor, WRITE_INTO } from '../graph/ir';
 import { OnnxError } from './error';
 import { DataType, dataTypeName, int64ToBigInt, type TensorProto } from './proto';
 
@@ -64,6 +64,41 @@ function fromLittleEndian<T extends Float32Array | Float64Array | Int32Array | B
   return out;
 }
 
+/** raw_data: its length, and its bytes (a view of the file's bytes in memory, or read from the file when asked). */
+export interface RawBytes {
+  readonly byteLength: number;
+  read(): Uint8Array;
+  /** The bytes into dst (byteLength long), where that needs no buffer of its own. */
+  readInto?(dst: Uint8Array): void;
+}
+
+const floatsOfRaw = (raw: Uint8Array): Float32Array =>
+  LITTLE_ENDIAN_HOST && raw.byteOffset % 4 === 0
+    ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4)
+    : fromLittleEndian(raw, new Float32Array(raw.byteLength / 4), (v, o) => v.getFloat32(o, true));
+
+/**
+ * A FLOAT tensor over little-endian raw bytes without copying them where it can. Bytes in memory, 4-byte
+ * aligned on a little-endian host: `data` is a view of them (of the file's bytes: the caller must not change
+ * those while the tensor is in use). Otherwise `data` is computed when read, anew at each read: a copy of
+ * misaligned bytes (protobuf aligns nothing), or the bytes read from the file, so a model is never held
+ * twice: the compiler reads each weight once, as it folds and packs that layer.
+ */
+function float32OfRaw(dims: readonly number[], raw: RawBytes, inMemory: boolean): IrTensor {
+  if (inMemory) {
+    const bytes = raw.read();
+    if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0) return { dtype: 'float32', dims, data: floatsOfRaw(bytes) };
+  }
+  const into = (dst: Float32Array): void => {
+    const bytes = new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength);
+    if (!LITTLE_ENDIAN_HOST) dst.set(floatsOfRaw(raw.read()));
+    else if (raw.readInto) raw.readInto(bytes);
+    else bytes.set(raw.read());
+  };
+  const t = Object.defineProperty({ dtype: 'float32' as const, dims }, 'data', { get: () => floatsOfRaw(raw.read()), enumerable: true });
+  return Object.defineProperty(t, WRITE_INTO, { value: into }) as IrTensor;
+}
+
 /** The data source of a tensor: raw_data bytes or the typed repeated field, checked against the count. */
 function pickData<T>(
   t: TensorProto,
@@ -72,20 +107,22 @@ function pickData<T>(
   bytesPerElement: number,
   dims: readonly number[],
   where: string,
-): { raw: Uint8Array } | { values: readonly T[] } {
+  left: RawBytes | undefined,
+): { raw: RawBytes } | { values: readonly T[] } {
   const count = elementCount(dims);
-  const raw = t.rawData ?? new Uint8Array(0);
+  const inline = t.rawData ?? new Uint8Array(0);
+  const raw: RawBytes = left ?? { byteLength: inline.length, read: () => inline };
   const values = typed ?? [];
   // A decoded message has raw_data as its own property when the file has the field, even empty (ONNX's
   // proto2 presence): then raw_data is the data, and an empty one beside typed values is a mismatch.
-  const hasRaw = raw.length > 0 || Object.hasOwn(t, 'rawData');
+  const hasRaw = left !== undefined || raw.byteLength > 0 || Object.hasOwn(t, 'rawData');
   if (hasRaw && values.length > 0) {
-    throw new OnnxError(`${where}: has both raw_data (${raw.length} bytes) and ${typedField} (${values.length} values)`);
+    throw new OnnxError(`${where}: has both raw_data (${raw.byteLength} bytes) and ${typedField} (${values.length} values)`);
   }
   if (hasRaw) {
     const need = count * bytesPerElement;
-    if (raw.length !== need) {
-      throw new OnnxError(`${where}: raw_data has ${raw.length} bytes, dims ${dimsStr(dims)} need ${need}`);
+    if (raw.byteLength !== need) {
+      throw new OnnxError(`${where}: raw_data has ${raw.byteLength} bytes, dims ${dimsStr(dims)} need ${need}`);
     }
     return { raw };
   }
@@ -107,8 +144,9 @@ function externalLocation(t: TensorProto): string | undefined {
 /**
  * Converts a TensorProto to an IrTensor. FLOAT and INT64 are read as is; DOUBLE becomes float32 (refused
  * if a value does not fit) and INT32 becomes int64 (always exact). `where` names the tensor in errors.
+ * `left`: the raw_data, when the reader left it in the file (source.ts); FLOAT data is then read when used.
  */
-export function tensorFromProto(t: TensorProto, where: string): IrTensor {
+export function tensorFromProto(t: TensorProto, where: string, left?: RawBytes): IrTensor {
   // dataLocation EXTERNAL = 1
   if (t.dataLocation === 1 || (t.externalData?.length ?? 0) > 0) {
     const loc = externalLocation(t);
@@ -122,16 +160,14 @@ export function tensorFromProto(t: TensorProto, where: string): IrTensor {
   const count = elementCount(dims);
   switch (t.dataType ?? 0) {
     case DataType.FLOAT: {
-      const src = pickData(t, t.floatData, 'float_data', 4, dims, where);
-      const data = 'raw' in src
-        ? fromLittleEndian(src.raw, new Float32Array(count), (v, o) => v.getFloat32(o, true))
-        : Float32Array.from(src.values);
-      return { dtype: 'float32', dims, data };
+      const src = pickData(t, t.floatData, 'float_data', 4, dims, where, left);
+      if ('raw' in src) return float32OfRaw(dims, src.raw, left === undefined);
+      return { dtype: 'float32', dims, data: Float32Array.from(src.values) };
     }
     case DataType.DOUBLE: {
-      const src = pickData(t, t.doubleData, 'double_data', 8, dims, where);
+      const src = pickData(t, t.doubleData, 'double_data', 8, dims, where, left);
       const doubles = 'raw' in src
-        ? fromLittleEndian(src.raw, new Float64Array(count), (v, o) => v.getFloat64(o, true))
+        ? fromLittleEndian(src.raw.read(), new Float64Array(count), (v, o) => v.getFloat64(o, true))
         : Float64Array.from(src.values);
       for (let i = 0; i < doubles.length; i++) {
         if (Math.abs(doubles[i]!) > FLOAT32_MAX && Number.isFinite(doubles[i]!)) {
@@ -141,16 +177,16 @@ export function tensorFromProto(t: TensorProto, where: string): IrTensor {
       return { dtype: 'float32', dims, data: Float32Array.from(doubles) };
     }
     case DataType.INT64: {
-      const src = pickData(t, t.int64Data, 'int64_data', 8, dims, where);
+      const src = pickData(t, t.int64Data, 'int64_data', 8, dims, where, left);
       const data = 'raw' in src
-        ? fromLittleEndian(src.raw, new BigInt64Array(count), (v, o) => v.getBigInt64(o, true))
+        ? fromLittleEndian(src.raw.read(), new BigInt64Array(count), (v, o) => v.getBigInt64(o, true))
         : BigInt64Array.from(src.values, int64ToBigInt);
       return { dtype: 'int64', dims, data };
     }
     case DataType.INT32: {
-      const src = pickData(t, t.int32Data, 'int32_data', 4, dims, where);
+      const src = pickData(t, t.int32Data, 'int32_data', 4, dims, where, left);
       const ints = 'raw' in src
-        ? fromLittleEndian(src.raw, new Int32Array(count), (v, o) => v.getInt32(o, true))
+        ? fromLittleEndian(src.raw.read(), new Int32Array(count), (v, o) => v.getInt32(o, true))
         : Int32Array.from(src.values);
       return { dtype: 'int64', dims, data: BigInt64Array.from(ints, (v) => BigInt(v)) };
     }

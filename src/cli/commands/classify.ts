@@ -14,7 +14,7 @@ import { ensureUserFolder, writeUserFile } from '../../write-file';
 import { CliError, choice, intOption, parse } from '../args';
 import type { Command } from '../command';
 import { CLI_ENGINES, DEFAULT_ENGINE, defaultThreads, untrainedNote } from '../engines';
-import { modelBytes } from '../models';
+import { modelSource } from '../models';
 
 export const classify: Command = {
   name: 'classify',
@@ -29,12 +29,20 @@ export const classify: Command = {
     const engine: EngineName = choice(values['engine'], 'engine', CLI_ENGINES, DEFAULT_ENGINE);
     const top = intOption(values['top'], 'top', 1, 1000, 5);
     const threads = intOption(values['threads'], 'threads', 1, 64, defaultThreads());
-    const bytes = modelBytes(values['model']);
     const camDir = typeof values['cam'] === 'string' ? values['cam'] : undefined;
-    const head = camDir === undefined ? null : findCamHead(parseOnnx(bytes));
-    if (camDir !== undefined && !head) throw new CliError(`--cam needs a net that ends in global average pooling and one fully-connected layer; ${values['model']} does not`);
-    if (camDir !== undefined) ensureUserFolder(camDir);
-    const session = await loadModel(bytes, { engine, threads, ...(head && { extraOutputs: [head.features] }) });
+    // An .onnx file is read layer by layer as the engine packs it, not held whole (models.ts: modelSource).
+    const source = modelSource(values['model']);
+    let session: Awaited<ReturnType<typeof loadModel>>;
+    let head: CamHead | null;
+    try {
+      head = camDir === undefined ? null : findCamHead(parseOnnx(source.model));
+      if (camDir !== undefined && !head) throw new CliError(`--cam needs a net that ends in global average pooling and one fully-connected layer; ${values['model']} does not`);
+      if (camDir !== undefined) ensureUserFolder(camDir);
+      session = await loadModel(source.model, { engine, threads, ...(head && { extraOutputs: [head.features] }) });
+    } catch (e) {
+      source.close();
+      throw e;
+    }
     const results: unknown[] = [];
     let failures = 0;
     try {
@@ -65,6 +73,7 @@ export const classify: Command = {
       }
     } finally {
       await session.dispose();
+      source.close();
     }
     if (values['json']) io.out(JSON.stringify(results, null, 2));
     const n = positionals.length;

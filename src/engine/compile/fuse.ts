@@ -2,25 +2,48 @@
 // BatchNormalization into the conv's weights and bias, a constant Add into a conv or fc bias, ReLU into a
 // conv / add / fc output, the residual Add into the conv that computes one of its operands (moving a cheap
 // shortcut step earlier when that is what makes the operand ready in time).
-import type { Tensor } from '../../../kernels/core/tensor';
 import { sizeOf } from '../../../kernels/core/tensor';
 import type { GraphNode } from '../../graph/ir';
-import type { AddStep, ConvStep, FcStep, ValueId } from '../plan';
+import { type AddStep, type ConvStep, type FcStep, type ValueId, computedWeight, isComputed, writerOf } from '../plan';
 import { type CompileContext, type Producer, fail } from './context';
 import { floatsOf } from './fold';
 
-/** y = conv(x) * a + shift per output channel, folded into the weights and bias. */
+/**
+ * y = conv(x) * a + shift per output channel, folded into the weights and bias. The folded weights are
+ * computed when read (plan.ts: computedWeight), from the conv's: in place when those are computed too (a
+ * fresh array at each read), else into a new array, so no folded copy of the model is held.
+ */
 export function foldAffineIntoConv(step: ConvStep, a: Float32Array, shift: Float32Array, output: ValueId): ConvStep {
   const [m] = step.weight.shape as [number];
-  const per = step.weight.data.length / m;
-  const w = new Float32Array(step.weight.data.length);
+  const source = step.weight;
   const bias = new Float32Array(m);
-  for (let o = 0; o < m; o++) {
-    for (let i = 0; i < per; i++) w[o * per + i] = step.weight.data[o * per + i]! * a[o]!;
-    bias[o] = step.bias[o]! * a[o]! + shift[o]!;
-  }
-  const weight: Tensor = { shape: step.weight.shape, data: w };
+  for (let o = 0; o < m; o++) bias[o] = step.bias[o]! * a[o]! + shift[o]!;
+  const fresh = isComputed(source);
+  const write = writerOf(source);
+  const weight = computedWeight(
+    source.shape,
+    () => {
+      const w = source.data;
+      return scaleRows(w, a, fresh ? w : new Float32Array(w.length));
+    },
+    (dst) => {
+      if (write) write(dst);
+      scaleRows(write ? dst : source.data, a, dst);
+    },
+  );
   return { ...step, weight, bias, output };
+}
+
+/** out = w with row o (of w.length / a.length values) times a[o]; out may be w. */
+function scaleRows(w: Float32Array, a: Float32Array, out: Float32Array): Float32Array {
+  const m = a.length;
+  const per = w.length / m;
+  for (let o = 0; o < m; o++) {
+    const s = a[o]!;
+    const end = (o + 1) * per;
+    for (let i = o * per; i < end; i++) out[i] = w[i]! * s;
+  }
+  return out;
 }
 
 /** The conv a BatchNormalization on input 0 folds into: read only by it, no ReLU or residual yet. */

@@ -4,9 +4,9 @@
 // of step, the step to plan.ts and a kernel per engine.
 import type { PoolAttrs } from '../../../kernels/core/attrs';
 import { windowOutputSize } from '../../../kernels/core/shape';
-import { shapeStr, sizeOf } from '../../../kernels/core/tensor';
-import { type GraphNode, attrFloat, attrInt, attrInts, attrString } from '../../graph/ir';
-import type { ConvStep, FcStep, ValueId } from '../plan';
+import { type Tensor, shapeStr, sizeOf } from '../../../kernels/core/tensor';
+import { type GraphNode, type IrTensor, attrFloat, attrInt, attrInts, attrString } from '../../graph/ir';
+import { type ConvStep, type FcStep, type ValueId, computedWeight, isComputed, writerOf } from '../plan';
 import { type CompileContext, fail } from './context';
 import { BATCH, constInts, constantValue, floatsOf } from './fold';
 import {
@@ -22,6 +22,14 @@ export interface OpRule {
   readonly lower?: Rule;
   /** Lowered as it is, even when all its inputs are constants (Constant has none; Shape reads an activation). */
   readonly beforeFolding?: boolean;
+}
+
+/**
+ * A float initializer as a step's weight tensor: its data as it is (a view of the file's bytes, held at no
+ * cost), or, when the reader computes it at each read (a copy, or read from the file), computed likewise.
+ */
+function weightOf(shape: readonly number[], t: IrTensor & { dtype: 'float32' }): Tensor {
+  return isComputed(t) ? computedWeight(shape, () => t.data, writerOf(t)) : { shape, data: t.data };
 }
 
 const constantNode: Rule = (node, ctx) => ctx.setConst(node, constantValue(node));
@@ -55,7 +63,7 @@ const conv: Rule = (node, ctx) => {
   const output = ctx.newValue(node.outputs[0]!, [m, oh, ow]);
   const step: ConvStep = {
     kind: 'conv', name: node.name, input: x, output,
-    weight: { shape: [m, c, kh, kw], data: w.data }, bias: b ? floatsOf(b) : new Float32Array(m),
+    weight: weightOf([m, c, kh, kw], w), bias: b ? floatsOf(b) : new Float32Array(m),
     attrs: { strides: attrs.strides, pads: attrs.pads, dilations: attrs.dilations }, relu: false,
   };
   ctx.addStep(step, ctx.paramsOf(node.inputs.slice(1)), m * oh * ow * c * kh * kw);
@@ -208,8 +216,7 @@ const fullyConnected: Rule = (node, ctx) => {
   const beta = isGemm ? attrFloat(node, 'beta', 1) : 1;
   const [k, m] = transB ? [w.dims[1]!, w.dims[0]!] : [w.dims[0]!, w.dims[1]!];
   if (k !== xs[0]) fail(node, `B ${shapeStr(w.dims)} does not fit input [N,${xs[0]}]`);
-  const weight = new Float32Array(m * k);
-  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) weight[i * k + j] = alpha * w.data[transB ? i * k + j : j * m + i]!;
+  const weight = transB && alpha === 1 ? weightOf([m, k], w) : computedWeight([m, k], () => fcWeight(w.data, m, k, transB, alpha));
   const bias = new Float32Array(m);
   const c = isGemm ? ctx.constant(node, 2) : undefined;
   if (c) {
@@ -218,10 +225,17 @@ const fullyConnected: Rule = (node, ctx) => {
     for (let i = 0; i < m; i++) bias[i] = beta * cd[cd.length === 1 ? 0 : i]!;
   }
   const output = ctx.newValue(node.outputs[0]!, [m]);
-  const step: FcStep = { kind: 'fc', name: node.name, input: x, output, weight: { shape: [m, k], data: weight }, bias, relu: false };
+  const step: FcStep = { kind: 'fc', name: node.name, input: x, output, weight, bias, relu: false };
   ctx.addStep(step, ctx.paramsOf(node.inputs.slice(1)), m * k);
   ctx.alias(node, output);
 };
+
+/** Gemm's B as [M,K] (transposed unless transB), times alpha, as a new array. */
+function fcWeight(b: Float32Array, m: number, k: number, transB: boolean, alpha: number): Float32Array {
+  const out = new Float32Array(m * k);
+  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) out[i * k + j] = alpha * b[transB ? i * k + j : j * m + i]!;
+  return out;
+}
 
 const softmax: Rule = (node, ctx) => {
   const { opset } = ctx.graph;

@@ -14,7 +14,7 @@ import {
 import { buildInferenceModule } from '../../../kernels/wasm/modules';
 import { type WasmInstance, type WasmMemory, type WasmModule, wasm } from '../../../kernels/wasm/wasm-api';
 import {
-  type StepConst, type ValueLayout, buildProgram, isTailStep, layoutValues, packSteps, planArena, rootOf, scratchBytesPerThread,
+  type StepConst, type ValueLayout, buildProgram, isTailStep, layoutValues, packSteps, packedBytesBound, planArena, rootOf, scratchBytesPerThread,
 } from './lower';
 import { WorkerPool, type WorkerFactory, hardwareThreads, mainThreadMayBlock, markStep, marksAddr, marksBytes, sharedClockNs } from './threads';
 
@@ -167,14 +167,15 @@ export class WasmCore {
     const tailOutputs = new Set(tailSteps.map((s) => s.output));
     this.readback = [...new Set([...keep, ...tailSteps.flatMap(stepInputs)])].filter((v) => !tailOutputs.has(v));
     this.layouts = layoutValues(plan, inputs);
-    const { consts, bytes } = packSteps(plan, this.layouts, winograd);
-    this.consts = consts;
     const maxRow = Math.max(16, ...this.layouts.map((l) => l.cs * 4));
     this.zeroAddr = RESERVED_BYTES;
     this.weightsAddr = roundUp(this.zeroAddr + maxRow, ALIGN);
+    // Grow once, then pack each step's weights straight into the memory (written once, shared by every thread).
+    this.ensureBytes(this.weightsAddr + packedBytesBound(plan, this.layouts, winograd));
+    const buffer = this.memory.buffer;
+    const { consts, bytes } = packSteps(plan, this.layouts, winograd, (offset, floats) => new Float32Array(buffer, this.weightsAddr + offset, floats));
+    this.consts = consts;
     this.dynBase = roundUp(this.weightsAddr + bytes, ALIGN);
-    this.ensureBytes(this.dynBase);
-    this.writeConsts(consts);
     this.instance = new wasm.Instance(module, {
       env: { memory, mark: (step: number) => this.mark(step), wake: () => { this.wake?.(); } },
     });
@@ -186,18 +187,6 @@ export class WasmCore {
     if (!p) return;
     const buf = this.memory.buffer;
     markStep(new Int32Array(buf), new BigInt64Array(buf), marksAddr(p.progAddr, p.nsteps), step);
-  }
-
-  private writeConsts(consts: StepConst[]): void {
-    const f32 = new Float32Array(this.memory.buffer);
-    for (const c of consts) {
-      const at = (this.weightsAddr + c.offset) / 4;
-      if (c.packed) f32.set(c.packed, at);
-      if (c.scaleShift) f32.set(c.scaleShift, at);
-      // The packed copy now lives in wasm memory only.
-      c.packed = undefined;
-      c.scaleShift = undefined;
-    }
   }
 
   private ensureBytes(bytes: number): void {
@@ -394,8 +383,19 @@ export async function createWasmExecutor(plan: Plan, opts: WasmExecutorOptions =
   const mr = opts.mr ?? DEFAULT_MR;
   const module = await compileKernels({ relaxedSimd: relaxed, mr, shared });
   const memory = newMemory(shared);
-  const core = new WasmCore(plan, module, memory, mr, [plan.input], plan.outputs, opts.winograd ?? true);
-  const pool = threads > 1 ? await WorkerPool.start(threads, module, memory, opts.workerFactory) : null;
+  // The workers start (on other cores) while this thread packs the weights; they only need the module and
+  // the memory, which is shared and may grow meanwhile.
+  const spawned = threads > 1 ? await WorkerPool.spawn(threads, module, memory, opts.workerFactory) : null;
+  spawned?.ready.catch(() => {}); // awaited below: a failure while packing is not an unhandled rejection
+  let core: WasmCore;
+  try {
+    core = new WasmCore(plan, module, memory, mr, [plan.input], plan.outputs, opts.winograd ?? true);
+  } catch (e) {
+    spawned?.pool.dispose();
+    throw e;
+  }
+  await spawned?.ready;
+  const pool = spawned?.pool ?? null;
   let disposed = false;
   return {
     threads,

@@ -1,9 +1,9 @@
 // Lowers a Plan to what the generated kernels execute: NHWC value layouts, weights packed once into
 // panels (bias first), a liveness-planned activation arena for a given batch size, indirection tables,
 // and the program of step descriptors.
-import { type ConvStep, type FcStep, type PadStep, type Plan, type SliceStep, type Step, type ValueId, stepInputs } from '../plan';
+import { type ConvStep, type FcStep, type PadStep, type Plan, type SliceStep, type Step, type ValueId, stepInputs, writerOf } from '../plan';
 import { resolveSliceAxis, windowOutputSize } from '../../../kernels/core/shape';
-import { shapeStr } from '../../../kernels/core/tensor';
+import { type Tensor, shapeStr, sizeOf } from '../../../kernels/core/tensor';
 import {
   DESC_WORDS, ElementwiseDesc, GatherDesc, GatherSubsampleDesc, GavgPoolDesc, IgemmDesc, Kind, PoolDesc, VmulcaddcDesc, WinogradDesc,
 } from '../../../kernels/wasm/descriptors';
@@ -91,25 +91,31 @@ export function layoutValues(plan: Plan, externalInputs: readonly ValueId[]): Va
   return Array.from(layouts, (l) => l ?? { c: 0, h: 0, w: 0, cs: 0 });
 }
 
-/** Conv weights [M,C,kh,kw] + bias -> panels of 8 output channels: [bias x8][per tap, per channel: 8 weights]. */
-function packConv(weight: Float32Array, wshape: readonly number[], bias: Float32Array): Float32Array {
+/** Floats of a conv's packed panels (see packConv). */
+const convPackedFloats = (M: number, C: number, taps: number): number => Math.ceil(M / 8) * (8 + taps * C * 8);
+
+/**
+ * Conv weights [M,C,kh,kw] + bias -> panels of 8 output channels: [bias x8][per tap, per channel: 8 weights],
+ * written into `out` (zeroed, convPackedFloats long).
+ */
+function packConv(weight: Float32Array, wshape: readonly number[], bias: Float32Array, out: Float32Array): void {
   const [M, C, KH, KW] = wshape as [number, number, number, number];
   const taps = KH * KW;
   const panels = Math.ceil(M / 8);
   const panelFloats = 8 + taps * C * 8;
-  const out = new Float32Array(panels * panelFloats);
+  const rowStride = C * taps;
   for (let p = 0; p < panels; p++) {
     const base = p * panelFloats;
-    for (let j = 0; j < 8; j++) {
-      const m = p * 8 + j;
-      if (m >= M) continue;
-      out[base + j] = bias[m]!;
-      for (let t = 0; t < taps; t++) {
-        for (let c = 0; c < C; c++) out[base + 8 + (t * C + c) * 8 + j] = weight[(m * C + c) * taps + t]!;
+    const jn = Math.min(8, M - p * 8);
+    for (let j = 0; j < jn; j++) out[base + j] = bias[p * 8 + j]!;
+    for (let t = 0; t < taps; t++) {
+      for (let c = 0; c < C; c++) {
+        const o = base + 8 + (t * C + c) * 8;
+        const src = p * 8 * rowStride + c * taps + t;
+        for (let j = 0; j < jn; j++) out[o + j] = weight[src + j * rowStride]!;
       }
     }
   }
-  return out;
 }
 
 /**
@@ -150,119 +156,197 @@ function filtersSuitWinograd(weight: Float32Array, filters: number): boolean {
  * too short to pay for the transforms. Measured: 56x56x64 93 vs 61 effective GFLOPS (F4 vs F2), 8x8x64
  * 82 vs 63, 32x32x16 at batch 32 62 vs 41 (F4 vs direct).
  */
-function winogradFor(s: ConvStep, inC: number, outH: number, outW: number): WinogradTransform | null {
+function winogradShape(s: ConvStep, inC: number, outL: ValueLayout): WinogradTransform | null {
   const [M, , kh, kw] = s.weight.shape as [number, number, number, number];
   const { strides, dilations } = s.attrs;
   if (kh !== 3 || kw !== 3 || strides[0] !== 1 || strides[1] !== 1 || dilations[0] !== 1 || dilations[1] !== 1 || inC < 16) return null;
-  if (!filtersSuitWinograd(s.weight.data, M)) return null;
-  const tiles4 = Math.ceil(outH / 4) * Math.ceil(outW / 4);
+  const tiles4 = Math.ceil(outL.h / 4) * Math.ceil(outL.w / 4);
   if (tiles4 >= 4 && inC * M <= 128 * 128) return WINOGRAD_F4X4_3X3;
   return inC >= 32 ? WINOGRAD_F2X2_3X3 : null;
 }
 
+/** winogradShape's choice, if the conv's filters suit Winograd (filtersSuitWinograd). */
+function winogradFor(s: ConvStep, weight: Float32Array, inC: number, outL: ValueLayout): WinogradTransform | null {
+  const tr = winogradShape(s, inC, outL);
+  return tr && filtersSuitWinograd(weight, s.weight.shape[0]!) ? tr : null;
+}
+
+/** Floats of a conv's packed Winograd weights (see packWinograd). */
+const winogradPackedFloats = (tr: WinogradTransform, M: number, csIn: number): number => {
+  const A = tr.m + 2;
+  const panels = Math.ceil(M / 8);
+  return A * A * panels * (8 + csIn * 8) + panels * 8;
+};
+
 /**
  * Winograd weights U = G g G^T for each of the alpha^2 positions xi, each packed like a 1x1 conv over
- * csIn channels with a zero bias (the bias is added after the output transform), then the bias itself.
+ * csIn channels with a zero bias (the bias is added after the output transform), then the bias itself;
+ * written into `out` (zeroed, winogradPackedFloats long).
  */
-function packWinograd(tr: WinogradTransform, weight: Float32Array, wshape: readonly number[], bias: Float32Array, csIn: number): Float32Array {
+function packWinograd(tr: WinogradTransform, weight: Float32Array, wshape: readonly number[], bias: Float32Array, csIn: number, out: Float32Array): void {
   const [M, C] = wshape as [number, number];
   const A = tr.m + 2;
   const panels = Math.ceil(M / 8);
   const panelFloats = 8 + csIn * 8;
   const xiFloats = panels * panelFloats;
-  const out = new Float32Array(A * A * xiFloats + panels * 8);
+  const G = Float64Array.from(tr.g.flat());
   const gg = new Float64Array(A * 3);
-  for (let m = 0; m < M; m++) {
-    const p = Math.floor(m / 8), j = m % 8;
+  // Panel by panel, channel by channel, its 8 filters: each plane's 8 floats for (panel, channel) are written together.
+  for (let p = 0; p < panels; p++) {
+    const jn = Math.min(8, M - p * 8);
     for (let c = 0; c < C; c++) {
-      const g = (r: number, k: number): number => weight[((m * C + c) * 3 + r) * 3 + k]!;
-      // G g (A x 3), then (G g) G^T (A x A), in double precision.
-      for (let r = 0; r < A; r++) {
-        for (let k = 0; k < 3; k++) gg[r * 3 + k] = tr.g[r]![0]! * g(0, k) + tr.g[r]![1]! * g(1, k) + tr.g[r]![2]! * g(2, k);
-      }
-      for (let r = 0; r < A; r++) {
-        for (let k = 0; k < A; k++) {
-          const u = gg[r * 3]! * tr.g[k]![0]! + gg[r * 3 + 1]! * tr.g[k]![1]! + gg[r * 3 + 2]! * tr.g[k]![2]!;
-          out[(r * A + k) * xiFloats + p * panelFloats + 8 + c * 8 + j] = u;
+      const at = p * panelFloats + 8 + c * 8;
+      for (let j = 0; j < jn; j++) {
+        const w = ((p * 8 + j) * C + c) * 9;
+        const g00 = weight[w]!, g01 = weight[w + 1]!, g02 = weight[w + 2]!;
+        const g10 = weight[w + 3]!, g11 = weight[w + 4]!, g12 = weight[w + 5]!;
+        const g20 = weight[w + 6]!, g21 = weight[w + 7]!, g22 = weight[w + 8]!;
+        // G g (A x 3), then (G g) G^T (A x A), in double precision (the same sums in the same order as ever).
+        for (let r = 0; r < A; r++) {
+          const a0 = G[r * 3]!, a1 = G[r * 3 + 1]!, a2 = G[r * 3 + 2]!;
+          gg[r * 3] = a0 * g00 + a1 * g10 + a2 * g20;
+          gg[r * 3 + 1] = a0 * g01 + a1 * g11 + a2 * g21;
+          gg[r * 3 + 2] = a0 * g02 + a1 * g12 + a2 * g22;
+        }
+        for (let r = 0; r < A; r++) {
+          const b0 = gg[r * 3]!, b1 = gg[r * 3 + 1]!, b2 = gg[r * 3 + 2]!;
+          for (let k = 0; k < A; k++) out[(r * A + k) * xiFloats + at + j] = b0 * G[k * 3]! + b1 * G[k * 3 + 1]! + b2 * G[k * 3 + 2]!;
         }
       }
     }
-    out[A * A * xiFloats + m] = bias[m]!;
   }
-  return out;
+  for (let m = 0; m < M; m++) out[A * A * xiFloats + m] = bias[m]!;
 }
 
 /**
  * FC weights [M,K] -> the same panels with one tap over the input's physical row: when the input is a
  * flattened NHWC map ([C,H,W] with H*W > 1), logical feature c*HW + hw sits at hw*cs + c.
  */
-function packFc(weight: Float32Array, M: number, K: number, bias: Float32Array, src: ValueLayout): { packed: Float32Array; kPhys: number } {
+const fcPackedFloats = (M: number, kPhys: number): number => Math.ceil(M / 8) * (8 + kPhys * 8);
+
+function packFc(weight: Float32Array, M: number, K: number, bias: Float32Array, src: ValueLayout, out: Float32Array): void {
   const hw = src.h * src.w;
-  if (src.c * hw !== K) throw new Error(`wasm engine: fc weight has K=${K}, input has ${src.c}x${src.h}x${src.w}`);
   const kPhys = hw * src.cs;
   const physOf = new Int32Array(K);
   for (let c = 0; c < src.c; c++) for (let i = 0; i < hw; i++) physOf[c * hw + i] = i * src.cs + c;
   const panels = Math.ceil(M / 8);
   const panelFloats = 8 + kPhys * 8;
-  const out = new Float32Array(panels * panelFloats);
   for (let p = 0; p < panels; p++) {
     const base = p * panelFloats;
-    for (let j = 0; j < 8; j++) {
-      const m = p * 8 + j;
-      if (m >= M) continue;
-      out[base + j] = bias[m]!;
-      for (let k = 0; k < K; k++) out[base + 8 + physOf[k]! * 8 + j] = weight[m * K + k]!;
+    const jn = Math.min(8, M - p * 8);
+    for (let j = 0; j < jn; j++) out[base + j] = bias[p * 8 + j]!;
+    for (let k = 0; k < K; k++) {
+      const o = base + 8 + physOf[k]! * 8;
+      const from = p * 8 * K + k;
+      for (let j = 0; j < jn; j++) out[o + j] = weight[from + j * K]!;
     }
   }
-  return { packed: out, kPhys };
 }
 
-/** Per-step data that does not depend on the batch size: packed weights and their place in memory. */
+/** Per-step data that does not depend on the batch size: where its packed weights are and how they are packed. */
 export interface StepConst {
-  packed?: Float32Array;
   /** Byte offset of packed data (or BN scale/shift) inside the weights region. */
-  offset: number;
+  readonly offset: number;
+  /** Floats there. */
+  readonly floats: number;
   /** fc: physical reduction length. */
-  kPhys?: number;
+  readonly kPhys?: number;
   /** conv run as Winograd (packed holds U then the bias). */
-  winograd?: WinogradTransform;
-  scaleShift?: Float32Array;
+  readonly winograd?: WinogradTransform;
 }
 
-export function packSteps(plan: Plan, layouts: readonly ValueLayout[], winograd = true): { consts: StepConst[]; bytes: number } {
+/** Where packed weights go: `floats` zeroed floats at byte `offset` of the weights region. */
+export type PackTarget = (offset: number, floats: number) => Float32Array;
+
+function checkConv(s: ConvStep, cin: number): void {
+  if (s.weight.shape.length !== 4) throw new Error(`wasm engine: conv ${s.name} weight ${shapeStr(s.weight.shape)} is not 4-D`);
+  if (s.weight.shape[1] !== cin) {
+    throw new Error(`wasm engine: conv ${s.name} weight ${shapeStr(s.weight.shape)} vs input with ${cin} channels (groups are not supported)`);
+  }
+}
+
+/** The fc's physical reduction length: its input's NHWC row (a flattened map's, when it is one). */
+function fcSource(s: FcStep, layouts: readonly ValueLayout[]): ValueLayout {
+  const src = layouts[s.input]!;
+  return src.source ?? src;
+}
+
+/**
+ * Bytes the packed weights take at most, before any is read (a conv may run as Winograd, whose weights
+ * are larger, unless its filters turn out unsuited): the memory is grown once, to this, before packing.
+ */
+export function packedBytesBound(plan: Plan, layouts: readonly ValueLayout[], winograd = true): number {
+  let bytes = 0;
+  for (const s of plan.steps) {
+    let floats = 0;
+    if (s.kind === 'conv') {
+      const [M, C, kh, kw] = s.weight.shape as [number, number, number, number];
+      floats = convPackedFloats(M, C, kh * kw);
+      const tr = winograd ? winogradShape(s, layouts[s.input]!.c, layouts[s.output]!) : null;
+      if (tr) floats = Math.max(floats, winogradPackedFloats(tr, M, layouts[s.input]!.cs));
+    } else if (s.kind === 'fc') {
+      const src = fcSource(s, layouts);
+      floats = fcPackedFloats(s.weight.shape[0]!, src.h * src.w * src.cs);
+    } else if (s.kind === 'batchNorm') {
+      floats = 2 * layouts[s.input]!.cs;
+    }
+    bytes += roundUp(floats * 4, ALIGN);
+  }
+  return bytes;
+}
+
+/**
+ * Packs every step's weights, one step at a time: each conv's or fc's weights are read once (computed from
+ * the model file's bytes, BN folded in, plan.ts: computedWeight), packed straight into `target` (the engine's
+ * memory) and let go, so the float weights are never all held at once. Without a target the packed data is
+ * made and dropped (to see how each step would run).
+ */
+export function packSteps(plan: Plan, layouts: readonly ValueLayout[], winograd = true, target?: PackTarget): { consts: StepConst[]; bytes: number } {
   let off = 0;
   const consts: StepConst[] = [];
+  const dest: PackTarget = target ?? ((_, floats) => new Float32Array(floats));
+  // Weights that can be written into an array (read from the file, folded) go through one scratch array.
+  let scratch: Float32Array | undefined;
+  const most = Math.max(0, ...plan.steps.map((s) => (s.kind === 'conv' || s.kind === 'fc' ? sizeOf(s.weight.shape) : 0)));
+  const read = (w: Tensor): Float32Array => {
+    const write = writerOf(w);
+    if (!write) return w.data;
+    scratch ??= new Float32Array(most);
+    const dst = scratch.subarray(0, sizeOf(w.shape));
+    write(dst);
+    return dst;
+  };
   for (const s of plan.steps) {
-    const c: StepConst = { offset: off };
+    let c: StepConst = { offset: off, floats: 0 };
     if (s.kind === 'conv') {
-      if (s.weight.shape.length !== 4) throw new Error(`wasm engine: conv ${s.name} weight ${shapeStr(s.weight.shape)} is not 4-D`);
       const cin = layouts[s.input]!.c;
-      if (s.weight.shape[1] !== cin) {
-        throw new Error(`wasm engine: conv ${s.name} weight ${shapeStr(s.weight.shape)} vs input with ${cin} channels (groups are not supported)`);
-      }
-      const outL = layouts[s.output]!;
-      const tr = winograd ? winogradFor(s, cin, outL.h, outL.w) : null;
+      checkConv(s, cin);
+      const [M, C, kh, kw] = s.weight.shape as [number, number, number, number];
+      const weight = read(s.weight);
+      const tr = winograd ? winogradFor(s, weight, cin, layouts[s.output]!) : null;
       if (tr) {
-        c.winograd = tr;
-        c.packed = packWinograd(tr, s.weight.data, s.weight.shape, s.bias, layouts[s.input]!.cs);
+        const csIn = layouts[s.input]!.cs;
+        c = { offset: off, floats: winogradPackedFloats(tr, M, csIn), winograd: tr };
+        packWinograd(tr, weight, s.weight.shape, s.bias, csIn, dest(off, c.floats));
       } else {
-        c.packed = packConv(s.weight.data, s.weight.shape, s.bias);
+        c = { offset: off, floats: convPackedFloats(M, C, kh * kw) };
+        packConv(weight, s.weight.shape, s.bias, dest(off, c.floats));
       }
     } else if (s.kind === 'fc') {
       const [M, K] = s.weight.shape as [number, number];
-      const src = layouts[s.input]!;
-      const r = packFc(s.weight.data, M, K, s.bias, src.source ?? src);
-      c.packed = r.packed;
-      c.kPhys = r.kPhys;
+      const src = fcSource(s, layouts);
+      if (src.c * src.h * src.w !== K) throw new Error(`wasm engine: fc weight has K=${K}, input has ${src.c}x${src.h}x${src.w}`);
+      const kPhys = src.h * src.w * src.cs;
+      c = { offset: off, floats: fcPackedFloats(M, kPhys), kPhys };
+      packFc(read(s.weight), M, K, s.bias, src, dest(off, c.floats));
     } else if (s.kind === 'batchNorm') {
       const cs = layouts[s.input]!.cs;
-      const ss = new Float32Array(2 * cs);
+      c = { offset: off, floats: 2 * cs };
+      const ss = dest(off, c.floats);
       ss.set(s.scale, 0);
       ss.set(s.shift, cs);
-      c.scaleShift = ss;
     }
-    const n = (c.packed?.length ?? 0) + (c.scaleShift?.length ?? 0);
-    off += roundUp(n * 4, ALIGN);
+    off += roundUp(c.floats * 4, ALIGN);
     consts.push(c);
   }
   return { consts, bytes: off };

@@ -192,6 +192,17 @@ export class WorkerPool {
   private constructor(private readonly workers: WorkerHandle[], private readonly ctl: Int32Array) {}
 
   static async start(threads: number, module: WasmModule, memory: WasmMemory, factory: WorkerFactory = defaultWorkerFactory): Promise<WorkerPool> {
+    const { pool, ready } = await WorkerPool.spawn(threads, module, memory, factory);
+    await ready;
+    return pool;
+  }
+
+  /**
+   * Creates the workers and hands them the module and memory; `ready` resolves when all of them are (so
+   * the caller can do other work meanwhile: they start on other cores) and rejects, after disposing the
+   * pool, if one fails.
+   */
+  static async spawn(threads: number, module: WasmModule, memory: WasmMemory, factory: WorkerFactory = defaultWorkerFactory): Promise<{ pool: WorkerPool; ready: Promise<void> }> {
     const ctl = new Int32Array(memory.buffer, 0, 16);
     const workers: WorkerHandle[] = [];
     const ready: Promise<void>[] = [];
@@ -209,13 +220,14 @@ export class WorkerPool {
       w.postMessage({ module, memory, tid });
     }
     const pool = new WorkerPool(workers, ctl);
-    try {
-      await Promise.all(ready);
-    } catch (err) {
-      pool.dispose();
-      throw err;
-    }
-    return pool;
+    const all = Promise.all(ready).then(
+      () => {},
+      (err: unknown) => {
+        pool.dispose();
+        throw err;
+      },
+    );
+    return { pool, ready: all };
   }
 
   get size(): number {
