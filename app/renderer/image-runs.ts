@@ -5,7 +5,7 @@ import { topK } from '../../src/engine/classify';
 import { preprocessSpecFor } from '../../src/preprocess/for-model';
 import type { PreprocessSpec } from '../../src/preprocess/normalize';
 import { sourceKey } from '../shared/catalogue';
-import { median, toCsv } from '../shared/results';
+import { toCsv } from '../shared/results';
 import { type AppContext, messageOf } from './context';
 import { HostError, type HostImage } from './host';
 import { type ImageItem, isSlowForStds, PROBE_SPEC, pairKeyOf, SLOTS, STDS_TASK, slotTitle, specKey } from './state';

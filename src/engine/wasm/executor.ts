@@ -1,7 +1,7 @@
 // The wasm engine: executes a compiled Plan with the generated SIMD kernels on one shared memory
 // (packed weights, a liveness-planned activation arena, indirection tables, the step program), with the
 // work of every step split across worker threads.
-import { type Plan, type Step, type ValueId, stepInputs } from '../plan';
+import { type Plan, type ValueId, stepInputs } from '../plan';
 import type { StepTiming } from '../run-ts';
 import { type Tensor, shapeStr, sizeOf, tensor } from '../../../kernels/core/tensor';
 import { softmax } from '../../../kernels/ts/softmax';
