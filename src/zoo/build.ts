@@ -49,7 +49,7 @@ class GraphBuilder {
       const n = dims.reduce((a, b) => a * b, 1);
       const data = new Float32Array(n);
       const std = Math.sqrt(2 / fanIn);
-      if (this.init === 'he') for (let i = 0; i < n; i++) data[i] = this.rng.normal() * std;
+      if (this.init === 'he') this.rng.fillNormal(data, std);
       return data;
     });
   }
@@ -106,7 +106,7 @@ class GraphBuilder {
   fc(x: string, name: string, inF: number, outF: number): string {
     const wName = this.param(`${name}.weight`, [outF, inF], () => {
       const w = new Float32Array(outF * inF);
-      if (this.init === 'he') for (let i = 0; i < w.length; i++) w[i] = this.rng.normal() * 0.01;
+      if (this.init === 'he') this.rng.fillNormal(w, 0.01);
       return w;
     });
     const bName = this.param(`${name}.bias`, [outF], () => new Float32Array(outF));
