@@ -9,8 +9,10 @@ import { loadModel } from '../engine/session';
 import { preprocessSpecFor } from '../preprocess/for-model';
 import { decodeImage } from '../preprocess/sharp';
 import { tensor } from '../../kernels/core/tensor';
-import { DatasetError, fillBatch, loadSplit, pixelStats } from './data';
-import { isIdxFolder, mapImages, scanImageFolder, type Skip, skipSummary } from './folder';
+import { loadSplit } from './data';
+import { DatasetError, fillBatch, pixelStats } from './image-set';
+import { isIdxFolder, mapImages, scanImageFolder } from './folder';
+import { type Skip, skipSummary } from './folder-layout';
 import { type ClassReport, ReportBuilder } from './metrics';
 
 /** A model's class report on a test set (metrics.ts), with where it came from. */

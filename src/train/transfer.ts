@@ -18,7 +18,8 @@ import { decodeImage } from '../preprocess/sharp';
 import type { TransferRecipe, TransferSidecar } from '../sidecar';
 import { tensor } from '../../kernels/core/tensor';
 import { writeAtomic } from './checkpoint';
-import { assembleFolder, describeFolderCounts, type FolderFile, mapImages, scanImageFolder, skipSummary } from './folder';
+import { mapImages, scanImageFolder } from './folder';
+import { assembleFolder, describeFolderCounts, type FolderFile, skipSummary } from './folder-layout';
 import { type ClassReport, ReportBuilder, reportLines } from './metrics';
 import { sha256 } from './trainer';
 
@@ -250,7 +251,7 @@ export async function trainTransfer(opts: TransferOptions): Promise<TransferResu
   const featureSeconds = (performance.now() - t0) / 1000;
   const a = assembleFolder(scan, features, skips, opts.valFraction, opts.seed);
   const K = a.classes.length;
-  for (const line of describeFolderCounts(opts.dataDir, a.classes, a.train.labels, a.split)) log(line);
+  for (const line of describeFolderCounts(basename(resolve(opts.dataDir)), a.classes, a.train.labels, a.split)) log(line);
   log(`features of ${a.train.items.length + a.val.items.length} images in ${featureSeconds.toFixed(1)} s`);
   for (const line of skipSummary(a.skips)) log(line);
   const n = a.train.items.length;
