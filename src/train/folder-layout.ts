@@ -259,3 +259,57 @@ export function describeFolderCounts(name: string, classes: readonly string[], t
   return lines;
 }
 
+
+/** Path segments compared one by one, as a depth-first walk of sorted folders meets the files. */
+function bySegments(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return a.length - b.length;
+}
+
+/**
+ * The same scan as the CLI's disk walk (folder.ts), from a list of file paths relative to the data set's
+ * folder ('train/cat/1.png', 'cat/1.png'): what a drop or a folder picker gives. `path` of each file is
+ * its relative path. Hidden files and folders, files outside a class folder, folders nested too deep and
+ * validation classes without a training folder are skipped as the disk walk skips them.
+ */
+export function scanPaths(root: string, paths: readonly string[]): FolderScan {
+  const skips: Skip[] = [];
+  const once = new Set<string>();
+  const skipOnce = (kind: SkipKind, path: string): void => {
+    if (once.has(`${kind}:${path}`)) return;
+    once.add(`${kind}:${path}`);
+    skips.push({ kind, path });
+  };
+  const visible: string[][] = [];
+  for (const p of [...paths].map((q) => q.split('/').filter((s) => s.length > 0)).sort(bySegments)) {
+    const hidden = p.findIndex(isHidden);
+    if (hidden >= 0) skipOnce('hidden', p.slice(0, hidden + 1).join('/'));
+    else if (p.length > 0) visible.push(p);
+  }
+  const given = visible.some((p) => p[0] === 'train' && p.length >= 3);
+  const valName = given ? VAL_DIR_NAMES.find((n) => visible.some((p) => p[0] === n && p.length >= 2)) : undefined;
+  const train: FolderFile[] = [];
+  const val: FolderFile[] = [];
+  const classes: string[] = [];
+  const valFiles: string[][] = [];
+  for (const p of visible) {
+    const inBase = given ? (p[0] === 'train' ? p.slice(1) : p[0] === valName ? null : undefined) : p;
+    if (inBase === undefined) skipOnce('outside-class', p[0]!);
+    else if (inBase === null) valFiles.push(p);
+    else if (inBase.length < 2) skipOnce('outside-class', p.join('/'));
+    else if (inBase.length - 2 > MAX_DEPTH) skipOnce('too-deep', p.slice(0, p.length - inBase.length + 2 + MAX_DEPTH).join('/'));
+    else {
+      if (!classes.includes(inBase[0]!)) classes.push(inBase[0]!);
+      train.push({ path: p.join('/'), rel: p.join('/'), label: classes.indexOf(inBase[0]!) });
+    }
+  }
+  if (classes.length > MAX_CLASSES) throw new DatasetError(`${root}: ${classes.length} class folders, more than the ${MAX_CLASSES} a model here can have`);
+  for (const p of valFiles) {
+    const label = classes.indexOf(p[1]!);
+    if (p.length < 3) skipOnce('outside-class', p.join('/'));
+    else if (label < 0) skipOnce('class-not-in-train', p.slice(0, 2).join('/'));
+    else if (p.length - 3 > MAX_DEPTH) skipOnce('too-deep', p.slice(0, 3 + MAX_DEPTH).join('/'));
+    else val.push({ path: p.join('/'), rel: p.join('/'), label });
+  }
+  return { root, classes, layout: given && valName ? 'given' : 'split', hasTrainDir: given, valDir: valName, train, val, skips };
+}

@@ -164,6 +164,14 @@ function learningRate(r: Recipe, step: number, totalSteps: number): number {
   return r.schedule === 'cosine' ? cosineLearningRate(r.lr, step, totalSteps, r.warmupSteps) : paperLearningRate(r.lr, step, totalSteps, r.warmupSteps);
 }
 
+/**
+ * Seconds to train `epochs` epochs of `steps` steps at `secondsPerStep`, with a validation pass over
+ * `valImages` after each (a forward pass is about a third of a training step).
+ */
+export function estimateSeconds(secondsPerStep: number, steps: number, epochs: number, valImages: number, batch: number): number {
+  return epochs * steps * secondsPerStep + ((epochs * valImages) / batch) * secondsPerStep / 3;
+}
+
 /** A trainable net for `spec` from the zoo's seeded weights, with shards of up to `maxBatch` images. */
 export function buildTrainNet(spec: ModelSpec, recipe: Recipe, maxBatch: number): { graph: Graph; net: TrainNet } {
   const graph = buildModel(spec, { name: recipe.model, seed: recipe.seed });
@@ -290,6 +298,12 @@ export class NetTrainer {
     e.lr = lr;
     e.stepTime += (performance.now() - t0) / 1000;
     this.secondsPerStep = e.stepTime / (s + 1);
+  }
+
+  /** This epoch so far: mean training loss and error of the steps done. */
+  running(): { loss: number; error: number } {
+    const e = this.epochStats;
+    return { loss: e.loss / Math.max(1, e.seen), error: e.wrong / Math.max(1, e.seen) };
   }
 
   /** The progress line after step s of the epoch; `eta` is what the caller knows of the time left. */

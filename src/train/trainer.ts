@@ -17,7 +17,7 @@ import { describeFolder, isIdxFolder, loadImageFolder } from './folder';
 import type { ImageSet } from './image-set';
 import { type ClassReport, reportLines } from './metrics';
 import {
-  buildTrainNet, FOLDER_RECIPE, formatDuration, freshStart, makeRecipe, NetTrainer, type RecipeInput, recipeText, sidecarOf, type TrainData,
+  buildTrainNet, estimateSeconds, FOLDER_RECIPE, formatDuration, freshStart, makeRecipe, NetTrainer, type RecipeInput, recipeText, sidecarOf, type TrainData,
   trainableSpec, TrainUsageError, trainSpec, twinOf,
 } from './net-trainer';
 
@@ -273,10 +273,7 @@ async function estimate(runs: readonly TrainRun[], log: (line: string) => void):
   let total = 0;
   for (const run of todo) {
     const sps = await run.timeSteps(2);
-    const left = (run.recipe.epochs - run.start) * run.stepsPerEpoch;
-    // Validation each epoch: a forward pass is about a third of a training step.
-    const evalSeconds = ((run.recipe.epochs - run.start) * run.data.test.count / run.recipe.batch) * sps / 3;
-    total += left * sps + evalSeconds;
+    total += estimateSeconds(sps, run.stepsPerEpoch, run.recipe.epochs - run.start, run.data.test.count, run.recipe.batch);
     times.push(`${run.model} ${sps.toFixed(2)} s a step of ${run.recipe.batch}`);
   }
   log(`estimated time: ${formatDuration(total)} (${times.join(', ')}; measured on 2 steps)`);
