@@ -5,7 +5,7 @@
 import { defaultPair, type Manifest, pairChoices, type PairChoice, parseManifest, trainedRuns } from '../shared/catalogue';
 import type { MenuCommand } from '../shared/ipc';
 import { type AppContext, messageOf } from './context';
-import { h, setChildren } from './dom';
+import { h, setChildren, syncChildren } from './dom';
 import { renderCam } from './cam-view';
 import { renderEngineTable } from './engine-table';
 import { acceptFiles, type DropHandlers, installDropAndPaste } from './drop-paste';
@@ -16,7 +16,7 @@ import { type AppState, SLOTS, slotTitle } from './state';
 import { type Task, TaskQueue } from './task-queue';
 import { downloadBlob, pickFiles } from './file-input';
 import { type Family, TrainSession } from './train-session';
-import { renderTrainView, type TrainViewHandlers } from './train-view';
+import { TrainView, type TrainViewHandlers } from './train-view';
 import { renderCompare, renderEnv, renderErrors, renderFigure6, renderFigure7, renderImageList, renderTable, type ViewHandlers } from './views';
 import { CancelledError, InferenceClient } from './worker-client';
 import { engineLabel } from './worker-protocol';
@@ -62,6 +62,7 @@ export class App implements AppContext {
   /** Compare (the pair on images) or Train (a pair trained on the user's folder). */
   private view: 'compare' | 'train' = 'compare';
   private train!: TrainSession;
+  private trainView!: TrainView;
   private readonly trainBox = h('main', { class: 'train-view', 'data-testid': 'train-view', 'aria-label': 'Train' });
   private readonly compareMain = h('main', { class: 'layout' });
   private readonly viewTabs = h('nav', { class: 'view-tabs', 'aria-label': 'View' });
@@ -151,6 +152,7 @@ export class App implements AppContext {
     };
     this.slots = new ModelSlots(this, this.images);
     this.train = new TrainSession(this.host, () => this.render());
+    this.trainView = new TrainView(this.train, this.trainHandlers);
     this.buildLayout();
     this.fillPairSelect();
     this.render();
@@ -281,7 +283,7 @@ export class App implements AppContext {
         v === 'compare' ? 'Compare' : training ? 'Train (running)' : 'Train')));
     this.compareMain.hidden = this.view !== 'compare';
     this.trainBox.hidden = this.view !== 'train';
-    if (this.view === 'train') setChildren(this.trainBox, renderTrainView(this.train, this.trainHandlers));
+    if (this.view === 'train') syncChildren(this.trainBox, this.trainView.render());
     setChildren(this.errorsBox, renderErrors(s, this.handlers));
     // The list is redrawn: a focused thumbnail (arrow keys) stays focused, on the selected image.
     const listFocused = this.listBox.contains(document.activeElement);

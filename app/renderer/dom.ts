@@ -40,3 +40,12 @@ export function setChildren(el: Element, ...children: (Child | Child[])[]): void
   el.replaceChildren();
   append(el, children);
 }
+
+/** Makes `nodes` an element's children, leaving those already in place untouched (a click under way stays on them). */
+export function syncChildren(el: Element, nodes: readonly Element[]): void {
+  nodes.forEach((n, i) => {
+    const at = el.children[i];
+    if (at !== n) el.insertBefore(n, at ?? null);
+  });
+  while (el.children.length > nodes.length) el.lastElementChild!.remove();
+}

@@ -211,19 +211,60 @@ function resultsCard(session: TrainSession, on: TrainViewHandlers): HTMLElement 
     h('div', { class: 'train-reports' }, FAMILIES.map((f) => reportBlock(nets[f], nets[f].result!.report, folder))));
 }
 
-export function renderTrainView(session: TrainSession, on: TrainViewHandlers): HTMLElement[] {
-  const st = session.state;
-  const intro = h('section', { class: 'card train-intro', 'data-testid': 'train-drop', 'aria-label': 'Training folder' },
+/** Ids of objects (a folder) for the redraw keys. */
+const ids = new WeakMap<object, number>();
+let lastId = 0;
+const idOf = (o: object | null): number => {
+  if (!o) return 0;
+  if (!ids.has(o)) ids.set(o, ++lastId);
+  return ids.get(o)!;
+};
+
+/**
+ * The view's cards, each rebuilt only when what it shows changed: progress arrives a few times a second,
+ * and a button rebuilt under the pointer would lose its click.
+ */
+export class TrainView {
+  private readonly cards = new Map<string, { key: string; el: HTMLElement | null }>();
+
+  constructor(private readonly session: TrainSession, private readonly on: TrainViewHandlers) {}
+
+  private card(name: string, key: string, build: () => HTMLElement | null): HTMLElement | null {
+    const had = this.cards.get(name);
+    if (had && had.key === key) return had.el;
+    const el = build();
+    this.cards.set(name, { key, el });
+    return el;
+  }
+
+  /** The cards to show, in order. */
+  render(): HTMLElement[] {
+    const { session, on } = this;
+    const st = session.state;
+    const nets = st.nets;
+    const netKey = nets ? FAMILIES.map((f) => `${nets[f].model}:${nets[f].measured?.secondsPerStep ?? ''}:${nets[f].history.length}:${nets[f].result ? 1 : 0}`).join('|') : '';
+    const editable = !(session.busy && st.phase !== 'measuring');
+    return [
+      this.card('intro', String(editable), () => introCard(editable, on)),
+      this.card('error', st.error ?? '', () => (st.error ? h('p', { class: 'train-error', role: 'alert', 'data-testid': 'train-error' }, st.error) : null)),
+      this.card('loading', JSON.stringify(st.loading), () => (st.loading
+        ? h('p', { class: 'train-loading', 'data-testid': 'train-loading' }, `Decoding images: ${st.loading.done}/${st.loading.total}`,
+          h('progress', { max: Math.max(1, st.loading.total), value: st.loading.done }))
+        : null)),
+      this.card('folder', String(idOf(st.folder)), () => (st.folder ? folderCard(st.folder) : null)),
+      this.card('settings', `${idOf(st.folder)}:${st.phase}:${JSON.stringify(st.settings)}:${netKey}`, () => (st.folder ? settingsCard(session, on) : null)),
+      progressCard(session),
+      this.card('curves', netKey, () => curvesCard(session)),
+      this.card('results', `${st.phase}:${netKey}`, () => resultsCard(session, on)),
+    ].filter((x): x is HTMLElement => x !== null);
+  }
+}
+
+function introCard(editable: boolean, on: TrainViewHandlers): HTMLElement {
+  return h('section', { class: 'card train-intro', 'data-testid': 'train-drop', 'aria-label': 'Training folder' },
     h('div', {},
       h('h3', {}, 'Train a plain net and its ResNet twin on your images'),
       h('p', { class: 'muted small-text' },
         'Drop a folder with one subfolder per class (optionally train/ and val/ or test/ inside; otherwise 20% of each class is held out for validation), or choose one.')),
-    h('button', { type: 'button', class: 'primary', 'data-testid': 'train-pick', onclick: on.pickFolder, disabled: session.busy && st.phase !== 'measuring' }, 'Choose folder…'));
-  const loading = st.loading
-    ? h('p', { class: 'train-loading', 'data-testid': 'train-loading' }, `Decoding images: ${st.loading.done}/${st.loading.total}`,
-      h('progress', { max: Math.max(1, st.loading.total), value: st.loading.done }))
-    : null;
-  const error = st.error ? h('p', { class: 'train-error', role: 'alert', 'data-testid': 'train-error' }, st.error) : null;
-  return [intro, error, loading, st.folder ? folderCard(st.folder) : null, st.folder ? settingsCard(session, on) : null,
-    progressCard(session), curvesCard(session), resultsCard(session, on)].filter((x): x is HTMLElement => x !== null);
+    h('button', { type: 'button', class: 'primary', 'data-testid': 'train-pick', onclick: on.pickFolder, disabled: !editable }, 'Choose folder…'));
 }
