@@ -65,7 +65,10 @@ export class App implements AppContext {
   private trainView!: TrainView;
   private readonly trainBox = h('main', { class: 'train-view', 'data-testid': 'train-view', 'aria-label': 'Train' });
   private readonly compareMain = h('main', { class: 'layout' });
-  private readonly viewTabs = h('nav', { class: 'view-tabs', 'aria-label': 'View' });
+  private readonly tabs = {
+    compare: h('button', { type: 'button', class: 'tab', 'data-testid': 'view-compare', onclick: () => this.showView('compare') }, 'Compare'),
+    train: h('button', { type: 'button', class: 'tab', 'data-testid': 'view-train', onclick: () => this.showView('train') }, 'Train'),
+  };
   private readonly dropOverlay = h('div', { class: 'drop-overlay', 'aria-hidden': 'true' }, h('p', {}, 'Drop images, folders or an .onnx model'));
 
   private readonly handlers: ViewHandlers = {
@@ -193,7 +196,7 @@ export class App implements AppContext {
     this.cancelButton.addEventListener('click', () => this.cancel());
     const header = h('header', { class: 'topbar' },
       h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'R'), h('div', {}, h('h1', {}, 'resnet-lab'), h('p', {}, 'plain vs residual'))),
-      this.viewTabs,
+      h('nav', { class: 'view-tabs', 'aria-label': 'View' }, this.tabs.compare, this.tabs.train),
       h('div', { class: 'controls' },
         h('label', { class: 'control' }, h('span', {}, 'Models'), this.pairSelect),
         h('label', { class: 'control' }, h('span', {}, 'Engine'), this.engineSelect)),
@@ -278,9 +281,11 @@ export class App implements AppContext {
   private renderNow(): void {
     const s = this.state;
     const training = this.train.state.phase === 'training' || this.train.state.phase === 'paused';
-    setChildren(this.viewTabs, (['compare', 'train'] as const).map((v) =>
-      h('button', { type: 'button', class: v === this.view ? 'tab selected' : 'tab', 'aria-pressed': String(v === this.view), 'data-testid': `view-${v}`, onclick: () => this.showView(v) },
-        v === 'compare' ? 'Compare' : training ? 'Train (running)' : 'Train')));
+    for (const [v, tab] of Object.entries(this.tabs)) {
+      tab.className = v === this.view ? 'tab selected' : 'tab';
+      tab.setAttribute('aria-pressed', String(v === this.view));
+    }
+    this.tabs.train.textContent = training ? 'Train (running)' : 'Train';
     this.compareMain.hidden = this.view !== 'compare';
     this.trainBox.hidden = this.view !== 'train';
     if (this.view === 'train') syncChildren(this.trainBox, this.trainView.render());

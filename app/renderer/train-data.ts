@@ -1,7 +1,7 @@
 // A training folder in the app: the files of a drop or a folder picker (paths relative to the dropped
 // folder), scanned with the CLI's ImageFolder rules (src/train/folder-layout.ts), decoded through the
 // host's one preprocessing path (the browser decoder on the web, sharp in Electron) into uint8 CHW sets.
-import { assembleFolder, checkDatasetMemory, decodeSkipKind, mapFiles, rawSpec, scanPaths, type Skip, type SkipKind, toSet } from '../../src/train/folder-layout';
+import { assembleFolder, checkDatasetMemory, decodeSkipKind, mapFiles, rawSpec, scanPaths, splitRoot, type Skip, type SkipKind, toSet } from '../../src/train/folder-layout';
 import type { ImageSet } from '../../src/train/image-set';
 import { type Host, HostError } from './host';
 
@@ -15,7 +15,7 @@ export interface FolderEntry {
  * Decoded images the app keeps: 384 MiB. They are held once here and copied once to each of the two
  * training workers, so the page holds about three times this.
  */
-export const APP_MAX_DATASET_BYTES = 384 * 1024 ** 2;
+const APP_MAX_DATASET_BYTES = 384 * 1024 ** 2;
 
 /** Images decoded at once (the browser host has one decoder worker; Electron one utility process). */
 const DECODE_CONCURRENCY = 4;
@@ -44,18 +44,6 @@ export interface DecodeChoice {
 }
 
 /**
- * The folder's name and its files' paths below it. A drop of one folder gives 'shapes/...' for every
- * file; several class folders dropped together have no common first segment and form the data set
- * themselves.
- */
-export function splitRoot(entries: readonly FolderEntry[]): { name: string; rels: string[] } {
-  const first = entries.map((e) => e.path.split('/').filter((s) => s.length > 0));
-  const root = first[0]?.[0];
-  const common = root !== undefined && first.every((p) => p.length > 1 && p[0] === root);
-  return { name: common ? root : 'dropped folders', rels: first.map((p) => (common ? p.slice(1) : p).join('/')) };
-}
-
-/**
  * Scans and decodes a folder; refuses (DatasetError, one line) fewer than two usable classes and more
  * decoded pixels than the limit, before decoding anything. Files that do not decode are skipped by kind.
  */
@@ -64,7 +52,7 @@ export async function loadTrainingFolder(
   maxBytes = APP_MAX_DATASET_BYTES,
 ): Promise<TrainingFolder> {
   const t0 = performance.now();
-  const { name, rels } = splitRoot(entries);
+  const { name, rels } = splitRoot(entries.map((e) => e.path));
   const byRel = new Map(rels.map((r, i) => [r, entries[i]!.file]));
   const scan = scanPaths(name, rels);
   const all = [...scan.train, ...scan.val];

@@ -31,8 +31,8 @@ const THUMBS_PER_CLASS = 6;
 const thumbCache = new WeakMap<ImageSet, Map<number, string>>();
 
 function thumb(set: ImageSet, index: number, title: string): HTMLImageElement {
-  let cache = thumbCache.get(set);
-  if (!cache) thumbCache.set(set, (cache = new Map()));
+  const cache = thumbCache.get(set) ?? new Map<number, string>();
+  thumbCache.set(set, cache);
   let url = cache.get(index);
   if (!url) {
     const { channels: C, rows: H, cols: W } = set;
@@ -107,7 +107,7 @@ function settingsCard(session: TrainSession, on: TrainViewHandlers): HTMLElement
   gray.addEventListener('change', () => on.settings({ gray: gray.checked, size: gray.checked && s.size === 32 ? 28 : !gray.checked && s.size === 28 ? 32 : s.size }));
   const est = session.estimateSeconds();
   const nets = st.nets;
-  const measuredText = nets && nets.plain.measured && nets.residual.measured
+  const measuredText = nets?.plain.measured && nets.residual.measured
     ? `${FAMILIES.map((f) => `${nets[f].model} ${nets[f].measured!.secondsPerStep.toFixed(2)} s`).join(', ')} a step of ${nets.plain.measured.batch} images; timed on 2 steps with both nets training at once`
     : '';
   const estimate = st.phase === 'measuring' ? 'Measuring two steps of each net…'

@@ -10,7 +10,7 @@ import sharp, { type Sharp } from 'sharp';
 import { loadModel, type Session } from '../engine/session';
 import { maxAbsDiff } from '../../kernels/core/tensor';
 import { loadSplit } from '../train/data';
-import { type ImageSet } from '../train/image-set';
+import type { ImageSet } from '../train/image-set';
 import { preprocessSpecFor } from './for-model';
 import type { PreprocessSpec } from './normalize';
 import { decodeImage } from './sharp';

@@ -3,7 +3,6 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { FASHION_MNIST } from '../datasets';
-import { UserError } from '../errors';
 import { checkRegularFile, FileReadError, readRegularFile } from '../read-file';
 import { DatasetError, type ImageSet } from './image-set';
 

@@ -259,6 +259,17 @@ export function describeFolderCounts(name: string, classes: readonly string[], t
   return lines;
 }
 
+/**
+ * The folder's name and its files' paths below it. A drop of one folder gives 'shapes/...' for every
+ * file; several class folders dropped together have no common first segment and form the data set
+ * themselves.
+ */
+export function splitRoot(paths: readonly string[]): { name: string; rels: string[] } {
+  const first = paths.map((p) => p.split('/').filter((s) => s.length > 0));
+  const root = first[0]?.[0];
+  const common = root !== undefined && first.every((p) => p.length > 1 && p[0] === root);
+  return { name: common ? root : 'dropped folders', rels: first.map((p) => (common ? p.slice(1) : p).join('/')) };
+}
 
 /** Path segments compared one by one, as a depth-first walk of sorted folders meets the files. */
 function bySegments(a: readonly string[], b: readonly string[]): number {

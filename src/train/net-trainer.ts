@@ -3,7 +3,6 @@
 // (with the class report of metrics.ts), and the trained model as ONNX bytes with its metadata and sidecar.
 // Pure: the CLI's trainer (trainer.ts: checkpoints, logs, worker threads, the race) and the app's training
 // worker (a Web Worker per net) both drive it.
-import { FASHION_MNIST } from '../datasets';
 import { UserError } from '../errors';
 import type { Graph } from '../graph/ir';
 import { META_KEY, type ModelMeta, type TrainingRecord } from '../model-meta';
