@@ -287,6 +287,7 @@ export class App implements AppContext {
     }
     this.tabs.train.textContent = training ? 'Train (running)' : 'Train';
     this.compareMain.hidden = this.view !== 'compare';
+    this.root.dataset['view'] = this.view;
     this.trainBox.hidden = this.view !== 'train';
     if (this.view === 'train') syncChildren(this.trainBox, this.trainView.render());
     setChildren(this.errorsBox, renderErrors(s, this.handlers));

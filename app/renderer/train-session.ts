@@ -42,6 +42,8 @@ export interface TrainState {
   /** The last problem, in one line (bad folder, memory, a worker's failure). */
   error: string | null;
   startedAt: number | null;
+  /** Seconds the race took, and what was estimated before it started. */
+  took: { seconds: number; estimated: number | null } | null;
 }
 
 const modelOf = (family: Family, depth: Depth): string => `${family === 'plain' ? 'plain' : 'resnet'}${depth}`;
@@ -49,7 +51,7 @@ const modelOf = (family: Family, depth: Depth): string => `${family === 'plain' 
 export class TrainSession {
   readonly state: TrainState = {
     phase: 'empty', settings: { depth: 20, size: FOLDER_RECIPE.size, gray: false, epochs: FOLDER_RECIPE.epochs },
-    folder: null, loading: null, nets: null, error: null, startedAt: null,
+    folder: null, loading: null, nets: null, error: null, startedAt: null, took: null,
   };
   private entries: readonly FolderEntry[] = [];
   private workers: Partial<Record<Family, Worker>> = {};
@@ -118,6 +120,7 @@ export class TrainSession {
     st.nets = { plain: { model: modelOf('plain', depth), history: [] }, residual: { model: modelOf('residual', depth), history: [] } };
     st.phase = 'measuring';
     st.startedAt = null;
+    st.took = null;
     const data: TrainData = { kind: 'folder', name: folder.name, train: folder.train, test: folder.val, labels: folder.classes, testPaths: folder.valPaths };
     for (const family of FAMILIES) {
       const run = st.nets[family];
@@ -156,7 +159,10 @@ export class TrainSession {
       run.progress = undefined;
       this.workers[family]?.terminate();
       delete this.workers[family];
-      if (FAMILIES.every((f) => st.nets?.[f].result)) st.phase = 'done';
+      if (FAMILIES.every((f) => st.nets?.[f].result)) {
+        st.phase = 'done';
+        st.took = { seconds: (performance.now() - (st.startedAt ?? performance.now())) / 1000, estimated: this.estimateSeconds() };
+      }
     } else {
       this.fail(`training ${run.model} failed: ${m.message}`);
       return;

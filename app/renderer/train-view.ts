@@ -25,7 +25,7 @@ export interface TrainViewHandlers {
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const mb = (bytes: number): string => (bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MB` : `${(bytes / 1024).toFixed(0)} KB`);
-const THUMBS_PER_CLASS = 6;
+const THUMBS_PER_CLASS = 5;
 
 /** Data URLs of a set's images as the nets see them (the decoded input, drawn pixel for pixel), kept per set. */
 const thumbCache = new WeakMap<ImageSet, Map<number, string>>();
@@ -70,14 +70,14 @@ function folderCard(f: TrainingFolder): HTMLElement {
   };
   const skips = skipSummary(f.skips);
   const C = f.train.channels;
-  return h('section', { class: 'card', 'data-testid': 'train-folder', 'aria-label': 'Training folder' },
+  return h('section', { class: 'card train-folder', 'data-testid': 'train-folder', 'aria-label': 'Training folder' },
     h('header', { class: 'card-head' }, h('h3', {}, f.name, ' ', h('span', { class: 'muted' },
       `· ${f.classes.length} classes, ${f.train.count} training and ${f.val.count} validation images`))),
     h('p', { class: 'muted small-text', 'data-testid': 'train-memory' },
       `${f.split}. Decoded to ${C}×${f.train.rows}×${f.train.cols} (${C === 1 ? 'grayscale' : 'RGB'}) in ${f.seconds.toFixed(1)} s: ${mb(f.bytes)} of pixels, ` +
       'held here and copied to each of the two training workers.'),
     h('table', { class: 'train-classes', 'data-testid': 'train-classes' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'class'), h('th', { class: 'num' }, 'train'), h('th', { class: 'num' }, 'val'), h('th', {}, 'samples (as the nets see them)'))),
+      h('thead', {}, h('tr', {}, h('th', {}, 'class'), h('th', { class: 'num' }, 'train'), h('th', { class: 'num' }, 'val'), h('th', {}, 'as the nets see them'))),
       h('tbody', {}, f.classes.map((c, k) => h('tr', { 'data-class': c },
         h('td', {}, c), h('td', { class: 'num' }, trainN[k]!), h('td', { class: 'num' }, valN[k]!),
         h('td', { class: 'thumbs' }, firstOf(k).map((i) => thumb(f.train, i, f.trainPaths[i]!))))))),
@@ -151,7 +151,10 @@ function progressCard(session: TrainSession): HTMLElement | null {
     if (!p) return `${r.model}: starting…`;
     return `${r.model}: epoch ${p.epoch + 1}/${epochs}, step ${p.step + 1}/${r.measured?.stepsPerEpoch ?? '?'}, loss ${p.loss.toFixed(3)}, training error ${pct(p.error)} this epoch`;
   };
-  const status = st.phase === 'paused' ? 'Paused' : st.phase === 'done' ? 'Done' : `ETA ${formatSeconds(left)}`;
+  const took = st.took;
+  const status = st.phase === 'paused' ? 'Paused'
+    : took ? `Done in ${formatSeconds(took.seconds)}${took.estimated !== null ? ` (estimated ${formatSeconds(took.estimated)})` : ''}`
+    : `ETA ${formatSeconds(left)}`;
   return h('section', { class: 'card', 'data-testid': 'train-progress', 'aria-label': 'Training progress', 'data-phase': st.phase },
     h('div', { class: 'train-progress-row' }, h('progress', { max: 1, value: done, 'aria-label': 'Training progress' }),
       h('strong', { 'data-testid': 'train-eta' }, `${Math.round(100 * done)}% · ${status}`)),
@@ -251,11 +254,12 @@ export class TrainView {
         ? h('p', { class: 'train-loading', 'data-testid': 'train-loading' }, `Decoding images: ${st.loading.done}/${st.loading.total}`,
           h('progress', { max: Math.max(1, st.loading.total), value: st.loading.done }))
         : null)),
-      this.card('folder', String(idOf(st.folder)), () => (st.folder ? folderCard(st.folder) : null)),
+      // The run first, the folder beside it (wide windows) or below it: while training, the curves are what matters.
       this.card('settings', `${idOf(st.folder)}:${st.phase}:${JSON.stringify(st.settings)}:${netKey}`, () => (st.folder ? settingsCard(session, on) : null)),
       progressCard(session),
       this.card('curves', netKey, () => curvesCard(session)),
       this.card('results', `${st.phase}:${netKey}`, () => resultsCard(session, on)),
+      this.card('folder', String(idOf(st.folder)), () => (st.folder ? folderCard(st.folder) : null)),
     ].filter((x): x is HTMLElement => x !== null);
   }
 }
