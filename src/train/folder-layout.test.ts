@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { scanImageFolder } from './folder';
-import { scanPaths, skipSummary, splitRoot } from './folder-layout';
+import { checkDatasetMemory, scanPaths, skipSummary, splitRoot } from './folder-layout';
 
 const FIXTURE = join(import.meta.dirname, '../testdata/shapes');
 
@@ -54,5 +54,13 @@ describe('splitRoot', () => {
 
   it('keeps several dropped class folders as the data set', () => {
     assert.deepEqual(splitRoot(['disc/1.png', 'ring/2.png']), { name: 'dropped folders', rels: ['disc/1.png', 'ring/2.png'] });
+  });
+});
+
+describe('checkDatasetMemory', () => {
+  it('says how much the decoded images take, and refuses over a limit with the caller\'s advice', () => {
+    assert.equal(checkDatasetMemory(1000, 3, 32, 384 * 1024 ** 2, 'choose a smaller input size'), 1000 * 3 * 32 * 32);
+    assert.throws(() => checkDatasetMemory(40000, 3, 64, 384 * 1024 ** 2, 'choose a smaller input size'),
+      /^DatasetError: 40000 images at 3x64x64 need 468\.8 MB in memory, over the 384\.0 MB limit: choose a smaller input size$/);
   });
 });
