@@ -5,14 +5,17 @@ import type { ClassReport } from '../../src/train/metrics';
 import type { RecipeInput, TrainData } from '../../src/train/net-trainer';
 
 export type TrainRequest =
-  /** Build the net on the data and time two steps (the estimate), as `resnet train` does before it starts. */
+  /** Build the net on the data (answered by 'built'). */
   | { readonly type: 'prepare'; readonly model: string; readonly input: RecipeInput; readonly data: TrainData }
+  /** Time two steps (the estimate), as `resnet train` does before it starts; sent to both nets at once. */
+  | { readonly type: 'measure' }
   /** Train the prepared net from its initial weights for `epochs` epochs. */
   | { readonly type: 'train'; readonly epochs: number }
   | { readonly type: 'pause' }
   | { readonly type: 'resume' };
 
 export type TrainReply =
+  | { readonly type: 'built' }
   | {
     readonly type: 'prepared'; readonly model: string; readonly secondsPerStep: number; readonly stepsPerEpoch: number; readonly batch: number;
     readonly params: number; readonly macsPerImage: number;

@@ -24,6 +24,7 @@ export interface TrainSettings {
 
 export interface NetRun {
   readonly model: string;
+  built?: boolean;
   measured?: MeasuredNet & { readonly params: number; readonly macsPerImage: number };
   history: EpochRecord[];
   /** The running epoch: step done, running loss and error, seconds left for this net. */
@@ -109,7 +110,7 @@ export class TrainSession {
     }
   }
 
-  /** Starts both workers on the folder and times two steps of each, at once (as they will train). */
+  /** Starts both workers on the folder and, once both nets are built, times two steps of each at once (as they will train). */
   private measure(): void {
     const folder = this.state.folder;
     if (!folder) return;
@@ -147,7 +148,11 @@ export class TrainSession {
     const st = this.state;
     const run = st.nets?.[family];
     if (!run) return;
-    if (m.type === 'prepared') {
+    if (m.type === 'built') {
+      // Both nets are timed together, once both are built: the estimate is of the two sharing the cores.
+      run.built = true;
+      if (FAMILIES.every((f) => st.nets?.[f].built)) for (const f of FAMILIES) this.send(f, { type: 'measure' });
+    } else if (m.type === 'prepared') {
       run.measured = { secondsPerStep: m.secondsPerStep, stepsPerEpoch: m.stepsPerEpoch, batch: m.batch, params: m.params, macsPerImage: m.macsPerImage };
       if (st.phase === 'measuring' && FAMILIES.every((f) => st.nets?.[f].measured)) st.phase = 'ready';
     } else if (m.type === 'progress') {

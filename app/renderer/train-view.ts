@@ -247,6 +247,7 @@ export class TrainView {
     const nets = st.nets;
     const netKey = nets ? FAMILIES.map((f) => `${nets[f].model}:${nets[f].measured?.secondsPerStep ?? ''}:${nets[f].history.length}:${nets[f].result ? 1 : 0}`).join('|') : '';
     const editable = !(session.busy && st.phase !== 'measuring');
+    const measuredKey = nets ? FAMILIES.map((f) => nets[f].measured?.secondsPerStep ?? '').join('|') : '';
     return [
       this.card('intro', String(editable), () => introCard(editable, on)),
       this.card('error', st.error ?? '', () => (st.error ? h('p', { class: 'train-error', role: 'alert', 'data-testid': 'train-error' }, st.error) : null)),
@@ -255,7 +256,7 @@ export class TrainView {
           h('progress', { max: Math.max(1, st.loading.total), value: st.loading.done }))
         : null)),
       // The run first, the folder beside it (wide windows) or below it: while training, the curves are what matters.
-      this.card('settings', `${idOf(st.folder)}:${st.phase}:${JSON.stringify(st.settings)}:${netKey}`, () => (st.folder ? settingsCard(session, on) : null)),
+      this.card('settings', `${idOf(st.folder)}:${st.phase}:${JSON.stringify(st.settings)}:${measuredKey}`, () => (st.folder ? settingsCard(session, on) : null)),
       progressCard(session),
       this.card('curves', netKey, () => curvesCard(session)),
       this.card('results', `${st.phase}:${netKey}`, () => resultsCard(session, on)),

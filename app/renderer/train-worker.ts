@@ -9,7 +9,7 @@ import type { ModelSpec } from '../../src/zoo/spec';
 import type { TrainReply, TrainRequest } from './train-protocol';
 
 /** Progress messages at most this often. */
-const PROGRESS_MS = 250;
+const PROGRESS_MS = 500;
 
 interface Prepared {
   readonly model: string;
@@ -69,10 +69,13 @@ self.onmessage = async (e: MessageEvent<TrainRequest>): Promise<void> => {
   try {
     if (m.type === 'prepare') {
       prepared = prepare(m.model, m.input, m.data);
-      const t = prepared.make(m.input.epochs);
+      post({ type: 'built' });
+    } else if (m.type === 'measure') {
+      if (!prepared) throw new Error('training worker: measure before prepare');
+      const t = prepared.make(prepared.input.epochs);
       const secondsPerStep = await t.timeSteps(2);
       post({
-        type: 'prepared', model: m.model, secondsPerStep, stepsPerEpoch: t.stepsPerEpoch, batch: t.recipe.batch, params: t.net.paramCount,
+        type: 'prepared', model: prepared.model, secondsPerStep, stepsPerEpoch: t.stepsPerEpoch, batch: t.recipe.batch, params: t.net.paramCount,
         macsPerImage: t.net.macsPerSample,
       });
     } else if (m.type === 'train') {
