@@ -80,6 +80,12 @@ describe('Train view in Chromium', { skip }, () => {
     await page.press('[data-testid="train-epochs"]', 'Tab');
     await until('the estimate', async () => /^Estimated time: .*plain20 .* s, resnet20 .* s a step of 9 images/.test(await textOf(page, '[data-testid="train-estimate"]')));
     assert.match(await textOf(page, '[data-testid="train-memory"]'), /3×16×16/);
+    // A bad folder now leaves this one, measured and ready, as it was.
+    await pickFolder(join(tmp, 'one-class'));
+    await page.waitForSelector('[data-testid="train-error"]');
+    assert.deepEqual(await page.$$eval('[data-testid="train-classes"] tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-class'))), CLASSES);
+    assert.match(await textOf(page, '[data-testid="train-estimate"]'), /^Estimated time/);
+    assert.equal(await page.isEnabled('[data-testid="train-start"]'), true);
   });
 
   it('trains both nets with live curves, pause and resume, then shows the results', async () => {

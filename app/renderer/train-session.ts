@@ -58,6 +58,8 @@ export class TrainSession {
   private workers: Partial<Record<Family, Worker>> = {};
   /** Bumped whenever the folder or the nets change: replies of older workers are ignored. */
   private generation = 0;
+  /** "Train again": start as soon as the fresh workers are timed. */
+  private startWhenMeasured = false;
 
   constructor(private readonly host: Host, private readonly changed: () => void) {}
 
@@ -76,37 +78,45 @@ export class TrainSession {
     const before = this.state.settings;
     this.state.settings = { ...before, ...next };
     const s = this.state.settings;
-    if (this.entries.length > 0 && (s.size !== before.size || s.gray !== before.gray)) await this.decode(this.entries);
+    if (this.entries.length > 0 && (s.size !== before.size || s.gray !== before.gray)) {
+      // A size the folder cannot take (memory) puts the settings back with the folder.
+      if (!(await this.decode(this.entries))) {
+        this.state.settings = before;
+        this.changed();
+      }
+    }
     else if (this.state.folder && s.depth !== before.depth) this.measure();
     else this.changed();
   }
 
-  private async decode(entries: readonly FolderEntry[]): Promise<void> {
-    this.stopWorkers();
+  /** Decodes a folder at the current settings; false (with the message shown) if it was refused. */
+  private async decode(entries: readonly FolderEntry[]): Promise<boolean> {
     const st = this.state;
-    const keep = { folder: st.folder, phase: st.phase, nets: st.nets };
+    // The last good folder, its workers and results stay until the new one has decoded.
+    const keep = { folder: st.folder, phase: st.phase };
     st.phase = 'loading';
     st.error = null;
     st.loading = { done: 0, total: entries.length };
     this.changed();
     try {
       const s = st.settings;
-      st.folder = await loadTrainingFolder(this.host, entries, { channels: s.gray ? 1 : 3, size: s.size, valFraction: FOLDER_RECIPE.valFraction, seed: 1 }, (done, total) => {
+      const folder = await loadTrainingFolder(this.host, entries, { channels: s.gray ? 1 : 3, size: s.size, valFraction: FOLDER_RECIPE.valFraction, seed: 1 }, (done, total) => {
         st.loading = { done, total };
         this.changed();
       });
+      st.folder = folder;
       this.entries = entries;
       st.loading = null;
       this.measure();
+      return true;
     } catch (e) {
-      // Bad input leaves the view as it was (the previous folder, if any, measured again).
+      // Bad input leaves the view as it was.
       st.loading = null;
       st.error = messageOf(e);
       st.folder = keep.folder;
-      st.nets = keep.nets;
-      st.phase = keep.folder ? 'ready' : 'empty';
-      if (keep.folder) this.measure();
+      st.phase = keep.phase;
       this.changed();
+      return false;
     }
   }
 
@@ -154,7 +164,14 @@ export class TrainSession {
       if (FAMILIES.every((f) => st.nets?.[f].built)) for (const f of FAMILIES) this.send(f, { type: 'measure' });
     } else if (m.type === 'prepared') {
       run.measured = { secondsPerStep: m.secondsPerStep, stepsPerEpoch: m.stepsPerEpoch, batch: m.batch, params: m.params, macsPerImage: m.macsPerImage };
-      if (st.phase === 'measuring' && FAMILIES.every((f) => st.nets?.[f].measured)) st.phase = 'ready';
+      if (st.phase === 'measuring' && FAMILIES.every((f) => st.nets?.[f].measured)) {
+        st.phase = 'ready';
+        if (this.startWhenMeasured) {
+          this.startWhenMeasured = false;
+          this.start();
+          return;
+        }
+      }
     } else if (m.type === 'progress') {
       run.progress = { epoch: m.epoch, step: m.step, loss: m.loss, error: m.error, secondsLeft: m.secondsLeft };
     } else if (m.type === 'epoch') {
@@ -175,14 +192,19 @@ export class TrainSession {
     this.changed();
   }
 
+  /** A worker failed: both stop, the message stays, and the folder gets fresh workers for another start. */
   private fail(message: string): void {
     this.stopWorkers();
     this.generation++;
+    this.startWhenMeasured = false;
     const st = this.state;
     st.error = message;
-    st.phase = st.folder ? 'ready' : 'empty';
-    if (st.nets) for (const f of FAMILIES) st.nets[f] = { model: st.nets[f].model, history: [], ...(st.nets[f].measured && { measured: st.nets[f].measured }) };
-    this.changed();
+    if (st.folder) this.measure();
+    else {
+      st.phase = 'empty';
+      st.nets = null;
+      this.changed();
+    }
   }
 
   /** The estimate before starting: the slower net's steps and validation passes. */
@@ -197,7 +219,8 @@ export class TrainSession {
     const st = this.state;
     if (st.phase !== 'ready' && st.phase !== 'done') return;
     if (st.phase === 'done') {
-      // Again from the start: new workers (the finished ones were closed).
+      // Again from the start: new workers (the finished ones were closed), timed, then started.
+      this.startWhenMeasured = true;
       this.measure();
       return;
     }
@@ -225,6 +248,7 @@ export class TrainSession {
   /** Stops training (the workers are terminated); the folder stays, measured again for another start. */
   cancel(): void {
     if (this.state.phase !== 'training' && this.state.phase !== 'paused' && this.state.phase !== 'measuring') return;
+    this.startWhenMeasured = false;
     this.measure();
   }
 
