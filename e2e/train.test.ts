@@ -1,8 +1,10 @@
 // The Train view in Chromium against `npm run web`: a committed shapes folder (three classes, a junk
 // file, a truncated JPEG, a hidden file) is picked, refused input leaves the view as it was, both nets
-// train for two epochs at 16x16 with their curves drawn live, pause and resume, the results, the pair
-// in the compare view classifying held-out images, and the saved files opening again.
+// train for two epochs at 16x16 with their curves drawn live (the page staying responsive), pause and
+// resume, the results, the pair in the compare view classifying held-out images, and the saved files
+// opening again, in the app and in `resnet classify`.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +13,9 @@ import { chromium, type Browser, type Page } from 'playwright';
 import { parseMeta } from '../src/model-meta';
 import { parseOnnx } from '../src/onnx/read';
 import { parseSidecar } from '../src/sidecar';
-import { answerPlacement, build, CHROMIUM, CHROMIUM_ARGS, chromiumSkip, dropFiles, FIXTURES, type Server, startWebServer, textOf, until, waitIdle } from './harness';
+import {
+  answerPlacement, build, CHROMIUM, CHROMIUM_ARGS, chromiumSkip, dropFiles, FIXTURES, ROOT, type Server, startWebServer, textOf, until, waitIdle,
+} from './harness';
 
 const skip = chromiumSkip();
 const FOLDER = join(FIXTURES, 'train-shapes');
@@ -96,6 +100,13 @@ describe('Train view in Chromium', { skip }, () => {
     const eta = await textOf(page, '[data-testid="train-eta"]');
     assert.match(eta, /Paused/);
     await page.click('[data-testid="train-resume"]');
+    // Training runs in workers: the page's own thread answers timers promptly meanwhile.
+    const lag = await page.evaluate(`new Promise((resolve) => {
+      let worst = 0, last = performance.now();
+      const id = setInterval(() => { const now = performance.now(); worst = Math.max(worst, now - last - 10); last = now; }, 10);
+      setTimeout(() => { clearInterval(id); resolve(worst); }, 600);
+    })`) as number;
+    assert.ok(lag < 250, `the page's thread was blocked for ${lag.toFixed(0)} ms while training`);
     await until('curves of both nets', async () => (await page.locator('[data-testid="train-curves"] polyline[data-points]').count()) >= 4, 60_000);
     await page.waitForSelector('[data-testid="train-results"]', { timeout: 60_000 });
     const lines = await page.$$eval('[data-testid="train-curves"] polyline', (ps) => ps.map((p) => [p.getAttribute('data-series'), p.getAttribute('data-points')]));
@@ -129,6 +140,11 @@ describe('Train view in Chromium', { skip }, () => {
     const sidecar = parseSidecar(JSON.parse(readFileSync(saved['resnet20.json']!, 'utf8')));
     assert.equal(sidecar.history?.length, 2);
     assert.equal(sidecar.recipe?.dataset, 'train-shapes');
+    // `resnet classify` reads the saved file's labels and preprocessing.
+    const cli = spawnSync(process.execPath, [join(ROOT, 'bin', 'resnet.js'), 'classify', HELD_OUT[0]!, '--model', saved['resnet20.onnx']!, '--json'], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const classified = JSON.parse(cli.stdout) as { top: { label: string }[] }[];
+    assert.deepEqual(classified[0]!.top.map((t) => t.label).sort(), CLASSES);
 
     // The pair in the compare view classifies held-out images into the folder's classes.
     await page.click('[data-testid="train-use"]');
