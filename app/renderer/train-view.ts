@@ -6,7 +6,8 @@ import { curveRun, figure6 } from '../../src/figures/figure6';
 import { skipSummary } from '../../src/train/folder-layout';
 import type { ImageSet } from '../../src/train/image-set';
 import type { ClassReport } from '../../src/train/metrics';
-import { DEPTHS, type Depth, formatSeconds, SIZES } from '../shared/train-plan';
+import { formatDuration } from '../../src/train/net-trainer';
+import { DEPTHS, type Depth, SIZES } from '../shared/train-plan';
 import { figure6Charts } from './charts';
 import { h } from './dom';
 import type { TrainingFolder } from './train-data';
@@ -111,7 +112,7 @@ function settingsCard(session: TrainSession, on: TrainViewHandlers): HTMLElement
     ? `${FAMILIES.map((f) => `${nets[f].model} ${nets[f].measured!.secondsPerStep.toFixed(2)} s`).join(', ')} a step of ${nets.plain.measured.batch} images; timed on 2 steps with both nets training at once`
     : '';
   const estimate = st.phase === 'measuring' ? 'Measuring two steps of each net…'
-    : est !== null ? `Estimated time: ${formatSeconds(est)} (${measuredText}).` : 'Choose a folder to see the estimate.';
+    : est !== null ? `Estimated time: ${formatDuration(est)} (${measuredText}).` : 'Choose a folder to see the estimate.';
   const buttons: HTMLElement[] = [];
   const btn = (label: string, testid: string, onClick: () => void, cls = ''): HTMLButtonElement => h('button', { type: 'button', class: cls, 'data-testid': testid, onclick: onClick }, label);
   if (st.phase === 'training') buttons.push(btn('Pause', 'train-pause', on.pause), btn('Cancel', 'train-cancel', on.cancel, 'danger'));
@@ -153,8 +154,8 @@ function progressCard(session: TrainSession): HTMLElement | null {
   };
   const took = st.took;
   const status = st.phase === 'paused' ? 'Paused'
-    : took ? `Done in ${formatSeconds(took.seconds)}${took.estimated !== null ? ` (estimated ${formatSeconds(took.estimated)})` : ''}`
-    : `ETA ${formatSeconds(left)}`;
+    : took ? `Done in ${formatDuration(took.seconds)}${took.estimated !== null ? ` (estimated ${formatDuration(took.estimated)})` : ''}`
+    : `ETA ${formatDuration(left)}`;
   return h('section', { class: 'card', 'data-testid': 'train-progress', 'aria-label': 'Training progress', 'data-phase': st.phase },
     h('div', { class: 'train-progress-row' }, h('progress', { max: 1, value: done, 'aria-label': 'Training progress' }),
       h('strong', { 'data-testid': 'train-eta' }, `${Math.round(100 * done)}% · ${status}`)),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatSeconds, raceSeconds, trainBatch } from './train-plan';
+import { raceSeconds, trainBatch } from './train-plan';
 
 describe('train plan', () => {
   it('uses the folder batch of 64, and at least four steps an epoch on small folders', () => {
@@ -14,12 +14,5 @@ describe('train plan', () => {
     const nets = [{ secondsPerStep: 0.5, stepsPerEpoch: 10, batch: 64 }, { secondsPerStep: 1, stepsPerEpoch: 10, batch: 64 }];
     // 3 epochs x 10 steps x 1 s, plus 3 x 128/64 batches x 1/3 s.
     assert.equal(raceSeconds(nets, 3, 128), 32);
-  });
-
-  it('says durations in words', () => {
-    assert.equal(formatSeconds(8), '8 s');
-    assert.equal(formatSeconds(75), '1 min 15 s');
-    assert.equal(formatSeconds(3725), '1 h 2 min');
-    assert.equal(formatSeconds(Number.NaN), '?');
   });
 });

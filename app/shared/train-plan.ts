@@ -1,5 +1,5 @@
 // The Train view's choices and arithmetic, kept pure: the depths and input sizes offered, the batch a
-// folder gets, the race's time estimate, and how a duration reads.
+// folder gets and the race's time estimate.
 import { estimateSeconds, FOLDER_RECIPE } from '../../src/train/net-trainer';
 
 /** The paper's CIFAR depths (6n + 2) offered for the race. */
@@ -29,14 +29,4 @@ export interface MeasuredNet {
  */
 export function raceSeconds(nets: readonly MeasuredNet[], epochs: number, valImages: number): number {
   return Math.max(0, ...nets.map((n) => estimateSeconds(n.secondsPerStep, n.stepsPerEpoch, epochs, valImages, n.batch)));
-}
-
-/** 75 -> '1 min 15 s', 3725 -> '1 h 2 min', 8 -> '8 s'. */
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const t = Math.max(0, Math.round(s));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  if (h > 0) return `${h} h ${m} min`;
-  return m > 0 ? `${m} min ${t % 60} s` : `${t} s`;
 }
