@@ -14,13 +14,15 @@ import { parseMeta } from '../src/model-meta';
 import { parseOnnx } from '../src/onnx/read';
 import { parseSidecar } from '../src/sidecar';
 import {
-  answerPlacement, build, CHROMIUM, CHROMIUM_ARGS, chromiumSkip, dropFiles, FIXTURES, ROOT, type Server, startWebServer, textOf, until, waitIdle,
+  answerPlacement, build, CHROMIUM, CHROMIUM_ARGS, chromiumSkip, dropFiles, ROOT, type Server, startWebServer, textOf, until, waitIdle,
 } from './harness';
 
 const skip = chromiumSkip();
-const FOLDER = join(FIXTURES, 'train-shapes');
+// Beside e2e/fixtures, not in it: the flows pick that whole folder and count its images.
+const TRAIN_FIXTURES = join(ROOT, 'e2e', 'train-fixtures');
+const FOLDER = join(TRAIN_FIXTURES, 'train-shapes');
 const CLASSES = ['disc', 'square', 'triangle'];
-const HELD_OUT = [join(FIXTURES, 'train-heldout-disc.jpg'), join(FIXTURES, 'train-heldout-square.jpg')];
+const HELD_OUT = [join(TRAIN_FIXTURES, 'heldout-disc.jpg'), join(TRAIN_FIXTURES, 'heldout-square.jpg')];
 
 describe('Train view in Chromium', { skip }, () => {
   let server: Server | undefined;
