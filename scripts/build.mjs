@@ -5,7 +5,7 @@
 //   dist/app/main.js            Electron main (ESM)     dist/app/preload.cjs  sandboxed preload (CommonJS)
 //   dist/app/decoder.js         image-decoder utility process (sharp)
 //   dist/web/                   the renderer, served as app://resnet-lab/ or http://127.0.0.1:PORT/
-//     index.html styles.css app.js inference-worker.js decode-worker.js chunks/
+//     index.html styles.css app.js inference-worker.js decode-worker.js train-worker.js chunks/
 //     ort/                      ONNX Runtime Web's .mjs/.wasm (loaded by the worker at run time)
 //     wasm-thread-worker.js     the wasm engine's thread workers
 //     models/manifest.json      the shipped models found in models/ at build time, with their sidecars
@@ -32,7 +32,10 @@ const entries = [
   // Sandboxed preloads cannot be ES modules; 'electron' is the only thing they may require.
   { entryPoints: { preload: 'app/preload/preload.ts' }, outdir: 'dist/app', ...node, format: 'cjs', outExtension: { '.js': '.cjs' } },
   {
-    entryPoints: { app: 'app/renderer/main.ts', 'inference-worker': 'app/renderer/inference-worker.ts', 'decode-worker': 'app/renderer/decode-worker.ts' },
+    entryPoints: {
+      app: 'app/renderer/main.ts', 'inference-worker': 'app/renderer/inference-worker.ts', 'decode-worker': 'app/renderer/decode-worker.ts',
+      'train-worker': 'app/renderer/train-worker.ts',
+    },
     outdir: 'dist/web', ...web,
   },
 ];

@@ -5,7 +5,7 @@
 import { defaultPair, type Manifest, pairChoices, type PairChoice, parseManifest, trainedRuns } from '../shared/catalogue';
 import type { MenuCommand } from '../shared/ipc';
 import { type AppContext, messageOf } from './context';
-import { h, setChildren } from './dom';
+import { h, setChildren, syncChildren } from './dom';
 import { renderCam } from './cam-view';
 import { renderEngineTable } from './engine-table';
 import { acceptFiles, type DropHandlers, installDropAndPaste } from './drop-paste';
@@ -14,6 +14,9 @@ import { ImageRuns } from './image-runs';
 import { CUSTOM_PAIR, ModelSlots, slotsFor } from './model-slots';
 import { type AppState, SLOTS, slotTitle } from './state';
 import { type Task, TaskQueue } from './task-queue';
+import { downloadBlob, pickFiles } from './file-input';
+import { type Family, TrainSession } from './train-session';
+import { TrainView, type TrainViewHandlers } from './train-view';
 import { renderCompare, renderEnv, renderErrors, renderFigure6, renderFigure7, renderImageList, renderTable, type ViewHandlers } from './views';
 import { CancelledError, InferenceClient } from './worker-client';
 import { engineLabel } from './worker-protocol';
@@ -56,6 +59,16 @@ export class App implements AppContext {
   private readonly fig7Box = h('div', {});
   private readonly fig6Box = h('div', {});
   private readonly tableBox = h('div', {});
+  /** Compare (the pair on images) or Train (a pair trained on the user's folder). */
+  private view: 'compare' | 'train' = 'compare';
+  private train!: TrainSession;
+  private trainView!: TrainView;
+  private readonly trainBox = h('main', { class: 'train-view', 'data-testid': 'train-view', 'aria-label': 'Train' });
+  private readonly compareMain = h('main', { class: 'layout' });
+  private readonly tabs = {
+    compare: h('button', { type: 'button', class: 'tab', 'data-testid': 'view-compare', onclick: () => this.showView('compare') }, 'Compare'),
+    train: h('button', { type: 'button', class: 'tab', 'data-testid': 'view-train', onclick: () => this.showView('train') }, 'Train'),
+  };
   private readonly dropOverlay = h('div', { class: 'drop-overlay', 'aria-hidden': 'true' }, h('p', {}, 'Drop images, folders or an .onnx model'));
 
   private readonly handlers: ViewHandlers = {
@@ -96,6 +109,32 @@ export class App implements AppContext {
     offerModel: (file, kind, preferred) => void this.slots.offerModel(file.name, file.size, kind, async () => new Uint8Array(await file.arrayBuffer()), preferred),
     addImages: (images) => this.images.addImages(images),
     showError: (title, message) => this.showError(title, message),
+    // While the Train view is shown (and not training), a drop is its folder.
+    trainingFolder: () => (this.view === 'train' && (!this.train.busy || this.train.state.phase === 'measuring') ? (entries) => void this.train.setFolder(entries) : null),
+  };
+
+  private readonly trainHandlers: TrainViewHandlers = {
+    pickFolder: () => void pickFiles({ directory: true, multiple: true }).then((files) =>
+      this.train.setFolder(files.map((file) => ({ path: file.webkitRelativePath || file.name, file })))),
+    settings: (next) => void this.train.changeSettings(next),
+    start: () => this.train.start(),
+    pause: () => this.train.pause(),
+    resume: () => this.train.resume(),
+    cancel: () => this.train.cancel(),
+    useInCompare: () => {
+      const nets = this.train.state.nets;
+      if (!nets?.plain.result || !nets.residual.result) return;
+      const file = (f: Family): { name: string; bytes: Uint8Array } => ({ name: `${nets[f].model}.onnx`, bytes: nets[f].result!.onnx });
+      this.slots.openPair(file('plain'), file('residual'));
+      this.showView('compare');
+    },
+    save: (f: Family) => {
+      const run = this.train.state.nets?.[f];
+      if (!run?.result) return;
+      // The ONNX file carries the labels and preprocessing; the sidecar adds the recipe, curves and validation report.
+      downloadBlob(new Blob([run.result.onnx as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), `${run.model}.onnx`);
+      downloadBlob(new Blob([`${JSON.stringify(run.result.sidecar, null, 2)}\n`], { type: 'application/json' }), `${run.model}.json`);
+    },
   };
 
   constructor(readonly host: Host, private readonly root: HTMLElement) {}
@@ -115,6 +154,8 @@ export class App implements AppContext {
       sortStds: false, fig7Visible: false, camClass: {}, showSteps: false, env: { crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, decoder: this.host.decoderName },
     };
     this.slots = new ModelSlots(this, this.images);
+    this.train = new TrainSession(this.host, () => this.render());
+    this.trainView = new TrainView(this.train, this.trainHandlers);
     this.buildLayout();
     this.fillPairSelect();
     this.render();
@@ -155,6 +196,7 @@ export class App implements AppContext {
     this.cancelButton.addEventListener('click', () => this.cancel());
     const header = h('header', { class: 'topbar' },
       h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'R'), h('div', {}, h('h1', {}, 'resnet-lab'), h('p', {}, 'plain vs residual'))),
+      h('nav', { class: 'view-tabs', 'aria-label': 'View' }, this.tabs.compare, this.tabs.train),
       h('div', { class: 'controls' },
         h('label', { class: 'control' }, h('span', {}, 'Models'), this.pairSelect),
         h('label', { class: 'control' }, h('span', {}, 'Engine'), this.engineSelect)),
@@ -183,12 +225,12 @@ export class App implements AppContext {
         void this.images.pickImages();
       }
     });
-    const main = h('main', { class: 'layout' },
+    setChildren(this.compareMain,
       h('aside', { class: 'sidebar', 'aria-label': 'Images' }, dropZone,
         h('button', { type: 'button', class: 'small samples', 'data-testid': 'samples', onclick: () => void this.images.addSamples(), title: 'Ten Fashion-MNIST test pictures, one of each class' }, 'Try sample images'),
         this.listBox),
       h('div', { class: 'content' }, this.errorsBox, this.compareBox, this.engineBox, this.camBox, h('div', { class: 'figures' }, this.fig7Box, this.fig6Box), this.tableBox));
-    setChildren(this.root, header, statusBar, main, this.dropOverlay);
+    setChildren(this.root, header, statusBar, this.compareMain, this.trainBox, this.dropOverlay);
     installDropAndPaste(this.dropOverlay, this.fileHandlers);
     this.host.onMenuCommand((c) => this.onMenu(c));
   }
@@ -230,8 +272,24 @@ export class App implements AppContext {
     });
   }
 
+  /** Shows the compare or the Train view (the other keeps its state). */
+  private showView(view: 'compare' | 'train'): void {
+    this.view = view;
+    this.render();
+  }
+
   private renderNow(): void {
     const s = this.state;
+    const training = this.train.state.phase === 'training' || this.train.state.phase === 'paused';
+    for (const [v, tab] of Object.entries(this.tabs)) {
+      tab.className = v === this.view ? 'tab selected' : 'tab';
+      tab.setAttribute('aria-pressed', String(v === this.view));
+    }
+    this.tabs.train.textContent = training ? 'Train (running)' : 'Train';
+    this.compareMain.hidden = this.view !== 'compare';
+    this.root.dataset['view'] = this.view;
+    this.trainBox.hidden = this.view !== 'train';
+    if (this.view === 'train') syncChildren(this.trainBox, this.trainView.render());
     setChildren(this.errorsBox, renderErrors(s, this.handlers));
     // The list is redrawn: a focused thumbnail (arrow keys) stays focused, on the selected image.
     const listFocused = this.listBox.contains(document.activeElement);

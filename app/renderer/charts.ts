@@ -89,23 +89,35 @@ export function figure6Charts(fig: Figure6, inPair: ReadonlySet<string>): HTMLEl
       marker: l.kind === 'train' ? 'none' : l.depthIndex % 2 === 0 ? 'circle' : 'square',
     }));
     const svg = lineChart(series, { title: p.title, xLabel: fig.xLabel, yLabel: fig.yLabel, xAxis: fig.x, yAxis: fig.y, width: 340, height: 250 });
-    if (n === 0) svg.append(figure6Legend(fig.depths, 340));
+    if (n === 0) svg.append(figure6Legend(fig.depths, 340, legendAtBottom(p.lines, fig.y.max)));
     return h('div', {}, h('div', { class: 'panel-title' }, p.title), svg);
   });
 }
 
-/** In the chart, top right: a colour (and marker) per depth, and which line is test (bold) and training (dashed) error. */
-function figure6Legend(depths: readonly number[], width: number): SVGGElement {
+/**
+ * Whether the lines' right half runs high and never low (as on a small folder's first epochs): the legend
+ * then goes to the bottom right, off the lines.
+ */
+function legendAtBottom(lines: readonly { readonly x: readonly number[]; readonly y: readonly number[] }[], yMax: number): boolean {
+  const xMax = Math.max(...lines.flatMap((l) => l.x));
+  const right = lines.flatMap((l) => l.y.filter((_, i) => l.x[i]! >= xMax / 2));
+  return right.some((y) => y > 0.55 * yMax) && !right.some((y) => y < 0.45 * yMax);
+}
+
+/** In the chart, top right (or bottom right): a colour (and marker) per depth, and which line is test (bold) and training (dashed) error. */
+function figure6Legend(depths: readonly number[], width: number, bottom = false): SVGGElement {
   const rows: [string, string, 'circle' | 'square' | 'none'][] = [
     ...depths.slice(0, 4).map((d, i): [string, string, 'circle' | 'square'] => [`${d} layers`, `series-depth${i}`, i % 2 === 0 ? 'circle' : 'square']),
     ['test error', 'legend-ink', 'none'],
     ['training error', 'legend-ink dashed', 'none'],
   ];
   const x0 = width - 14 - 112;
+  // The plot area ends 40 units above the chart's 250-unit bottom (lineChart's margin).
+  const top = bottom ? 250 - 40 - (rows.length * 15 + 8) - 4 : 14;
   const g = s('g', { class: 'chart-legend', 'data-testid': 'fig6-legend' });
-  g.append(s('rect', { class: 'legend-box', x: x0 - 6, y: 14, width: 118, height: rows.length * 15 + 8, rx: 4 }));
+  g.append(s('rect', { class: 'legend-box', x: x0 - 6, y: top, width: 118, height: rows.length * 15 + 8, rx: 4 }));
   rows.forEach(([label, cls, marker], i) => {
-    const y = 26 + i * 15;
+    const y = top + 12 + i * 15;
     g.append(s('line', { class: `line ${cls}`, x1: x0, x2: x0 + 24, y1: y - 4, y2: y - 4 }));
     if (marker === 'circle') g.append(s('circle', { class: `dot ${cls}`, cx: x0 + 12, cy: y - 4, r: 2.6 }));
     if (marker === 'square') g.append(s('rect', { class: `dot ${cls}`, x: x0 + 9.6, y: y - 6.4, width: 4.8, height: 4.8 }));

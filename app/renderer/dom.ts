@@ -40,3 +40,16 @@ export function setChildren(el: Element, ...children: (Child | Child[])[]): void
   el.replaceChildren();
   append(el, children);
 }
+
+/**
+ * Makes `nodes` an element's children: stale ones are removed and new ones inserted, and those that stay
+ * are never moved (a click under way stays on them). Nodes that stay must keep their order.
+ */
+export function syncChildren(el: Element, nodes: readonly Element[]): void {
+  const keep = new Set(nodes);
+  for (const c of [...el.children]) if (!keep.has(c)) c.remove();
+  nodes.forEach((n, i) => {
+    const at = el.children[i];
+    if (at !== n) el.insertBefore(n, at ?? null);
+  });
+}

@@ -3,13 +3,23 @@
 // checkpoint) goes to the side question (model-dialog.ts), the side it was dropped on preferred.
 import { type FileKind, SNIFF_BYTES, sniffFileKind } from '../shared/file-kind';
 import type { HostImage } from './host';
+import type { FolderEntry } from './train-data';
 import type { SlotId } from './worker-protocol';
 
 export interface DropHandlers {
   offerModel(file: File, kind: Exclude<FileKind, 'image'>, preferred?: SlotId): void;
   addImages(images: readonly HostImage[]): void;
   showError(title: string, message: string): void;
+  /** Where a drop goes now: the Train view takes whole folders (with their paths) while it is shown. */
+  trainingFolder?(): ((entries: readonly FolderEntry[]) => void) | null;
 }
+
+/**
+ * Dropped folders are walked this deep and this far for the image list; a training folder goes deeper and
+ * keeps its hidden files (its scan counts them as skipped; hidden folders are never walked).
+ */
+const LIST_WALK = { depth: 4, files: 5000, hiddenFiles: false };
+const TRAIN_WALK = { depth: 12, files: 100_000, hiddenFiles: true };
 
 /** Listens for drags, drops and pastes on the window; `overlay` is shown while files are dragged over it. */
 export function installDropAndPaste(overlay: HTMLElement, on: DropHandlers): void {
@@ -37,7 +47,9 @@ export function installDropAndPaste(overlay: HTMLElement, on: DropHandlers): voi
     const target = (e.target as Element | null)?.closest?.('[data-testid^="slot-"]');
     const id = target?.getAttribute('data-testid');
     const slot: SlotId | undefined = id === 'slot-b' ? 'b' : id === 'slot-a' ? 'a' : undefined;
-    void filesFromDrop(e.dataTransfer).then((files) => acceptFiles(files, on, slot));
+    const train = on.trainingFolder?.();
+    if (train) void entriesFromDrop(e.dataTransfer, TRAIN_WALK).then(train);
+    else void entriesFromDrop(e.dataTransfer, LIST_WALK).then((entries) => acceptFiles(entries.map((x) => x.file), on, slot));
   });
   document.addEventListener('paste', (e) => {
     const files = [...(e.clipboardData?.files ?? [])];
@@ -47,17 +59,18 @@ export function installDropAndPaste(overlay: HTMLElement, on: DropHandlers): voi
   });
 }
 
-/** Files of a drop, walking dropped folders (sorted, hidden entries skipped). */
-async function filesFromDrop(dt: DataTransfer | null): Promise<File[]> {
+/** Files of a drop with their paths ('folder/sub/name.png'), walking dropped folders (sorted). */
+async function entriesFromDrop(dt: DataTransfer | null, limit: typeof LIST_WALK): Promise<FolderEntry[]> {
   if (!dt) return [];
   const entries = [...dt.items].map((it) => it.webkitGetAsEntry?.()).filter((x): x is FileSystemEntry => !!x);
-  if (entries.length === 0) return [...dt.files];
-  const out: File[] = [];
+  if (entries.length === 0) return [...dt.files].map((file) => ({ path: file.name, file }));
+  const out: FolderEntry[] = [];
   const walk = async (entry: FileSystemEntry, depth: number): Promise<void> => {
-    if (entry.name.startsWith('.') || out.length >= 5000) return;
+    if ((entry.name.startsWith('.') && !(entry.isFile && limit.hiddenFiles)) || out.length >= limit.files) return;
     if (entry.isFile) {
-      out.push(await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej)));
-    } else if (entry.isDirectory && depth < 4) {
+      const file = await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej));
+      out.push({ path: entry.fullPath.replace(/^\//, ''), file });
+    } else if (entry.isDirectory && depth < limit.depth) {
       const reader = (entry as FileSystemDirectoryEntry).createReader();
       const children: FileSystemEntry[] = [];
       for (;;) {

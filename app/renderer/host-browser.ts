@@ -3,6 +3,7 @@ import type { PreprocessSpec } from '../../src/preprocess/normalize';
 import type { AppError, MenuCommand } from '../shared/ipc';
 import type { BrowserDecoded } from './browser-decode';
 import type { DecodeWorkerRequest } from './decode-worker';
+import { downloadBlob, pickFiles } from './file-input';
 import { type DecodedImage, type Host, HostError, type HostImage } from './host';
 
 type Reply = { id: number; ok: true; value: BrowserDecoded } | { id: number; ok: false; error: AppError };
@@ -11,27 +12,6 @@ const IMAGE_ACCEPT = 'image/*,.jpg,.jpeg,.png,.webp,.gif,.avif,.tif,.tiff';
 /** ONNX models and PyTorch checkpoints (told apart by content once picked). */
 const MODEL_ACCEPT = '.onnx,.pth,.pt,.tar,.safetensors,.ckpt,.bin';
 const IMAGE_NAME = /\.(jpe?g|png|webp|gif|avif|tiff?|bmp|jxl|jp2|heic|heif)$/i;
-
-/** Opens a file input and resolves with the picked files ([] on cancel). */
-function pickFiles(opts: { accept?: string; multiple?: boolean; directory?: boolean }): Promise<File[]> {
-  return new Promise((resolve) => {
-    const input = document.createElement('input');
-    input.type = 'file';
-    if (opts.accept) input.accept = opts.accept;
-    input.multiple = opts.multiple ?? false;
-    if (opts.directory) input.webkitdirectory = true;
-    input.hidden = true;
-    input.dataset['testid'] = 'file-input';
-    document.body.append(input);
-    const done = (files: File[]): void => {
-      input.remove();
-      resolve(files);
-    };
-    input.addEventListener('change', () => done([...(input.files ?? [])]));
-    input.addEventListener('cancel', () => done([]));
-    input.click();
-  });
-}
 
 export class BrowserHost implements Host {
   readonly kind = 'browser' as const;
@@ -93,15 +73,7 @@ export class BrowserHost implements Host {
   }
 
   async saveCsv(text: string, suggestedName: string): Promise<string | null> {
-    const url = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = suggestedName;
-    a.hidden = true;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    downloadBlob(new Blob([text], { type: 'text/csv' }), suggestedName);
     return `downloaded as ${suggestedName}`;
   }
 

@@ -176,6 +176,12 @@ export class ModelSlots {
     this.load(next, CUSTOM_PAIR, this.ctx.state.engine, `Opening ${name}`, { only: slot, ...(then && { then }) });
   }
 
+  /** A plain net and its residual twin the user trained (the Train view), as the pair: plain left, residual right. */
+  openPair(plain: { name: string; bytes: Uint8Array }, residual: { name: string; bytes: Uint8Array }): void {
+    const slot = (m: { name: string; bytes: Uint8Array }, role: SlotState['role']): SlotState => ({ source: { kind: 'file', ...m }, role, status: 'loading', labels: [] });
+    this.load({ a: slot(plain, 'plain'), b: slot(residual, 'residual') }, CUSTOM_PAIR, this.ctx.state.engine, `Opening ${plain.name} and ${residual.name}`);
+  }
+
   /** The zoo twin of the model in `of` into the other slot, or a notice that the zoo has none. */
   private loadTwin(of: SlotId): boolean {
     const state = this.ctx.state;

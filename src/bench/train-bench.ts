@@ -5,7 +5,8 @@
 // before step r+1 of any), so a noisy neighbour hurts all cells alike; each cell reports its median.
 import { serializeOnnx } from '../onnx/write';
 import { wasmBackend } from '../train/backend';
-import { createEngine, type GradientEngine } from '../train/engine';
+import { createEngine } from '../train/engine';
+import type { GradientEngine } from '../train/local-engine';
 import { TrainNet, type TrainNetOptions } from '../train/net';
 import { PAPER_SGD, sgdStep } from '../train/optim';
 import { buildModel, seededRandom } from '../zoo/build';

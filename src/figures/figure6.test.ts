@@ -32,6 +32,10 @@ describe('Figure 6 model', () => {
     assert.equal(niceStep(0.4, true), 1);
   });
 
+  it('spans the x axis over a run still training when told its length', () => {
+    assert.deepEqual(figure6([run('plain20', [0.5], [0.6])], { epochs: 15 }).x, { max: 16, ticks: [0, 2, 4, 6, 8, 10, 12, 14, 16] });
+  });
+
   it('takes only plainN and resnetN runs with a history', () => {
     assert.equal(curveRun('mynet', [{ epoch: 1, trainError: 0.1, testError: 0.1 }]), null);
     assert.equal(curveRun('resnet20', []), null);

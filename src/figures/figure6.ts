@@ -84,7 +84,8 @@ export function curveRun(id: string, history: readonly { readonly epoch: number;
   };
 }
 
-export function figure6(runs: readonly CurveRun[]): Figure6 {
+/** `epochs`: the x axis spans at least this many (a run still training draws into its whole length). */
+export function figure6(runs: readonly CurveRun[], opts: { readonly epochs?: number } = {}): Figure6 {
   const sorted = [...runs].sort((a, b) => a.depth - b.depth || a.id.localeCompare(b.id));
   const depths = [...new Set(sorted.map((r) => r.depth))].sort((a, b) => a - b);
   const depthIndex = (r: CurveRun): number => Math.min(depths.indexOf(r.depth), 3);
@@ -109,7 +110,7 @@ export function figure6(runs: readonly CurveRun[]): Figure6 {
   return {
     panels,
     depths,
-    x: axisTo(Math.max(1, ...epochs), 8, true),
+    x: axisTo(Math.max(1, opts.epochs ?? 0, ...epochs), 8, true),
     y: axisTo(Math.max(1, ...errors.map((v) => 100 * v)), 5),
     xLabel: 'epochs',
     yLabel: 'error (%)',

@@ -1,16 +1,14 @@
 // Where a training network's buffers live and who runs its GEMMs and im2col: the readable TypeScript
 // kernels (float64 for gradient checks, or float32), or our WebAssembly SIMD kernels (float32, buffers in
 // one wasm memory). Everything else (batch norm, ReLU, ...) runs the TypeScript kernels on either.
-import v8 from 'node:v8';
 import { type BnSaved, bnBackward, bnForwardEval, bnForwardTrain } from '../../kernels/ts/train/batchnorm';
 import { type ConvGeom, col2im, im2col } from '../../kernels/ts/train/conv';
 import { addForward, passBackward, reluBackward, reluForward } from '../../kernels/ts/train/elementwise';
 import { type FloatArray, gemmNN, gemmNT } from '../../kernels/ts/train/gemm';
-import { simdSupported } from '../../kernels/wasm/emit';
+import { relaxedSimdSupported, simdSupported } from '../../kernels/wasm/emit';
 import { ALIGN, PAGE, TRAIN_MAX_PAGES as MAX_PAGES } from '../../kernels/wasm/memory';
 import { buildTrainingModule } from '../../kernels/wasm/modules';
 import { MAX_BLOCK_TILES, TMP_BYTES } from '../../kernels/wasm/winograd-3x3-train';
-import { enableRelaxedSimd as enableRelaxedSimdWith } from '../../kernels/wasm/node-relaxed';
 import { type WasmMemory, wasm } from '../../kernels/wasm/wasm-api';
 
 export type BackendName = 'js64' | 'js32' | 'wasm';
@@ -68,23 +66,14 @@ type GemmFn = (M: number, N: number, K: number, A: number, lda: number, B: numbe
 type Fn = (...args: number[]) => void;
 type Im2colFn = (src: number, dst: number, ldcol: number, p0: number, p1: number, C: number, N: number, H: number, W: number, k: number, s: number, p: number, OH: number, OW: number) => void;
 
-/**
- * Turns on relaxed SIMD in this process if the runtime has it behind a flag (Node 20). Must run before the
- * module is compiled. Returns whether relaxed SIMD validates now.
- */
-function enableRelaxedSimd(): boolean {
-  try {
-    return enableRelaxedSimdWith((flags) => v8.setFlagsFromString(flags));
-  } catch {
-    return false;
-  }
-}
-
 /** Floats of one Winograd block's transformed input and output (1 MB; 256 KB and 4 MB measured slower or no faster). */
 const WINOGRAD_BLOCK_FLOATS = 1 << 18;
 
 export interface WasmBackendOptions {
-  /** Default: use relaxed SIMD (FMA) when it can be enabled. */
+  /**
+   * Default: use relaxed SIMD (FMA) when the runtime has it (browsers, Node 22+; on Node 20 importing
+   * relaxed-simd-node.ts first switches it on, as the CLI's training does).
+   */
   readonly relaxedSimd?: boolean;
 }
 
@@ -94,7 +83,7 @@ export interface WasmBackendOptions {
  */
 export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { readonly relaxedSimd: boolean; memoryBytes(): number } {
   if (!simdSupported()) throw new Error('training: this runtime has no WebAssembly SIMD');
-  const relaxed = opts.relaxedSimd === false ? false : enableRelaxedSimd();
+  const relaxed = opts.relaxedSimd === false ? false : relaxedSimdSupported();
   if (opts.relaxedSimd === true && !relaxed) throw new Error('training: relaxed SIMD requested but not supported by this runtime');
   const memory: WasmMemory = new wasm.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
   const module = new wasm.Module(buildTrainingModule({ relaxedSimd: relaxed }, MAX_PAGES));

@@ -9,7 +9,8 @@ import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { FASHION_MNIST } from '../datasets';
 import { seededRandom } from '../zoo/build';
-import { channelStats, DatasetError, encodeIdx, fillBatch, type ImageSet, loadFashionMnist, loadSplit, parseIdx, pixelStats, shuffled } from './data';
+import { encodeIdx, loadFashionMnist, loadSplit, parseIdx } from './data';
+import { channelStats, DatasetError, fillBatch, type ImageSet, pixelStats, shuffled } from './image-set';
 
 const SLICE = join(import.meta.dirname, '../testdata/fashion-mnist');
 const tmp = mkdtempSync(join(tmpdir(), 'rl-data-'));

@@ -1,33 +1,14 @@
-// Who computes gradients: the net in this thread, or data-parallel across worker threads. With T threads a
+// Who computes gradients in the CLI: the net in this thread, or data-parallel across Node worker threads. With T threads a
 // batch is split into T shards; this thread runs shard 0 while T-1 workers run the others, each on its own
 // copy of the net (parameters are sent with every step, gradients come back and are averaged). Batch norm
 // uses each shard's statistics, as multi-GPU training does; running statistics are averaged.
 import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
 import { parseOnnx } from '../onnx/read';
 import { wasmBackend } from './backend';
+import { type GradientEngine, type Reply, type Request, runLocal } from './local-engine';
+import './relaxed-simd-node';
 import { spawnModuleWorker } from './spawn';
 import { TrainNet } from './net';
-
-export interface StepOutput {
-  /** Mean loss and correct count over the whole batch. */
-  readonly loss: number;
-  readonly correct: number;
-  /** Gradient of the mean loss, flat over the parameters. */
-  readonly grads: Float32Array;
-  /** Batch-norm running statistics after this step. */
-  readonly states: Float32Array;
-}
-
-export interface GradientEngine {
-  readonly threads: number;
-  readonly paramCount: number;
-  readonly stateCount: number;
-  /** One forward/backward at parameters `theta` and running statistics `states` on n NCHW samples. */
-  step(theta: Float32Array, states: Float32Array, images: Float32Array, labels: Int32Array, n: number): Promise<StepOutput>;
-  /** Inference-mode logits [n, classes]. */
-  predict(theta: Float32Array, states: Float32Array, images: Float32Array, n: number): Promise<Float32Array>;
-  close(): Promise<void>;
-}
 
 const WORKER_KIND = 'resnet-lab/train-worker';
 
@@ -35,28 +16,6 @@ interface WorkerInit {
   readonly kind: typeof WORKER_KIND;
   readonly onnx: Uint8Array;
   readonly maxBatch: number;
-}
-
-type Request =
-  | { type: 'step'; theta: Float32Array; states: Float32Array; images: Float32Array; labels: Int32Array; n: number }
-  | { type: 'predict'; theta: Float32Array; states: Float32Array; images: Float32Array; n: number };
-
-type Reply =
-  | { type: 'step'; loss: number; correct: number; grads: Float32Array; states: Float32Array }
-  | { type: 'predict'; logits: Float32Array }
-  | { type: 'error'; message: string };
-
-/** One shard's work on a net in this thread. */
-function runLocal(net: TrainNet, req: Request): Reply {
-  net.setParams(req.theta);
-  net.setStates(req.states);
-  if (req.type === 'predict') {
-    net.forward(req.images, req.n, false);
-    return { type: 'predict', logits: net.logitsRows() };
-  }
-  net.forward(req.images, req.n, true);
-  const r = net.lossAndBackward(req.labels);
-  return { type: 'step', loss: r.loss, correct: r.correct, grads: net.getGrads(), states: net.getStates() };
 }
 
 // A worker thread: this same module, started with workerData of our kind.

@@ -8,9 +8,11 @@ import { FASHION_MNIST } from '../datasets';
 import { loadModel } from '../engine/session';
 import { preprocessSpecFor } from '../preprocess/for-model';
 import { tensor } from '../../kernels/core/tensor';
-import { DatasetError, fillBatch, loadSplit, pixelStats } from './data';
-import { isIdxFolder, scanImageFolder, type Skip, skipSummary } from './folder';
+import { loadSplit } from './data';
+import { DatasetError, fillBatch, pixelStats } from './image-set';
+import { isIdxFolder, scanImageFolder } from './folder';
 import { runOnFolderImages } from './folder-batches';
+import { type Skip, skipSummary } from './folder-layout';
 import { type ClassReport, ReportBuilder } from './metrics';
 
 /** A model's class report on a test set (metrics.ts), with where it came from. */

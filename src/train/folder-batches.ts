@@ -3,7 +3,8 @@ import { tensor } from '../../kernels/core/tensor';
 import type { RunResult, Session } from '../engine/session';
 import type { PreprocessSpec } from '../preprocess/normalize';
 import { decodeImage } from '../preprocess/sharp';
-import { type FolderFile, mapImages, type Skip } from './folder';
+import { mapImages } from './folder';
+import type { FolderFile, Skip } from './folder-layout';
 
 /**
  * Decodes `files` `chunk` at a time through the model's preprocessing and runs each chunk as one batch.

@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { UserError } from '../errors';
-import { DatasetError } from './data';
-import {
-  checkDatasetMemory, describeFolder, describeFolderCounts, isIdxFolder, loadImageFolder, scanImageFolder, skipSummary, stratifiedSplit,
-} from './folder';
+import { DatasetError } from './image-set';
+import { describeFolder, isIdxFolder, loadImageFolder, scanImageFolder } from './folder';
+import { checkDatasetMemory, describeFolderCounts, skipSummary, stratifiedSplit } from './folder-layout';
 
 const FIXTURE = join(import.meta.dirname, '../testdata/shapes');
 const tmp = mkdtempSync(join(tmpdir(), 'rl-folder-'));
@@ -124,7 +123,7 @@ describe('scanning a messy folder', () => {
     const s = scanImageFolder(big);
     assert.equal(s.train.length, 10020);
     const labels = s.train.map((f) => f.label);
-    const lines = describeFolderCounts(big, s.classes, labels, 'split');
+    const lines = describeFolderCounts('big', s.classes, labels, 'split');
     assert.match(lines.join('\n'), /note: classes are unbalanced \(many has 10000 training images, few 20\)/);
     assert.equal(checkDatasetMemory(10020, 3, 32), 10020 * 3 * 32 * 32);
   });

@@ -12,7 +12,7 @@ import { MAX_MODEL_BYTES } from '../onnx/read';
 import { MAX_JSON_BYTES, readRegularFile, readRegularTextFile } from '../read-file';
 import { writeUserFile } from '../write-file';
 import { DEFAULT_DATA_DIR } from './data';
-import { recipeText } from './trainer';
+import { recipeText } from './net-trainer';
 
 /** Where the committed test slice is, relative to the package root. */
 export const SLICE_DIR = 'src/testdata/fashion-mnist';

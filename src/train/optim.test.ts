@@ -6,7 +6,9 @@ import { FASHION_MNIST } from '../datasets';
 import { buildModel } from '../zoo/build';
 import { zooSpec } from '../zoo/spec';
 import { wasmBackend } from './backend';
-import { fillBatch, loadSplit } from './data';
+import './relaxed-simd-node';
+import { loadSplit } from './data';
+import { fillBatch } from './image-set';
 import { TrainNet } from './net';
 import { PAPER_SGD, paperLearningRate, sgdStep } from './optim';
 

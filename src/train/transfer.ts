@@ -16,8 +16,9 @@ import { serializeOnnx } from '../onnx/write';
 import { preprocessSpecFor } from '../preprocess/for-model';
 import type { TransferRecipe, TransferSidecar } from '../sidecar';
 import { writeUserFile } from '../write-file';
-import { assembleFolder, describeFolderCounts, type FolderFile, scanImageFolder, skipSummary } from './folder';
+import { scanImageFolder } from './folder';
 import { runOnFolderImages } from './folder-batches';
+import { assembleFolder, describeFolderCounts, type FolderFile, skipSummary } from './folder-layout';
 import { type ClassReport, ReportBuilder, reportLines } from './metrics';
 import { sha256 } from './trainer';
 
@@ -240,7 +241,7 @@ export async function trainTransfer(opts: TransferOptions): Promise<TransferResu
   const featureSeconds = (performance.now() - t0) / 1000;
   const a = assembleFolder(scan, features, skips, opts.valFraction, opts.seed);
   const K = a.classes.length;
-  for (const line of describeFolderCounts(opts.dataDir, a.classes, a.train.labels, a.split)) log(line);
+  for (const line of describeFolderCounts(basename(resolve(opts.dataDir)), a.classes, a.train.labels, a.split)) log(line);
   log(`features of ${a.train.items.length + a.val.items.length} images in ${featureSeconds.toFixed(1)} s`);
   for (const line of skipSummary(a.skips)) log(line);
   const n = a.train.items.length;

@@ -7,6 +7,7 @@ import type { FloatArray } from '../../kernels/ts/train/gemm';
 import { buildModel, seededRandom } from '../zoo/build';
 import { zooSpec, type ModelSpec } from '../zoo/spec';
 import { jsBackend, wasmBackend, type TrainBackend } from './backend';
+import './relaxed-simd-node';
 import { NO_WINOGRAD, TrainNet, type WinogradPlan } from './net';
 
 const rng = seededRandom(42);

@@ -4,7 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_DATA_DIR } from '../../train/data';
 import { isIdxFolder } from '../../train/folder';
-import { FOLDER_RECIPE, SHIPPED_RECIPE, trainModels } from '../../train/trainer';
+import { FOLDER_RECIPE } from '../../train/net-trainer';
+import { SHIPPED_RECIPE, trainModels } from '../../train/trainer';
 import { TRANSFER_DEFAULTS, trainTransfer } from '../../train/transfer';
 import { CliError, choice, floatOption, intOption, parse } from '../args';
 import type { Command } from '../command';
