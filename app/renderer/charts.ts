@@ -81,7 +81,8 @@ export function lineChart(series: readonly Series[], opts: ChartOptions): SVGSVG
 }
 
 /** Figure 6's panels as charts; the runs in `inPair` (the pair on screen) drawn thicker; a legend in the first. */
-export function figure6Charts(fig: Figure6, inPair: ReadonlySet<string>): HTMLElement[] {
+/** `heldOut` names the bold lines: the test set's error, or (for a user's folder) the validation images'. */
+export function figure6Charts(fig: Figure6, inPair: ReadonlySet<string>, heldOut: 'test' | 'validation' = 'test'): HTMLElement[] {
   return fig.panels.map((p, n) => {
     const series: Series[] = p.lines.map((l) => ({
       name: `${l.run} ${l.kind}`, x: l.x, y: l.y,
@@ -89,7 +90,7 @@ export function figure6Charts(fig: Figure6, inPair: ReadonlySet<string>): HTMLEl
       marker: l.kind === 'train' ? 'none' : l.depthIndex % 2 === 0 ? 'circle' : 'square',
     }));
     const svg = lineChart(series, { title: p.title, xLabel: fig.xLabel, yLabel: fig.yLabel, xAxis: fig.x, yAxis: fig.y, width: 340, height: 250 });
-    if (n === 0) svg.append(figure6Legend(fig.depths, 340, legendAtBottom(p.lines, fig.y.max)));
+    if (n === 0) svg.append(figure6Legend(fig.depths, heldOut, 340, legendAtBottom(p.lines, fig.y.max)));
     return h('div', {}, h('div', { class: 'panel-title' }, p.title), svg);
   });
 }
@@ -105,17 +106,17 @@ function legendAtBottom(lines: readonly { readonly x: readonly number[]; readonl
 }
 
 /** In the chart, top right (or bottom right): a colour (and marker) per depth, and which line is test (bold) and training (dashed) error. */
-function figure6Legend(depths: readonly number[], width: number, bottom = false): SVGGElement {
+function figure6Legend(depths: readonly number[], heldOut: 'test' | 'validation', width: number, bottom = false): SVGGElement {
   const rows: [string, string, 'circle' | 'square' | 'none'][] = [
     ...depths.slice(0, 4).map((d, i): [string, string, 'circle' | 'square'] => [`${d} layers`, `series-depth${i}`, i % 2 === 0 ? 'circle' : 'square']),
-    ['test error', 'legend-ink', 'none'],
+    [`${heldOut} error`, 'legend-ink', 'none'],
     ['training error', 'legend-ink dashed', 'none'],
   ];
-  const x0 = width - 14 - 112;
+  const x0 = width - 14 - 120;
   // The plot area ends 40 units above the chart's 250-unit bottom (lineChart's margin).
   const top = bottom ? 250 - 40 - (rows.length * 15 + 8) - 4 : 14;
   const g = s('g', { class: 'chart-legend', 'data-testid': 'fig6-legend' });
-  g.append(s('rect', { class: 'legend-box', x: x0 - 6, y: top, width: 118, height: rows.length * 15 + 8, rx: 4 }));
+  g.append(s('rect', { class: 'legend-box', x: x0 - 6, y: top, width: 126, height: rows.length * 15 + 8, rx: 4 }));
   rows.forEach(([label, cls, marker], i) => {
     const y = top + 12 + i * 15;
     g.append(s('line', { class: `line ${cls}`, x1: x0, x2: x0 + 24, y1: y - 4, y2: y - 4 }));

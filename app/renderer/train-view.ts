@@ -170,7 +170,7 @@ function curvesCard(session: TrainSession): HTMLElement | null {
     return r ? [r] : [];
   });
   const body = runs.length > 0
-    ? h('div', { class: 'fig6-panels' }, figure6Charts(figure6(runs, { epochs: session.state.settings.epochs }), new Set(runs.map((r) => r.id))))
+    ? h('div', { class: 'fig6-panels' }, figure6Charts(figure6(runs, { epochs: session.state.settings.epochs }), new Set(runs.map((r) => r.id)), 'validation'))
     : h('p', { class: 'muted' }, 'The curves start when the first epoch ends (training and validation error of each net).');
   return h('section', { class: 'card figure', 'data-testid': 'train-curves', 'aria-label': 'Training curves (Figure 6)' },
     h('header', { class: 'card-head' }, h('h3', {}, 'Training ', h('span', { class: 'muted' }, '· Figure 6, live: dashed training error, bold validation error'))),
