@@ -80,12 +80,12 @@ export interface WinogradPlan {
 }
 
 /**
- * F(4x4) for the backward passes (4x fewer multiplies than direct; their float32 error is that of a direct
- * conv, measured on whole-net gradients), F(2x2) for the forward pass: F(4x4) there has ~1e-6 relative error
- * per layer (5x a direct conv's) and batch norm's backward amplifies it into the gradients of deep plain nets
- * (a 20-layer plain net's first-layer gradient moved by 0.4% against float64), for ~10% more step time.
+ * F(4x4) in all three passes (4x fewer multiplies than direct, against 2.25x for F(2x2)), on the better
+ * conditioned points of WINOGRAD_F4X4_3X3_TRAIN. Its float32 error per layer is ~5e-7 relative RMS (F(2x2)
+ * ~1.5e-7, a direct conv ~2e-7); whole-net gradients against float64 differ mostly where a ReLU input within
+ * that error of 0 flips, which float32 im2col convs do too (kernels/wasm/README.md, Accuracy).
  */
-const DEFAULT_WINOGRAD: WinogradPlan = { forward: 2, data: 4, weights: 4, minChannels: 4 };
+const DEFAULT_WINOGRAD: WinogradPlan = { forward: 4, data: 4, weights: 4, minChannels: 4 };
 /** Every conv through im2col + GEMM (the tests keep that path covered). */
 export const NO_WINOGRAD: WinogradPlan = { forward: 0, data: 0, weights: 0, minChannels: 4 };
 
