@@ -2,12 +2,13 @@
 // ([C, H, W, N], the batch innermost), vectorised over the images (4 at a time, then one at a time for a
 // batch that 4 does not divide). The same transforms as the inference kernels (winograd-3x3.ts: B^T, G,
 // A^T), here for the three passes of a training step:
-//   forward          y  = A^T [ U . (B^T x B) ] A          U[xi][m][c] = (G w[m][c] G^T)[xi]
+//   forward          y  = A^T [ U . (B^T x B) ] A          U[xi][c][m] = (G w[m][c] G^T)[xi]  (K-major)
 //   backward data    dx = the same with U'[xi][c][m] = (G rot180(w[m][c]) G^T)[xi] on dy (pad 1 = K-1-pad)
 //   backward weights dW[m][c] = G^T [ sum over tiles (A dy A^T)[m] . (B^T x B)[c] ] G   (the adjoint of forward)
 // Each pass works on blocks of `tb` tiles (tiles x N columns): the transforms write V (and M or DY) in a
 // scratch as alpha^2 matrices of [channels][tb * N], and the alpha^2 products in between are the training
-// GEMMs (gemm_nn of f32-gemm-4x8.ts for convs, gemm_nt of f32-gemm-nt-4x2.ts for the weight gradient).
+// GEMMs (gemm_tn of f32-gemm-4x8.ts, transformed weights K-major, for convs; gemm_nt of f32-gemm-nt-4x2.ts
+// for the weight gradient).
 // Tiles past the image read zeros (a zero area of N floats) and write to a sink (N floats), so the inner
 // loops have no branches.
 import { forLoop } from './builders';
@@ -319,12 +320,12 @@ function emitInputTransform(f: FuncBuilder, tr: WinogradTransform, lanes: [Lanes
 
 /**
  * Export `wino_conv_f{m}(x, y, U, scratch, zero, sink, C, M, N, H, W, tb, ldv, vXi, mXi, acc)`: y (+)= conv3x3(x)
- * with pad 1 and stride 1, CHWN, y of the same H x W; U = [alpha^2][M][C] transformed weights; zero and sink
+ * with pad 1 and stride 1, CHWN, y of the same H x W; U = [alpha^2][C][M] transformed weights (K-major); zero and sink
  * N floats each. The scratch holds V ([alpha^2][C][ldv], planes vXi bytes apart) then M ([alpha^2][M][ldv],
  * mXi apart), ldv >= tb * N: the caller pads rows and planes so that they do not start at multiples of 4 KB
- * from each other (which would thrash the L1 cache's sets). gemmNN is gemm_nn's function index.
+ * from each other (which would thrash the L1 cache's sets). gemmTN is gemm_tn's function index.
  */
-export function emitWinogradConvTrain(m: ModuleBuilder, gemmNN: number, tr: WinogradTransform, relaxed = false): number {
+export function emitWinogradConvTrain(m: ModuleBuilder, gemmTN: number, tr: WinogradTransform, relaxed = false): number {
   const TM = tr.m, A = TM + 2, AA = A * A;
   const { f, index } = m.func(`wino_conv_f${TM}`, Array<typeof I32>(16).fill(I32));
   const [x, y, U, scratch, zeroArea, sink, C, M, N, H, W, TB, ldv, vXi, mXi, acc] = f.params as Local[] as Local[];
@@ -347,15 +348,15 @@ export function emitWinogradConvTrain(m: ModuleBuilder, gemmNN: number, tr: Wino
     f.get(b0).get(g.T).i32GeS().brIf(1);
     f.get(g.T).get(b0).i32Sub().tee(cnt).get(TB!).get(cnt).get(TB!).i32LtS().select().set(cnt);
     emitInputTransform(f, tr, lanes, g, x!, zeroArea!, V, b0, cnt, tmp);
-    // alpha^2 GEMMs: M[xi] (M x cnt*N) = U[xi] (M x C) V[xi] (C x cnt*N)
+    // alpha^2 GEMMs: M[xi] (M x cnt*N) = U[xi] (M x C, stored K-major: C x M) V[xi] (C x cnt*N)
     f.i32Const(0).set(xi);
     f.loop();
     {
       f.get(M!).get(cnt).get(N!).i32Mul().get(C!);
-      f.get(U!).get(xi).get(M!).i32Mul().get(C!).i32Mul().i32Const(4).i32Mul().i32Add().get(C!);
+      f.get(U!).get(xi).get(M!).i32Mul().get(C!).i32Mul().i32Const(4).i32Mul().i32Add().get(M!);
       f.get(V).get(xi).get(g.vXi).i32Mul().i32Add().get(g.ldv);
       f.get(Mb).get(xi).get(g.mXi).i32Mul().i32Add().get(g.ldv);
-      f.i32Const(0).call(gemmNN);
+      f.i32Const(0).call(gemmTN);
       f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(AA).i32LtS().brIf(0);
     }
     f.end();
@@ -500,8 +501,9 @@ export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNT: number, tr: Win
 
 /**
  * Export `wino_weights_f{m}(w, U, M, C, flip)`: the weights of M x C 3x3 filters (ONNX [M][C][3][3]) into the
- * Winograd domain, U[xi][m][c] = (G w[m][c] G^T)[xi]; with flip (for the backward-data pass) the filters
- * turned 180 degrees and the channels swapped: U[xi][c][m] = (G rot180(w[m][c]) G^T)[xi].
+ * Winograd domain, stored K-major (input channel first, for gemm_tn): U[xi][c][m] = (G w[m][c] G^T)[xi]; with
+ * flip (for the backward-data pass) the filters turned 180 degrees and the channels swapped, the conv's
+ * output channel c and input channel m: U[xi][m][c] = (G rot180(w[m][c]) G^T)[xi].
  */
 export function emitWinogradWeights(m: ModuleBuilder, tr: WinogradTransform): number {
   const TM = tr.m, A = TM + 2, AA = A * A;
@@ -518,9 +520,9 @@ export function emitWinogradWeights(m: ModuleBuilder, tr: WinogradTransform): nu
       f.i32Const(0);
       forLoop(f, c, C!, 1, () => {
         f.get(w!).get(mm).get(C!).i32Mul().get(c).i32Add().i32Const(36).i32Mul().i32Add().set(wp);
-        // U index [m][c] (or [c][m] flipped) within each xi plane
-        if (flipped) f.get(c).get(M!).i32Mul().get(mm).i32Add();
-        else f.get(mm).get(C!).i32Mul().get(c).i32Add();
+        // U index [c][m] (or [m][c] flipped) within each xi plane: K-major for gemm_tn
+        if (flipped) f.get(mm).get(C!).i32Mul().get(c).i32Add();
+        else f.get(c).get(M!).i32Mul().get(mm).i32Add();
         f.i32Const(4).i32Mul().get(U!).i32Add().set(up);
         for (let k = 0; k < 9; k++) f.get(wp).f32Load((flipped ? 8 - k : k) * 4).set(gv[k]!);
         // t = G g (A x 3), then U = t G^T
