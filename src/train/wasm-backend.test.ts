@@ -111,6 +111,28 @@ describe('wasm training kernels match the reference', () => {
     }
   });
 
+  it('Winograd weight gradient over several blocks and K chunks (sums carried across gemm_nt calls)', () => {
+    // 34x34 at F(2x2): 289 tiles, blocks of 256 (2048 columns: two K chunks of gemm_nt) and 33; one tile
+    // per block with the small-block backend. Odd channel counts and 7 images (scalar tails of K).
+    const oneTile = wasmBackend({ winogradBlockFloats: 1 });
+    for (const [C, M, H, n] of [[3, 5, 34, 8], [5, 3, 10, 7]] as const) {
+      const g = convGeom(C, n, H, H, M, 3, 1, 1);
+      const R = colRows(g), P = colCols(g);
+      const xs = Array.from({ length: C * H * H * n }, () => rng.normal()), dys = Array.from({ length: M * P }, () => rng.normal());
+      const col = new Float64Array(R * P);
+      ref.im2col(Float64Array.from(xs), g, col, P, 0, P);
+      const wantDW = new Float64Array(M * R);
+      ref.gemmNT(M, R, P, Float64Array.from(dys), P, col, P, wantDW, R, false);
+      for (const be of [wb, oneTile]) for (const tile of [2, 4] as const) {
+        const x = be.alloc(xs.length), dy = be.alloc(dys.length), dW = filled(be, M * R);
+        x.set(xs);
+        dy.set(dys);
+        be.winograd!.weightGrad(x, dy, dW, C, M, n, H, H, tile);
+        assertClose(dW, wantDW, 2e-5, `weight gradient F(${tile}x${tile}) C=${C} M=${M} ${H}x${H} n=${n} ${be === wb ? '' : 'one tile a block'}`);
+      }
+    }
+  });
+
   it('F(4x4) on points 0, 1, -1, 1/2, -2 is more accurate than on 0, +-1, +-2 (RMS error against float64, all three passes)', () => {
     const textbook = wasmBackend({ f4Points: [0, 1, -1, 2, -2] });
     /** RMS of got - want over RMS of want. */
