@@ -56,9 +56,14 @@ const NN_MR = 4;
  * The training GEMM C[M,N] (+)= A[M,K] B[K,N] (export `gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, acc)`,
  * addresses in bytes, leading dimensions in floats): 4x8 tiles, then 1x8 tiles for the last rows, then
  * scalar dot products for the columns past the last multiple of 8.
+ *
+ * With `aKMajor` the same for A stored K-major, A[i][k] at A + (k * lda + i) floats (export `gemm_tn`, the
+ * Winograd convs' transformed weights): a tile's 4 splats per k come from one pointer at immediate offsets
+ * 0, 4, 8, 12, which then moves on by lda, instead of 4 row pointers each moving on by one float (fewer
+ * integer ops and live pointers in the inner loop).
  */
-export function emitF32Gemm4x8(m: ModuleBuilder, relaxed: boolean): number {
-  const { f, index } = m.func('gemm_nn', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+export function emitF32Gemm4x8(m: ModuleBuilder, relaxed: boolean, aKMajor = false): number {
+  const { f, index } = m.func(aKMajor ? 'gemm_tn' : 'gemm_nn', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
   const [M, N, K, A, lda, B, ldb, C, ldc, accFlag] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
   const lda4 = f.local(I32), ldb4 = f.local(I32), ldc4 = f.local(I32), rem = f.local(I32), N8 = f.local(I32);
   const i = f.local(I32), j = f.local(I32), k = f.local(I32), pb = f.local(I32), cp = f.local(I32);
@@ -72,8 +77,11 @@ export function emitF32Gemm4x8(m: ModuleBuilder, relaxed: boolean): number {
 
   /** One tile of `rows` rows x 8 columns at (i, j). */
   const tile = (rows: number): void => {
-    f.get(A).get(i).get(lda4).i32Mul().i32Add().set(a[0]!);
-    for (let r = 1; r < rows; r++) f.get(a[r - 1]!).get(lda4).i32Add().set(a[r]!);
+    if (aKMajor) f.get(A).get(i).i32Const(4).i32Mul().i32Add().set(a[0]!);
+    else {
+      f.get(A).get(i).get(lda4).i32Mul().i32Add().set(a[0]!);
+      for (let r = 1; r < rows; r++) f.get(a[r - 1]!).get(lda4).i32Add().set(a[r]!);
+    }
     f.get(C).get(i).get(ldc4).i32Mul().i32Add().get(j).i32Const(4).i32Mul().i32Add().set(cp);
     f.get(B).get(j).i32Const(4).i32Mul().i32Add().set(pb);
     f.get(accFlag).if();
@@ -84,11 +92,25 @@ export function emitF32Gemm4x8(m: ModuleBuilder, relaxed: boolean): number {
     f.else();
     for (let r = 0; r < rows; r++) f.v128Const0().tee(acc[r]![0]).set(acc[r]![1]);
     f.end();
-    const step = (): void => emitTileStep(f, tl, relaxed, rows, pb, 0, 0, () => f.get(pb).get(ldb4).i32Add().set(pb));
+    const step = (): void => {
+      if (!aKMajor) {
+        emitTileStep(f, tl, relaxed, rows, pb, 0, 0, () => f.get(pb).get(ldb4).i32Add().set(pb));
+        return;
+      }
+      f.get(pb).v128Load(0).set(tl.b0);
+      f.get(pb).v128Load(16).set(tl.b1);
+      f.get(pb).get(ldb4).i32Add().set(pb);
+      for (let r = 0; r < rows; r++) {
+        f.get(a[0]!).v128Load32Splat(r * 4).set(tl.s);
+        f.madd(relaxed, tl.s, tl.b0, acc[r]![0]);
+        f.madd(relaxed, tl.s, tl.b1, acc[r]![1]);
+      }
+    };
     f.get(K).tee(k).if();
     f.loop();
     step();
-    for (let r = 0; r < rows; r++) f.get(a[r]!).i32Const(4).i32Add().set(a[r]!);
+    if (aKMajor) f.get(a[0]!).get(lda4).i32Add().set(a[0]!);
+    else for (let r = 0; r < rows; r++) f.get(a[r]!).i32Const(4).i32Add().set(a[r]!);
     f.get(k).i32Const(1).i32Sub().tee(k).brIf(0);
     f.end();
     f.end();
@@ -124,12 +146,14 @@ export function emitF32Gemm4x8(m: ModuleBuilder, relaxed: boolean): number {
     forLoop(f, j, N, 1, () => {
       f.get(C).get(i).get(ldc4).i32Mul().i32Add().get(j).i32Const(4).i32Mul().i32Add().set(cp);
       f.get(accFlag).if(F32).get(cp).f32Load().else().f32Const(0).end().set(sa);
-      f.get(A).get(i).get(lda4).i32Mul().i32Add().set(a[0]!);
+      if (aKMajor) f.get(A).get(i).i32Const(4).i32Mul().i32Add().set(a[0]!);
+      else f.get(A).get(i).get(lda4).i32Mul().i32Add().set(a[0]!);
       f.get(B).get(j).i32Const(4).i32Mul().i32Add().set(pb);
       f.i32Const(0);
       forLoop(f, k, K, 1, () => {
         f.get(a[0]!).f32Load().get(pb).f32Load().f32Mul().get(sa).f32Add().set(sa);
-        f.get(a[0]!).i32Const(4).i32Add().set(a[0]!);
+        if (aKMajor) f.get(a[0]!).get(lda4).i32Add().set(a[0]!);
+        else f.get(a[0]!).i32Const(4).i32Add().set(a[0]!);
         f.get(pb).get(ldb4).i32Add().set(pb);
       });
       f.get(cp).get(sa).f32Store();

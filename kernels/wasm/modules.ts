@@ -17,7 +17,9 @@ import { emitF32Vmulcaddc } from './f32-vmulcaddc';
 import { STEP_ADDR } from './memory';
 import { emitBarrier } from './parallel';
 import { WINOGRAD_F2X2_3X3, WINOGRAD_F4X4_3X3, emitWinograd3x3 } from './winograd-3x3';
-import { emitWinogradConvTrain, emitWinogradWeights, emitWinogradWgradOut, emitWinogradWgradTrain } from './winograd-3x3-train';
+import {
+  WINOGRAD_F4X4_3X3_TRAIN, emitWinogradConvTrain, emitWinogradWeights, emitWinogradWgradOut, emitWinogradWgradTrain, winogradFromPoints,
+} from './winograd-3x3-train';
 import { emitX32Gather, emitX32GatherSubsample } from './x32-gather';
 
 /**
@@ -73,12 +75,17 @@ export function buildInferenceModule(opts: KernelOptions, maxPages: number, shar
 export interface TrainingModuleOptions {
   /** f32x4.relaxed_madd (fused multiply-add) in the GEMMs, where the runtime validates it. */
   readonly relaxedSimd: boolean;
+  /** F(4x4,3x3)'s interpolation points (winogradFromPoints); default WINOGRAD_F4X4_3X3_TRAIN's 0, 1, -1, 1/2, -2. */
+  readonly f4Points?: readonly number[];
+  /** Multiply-adds (relaxed) in the Winograd transforms too (default: when relaxedSimd). */
+  readonly fmaTransforms?: boolean;
 }
 
 /**
  * The training module, on an imported shared memory. Exports (addresses in bytes, leading dimensions in
  * floats, `acc` = add into the output instead of overwriting):
  *   gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, acc)   C[M,N] (+)= A[M,K] B[K,N]            f32-gemm-4x8.ts
+ *   gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, acc)   the same with A K-major (A[i][k] at k * lda + i): the Winograd convs' GEMM
  *   gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, acc)   C[M,N] (+)= A[M,K] B[N,K]^T          f32-gemm-nt-4x2.ts
  *   im2col(x, col, ldcol, p0, p1, C, N, H, W, k, stride, pad, OH, OW)   output pixels [p0, p1) only
  *   col2im(col, dx, ldcol, p0, p1, C, N, H, W, k, stride, pad, OH, OW)   dx += adjoint of im2col (f32-im2col.ts)
@@ -93,11 +100,14 @@ export function buildTrainingModule(opts: TrainingModuleOptions, maxPages: numbe
   m.importMemory('env', 'memory', 1, maxPages, true);
   const gemmNN = emitF32Gemm4x8(m, opts.relaxedSimd);
   const gemmNT = emitF32GemmNt4x2(m, opts.relaxedSimd);
+  const gemmTN = emitF32Gemm4x8(m, opts.relaxedSimd, true);
   m.export('gemm_nn', gemmNN);
   m.export('gemm_nt', gemmNT);
-  for (const tr of [WINOGRAD_F2X2_3X3, WINOGRAD_F4X4_3X3]) {
-    m.export(`wino_conv_f${tr.m}`, emitWinogradConvTrain(m, gemmNN, tr));
-    m.export(`wino_wgrad_f${tr.m}`, emitWinogradWgradTrain(m, gemmNT, tr));
+  m.export('gemm_tn', gemmTN);
+  const f4 = opts.f4Points ? winogradFromPoints(opts.f4Points) : WINOGRAD_F4X4_3X3_TRAIN;
+  for (const tr of [WINOGRAD_F2X2_3X3, f4]) {
+    m.export(`wino_conv_f${tr.m}`, emitWinogradConvTrain(m, gemmTN, tr, opts.relaxedSimd && opts.fmaTransforms !== false));
+    m.export(`wino_wgrad_f${tr.m}`, emitWinogradWgradTrain(m, gemmNT, tr, opts.relaxedSimd && opts.fmaTransforms !== false));
     m.export(`wino_weights_f${tr.m}`, emitWinogradWeights(m, tr));
     m.export(`wino_wgrad_out_f${tr.m}`, emitWinogradWgradOut(m, tr));
   }

@@ -75,6 +75,12 @@ export interface WasmBackendOptions {
    * relaxed-simd-node.ts first switches it on, as the CLI's training does).
    */
   readonly relaxedSimd?: boolean;
+  /** F(4x4,3x3)'s interpolation points (kernels/wasm/winograd-3x3-train.ts winogradFromPoints). */
+  readonly f4Points?: readonly number[];
+  /** Floats of one Winograd block's transformed input and output (default WINOGRAD_BLOCK_FLOATS). */
+  readonly winogradBlockFloats?: number;
+  /** Multiply-adds in the Winograd transforms (default: with relaxed SIMD). */
+  readonly fmaTransforms?: boolean;
 }
 
 /**
@@ -86,7 +92,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
   const relaxed = opts.relaxedSimd === false ? false : relaxedSimdSupported();
   if (opts.relaxedSimd === true && !relaxed) throw new Error('training: relaxed SIMD requested but not supported by this runtime');
   const memory: WasmMemory = new wasm.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-  const module = new wasm.Module(buildTrainingModule({ relaxedSimd: relaxed }, MAX_PAGES));
+  const module = new wasm.Module(buildTrainingModule({ relaxedSimd: relaxed, ...(opts.f4Points && { f4Points: opts.f4Points }), ...(opts.fmaTransforms !== undefined && { fmaTransforms: opts.fmaTransforms }) }, MAX_PAGES));
   const ex = new wasm.Instance(module, { env: { memory } }).exports;
   const nn = ex['gemm_nn'] as GemmFn;
   const nt = ex['gemm_nt'] as GemmFn;
@@ -117,6 +123,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     top = end;
     return view;
   };
+  const blockFloats = opts.winogradBlockFloats ?? WINOGRAD_BLOCK_FLOATS;
   // Winograd buffers, grown when a larger layer or batch comes: transformed weights (or weight-gradient sums),
   // the block scratch, and a zero area and a sink of n floats.
   const bufs = { u: null as Float32Array | null, scratch: null as Float32Array | null, zero: null as Float32Array | null, sink: null as Float32Array | null };
@@ -133,7 +140,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
    */
   const block = (tile: WinogradTile, C: number, M: number, n: number): number[] => {
     const aa = (tile + 2) * (tile + 2);
-    const tb = Math.max(1, Math.min(MAX_BLOCK_TILES, Math.floor(WINOGRAD_BLOCK_FLOATS / (aa * (C + M) * n))));
+    const tb = Math.max(1, Math.min(MAX_BLOCK_TILES, Math.floor(blockFloats / (aa * (C + M) * n))));
     let ldv = tb * n + 16;
     while ((ldv * 4) % 4096 < 256 || (ldv * 4) % 4096 > 4096 - 256) ldv += 16;
     const plane = (rows: number): number => Math.ceil((rows * ldv * 4) / 4096) * 4096 + 5 * 64;

@@ -80,12 +80,19 @@ export interface WinogradPlan {
 }
 
 /**
- * F(4x4) for the backward passes (4x fewer multiplies than direct; their float32 error is that of a direct
- * conv, measured on whole-net gradients), F(2x2) for the forward pass: F(4x4) there has ~1e-6 relative error
- * per layer (5x a direct conv's) and batch norm's backward amplifies it into the gradients of deep plain nets
- * (a 20-layer plain net's first-layer gradient moved by 0.4% against float64), for ~10% more step time.
+ * Residual nets: F(4x4) in all three passes (4x fewer multiplies than direct, against 2.25x for F(2x2)), on the
+ * better conditioned points of WINOGRAD_F4X4_3X3_TRAIN. Its float32 error per layer is ~5e-7 relative RMS
+ * (F(2x2) ~1.5e-7, a direct conv ~2e-7); whole-net gradients against float64 differ mostly where a ReLU
+ * input within that error of 0 flips, and for resnet20 F(4x4) forward makes that no more frequent than
+ * float32 im2col convs do (kernels/wasm/README.md, Accuracy).
  */
-const DEFAULT_WINOGRAD: WinogradPlan = { forward: 2, data: 4, weights: 4, minChannels: 4 };
+const DEFAULT_WINOGRAD: WinogradPlan = { forward: 4, data: 4, weights: 4, minChannels: 4 };
+/**
+ * Plain nets (no residual add): F(2x2) forward. There F(4x4) forward doubled the inputs whose gradients a
+ * flipped ReLU moved (plain20: 7 of 12 against 3 of 12 with float32 im2col), and in short plain56 runs one of
+ * two stayed at chance after 50 steps while F(2x2) forward learned.
+ */
+const PLAIN_WINOGRAD: WinogradPlan = { forward: 2, data: 4, weights: 4, minChannels: 4 };
 /** Every conv through im2col + GEMM (the tests keep that path covered). */
 export const NO_WINOGRAD: WinogradPlan = { forward: 0, data: 0, weights: 0, minChannels: 4 };
 
@@ -151,7 +158,7 @@ export class TrainNet {
   constructor(readonly graph: Graph, opts: TrainNetOptions) {
     this.backend = opts.backend;
     this.maxBatch = opts.maxBatch;
-    this.wino = opts.winograd ?? DEFAULT_WINOGRAD;
+    this.wino = opts.winograd ?? (graph.nodes.some((n) => n.op === 'Add') ? DEFAULT_WINOGRAD : PLAIN_WINOGRAD);
     this.profile = opts.profile ?? null;
     this.clock = opts.clock ?? (() => performance.now());
     if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {

@@ -112,6 +112,72 @@ describe('wasm training kernels match the reference', () => {
     }
   });
 
+  it('Winograd weight gradient over several blocks and K chunks (sums carried across gemm_nt calls)', () => {
+    // 34x34 at F(2x2): 289 tiles, blocks of 256 (2048 columns: two K chunks of gemm_nt) and 33; one tile
+    // per block with the small-block backend. Odd channel counts and 7 images (scalar tails of K).
+    const oneTile = wasmBackend({ winogradBlockFloats: 1 });
+    for (const [C, M, H, n] of [[3, 5, 34, 8], [5, 3, 10, 7]] as const) {
+      const g = convGeom(C, n, H, H, M, 3, 1, 1);
+      const R = colRows(g), P = colCols(g);
+      const xs = Array.from({ length: C * H * H * n }, () => rng.normal()), dys = Array.from({ length: M * P }, () => rng.normal());
+      const col = new Float64Array(R * P);
+      ref.im2col(Float64Array.from(xs), g, col, P, 0, P);
+      const wantDW = new Float64Array(M * R);
+      ref.gemmNT(M, R, P, Float64Array.from(dys), P, col, P, wantDW, R, false);
+      for (const be of [wb, oneTile]) for (const tile of [2, 4] as const) {
+        const x = be.alloc(xs.length), dy = be.alloc(dys.length), dW = filled(be, M * R);
+        x.set(xs);
+        dy.set(dys);
+        be.winograd!.weightGrad(x, dy, dW, C, M, n, H, H, tile);
+        assertClose(dW, wantDW, 2e-5, `weight gradient F(${tile}x${tile}) C=${C} M=${M} ${H}x${H} n=${n} ${be === wb ? '' : 'one tile a block'}`);
+      }
+    }
+  });
+
+  it('F(4x4) on points 0, 1, -1, 1/2, -2 is more accurate than on 0, +-1, +-2 (RMS error against float64, all three passes)', () => {
+    const textbook = wasmBackend({ f4Points: [0, 1, -1, 2, -2] });
+    /** RMS of got - want over RMS of want. */
+    const rms = (got: FloatArray, want: FloatArray): number => {
+      let e = 0, s = 0;
+      for (let i = 0; i < want.length; i++) { e += (got[i]! - want[i]!) ** 2; s += want[i]! ** 2; }
+      return Math.sqrt(e / s);
+    };
+    for (const [C, M, H, n] of [[16, 16, 12, 8], [32, 32, 8, 8], [64, 64, 4, 8]] as const) {
+      const g = convGeom(C, n, H, H, M, 3, 1, 1);
+      const R = colRows(g), P = colCols(g);
+      // Inputs as after a ReLU (non-negative), weights and output gradients centred.
+      const xs = Array.from({ length: C * H * H * n }, () => Math.abs(rng.normal()));
+      const ws = Array.from({ length: M * R }, () => 0.3 * rng.normal());
+      const dys = Array.from({ length: M * P }, () => rng.normal());
+      const col = new Float64Array(R * P);
+      ref.im2col(Float64Array.from(xs), g, col, P, 0, P);
+      const wantY = new Float64Array(M * P);
+      ref.gemmNN(M, P, R, Float64Array.from(ws), R, col, P, wantY, P, false);
+      const wT = new Float64Array(R * M);
+      for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = ws[m * R + r]!;
+      const dcol = new Float64Array(R * P);
+      ref.gemmNN(R, P, M, wT, M, Float64Array.from(dys), P, dcol, P, false);
+      const wantDx = new Float64Array(C * H * H * n);
+      ref.col2im(dcol, g, wantDx, P, 0, P);
+      const wantDW = new Float64Array(M * R);
+      ref.gemmNT(M, R, P, Float64Array.from(dys), P, col, P, wantDW, R, false);
+      const errors = [wb, textbook].map((be) => {
+        const copy = (v: number[]): FloatArray => { const a = be.alloc(v.length); a.set(v); return a; };
+        const x = copy(xs), w = copy(ws), dy = copy(dys);
+        const y = be.alloc(M * P), dx = be.alloc(C * H * H * n), dW = be.alloc(M * R);
+        be.winograd!.conv(x, y, w, C, M, n, H, H, false, false, 4);
+        be.winograd!.conv(dy, dx, w, C, M, n, H, H, true, false, 4);
+        be.winograd!.weightGrad(x, dy, dW, C, M, n, H, H, 4);
+        return [rms(y, wantY), rms(dx, wantDx), rms(dW, wantDW)];
+      });
+      ['forward', 'backward data', 'weight gradient'].forEach((pass, i) => {
+        const [ours, theirs] = [errors[0]![i]!, errors[1]![i]!];
+        assert.ok(ours < 1.5e-6, `${pass} C=${C} ${H}x${H}: RMS error ${ours}`);
+        assert.ok(ours < theirs, `${pass} C=${C} ${H}x${H}: ${ours} against ${theirs} on 0, +-1, +-2`);
+      });
+    }
+  });
+
   it('relu, relu backward, add, pass (odd lengths, accumulate)', () => {
     for (const n of [1, 7, 64, 1001]) {
       const x = filled(wb, n), y = wb.alloc(n), want = new Float64Array(n);
