@@ -189,9 +189,9 @@ function topList(state: AppState, img: ImageItem | undefined, slotId: SlotId, on
  */
 /** What an engine does around the layers (StepTiming kind 'engine'), in the words of the per-layer table. */
 const ENGINE_WORK: Readonly<Record<string, string>> = {
-  input: 'copying the image into the engine',
-  'thread wait': 'waiting for threads before the first step and after the last',
-  outputs: 'reading the outputs back',
+  input: 'image copied in',
+  'thread wait': 'threads joining, leaving',
+  outputs: 'outputs read back',
 };
 
 function stepTimes(slot: SlotState, r: SlotResult, open: boolean, on: ViewHandlers): HTMLElement | null {
@@ -219,12 +219,12 @@ function stepTimes(slot: SlotState, r: SlotResult, open: boolean, on: ViewHandle
     h('summary', {}, `Per-layer time · ${layers.length} steps`),
     h('div', { class: 'steps-wrap' },
       h('table', {},
-        h('thead', {}, h('tr', {}, h('th', {}, 'step'), h('th', {}, 'what it does'), h('th', { class: 'num' }, 'ms'), h('th', { class: 'num' }, 'share'), h('th', {}, h('span', { class: 'sr-only' }, 'bar')))),
+        h('thead', {}, h('tr', {}, h('th', {}, 'step'), h('th', {}, 'what'), h('th', { class: 'num' }, 'ms'), h('th', { class: 'num' }, 'share'), h('th', {}, h('span', { class: 'sr-only' }, 'bar')))),
         h('tbody', {}, layers.map((t) => timeRow(t, detail.get(t.name) ?? t.kind, 'step-row'))),
         engineWork.length > 0 ? h('tbody', { class: 'engine-work' }, engineWork.map((t) => timeRow(t, ENGINE_WORK[t.name] ?? 'the engine’s own work', 'engine-row'))) : null,
         h('tfoot', {},
           row([engineWork.length > 0 ? 'All rows' : 'All steps', '', formatMs(sum), share(sum)], 'sum'),
-          outside >= 0 ? row(['Unaccounted', 'the app’s call into the engine, a busy processor', formatMs(outside), share(outside)], 'outside') : null,
+          outside >= 0 ? row(['Unaccounted', 'calling the engine', formatMs(outside), share(outside)], 'outside') : null,
           row(['Engine total', 'this run', formatMs(total), '100%'], 'total')))),
     h('p', { class: 'caption' }, `The median of the ${r.runs} timed run${r.runs === 1 ? '' : 's'}, step by step. On a busy machine, a step that loses its processor takes longer.`));
 }
