@@ -92,6 +92,17 @@ function checkStats(st: Stats, what: string, maxBytes: number): number {
   return st.size;
 }
 
+/** Checks `path` as a regular file within the limit, then opens it (non-blocking): the descriptor, or FileReadError. */
+function openChecked(path: string, what: string, opts: ReadOptions): number {
+  checkRegularFile(path, opts);
+  try {
+    return openSync(path, OPEN_FLAGS);
+  } catch (e) {
+    if (notFound(e)) throw new FileReadError('not-found', `${what}: no such file`, { cause: e });
+    throw new FileReadError('unreadable', `${what}: cannot read (${describeErrno(e)})`, { cause: e });
+  }
+}
+
 /**
  * The bytes of a regular file of at most `maxBytes` bytes (a view of a buffer one byte longer). Throws FileReadError (one line: the file and
  * why) for a missing file, anything but a regular file, a file over the limit (before reading it, and
@@ -99,14 +110,7 @@ function checkStats(st: Stats, what: string, maxBytes: number): number {
  */
 export function readRegularFile(path: string, opts: ReadOptions): Uint8Array {
   const what = opts.what ?? path;
-  checkRegularFile(path, opts);
-  let fd: number;
-  try {
-    fd = openSync(path, OPEN_FLAGS);
-  } catch (e) {
-    if (notFound(e)) throw new FileReadError('not-found', `${what}: no such file`, { cause: e });
-    throw new FileReadError('unreadable', `${what}: cannot read (${describeErrno(e)})`, { cause: e });
-  }
+  const fd = openChecked(path, what, opts);
   try {
     const size = checkStats(fstatSync(fd), what, opts.maxBytes);
     // Read what fstat said, plus one byte to notice a file that grew; never more than maxBytes + 1.
@@ -156,14 +160,7 @@ export interface FileSource {
  */
 export function openRegularFile(path: string, opts: ReadOptions): FileSource {
   const what = opts.what ?? path;
-  checkRegularFile(path, opts);
-  let fd: number;
-  try {
-    fd = openSync(path, OPEN_FLAGS);
-  } catch (e) {
-    if (notFound(e)) throw new FileReadError('not-found', `${what}: no such file`, { cause: e });
-    throw new FileReadError('unreadable', `${what}: cannot read (${describeErrno(e)})`, { cause: e });
-  }
+  const fd = openChecked(path, what, opts);
   let size: number;
   try {
     size = checkStats(fstatSync(fd), what, opts.maxBytes);

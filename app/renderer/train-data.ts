@@ -1,8 +1,7 @@
 // A training folder in the app: the files of a drop or a folder picker (paths relative to the dropped
 // folder), scanned with the CLI's ImageFolder rules (src/train/folder-layout.ts), decoded through the
 // host's one preprocessing path (the browser decoder on the web, sharp in Electron) into uint8 CHW sets.
-import { assembleFolder, checkDatasetMemory, decodeSkipKind, mapFiles, rawSpec, scanPaths, splitRoot, type Skip, type SkipKind, toSet } from '../../src/train/folder-layout';
-import type { ImageSet } from '../../src/train/image-set';
+import { assembleFolder, checkDatasetMemory, decodeSkipKind, mapFiles, rawSpec, scanPaths, splitRoot, type DecodedFolder, type SkipKind, toSet } from '../../src/train/folder-layout';
 import { type Host, HostError } from './host';
 
 /** A file of the dropped or picked folder, with its path below that folder's parent ('shapes/disc/1.png'). */
@@ -20,20 +19,9 @@ const APP_MAX_DATASET_BYTES = 384 * 1024 ** 2;
 /** Images decoded at once (the browser host has one decoder worker; Electron one utility process). */
 const DECODE_CONCURRENCY = 4;
 
-export interface TrainingFolder {
+export interface TrainingFolder extends DecodedFolder {
   /** The folder's name (the first path segment of what was dropped). */
   readonly name: string;
-  readonly classes: readonly string[];
-  readonly train: ImageSet;
-  readonly val: ImageSet;
-  readonly trainPaths: readonly string[];
-  readonly valPaths: readonly string[];
-  readonly skips: readonly Skip[];
-  /** How the validation images were chosen. */
-  readonly split: string;
-  /** Decoded bytes (uint8 pixels) of both sets. */
-  readonly bytes: number;
-  readonly seconds: number;
 }
 
 export interface DecodeChoice {

@@ -324,3 +324,19 @@ export function scanPaths(root: string, paths: readonly string[]): FolderScan {
   }
   return { root, classes, layout: given && valName ? 'given' : 'split', hasTrainDir: given, valDir: valName, train, val, skips };
 }
+
+/** A folder decoded for training: by `resnet train` (sharp) or by the app's Train view (the host's decoder). */
+export interface DecodedFolder {
+  /** The usable classes, in label order. */
+  readonly classes: readonly string[];
+  readonly train: ImageSet;
+  readonly val: ImageSet;
+  /** Relative paths of the images, in set order. */
+  readonly trainPaths: readonly string[];
+  readonly valPaths: readonly string[];
+  readonly skips: readonly Skip[];
+  /** How the validation images were chosen, for the log. */
+  readonly split: string;
+  readonly bytes: number;
+  readonly seconds: number;
+}

@@ -14,9 +14,9 @@ import { basename, join, relative } from 'node:path';
 import { decodeImage, ImageError } from '../preprocess/sharp';
 import {
   assembleFolder, checkDatasetMemory, decodeSkipKind, describeFolderCounts, type FolderFile, type FolderScan, isHidden, MAX_CLASSES, MAX_DEPTH,
-  mapFiles, mib, rawSpec, type Skip, type SkipKind, skipSummary, toSet, VAL_DIR_NAMES,
+  mapFiles, mib, rawSpec, type Skip, type SkipKind, skipSummary, toSet, VAL_DIR_NAMES, type DecodedFolder,
 } from './folder-layout';
-import { DatasetError, type ImageSet } from './image-set';
+import { DatasetError, } from './image-set';
 
 /** Images decoded at once (sharp runs them on libuv's threads). */
 const DECODE_CONCURRENCY = 8;
@@ -134,20 +134,6 @@ export function scanImageFolder(dir: string): FolderScan {
   return { root: dir, classes, layout: given && valName ? 'given' : 'split', hasTrainDir: given, valDir: given ? valName : undefined, train, val, skips };
 }
 
-export interface DecodedFolder {
-  /** The usable classes, in label order. */
-  readonly classes: readonly string[];
-  readonly train: ImageSet;
-  readonly val: ImageSet;
-  /** Relative paths of the images, in set order. */
-  readonly trainPaths: readonly string[];
-  readonly valPaths: readonly string[];
-  readonly skips: readonly Skip[];
-  /** How the validation images were chosen, for the log. */
-  readonly split: string;
-  readonly bytes: number;
-  readonly seconds: number;
-}
 
 export interface FolderLoadOptions {
   /** 1 (grayscale) or 3 (RGB). */
