@@ -468,7 +468,7 @@ export function renderTable(state: AppState, on: ViewHandlers): HTMLElement {
       h('h3', {}, 'All images ', h('span', { class: 'muted', 'data-testid': 'batch-summary' },
         `· ${done.length} classified${done.length && comparable ? `, the nets agree on ${agreeCount}` : ''}`)),
       h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'small', onclick: () => on.rerun(), disabled: state.images.length === 0 }, 'Classify again'),
+        h('button', { type: 'button', class: 'small', 'data-testid': 'rerun', onclick: () => on.rerun(), disabled: state.images.length === 0 }, 'Classify again'),
         h('button', { type: 'button', class: 'small', 'data-testid': 'clear', onclick: () => on.clearImages(), disabled: state.images.length === 0 }, 'Clear'),
         h('button', { type: 'button', class: 'small primary', 'data-testid': 'save-csv', onclick: () => on.saveCsv(), disabled: done.length === 0 }, 'Save CSV…'))),
     check ? h('p', { class: `engine-check ${check.same === check.compared ? 'agree' : 'disagree'}`, 'data-testid': 'engine-check', 'data-to': check.to, 'data-same': check.same, 'data-compared': check.compared },
