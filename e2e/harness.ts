@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright';
+import { type Browser, chromium, type Page } from 'playwright';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'e2e', 'fixtures');
@@ -101,6 +101,19 @@ const DROP_IN_PAGE = `({ payload, selector }) => {
     target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
   }
 }`;
+
+/**
+ * Chromium at the e2e tests' window size with one page open on `url` (downloads accepted); `pageErrors`
+ * collects the page's uncaught errors, for the test to fail on at the end.
+ */
+export async function openAppPage(url: string): Promise<{ browser: Browser; page: Page; pageErrors: string[] }> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const page = await (await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true })).newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(url);
+  return { browser, page, pageErrors };
+}
 
 /** Drops real files on an element the way a user's drag and drop does (dragenter, dragover, drop). */
 export async function dropFiles(page: Page, files: readonly (string | { name: string; bytes: Uint8Array })[], selector = '[data-testid="dropzone"]'): Promise<void> {

@@ -9,12 +9,12 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright';
+import type { Browser, Page } from 'playwright';
 import { parseMeta } from '../src/model-meta';
 import { parseOnnx } from '../src/onnx/read';
 import { parseSidecar } from '../src/sidecar';
 import {
-  answerPlacement, build, CHROMIUM, CHROMIUM_ARGS, chromiumSkip, dropFiles, ROOT, type Server, startWebServer, textOf, until, waitIdle,
+  answerPlacement, build, chromiumSkip, dropFiles, openAppPage, ROOT, type Server, startWebServer, textOf, until, waitIdle,
 } from './harness';
 
 const skip = chromiumSkip();
@@ -28,17 +28,13 @@ describe('Train view in Chromium', { skip }, () => {
   let server: Server | undefined;
   let browser: Browser | undefined;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   const tmp = mkdtempSync(join(tmpdir(), 'rl-train-e2e-'));
 
   before(async () => {
     build();
     server = await startWebServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(server.url);
+    ({ browser, page, pageErrors } = await openAppPage(server.url));
     await page.waitForSelector('html[data-started="true"]');
   });
 

@@ -12,7 +12,7 @@ import { buildModel } from '../src/zoo/build';
 import { zooSpec } from '../src/zoo/spec';
 import { appFlows } from './flows';
 import {
-  build, CHROMIUM, CHROMIUM_ARGS, chromiumSkip, dropFiles, FIXTURES, ROOT, screenshotPath, startWebServer, textOf, until, waitIdle, type Server,
+  build, CHROMIUM, CHROMIUM_ARGS, chromiumSkip, dropFiles, FIXTURES, openAppPage, ROOT, screenshotPath, startWebServer, textOf, until, waitIdle, type Server,
 } from './harness';
 
 const skip = chromiumSkip();
@@ -21,16 +21,12 @@ describe('web build in Chromium', { skip }, () => {
   let server: Server | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async () => {
     build();
     server = await startWebServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(server.url);
+    ({ browser, page, pageErrors } = await openAppPage(server.url));
   });
 
   after(async () => {

@@ -223,7 +223,7 @@ async function run(slot: SlotId, input: TensorData, maxRuns: number, budgetMs: n
   // The median run, step by step: per-step medians taken across runs would not add up to any run when a
   // busy machine preempts a different step in each.
   const mid = medianRunIndex(times);
-  return { probs: probs!, ms: median(times), runs: times.length, times, steps: stepRuns[mid] ?? [], stepsRunMs: times[mid] ?? 0, ...(cam && { cam }) };
+  return { probs: probs!, ms: median(times), runs: times.length, steps: stepRuns[mid] ?? [], stepsRunMs: times[mid] ?? 0, ...(cam && { cam }) };
 }
 
 /**

@@ -66,8 +66,6 @@ export interface RunReply {
   /** Median of the timed runs (after the warm-up done at load). */
   readonly ms: number;
   readonly runs: number;
-  /** Total time of each timed run, in order. */
-  readonly times: readonly number[];
   /**
    * The median run step by step (the run whose total is the median; of two middle runs the faster), so that
    * its steps add up to its total: our engines; empty for ONNX Runtime, which runs the graph as one call.

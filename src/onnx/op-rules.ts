@@ -356,7 +356,9 @@ function checkValues(node: GraphNode, opset: number, inRank: number | undefined,
       }
       return;
     }
-    case 'Softmax': {
+    case 'Softmax':
+    case 'Concat':
+    case 'Gather': {
       const axis = intAttr(node, 'axis');
       if (axis !== undefined) axisIn(node, 'axis', axis, inRank);
       return;
@@ -364,16 +366,6 @@ function checkValues(node: GraphNode, opset: number, inRank: number | undefined,
     case 'Flatten': {
       const axis = intAttr(node, 'axis');
       if (axis !== undefined) axisIn(node, 'axis', axis, inRank, true);
-      return;
-    }
-    case 'Concat': {
-      const axis = intAttr(node, 'axis');
-      if (axis !== undefined) axisIn(node, 'axis', axis, inRank);
-      return;
-    }
-    case 'Gather': {
-      const axis = intAttr(node, 'axis');
-      if (axis !== undefined) axisIn(node, 'axis', axis, inRank);
       return;
     }
     case 'Squeeze':
