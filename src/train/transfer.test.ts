@@ -99,7 +99,7 @@ describe('resnet train --from: transfer on a folder', () => {
       backbone, backboneName: 'resnet20.onnx', dataDir: FIXTURE, outDir: join(tmp, 'zoo-run'), valFraction: 0.2, seed: 1, threads: 2,
       steps: 300, weightDecay: 1e-3, log: quiet(),
     });
-    assert.ok(r.trainAccuracy > 0.9, `train accuracy ${r.trainAccuracy}`);
+    assert.ok(r.trainAccuracy > 0.8, `train accuracy ${r.trainAccuracy}`);
     assert.ok(r.validation.accuracy > 0.25, `validation accuracy ${r.validation.accuracy} is not above chance (4 classes)`);
     assert.match(r.onnxPath, /resnet20-shapes\.onnx$/);
     const ev = await evaluateOn(new Uint8Array(readFileSync(r.onnxPath)), FIXTURE, 'wasm', { threads: 2 });
