@@ -14,7 +14,7 @@ import {
 import { buildInferenceModule } from '../../../kernels/wasm/modules';
 import { type WasmInstance, type WasmMemory, type WasmModule, wasm } from '../../../kernels/wasm/wasm-api';
 import {
-  type StepConst, type ValueLayout, buildProgram, isTailStep, layoutValues, packSteps, packedBytesBound, planArena, rootOf, scratchBytesPerThread,
+  type StepConst, type ValueLayout, buildProgram, isTailStep, layoutValues, packStagingFloats, packSteps, packedBytesBound, planArena, rootOf, scratchBytesPerThread,
 } from './lower';
 import { WorkerPool, type WorkerFactory, hardwareThreads, mainThreadMayBlock, markStep, marksAddr, marksBytes, sharedClockNs } from './threads';
 
@@ -170,10 +170,17 @@ export class WasmCore {
     const maxRow = Math.max(16, ...this.layouts.map((l) => l.cs * 4));
     this.zeroAddr = RESERVED_BYTES;
     this.weightsAddr = roundUp(this.zeroAddr + maxRow, ALIGN);
-    // Grow once, then pack each step's weights straight into the memory (written once, shared by every thread).
-    this.ensureBytes(this.weightsAddr + packedBytesBound(plan, this.layouts, winograd));
+    // Grow once, then pack each step's weights straight into the memory (written once, shared by every
+    // thread). Each layer is read from the file into a staging area past the weights, where prepare() later
+    // puts the program and the activations: loading takes no memory beyond the engine's own.
+    const stagingAddr = roundUp(this.weightsAddr + packedBytesBound(plan, this.layouts, winograd), ALIGN);
+    const stagingFloats = packStagingFloats(plan);
+    this.ensureBytes(stagingAddr + stagingFloats * 4);
     const buffer = this.memory.buffer;
-    const { consts, bytes } = packSteps(plan, this.layouts, winograd, (offset, floats) => new Float32Array(buffer, this.weightsAddr + offset, floats));
+    const { consts, bytes } = packSteps(
+      plan, this.layouts, winograd, (offset, floats) => new Float32Array(buffer, this.weightsAddr + offset, floats),
+      new Float32Array(buffer, stagingAddr, stagingFloats),
+    );
     this.consts = consts;
     this.dynBase = roundUp(this.weightsAddr + bytes, ALIGN);
     this.instance = new wasm.Instance(module, {

@@ -295,24 +295,29 @@ export function packedBytesBound(plan: Plan, layouts: readonly ValueLayout[], wi
   return bytes;
 }
 
+/** Floats of the staging array packSteps reads each layer's weights into: the largest conv or fc weight. */
+export function packStagingFloats(plan: Plan): number {
+  return Math.max(0, ...plan.steps.map((s) => (s.kind === 'conv' || s.kind === 'fc' ? sizeOf(s.weight.shape) : 0)));
+}
+
 /**
  * Packs every step's weights, one step at a time: each conv's or fc's weights are read once (computed from
- * the model file's bytes, BN folded in, plan.ts: computedWeight), packed straight into `target` (the engine's
- * memory) and let go, so the float weights are never all held at once. Without a target the packed data is
- * made and dropped (to see how each step would run).
+ * the model file's bytes, BN folded in, plan.ts: computedWeight) into `staging` (packStagingFloats long;
+ * default a fresh array), packed straight into `target` (the engine's memory) and let go, so the float
+ * weights are never all held at once. Without a target the packed data is made and dropped (to see how
+ * each step would run).
  */
-export function packSteps(plan: Plan, layouts: readonly ValueLayout[], winograd = true, target?: PackTarget): { consts: StepConst[]; bytes: number } {
+export function packSteps(
+  plan: Plan, layouts: readonly ValueLayout[], winograd = true, target?: PackTarget, staging?: Float32Array,
+): { consts: StepConst[]; bytes: number } {
   let off = 0;
   const consts: StepConst[] = [];
   const dest: PackTarget = target ?? ((_, floats) => new Float32Array(floats));
-  // Weights that can be written into an array (read from the file, folded) go through one scratch array.
-  let scratch: Float32Array | undefined;
-  const most = Math.max(0, ...plan.steps.map((s) => (s.kind === 'conv' || s.kind === 'fc' ? sizeOf(s.weight.shape) : 0)));
   const read = (w: Tensor): Float32Array => {
     const write = writerOf(w);
     if (!write) return w.data;
-    scratch ??= new Float32Array(most);
-    const dst = scratch.subarray(0, sizeOf(w.shape));
+    staging ??= new Float32Array(packStagingFloats(plan));
+    const dst = staging.subarray(0, sizeOf(w.shape));
     write(dst);
     return dst;
   };
