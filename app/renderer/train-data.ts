@@ -11,8 +11,9 @@ export interface FolderEntry {
 }
 
 /**
- * Decoded images the app keeps: 384 MiB. They are held once here and copied once to each of the two
- * training workers, so the page holds about three times this.
+ * Decoded images the app keeps: 384 MiB. In a cross-origin isolated page (the app's, for the wasm engine's
+ * threads) they sit in a SharedArrayBuffer that both training workers read, so the page holds them once;
+ * elsewhere each worker gets its own copy.
  */
 const APP_MAX_DATASET_BYTES = 384 * 1024 ** 2;
 
@@ -60,8 +61,9 @@ export async function loadTrainingFolder(
     return px;
   }, skipOf, skips, { concurrency: DECODE_CONCURRENCY, progress, progressMs: 100 });
   const a = assembleFolder(scan, decoded, skips, choice.valFraction, choice.seed);
-  const train = toSet(a.train.items, a.train.labels, channels, size);
-  const val = toSet(a.val.items, a.val.labels, channels, size);
+  const alloc = (bytes: number): Uint8Array => (globalThis.crossOriginIsolated ? new Uint8Array(new SharedArrayBuffer(bytes)) : new Uint8Array(bytes));
+  const train = toSet(a.train.items, a.train.labels, channels, size, alloc);
+  const val = toSet(a.val.items, a.val.labels, channels, size, alloc);
   return {
     name, classes: a.classes, train, val, trainPaths: a.train.paths, valPaths: a.val.paths, skips: a.skips, split: a.split,
     bytes: train.images.length + val.images.length, seconds: (performance.now() - t0) / 1000,

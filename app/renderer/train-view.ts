@@ -76,7 +76,7 @@ function folderCard(f: TrainingFolder): HTMLElement {
       `· ${f.classes.length} classes, ${f.train.count} training and ${f.val.count} validation images`))),
     h('p', { class: 'muted small-text', 'data-testid': 'train-memory' },
       `${f.split}. Decoded to ${C}×${f.train.rows}×${f.train.cols} (${C === 1 ? 'grayscale' : 'RGB'}) in ${f.seconds.toFixed(1)} s: ${mb(f.bytes)} of pixels, ` +
-      'held here and copied to each of the two training workers.'),
+      (f.train.images.buffer instanceof ArrayBuffer ? 'held here and copied to each of the two training workers.' : 'held once, shared by the two training workers.')),
     h('table', { class: 'train-classes', 'data-testid': 'train-classes' },
       h('thead', {}, h('tr', {}, h('th', {}, 'class'), h('th', { class: 'num' }, 'train'), h('th', { class: 'num' }, 'val'), h('th', {}, 'as the nets see them'))),
       h('tbody', {}, f.classes.map((c, k) => h('tr', { 'data-class': c },

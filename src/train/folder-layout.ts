@@ -161,9 +161,12 @@ export function stratifiedSplit(labels: ArrayLike<number>, classes: number, frac
   return { train: train.sort(byIndex), val: val.sort(byIndex) };
 }
 
-export function toSet(pixels: readonly Uint8Array[], labels: readonly number[], channels: number, size: number): ImageSet {
+/** One split's decoded images as an ImageSet; `alloc` makes its pixel array (the app shares it with its workers). */
+export function toSet(
+  pixels: readonly Uint8Array[], labels: readonly number[], channels: number, size: number, alloc = (bytes: number): Uint8Array => new Uint8Array(bytes),
+): ImageSet {
   const per = channels * size * size;
-  const images = new Uint8Array(pixels.length * per);
+  const images = alloc(pixels.length * per);
   pixels.forEach((p, i) => images.set(p, i * per));
   return { count: pixels.length, channels, rows: size, cols: size, images, labels: Uint16Array.from(labels) };
 }
