@@ -5,9 +5,12 @@
 #
 #   /usr/bin/python3 scripts/torch-reference.py DIR --model resnet20 [--epochs 15] [--batch 64] [--lr 0.1]
 #       [--size 32] [--threads 2] [--warmup 0] [--jitter 0.1] [--seed 1] [--schedule steps|cosine] [--wd 1e-4]
+#       [--zero-gamma on|off]
 #
 # `resnet train --data DIR`'s folder recipe is --epochs 15 --batch 64 --lr 0.1 --schedule cosine --warmup 1
-# --wd 5e-4 --jitter 0.1.
+# --wd 5e-4 --jitter 0.1 --zero-gamma off. The weights start as ours do: He normal over each conv's fan-in,
+# the FC layer normal with PyTorch's default variance 1 / (3 fan_in) and a zero bias, batch norm gamma 1 (0
+# ending each residual branch with --zero-gamma on).
 #
 # DIR holds train/<class>/ and val/<class>/. Prints one line per epoch (train loss, train and validation
 # error, seconds) and a last JSON line with the final validation accuracy and the total wall time.
@@ -47,7 +50,7 @@ class Block(nn.Module):
 
 
 class CifarNet(nn.Module):
-    def __init__(self, depth, residual, classes, channels=3):
+    def __init__(self, depth, residual, classes, zero_gamma, channels=3):
         super().__init__()
         n = (depth - 2) // 6
         self.conv1 = nn.Conv2d(channels, 16, 3, 1, 1, bias=False)
@@ -55,13 +58,15 @@ class CifarNet(nn.Module):
         blocks, cin = [], 16
         for i, w in enumerate([16, 32, 64]):
             for j in range(n):
-                blocks.append(Block(cin, w, 2 if i > 0 and j == 0 else 1, residual, True))
+                blocks.append(Block(cin, w, 2 if i > 0 and j == 0 else 1, residual, zero_gamma))
                 cin = w
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(64, classes)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+                nn.init.kaiming_normal_(m.weight, mode='fan_in', nonlinearity='relu')
+        nn.init.normal_(self.fc.weight, std=(3 * 64) ** -0.5)
+        nn.init.zeros_(self.fc.bias)
 
     def forward(self, x):
         x = F.relu(self.bn1(self.conv1(x)))
@@ -84,6 +89,8 @@ def main():
     p.add_argument('--schedule', choices=['steps', 'cosine'], default='steps',
                    help="steps: /10 at 50%% and 75%%; cosine: to 0 after the warm-up")
     p.add_argument('--wd', type=float, default=1e-4, help='weight decay')
+    p.add_argument('--zero-gamma', choices=['on', 'off'], default='off',
+                   help="on: each residual branch's last batch norm starts at gamma 0")
     a = p.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -102,7 +109,7 @@ def main():
     tl = torch.utils.data.DataLoader(train, batch_size=a.batch, shuffle=True, num_workers=0, drop_last=True)
     vl = torch.utils.data.DataLoader(val, batch_size=256)
 
-    net = CifarNet(depth, residual, len(train.classes))
+    net = CifarNet(depth, residual, len(train.classes), a.zero_gamma == 'on')
     opt = torch.optim.SGD(net.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.wd)
     steps = a.epochs * len(tl)
     # The paper's steps: /10 at 50% and 75% of training, after an optional linear warm-up.
@@ -140,7 +147,7 @@ def main():
         print(f'epoch {epoch + 1}/{a.epochs}: loss {loss_sum / seen:.4f}, train error {100 * wrong / seen:.2f}%, '
               f'val error {100 * vw / vn:.2f}%, {time.time() - te:.1f}s', flush=True)
     print(json.dumps({'model': a.model, 'valAccuracy': 1 - vw / vn, 'seconds': round(time.time() - t0, 1),
-                      'epochs': a.epochs, 'batch': a.batch, 'lr': a.lr, 'schedule': a.schedule, 'wd': a.wd,
+                      'epochs': a.epochs, 'batch': a.batch, 'lr': a.lr, 'schedule': a.schedule, 'wd': a.wd, 'zeroGamma': a.zero_gamma,
                       'torch': torch.__version__}))
 
 

@@ -25,6 +25,11 @@ export interface Recipe {
   /** jitter: brightness/contrast factors in [1 - jitter, 1 + jitter]; absent: none. */
   readonly augment: { readonly pad: number; readonly flip: boolean; readonly jitter?: number };
   readonly init: string;
+  /**
+   * Whether the batch norm ending each residual branch started at gamma 0 (init says so in words); absent in
+   * sidecars written before it was a choice, whose init text tells.
+   */
+  readonly zeroGamma?: boolean;
   readonly seed: number;
   readonly trainImages: number;
   readonly testImages: number;
@@ -118,7 +123,9 @@ class SidecarError extends UserError {
 type Kind = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'numbers';
 
 // Optional fields of Recipe, checked when present.
-const RECIPE_OPTIONAL: Readonly<Record<'schedule' | 'input' | 'classes', Kind>> = { schedule: 'string', input: 'numbers', classes: 'number' };
+const RECIPE_OPTIONAL: Readonly<Record<'schedule' | 'input' | 'classes' | 'zeroGamma', Kind>> = {
+  schedule: 'string', input: 'numbers', classes: 'number', zeroGamma: 'boolean',
+};
 
 const RECIPE_FIELDS: Readonly<Record<Exclude<keyof Recipe, keyof typeof RECIPE_OPTIONAL>, Kind>> = {
   model: 'string', shortcut: 'string', dataset: 'string', epochs: 'number', batch: 'number', lr: 'number', lrSteps: 'string',

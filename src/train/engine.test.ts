@@ -1,5 +1,6 @@
 // The data-parallel engine: with 2 threads a step is the size-weighted average of the shards' gradients
-// (each shard with its own batch statistics) and inference logits are the same as in one thread.
+// (each shard with its own batch statistics) and inference logits are the same as in one thread, whether
+// this thread runs a shard or workers run them all (a race's net beside another).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { serializeOnnx } from '../onnx/write';
@@ -10,7 +11,7 @@ import { createEngine } from './engine';
 import { TrainNet } from './net';
 
 describe('gradient engine across worker threads', () => {
-  it('2 threads = weighted average of the two shards; predictions match one thread', async () => {
+  for (const inThisThread of [true, false]) it(`2 threads${inThisThread ? '' : ', both workers'} = weighted average of the two shards; predictions match one thread`, async () => {
     const spec: ModelSpec = { family: 'cifar', block: 'basic', stages: [1, 1], widths: [4, 8], shortcut: 'A', residual: true, inputChannels: 1, inputSize: 8, classes: 5 };
     const graph = buildModel(spec, { name: 'tiny', seed: 2 });
     const n = 7;
@@ -20,7 +21,7 @@ describe('gradient engine across worker threads', () => {
     const labels = Int32Array.from({ length: n }, (_, i) => (i * 3) % 5);
     const theta = net.getParams();
     const states = net.getStates();
-    const engine = await createEngine(net, serializeOnnx(graph), 2);
+    const engine = await createEngine(net, serializeOnnx(graph), 2, inThisThread);
     try {
       const r = await engine.step(theta, states, images, labels, n);
       // Shards [0,3) and [3,7), computed here one after the other.

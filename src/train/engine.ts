@@ -1,7 +1,8 @@
 // Who computes gradients in the CLI: the net in this thread, or data-parallel across Node worker threads. With T threads a
-// batch is split into T shards; this thread runs shard 0 while T-1 workers run the others, each on its own
-// copy of the net (parameters are sent with every step, gradients come back and are averaged). Batch norm
-// uses each shard's statistics, as multi-GPU training does; running statistics are averaged.
+// batch is split into T shards; this thread runs shard 0 while T-1 workers run the others (or, for an engine
+// kept off this thread, T workers run them all), each on its own copy of the net (parameters are sent with
+// every step, gradients come back and are averaged). Batch norm uses each shard's statistics, as multi-GPU
+// training does; running statistics are averaged.
 import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
 import { parseOnnx } from '../onnx/read';
 import { wasmBackend } from './backend';
@@ -87,29 +88,36 @@ function shard(n: number, k: number, i: number): [number, number] {
 
 /**
  * An engine on `threads` threads for the model in `onnx` (the graph the net was built from). `net` is this
- * thread's copy, sized for shards of up to ceil(maxBatch / threads) samples.
+ * thread's copy, sized for shards of up to ceil(maxBatch / threads) samples. With `inThisThread` false every
+ * shard runs in a worker, so this thread is free (for another net) while a step runs.
  */
-export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: number): Promise<GradientEngine> {
-  const workers = await Promise.all(Array.from({ length: threads - 1 }, () => ThreadWorker.start(onnx, net.maxBatch)));
+export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: number, inThisThread = true): Promise<GradientEngine> {
+  const pool = await Promise.all(Array.from({ length: inThisThread ? threads - 1 : threads }, () => ThreadWorker.start(onnx, net.maxBatch)));
+  // Shard i runs on runners[i]: this thread's net first when it takes part.
+  const runners: ((req: Request) => Reply | Promise<Reply>)[] = [
+    ...(inThisThread ? [(req: Request) => runLocal(net, req)] : []),
+    // A posted view would carry its whole buffer (the batch): a worker gets copies of its shard only.
+    ...pool.map((w) => (req: Request) => w.request(req.type === 'step'
+      ? { ...req, images: req.images.slice(), labels: req.labels.slice() } : { ...req, images: req.images.slice() })),
+  ];
   const per = net.inputSize;
   const paramCount = net.paramCount;
   const stateCount = net.stateCount;
   const K = net.classes;
   const split = (n: number): number => Math.min(threads, n);
+  /** Every shard's request, the workers' posted before this thread runs its own; the replies in shard order. */
+  const runShards = (n: number, request: (a: number, b: number) => Request): Promise<Reply[]> => {
+    const k = split(n);
+    const order = Array.from({ length: k }, (_, i) => i);
+    const pending: (Reply | Promise<Reply>)[] = new Array(k);
+    for (const i of inThisThread ? [...order.slice(1), 0] : order) pending[i] = runners[i]!(request(...shard(n, k, i)));
+    return Promise.all(pending);
+  };
   return {
     threads, paramCount, stateCount,
     async step(theta, states, images, labels, n) {
       const k = split(n);
-      const replies: Promise<Reply>[] = [];
-      for (let i = 1; i < k; i++) {
-        const [a, b] = shard(n, k, i);
-        replies.push(workers[i - 1]!.request({
-          type: 'step', theta, states, images: images.slice(a * per, b * per), labels: labels.slice(a, b), n: b - a,
-        }));
-      }
-      const [a0, b0] = shard(n, k, 0);
-      const local = runLocal(net, { type: 'step', theta, states, images: images.subarray(a0 * per, b0 * per), labels: labels.subarray(a0, b0), n: b0 - a0 });
-      const all = [local, ...(await Promise.all(replies))];
+      const all = await runShards(n, (a, b) => ({ type: 'step', theta, states, images: images.subarray(a * per, b * per), labels: labels.subarray(a, b), n: b - a }));
       const grads = new Float32Array(paramCount);
       const outStates = new Float32Array(stateCount);
       let loss = 0;
@@ -127,13 +135,7 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
     },
     async predict(theta, states, images, n) {
       const k = split(n);
-      const replies: Promise<Reply>[] = [];
-      for (let i = 1; i < k; i++) {
-        const [a, b] = shard(n, k, i);
-        replies.push(workers[i - 1]!.request({ type: 'predict', theta, states, images: images.slice(a * per, b * per), n: b - a }));
-      }
-      const [a0, b0] = shard(n, k, 0);
-      const all = [runLocal(net, { type: 'predict', theta, states, images: images.subarray(a0 * per, b0 * per), n: b0 - a0 }), ...(await Promise.all(replies))];
+      const all = await runShards(n, (a, b) => ({ type: 'predict', theta, states, images: images.subarray(a * per, b * per), n: b - a }));
       const logits = new Float32Array(n * K);
       all.forEach((r, i) => {
         if (r.type !== 'predict') throw new Error(`training worker: expected a predict reply, got ${r.type}`);
@@ -142,7 +144,7 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
       return logits;
     },
     async close() {
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(pool.map((w) => w.close()));
     },
   };
 }

@@ -2,7 +2,8 @@
 // (net-trainer.ts: augmentation, SGD with the paper's schedule or cosine with warm-up for small folders, a
 // validation pass per epoch) on worker threads, with a checkpoint and logs (CSV and JSON) after every epoch,
 // and the trained model written as ONNX with its metadata and sidecar.
-// `--race` trains a plain net and its residual twin step by step in turn, so both progress together.
+// `--race` trains a plain net and its residual twin together, step for step: side by side on their own
+// threads (one net's steps in workers, the other's on this thread) when there are two threads or more.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -41,7 +42,7 @@ export interface TrainRunOptions {
   readonly threads: number;
   /** How a folder data set is decoded (ignored for Fashion-MNIST's IDX files). */
   readonly folder?: FolderOptions;
-  /** Also train the twin (resnetN <-> plainN), interleaved step by step. */
+  /** Also train the twin (resnetN <-> plainN), step for step (side by side with 2+ threads). */
   readonly race?: boolean;
   /** Progress lines (ETA, loss, accuracy). */
   readonly log: (line: string) => void;
@@ -121,11 +122,30 @@ export interface RaceRun {
   endEpoch(epoch: number, prefix?: string): Promise<unknown>;
 }
 
+/** The threads of one run, and whether this thread is one of them. */
+interface ThreadShare {
+  readonly count: number;
+  readonly inThisThread: boolean;
+}
+
+/**
+ * How a run's threads are shared among its nets: a race on two threads or more runs its nets side by side,
+ * the first all in workers and the second with this thread, each on its share (so each net's batch norm sees
+ * its whole batch on two threads, as PyTorch's and the app's do); otherwise every net takes all the threads in turn.
+ */
+export function shareThreads(threads: number, nets: number): ThreadShare[] {
+  if (nets < 2 || threads < nets) return Array.from({ length: nets }, () => ({ count: threads, inThisThread: true }));
+  const each = Math.floor(threads / nets);
+  return Array.from({ length: nets }, (_, i) => i < nets - 1 ? { count: each, inThisThread: false } : { count: threads - each * (nets - 1), inThisThread: true });
+}
+
 /** One model's training in the CLI: a NetTrainer with its worker threads, checkpoint, logs and files. */
 class TrainRun implements RaceRun {
   private constructor(readonly core: NetTrainer, readonly outDir: string, private readonly log: (line: string) => void) {}
 
-  static async open(model: string, input: RecipeInput, data: TrainData, outDir: string, resume: boolean, threads: number, log: (line: string) => void): Promise<TrainRun> {
+  static async open(
+    model: string, input: RecipeInput, data: TrainData, outDir: string, resume: boolean, threads: ThreadShare, log: (line: string) => void,
+  ): Promise<TrainRun> {
     const spec = trainSpec(model, input.shortcut, data);
     const recipe = makeRecipe(model, input, spec, data);
     mkdirSync(outDir, { recursive: true });
@@ -139,9 +159,9 @@ class TrainRun implements RaceRun {
     } else if (resume) {
       log(`no checkpoint in ${outDir}: starting from scratch`);
     }
-    const { graph, net } = buildTrainNet(spec, recipe, Math.ceil(recipe.batch / threads));
+    const { graph, net } = buildTrainNet(spec, recipe, Math.ceil(recipe.batch / threads.count));
     // Workers build their nets from the same graph; their initial values are overwritten by every step.
-    const engine = await createEngine(net, serializeOnnx(graph), threads);
+    const engine = await createEngine(net, serializeOnnx(graph), threads.count, threads.inThisThread);
     const from = ckpt
       ? { theta: Float32Array.from(ckpt.params), states: Float32Array.from(ckpt.states), velocity: Float32Array.from(ckpt.velocity), epochsDone: ckpt.epochsDone, history: ckpt.history }
       : freshStart(net);
@@ -236,10 +256,11 @@ class TrainRun implements RaceRun {
 
 /**
  * Trains the runs together: step s of every run, then step s + 1 of every run, ..., so a race's nets
- * progress at the same pace (each on all the threads in its turn); every run is evaluated at the end of
- * each epoch. A run resumed further than another joins at its own next epoch. One progress line per run.
+ * progress at the same pace: `sideBySide`, each run's step s at once (each on its own threads, the runs in
+ * workers started first), else one after the other; every run is evaluated at the end of each epoch. A run
+ * resumed further than another joins at its own next epoch. One progress line per run.
  */
-export async function trainTogether(runs: readonly RaceRun[], log: (line: string) => void, signal?: AbortSignal): Promise<void> {
+export async function trainTogether(runs: readonly RaceRun[], log: (line: string) => void, signal?: AbortSignal, sideBySide = false): Promise<void> {
   const race = runs.length > 1;
   const prefix = (run: RaceRun): string => (race ? `${run.model.padEnd(Math.max(...runs.map((x) => x.model.length)))}  ` : '');
   const first = Math.min(...runs.map((r) => r.start));
@@ -254,12 +275,15 @@ export async function trainTogether(runs: readonly RaceRun[], log: (line: string
       if (signal?.aborted) {
         throw new TrainingCancelled(`training cancelled at epoch ${epoch + 1}, step ${s + 1}: ${epoch > 0 ? `the checkpoint of epoch ${epoch} is kept (--resume continues it)` : 'no epoch was finished'}`);
       }
-      for (const run of active) await run.step(epoch, s);
+      if (sideBySide) await Promise.all(active.map((run) => run.step(epoch, s)));
+      else for (const run of active) await run.step(epoch, s);
       const now = performance.now();
       if (now - lastLog > 30000 || s === steps - 1 || s === 9) {
         lastLog = now;
-        const left = active.reduce((sum, r) => sum + r.secondsLeft(epoch, s), 0);
-        const epochLeft = active.reduce((sum, r) => sum + (steps - s - 1) * r.secondsPerStep, 0);
+        // Side by side the race takes as long as its slowest net; in turn, the sum of the nets' times.
+        const total = (xs: number[]): number => (sideBySide ? Math.max(...xs) : xs.reduce((a, b) => a + b, 0));
+        const left = total(active.map((r) => r.secondsLeft(epoch, s)));
+        const epochLeft = total(active.map((r) => (steps - s - 1) * r.secondsPerStep));
         for (const run of active) log(run.progress(epoch, s, `epoch ${formatDuration(epochLeft)}, run ${formatDuration(left)}`, prefix(run)));
       }
     }
@@ -267,17 +291,16 @@ export async function trainTogether(runs: readonly RaceRun[], log: (line: string
   }
 }
 
-async function estimate(runs: readonly TrainRun[], log: (line: string) => void): Promise<void> {
+/** Times two steps of each net (at once when they run side by side) and logs the whole run's estimate. */
+async function estimate(runs: readonly TrainRun[], sideBySide: boolean, log: (line: string) => void): Promise<void> {
   const todo = runs.filter((r) => r.start < r.recipe.epochs);
   if (todo.length === 0) return;
-  const times: string[] = [];
-  let total = 0;
-  for (const run of todo) {
-    const sps = await run.timeSteps(2);
-    total += estimateSeconds(sps, run.stepsPerEpoch, run.recipe.epochs - run.start, run.data.test.count, run.recipe.batch);
-    times.push(`${run.model} ${sps.toFixed(2)} s a step of ${run.recipe.batch}`);
-  }
-  log(`estimated time: ${formatDuration(total)} (${times.join(', ')}; measured on 2 steps)`);
+  const perStep = sideBySide ? await Promise.all(todo.map((r) => r.timeSteps(2))) : [];
+  if (!sideBySide) for (const run of todo) perStep.push(await run.timeSteps(2));
+  const each = todo.map((run, i) => estimateSeconds(perStep[i]!, run.stepsPerEpoch, run.recipe.epochs - run.start, run.data.test.count, run.recipe.batch));
+  const total = sideBySide ? Math.max(...each) : each.reduce((a, b) => a + b, 0);
+  const times = todo.map((run, i) => `${run.model} ${perStep[i]!.toFixed(2)} s a step of ${run.recipe.batch}`);
+  log(`estimated time: ${formatDuration(total)} (${times.join(', ')}${sideBySide ? ', side by side' : ''}; measured on 2 steps)`);
 }
 
 /** Trains (or resumes) one model, or with `race` the model and its twin, as the options say. */
@@ -292,11 +315,13 @@ export async function trainModels(opts: TrainRunOptions): Promise<TrainResult[]>
   const threads = Math.max(1, Math.min(opts.threads, input.batch));
   const runs: TrainRun[] = [];
   try {
-    for (const m of models) runs.push(await TrainRun.open(m, input, data, opts.race ? join(outDir, m) : outDir, opts.resume, threads, log));
+    const shares = shareThreads(threads, models.length);
+    const sideBySide = shares.some((s) => !s.inThisThread);
+    for (const [i, m] of models.entries()) runs.push(await TrainRun.open(m, input, data, opts.race ? join(outDir, m) : outDir, opts.resume, shares[i]!, log));
     for (const run of runs) log(run.describe());
     if (data.kind === 'folder') log(`recipe: ${recipeText(runs[0]!.recipe)}`);
-    await estimate(runs, log);
-    await trainTogether(runs, log, opts.signal);
+    await estimate(runs, sideBySide, log);
+    await trainTogether(runs, log, opts.signal, sideBySide);
     const results: TrainResult[] = [];
     for (const run of runs) {
       const out = await run.finish();

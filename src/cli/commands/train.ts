@@ -13,7 +13,7 @@ import { modelBytes } from '../models';
 import { existsSync } from 'node:fs';
 
 const USAGE = 'train --model NAME|--from BACKBONE [--data DIR] [--race] [--size N] [--gray] [--val F] [--epochs N] [--batch N] [--lr X] ' +
-  '[--schedule steps|cosine] [--warmup STEPS] [--wd X] [--pad N] [--no-flip] [--jitter X] --out DIR [--resume] [--threads N] [--limit N] [--seed N] ' +
+  '[--schedule steps|cosine] [--warmup STEPS] [--wd X] [--pad N] [--no-flip] [--jitter X] [--zero-gamma on|off] --out DIR [--resume] [--threads N] [--limit N] [--seed N] ' +
   '[--shortcut A|B] [--name NAME] [--steps N]';
 
 /** A number in [min, max]. */
@@ -31,7 +31,7 @@ export const train: Command = {
     const { values, positionals } = parse(argv, {
       model: { type: 'string' }, shortcut: { type: 'string' }, data: { type: 'string' }, epochs: { type: 'string' },
       batch: { type: 'string' }, lr: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
-      threads: { type: 'string' }, limit: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' },
+      threads: { type: 'string' }, limit: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, 'zero-gamma': { type: 'string' },
       race: { type: 'boolean' }, size: { type: 'string' }, gray: { type: 'boolean' }, val: { type: 'string' }, schedule: { type: 'string' },
       wd: { type: 'string' }, pad: { type: 'string' }, 'no-flip': { type: 'boolean' }, jitter: { type: 'string' },
       from: { type: 'string' }, name: { type: 'string' }, steps: { type: 'string' },
@@ -77,6 +77,7 @@ export const train: Command = {
         warmupSteps: values['warmup'] === undefined ? undefined : intOption(values['warmup'], 'warmup', 0, 1e9, 0),
         weightDecay: values['wd'] === undefined ? undefined : rangeOption(values['wd'], 'wd', 0, 1, 0),
         schedule, augment, seed,
+        zeroGamma: values['zero-gamma'] === undefined ? undefined : choice(values['zero-gamma'], 'zero-gamma', ['on', 'off'] as const, 'off') === 'on',
         limit: values['limit'] === undefined ? undefined : intOption(values['limit'], 'limit', 1, 1e9, 0),
       },
       dataDir,
