@@ -42,8 +42,9 @@ async function slotTop5(page: Page, slot: 'a' | 'b'): Promise<{ label: string; p
  * The per-layer table of a slot: no step takes most of the time (the wasm engine's old accounting gave one
  * step 87-99% and the rest 0.00 ms), and the rows of the median run (every step; on wasm also the engine's
  * input copy, thread wait and read-back) sum to its total within 10%. A thread that loses its core between
- * the timed parts shows as unaccounted time: on a loaded machine that can reach a tenth of a 3 ms run, so
- * the images are classified again (up to twice) before the sum counts as wrong.
+ * the timed parts shows as unaccounted time, or inside one step as that step's time: on a loaded machine
+ * either can reach a tenth or more of a 3 ms run, so the images are classified again (up to twice) before
+ * the table counts as wrong.
  */
 async function checkStepTimes(page: Page, slot: string, engine: 'wasm' | 'ts'): Promise<void> {
   const box = page.locator(`[data-testid="slot-${slot}"] [data-testid="step-times"]`);
@@ -51,14 +52,14 @@ async function checkStepTimes(page: Page, slot: string, engine: 'wasm' | 'ts'): 
   for (let attempt = 0; ; attempt++) {
     const sum = Number(await box.getAttribute('data-sum'));
     const total = Number(await box.getAttribute('data-total'));
-    what = `slot ${slot} on ${engine}: the median run's rows sum to ${sum.toFixed(3)} ms, its total is ${total.toFixed(3)} ms (attempt ${attempt + 1})`;
-    if (sum > 0 && Math.abs(sum - total) <= 0.1 * total) break;
+    const shares = await box.locator('[data-testid="step-row"] td:nth-child(4)').allTextContents();
+    what = `slot ${slot} on ${engine}: the median run's rows sum to ${sum.toFixed(3)} ms, its total is ${total.toFixed(3)} ms; ` +
+      `no step may take most of it: ${shares.join(' ')} (attempt ${attempt + 1})`;
+    if (sum > 0 && Math.abs(sum - total) <= 0.1 * total && shares.every((p) => Number.parseFloat(p) < 60)) break;
     assert.ok(attempt < 2, what);
     await page.click('[data-testid="rerun"]');
     await waitIdle(page);
   }
-  const shares = await box.locator('[data-testid="step-row"] td:nth-child(4)').allTextContents();
-  assert.ok(shares.every((p) => Number.parseFloat(p) < 60), `no step takes most of the time: ${shares.join(' ')}`);
   if (engine === 'wasm') assert.deepEqual(await box.locator('[data-testid="engine-row"] td:first-child').allTextContents(), ['input', 'thread wait', 'outputs']);
 }
 

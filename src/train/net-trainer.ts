@@ -271,14 +271,18 @@ export class NetTrainer {
 
   /** Seconds per training step, timed on `steps` steps after one to warm up (the weights are left unchanged). */
   async timeSteps(steps: number): Promise<number> {
-    const rng = seededRandom(12345);
-    const idx = shuffled(this.data.train.count, rng).subarray(0, this.recipe.batch);
+    await this.trialStep();
+    const t0 = performance.now();
+    for (let s = 0; s < steps; s++) await this.trialStep();
+    return (performance.now() - t0) / 1000 / steps;
+  }
+
+  /** One full step on a fixed batch, weights left as they are: for timing. */
+  async trialStep(): Promise<void> {
+    const idx = shuffled(this.data.train.count, seededRandom(12345)).subarray(0, this.recipe.batch);
     fillBatch(this.data.train, idx, this.recipe.mean, this.recipe.std, this.images);
     for (let i = 0; i < idx.length; i++) this.labels[i] = this.data.train.labels[idx[i]!]!;
     await this.engine.step(this.theta, this.states, this.images, this.labels, this.recipe.batch);
-    const t0 = performance.now();
-    for (let s = 0; s < steps; s++) await this.engine.step(this.theta, this.states, this.images, this.labels, this.recipe.batch);
-    return (performance.now() - t0) / 1000 / steps;
   }
 
   beginEpoch(epoch: number): void {

@@ -204,6 +204,10 @@ class TrainRun implements RaceRun {
     return this.core.timeSteps(steps);
   }
 
+  trialStep(): Promise<void> {
+    return this.core.trialStep();
+  }
+
   beginEpoch(epoch: number): void {
     this.core.beginEpoch(epoch);
   }
@@ -295,12 +299,24 @@ export async function trainTogether(runs: readonly RaceRun[], log: (line: string
 async function estimate(runs: readonly TrainRun[], sideBySide: boolean, log: (line: string) => void): Promise<void> {
   const todo = runs.filter((r) => r.start < r.recipe.epochs);
   if (todo.length === 0) return;
-  const perStep = sideBySide ? await Promise.all(todo.map((r) => r.timeSteps(2))) : [];
-  if (!sideBySide) for (const run of todo) perStep.push(await run.timeSteps(2));
+  const perStep: number[] = [];
+  if (sideBySide) {
+    // Round by round, as the race steps them: a loop of steps on this thread would hold back the replies
+    // of the net in workers, and time that net as slow as both together.
+    const round = (): Promise<void[]> => Promise.all(todo.map((r) => r.trialStep()));
+    await round();
+    const t0 = performance.now();
+    for (let s = 0; s < 2; s++) await round();
+    perStep.push(...todo.map(() => (performance.now() - t0) / 1000 / 2));
+  } else {
+    for (const run of todo) perStep.push(await run.timeSteps(2));
+  }
   const each = todo.map((run, i) => estimateSeconds(perStep[i]!, run.stepsPerEpoch, run.recipe.epochs - run.start, run.data.test.count, run.recipe.batch));
   const total = sideBySide ? Math.max(...each) : each.reduce((a, b) => a + b, 0);
-  const times = todo.map((run, i) => `${run.model} ${perStep[i]!.toFixed(2)} s a step of ${run.recipe.batch}`);
-  log(`estimated time: ${formatDuration(total)} (${times.join(', ')}${sideBySide ? ', side by side' : ''}; measured on 2 steps)`);
+  const times = sideBySide
+    ? [`${todo.map((r) => r.model).join(' and ')} side by side ${perStep[0]!.toFixed(2)} s a step of ${todo[0]!.recipe.batch}`]
+    : todo.map((run, i) => `${run.model} ${perStep[i]!.toFixed(2)} s a step of ${run.recipe.batch}`);
+  log(`estimated time: ${formatDuration(total)} (${times.join(', ')}; measured on 2 steps)`);
 }
 
 /** Trains (or resumes) one model, or with `race` the model and its twin, as the options say. */

@@ -220,6 +220,27 @@ describe('resnet train --data FOLDER', () => {
     assert.deepEqual(ev.perClass, side.validation!.perClass);
   });
 
+  it('--race on 2 threads runs the nets side by side, each trained exactly as alone on one thread', async () => {
+    const c = capture();
+    const side = join(tmp, 'side-by-side');
+    await cmdTrain(['--model', 'resnet20', '--race', '--data', FIXTURE, '--out', side, '--epochs', '2', '--batch', '16', '--threads', '2'], c.io);
+    assert.match(c.err.join('\n'), /^estimated time: \S+ \(resnet20 and plain20 side by side [\d.]+ s a step of 16; measured on 2 steps\)$/m);
+    for (const m of ['resnet20', 'plain20']) {
+      const alone = join(tmp, `${m}-alone`);
+      await cmdTrain(['--model', m, '--data', FIXTURE, '--out', alone, '--epochs', '2', '--batch', '16', '--threads', '1'], capture().io);
+      const raced = parseSidecar(JSON.parse(readFileSync(join(side, m, `${m}.json`), 'utf8')));
+      const single = parseSidecar(JSON.parse(readFileSync(join(alone, `${m}.json`), 'utf8')));
+      // Batch norm over the whole batch of 16 in both: the same training losses to the last bit, epoch by
+      // epoch (a worker thread evaluates the first net: its validation losses differ in the 7th digit).
+      assert.deepEqual(raced.history.map((h) => [h.trainLoss, h.threads]), single.history.map((h) => [h.trainLoss, 1]), m);
+      raced.history.forEach((h, i) => {
+        const want = single.history[i]!.testLoss;
+        assert.ok(Math.abs(h.testLoss - want) <= 1e-6 * want, `${m} epoch ${i + 1}: validation loss ${h.testLoss} vs ${want}`);
+      });
+      assert.deepEqual(raced.validation!.confusion, single.validation!.confusion, m);
+    }
+  });
+
   it('--gray trains on 28x28 grayscale; --pad, --no-flip and --jitter 0 switch augmentation', async () => {
     const out2 = join(tmp, 'gray');
     const c = capture();
