@@ -74,6 +74,10 @@ async function trainScreenshots(b: Browser, url: string): Promise<void> {
       await page.waitForSelector('[data-testid="train-results"]', { timeout: 600_000 });
       await page.screenshot({ path: join(OUT, 'app-train-1400.png'), fullPage: true });
       console.log('wrote docs/screenshots/app-train-1400.png');
+      // The figures app/README.md quotes: the estimate, the time taken and each net's accuracy.
+      for (const id of ['train-estimate', 'train-eta', 'train-line-plain', 'train-line-residual']) {
+        console.log(`${id}: ${(await page.locator(`[data-testid="${id}"]`).first().textContent())?.trim()}`);
+      }
     }
   } finally {
     rmSync(data, { recursive: true, force: true });
