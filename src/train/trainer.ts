@@ -303,7 +303,9 @@ async function estimate(runs: readonly TrainRun[], sideBySide: boolean, log: (li
   if (sideBySide) {
     // Round by round, as the race steps them: a loop of steps on this thread would hold back the replies
     // of the net in workers, and time that net as slow as both together.
-    const round = (): Promise<void[]> => Promise.all(todo.map((r) => r.trialStep()));
+    const round = async (): Promise<void> => {
+      await Promise.all(todo.map((r) => r.trialStep()));
+    };
     await round();
     const t0 = performance.now();
     for (let s = 0; s < 2; s++) await round();
