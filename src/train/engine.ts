@@ -105,12 +105,14 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
   const stateCount = net.stateCount;
   const K = net.classes;
   const split = (n: number): number => Math.min(threads, n);
-  /** Every shard's request, the workers' posted before this thread runs its own; the replies in shard order. */
+  /**
+   * Every shard's request, last shard first so that the workers' are posted before this thread runs its own
+   * (shard 0); the replies in shard order.
+   */
   const runShards = (n: number, request: (a: number, b: number) => Request): Promise<Reply[]> => {
     const k = split(n);
-    const order = Array.from({ length: k }, (_, i) => i);
     const pending: (Reply | Promise<Reply>)[] = new Array(k);
-    for (const i of inThisThread ? [...order.slice(1), 0] : order) pending[i] = runners[i]!(request(...shard(n, k, i)));
+    for (let i = k - 1; i >= 0; i--) pending[i] = runners[i]!(request(...shard(n, k, i)));
     return Promise.all(pending);
   };
   return {

@@ -200,14 +200,6 @@ class TrainRun implements RaceRun {
     return this.core.describe();
   }
 
-  timeSteps(steps: number): Promise<number> {
-    return this.core.timeSteps(steps);
-  }
-
-  trialStep(): Promise<void> {
-    return this.core.trialStep();
-  }
-
   beginEpoch(epoch: number): void {
     this.core.beginEpoch(epoch);
   }
@@ -270,6 +262,8 @@ export async function trainTogether(runs: readonly RaceRun[], log: (line: string
   const first = Math.min(...runs.map((r) => r.start));
   const epochs = runs[0]!.recipe.epochs;
   const steps = runs[0]!.stepsPerEpoch;
+  // Side by side the race takes as long as its slowest net; in turn, the sum of the nets' times.
+  const total = (xs: number[]): number => (sideBySide ? Math.max(...xs) : xs.reduce((a, b) => a + b, 0));
   for (let epoch = first; epoch < epochs; epoch++) {
     const active = runs.filter((r) => epoch >= r.start);
     for (const run of active) run.beginEpoch(epoch);
@@ -284,8 +278,6 @@ export async function trainTogether(runs: readonly RaceRun[], log: (line: string
       const now = performance.now();
       if (now - lastLog > 30000 || s === steps - 1 || s === 9) {
         lastLog = now;
-        // Side by side the race takes as long as its slowest net; in turn, the sum of the nets' times.
-        const total = (xs: number[]): number => (sideBySide ? Math.max(...xs) : xs.reduce((a, b) => a + b, 0));
         const left = total(active.map((r) => r.secondsLeft(epoch, s)));
         const epochLeft = total(active.map((r) => (steps - s - 1) * r.secondsPerStep));
         for (const run of active) log(run.progress(epoch, s, `epoch ${formatDuration(epochLeft)}, run ${formatDuration(left)}`, prefix(run)));
@@ -304,14 +296,14 @@ async function estimate(runs: readonly TrainRun[], sideBySide: boolean, log: (li
     // Round by round, as the race steps them: a loop of steps on this thread would hold back the replies
     // of the net in workers, and time that net as slow as both together.
     const round = async (): Promise<void> => {
-      await Promise.all(todo.map((r) => r.trialStep()));
+      await Promise.all(todo.map((r) => r.core.trialStep()));
     };
     await round();
     const t0 = performance.now();
     for (let s = 0; s < 2; s++) await round();
     perStep.push(...todo.map(() => (performance.now() - t0) / 1000 / 2));
   } else {
-    for (const run of todo) perStep.push(await run.timeSteps(2));
+    for (const run of todo) perStep.push(await run.core.timeSteps(2));
   }
   const each = todo.map((run, i) => estimateSeconds(perStep[i]!, run.stepsPerEpoch, run.recipe.epochs - run.start, run.data.test.count, run.recipe.batch));
   const total = sideBySide ? Math.max(...each) : each.reduce((a, b) => a + b, 0);
