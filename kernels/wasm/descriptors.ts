@@ -58,14 +58,20 @@ export const VmulcaddcDesc = { kind: 0, input: 1, output: 2, rows: 3, cs: 4, sca
  * Winograd F(m x m, 3x3), m = 2 or 4 (alpha = m + 2), for 3x3 stride-1 convs. Each thread takes a
  * contiguous range of m x m output tiles and walks it in blocks of `tileBlock` tiles: input transform into
  * its scratch V[alpha^2][tiles][csIn], alpha^2 GEMMs V[xi] x U[xi] -> M[xi][tiles][csOut] with the igemm
- * micro-kernel (U packed like conv panels, zero bias), output transform + bias + residual + ReLU into the
- * NHWC output.
+ * micro-kernel (U packed like conv panels, zero bias; or transformed from the filters per panel, see
+ * filtersOnTheFly), output transform + bias + residual + ReLU into the NHWC output.
  */
 export const WinogradDesc = {
   kind: 0, input: 1, output: 2, residual: 3, weights: 4, bias: 5, n: 6, h: 7, w: 8, oh: 9, ow: 10, csIn: 11, csOut: 12,
   padTop: 13, padLeft: 14, relu: 15, scratch: 16, scratchBytes: 17, tileBlock: 18, panels: 19, panelBytes: 20, zero: 21,
   /** 1: every thread transforms all tiles and the threads split the output channels (few tiles, many weights). */
   splitPanels: 22,
+  /**
+   * 0: `weights` holds U. G > 0: it holds the 3x3 filters themselves, [panel][csIn][tap][8] (9/alpha^2 of U's
+   * memory), and each thread transforms U for G panels at a time into its scratch before their GEMMs (the
+   * lowering sets splitPanels with it, so a panel is transformed once per block of tiles).
+   */
+  filtersOnTheFly: 23,
 } as const;
 /**
  * pad / slice as one gather: out[n, c, y, x] = in[n, c*sc + oc, y*sy + oy, x*sx + ox] where inside the

@@ -212,6 +212,7 @@ export class FuncBuilder {
   f32x4ExtractLane(lane: number): this { this.simd(0x1f); this.code.byte(lane); return this; }
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Sub(): this { return this.simd(0xe5); }
+  f32x4Neg(): this { return this.simd(0xe1); }
   f32x4Mul(): this { return this.simd(0xe6); }
   f32x4Div(): this { return this.simd(0xe7); }
   /** Lane-wise a > b: all ones where true. */

@@ -34,40 +34,49 @@ export const WINOGRAD_F4X4_3X3: WinogradTransform = {
   at: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
 };
 
-/** Byte size of one thread's Winograd scratch: an igemm descriptor, V and M for `tiles` tiles. */
-export function winogradScratchBytes(tr: WinogradTransform, tiles: number, csIn: number, csOut: number): number {
+/**
+ * Byte size of one thread's Winograd scratch: an igemm descriptor, V and M for `tiles` tiles, and with
+ * filters transformed on the fly U for `groupPanels` panels of 8 output channels (see filtersOnTheFly).
+ */
+export function winogradScratchBytes(tr: WinogradTransform, tiles: number, csIn: number, csOut: number, groupPanels: number): number {
   const a = tr.m + 2;
-  return DESC_BYTES + a * a * tiles * (csIn + csOut) * 4;
+  return DESC_BYTES + a * a * (tiles * (csIn + csOut) + groupPanels * (8 + csIn * 8)) * 4;
 }
 
 /**
- * Emits sum_k coef[k] * x[k] (v128 locals) onto the stack: +-1 as add/sub, other coefficients through a
- * splatted constant kept in a local (created once per function by `constant`).
+ * Emits sum_k coef[k] * x[k] (v128 locals) onto the stack, terms of equal |coef| summed first and multiplied
+ * once (G's rows are 1/2 (x0 + x1 + x2) and the like), through a splatted constant kept in a local (created
+ * once per function by `constant`); groups with a positive term come first, so a negation is rarely needed.
  */
 function emitCombination(f: FuncBuilder, coefs: readonly number[], xs: readonly Local[], constant: (c: number) => Local): void {
-  const terms = coefs.map((c, k) => ({ c, x: xs[k]! })).filter((t) => t.c !== 0);
-  if (terms.length === 0) {
+  const groups = new Map<number, { pos: Local[]; neg: Local[] }>();
+  coefs.forEach((c, k) => {
+    if (c === 0) return;
+    let g = groups.get(Math.abs(c));
+    if (!g) groups.set(Math.abs(c), (g = { pos: [], neg: [] }));
+    (c > 0 ? g.pos : g.neg).push(xs[k]!);
+  });
+  if (groups.size === 0) {
     f.v128Const0();
     return;
   }
-  // Start from a positive term when there is one, so no negation is needed.
-  const firstIndex = Math.max(0, terms.findIndex((t) => t.c > 0));
-  const first = terms[firstIndex]!;
-  const rest = terms.filter((_, k) => k !== firstIndex);
-  if (first.c > 0) {
-    f.get(first.x);
-    if (first.c !== 1) f.get(constant(first.c)).f32x4Mul();
-  } else {
-    f.v128Const0().get(first.x);
-    if (first.c !== -1) f.get(constant(-first.c)).f32x4Mul();
-    f.f32x4Sub();
-  }
-  for (const t of rest) {
-    f.get(t.x);
-    if (Math.abs(t.c) !== 1) f.get(constant(Math.abs(t.c))).f32x4Mul();
-    if (t.c > 0) f.f32x4Add();
-    else f.f32x4Sub();
-  }
+  const ordered = [...groups].sort(([, a], [, b]) => Number(b.pos.length > 0) - Number(a.pos.length > 0));
+  ordered.forEach(([scale, { pos, neg }], i) => {
+    // |group| = scale * (sum pos - sum neg), or scale * sum neg to be subtracted when it has no positive term.
+    const lead = pos.length > 0 ? pos : neg;
+    f.get(lead[0]!);
+    for (const x of lead.slice(1)) f.get(x).f32x4Add();
+    if (pos.length > 0) for (const x of neg) f.get(x).f32x4Sub();
+    if (scale !== 1) f.get(constant(scale)).f32x4Mul();
+    const negative = pos.length === 0;
+    if (i === 0) {
+      if (negative) f.f32x4Neg();
+    } else if (negative) {
+      f.f32x4Sub();
+    } else {
+      f.f32x4Add();
+    }
+  });
 }
 
 /**
@@ -89,7 +98,7 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
   const PT = loadField(f, d, F.padTop), PL = loadField(f, d, F.padLeft), relu = loadField(f, d, F.relu);
   const scratch = loadField(f, d, F.scratch), scratchBytes = loadField(f, d, F.scratchBytes), TB = loadField(f, d, F.tileBlock);
   const panels = loadField(f, d, F.panels), panelBytes = loadField(f, d, F.panelBytes), zeroAddr = loadField(f, d, F.zero);
-  const splitPanels = loadField(f, d, F.splitPanels);
+  const splitPanels = loadField(f, d, F.splitPanels), groupPanels = loadField(f, d, F.filtersOnTheFly);
 
   const constants = new Map<number, Local>();
   const constant = (c: number): Local => {
@@ -102,7 +111,7 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
   };
   // Materialise the constants at the top (they are only read below).
   const usedCoefs = new Set<number>();
-  for (const row of [...tr.bt, ...tr.at]) for (const c of row) if (c !== 0 && Math.abs(c) !== 1) usedCoefs.add(Math.abs(c));
+  for (const row of [...tr.bt, ...tr.at, ...tr.g]) for (const c of row) if (c !== 0 && Math.abs(c) !== 1) usedCoefs.add(Math.abs(c));
   for (const c of usedCoefs) f.f32Const(c).f32x4Splat().set(constant(c));
 
   const TY = f.local(I32), TX = f.local(I32), total = f.local(I32);
@@ -119,6 +128,12 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
   const tv: Local[] = [];
   for (let k = 0; k < AA; k++) tv.push(f.local(V128));
   const bv = f.local(V128), yv = f.local(V128);
+  const Us = f.local(I32), uStride = f.local(I32), pp = f.local(I32), q = f.local(I32), ppEnd = f.local(I32);
+  const src = f.local(I32), dst = f.local(I32), chEnd = f.local(I32);
+  const gv: Local[] = [];
+  for (let k = 0; k < 9; k++) gv.push(f.local(V128));
+  const ggv: Local[] = [];
+  for (let k = 0; k < A * 3; k++) ggv.push(f.local(V128));
 
   f.get(OH).i32Const(TM - 1).i32Add().i32Const(TM).i32DivU().set(TY);
   f.get(OW).i32Const(TM - 1).i32Add().i32Const(TM).i32DivU().set(TX);
@@ -131,6 +146,18 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
   f.get(TB).get(inRow).i32Mul().set(vStride);
   f.get(TB).get(outRow).i32Mul().set(mStride);
   f.get(V).get(vStride).i32Const(AA).i32Mul().i32Add().set(Mb);
+  // With filters transformed on the fly: U of `groupPanels` panels after M ([xi][panel], uStride apart),
+  // their bias slots zero.
+  f.get(Mb).get(mStride).i32Const(AA).i32Mul().i32Add().set(Us);
+  f.get(groupPanels).get(panelBytes).i32Mul().set(uStride);
+  f.get(groupPanels).if();
+  f.get(uStride).i32Const(AA).i32Mul().set(ppEnd);
+  f.i32Const(0);
+  forLoop(f, q, ppEnd, 0, () => {
+    for (const half of [0, 16]) f.get(Us).get(q).i32Add().v128Const0().v128Store(half);
+    f.get(q).get(panelBytes).i32Add().set(q);
+  });
+  f.end();
   // The constant part of the per-xi GEMM descriptor (direct rows, no residual, no ReLU).
   const setField = (word: number, push: () => void): void => {
     f.get(cd);
@@ -223,15 +250,66 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
       // 2. AA GEMMs: M[xi] (cnt x csOut) = V[xi] (cnt x csIn) x U[xi] (csIn x csOut).
       setField(IgemmDesc.pixels, () => f.get(cnt));
       f.get(cnt).i32Const(mr - 1).i32Add().i32Const(mr).i32DivU().set(rowTiles);
-      f.i32Const(0).set(xi);
-      f.loop();
-      {
+      // The GEMMs of panels [first, end); uBase pushes where U[xi]'s panel 0 is (or would be).
+      const gemms = (first: Local, end: Local, uBase: () => void): void => {
+        f.i32Const(0).set(xi);
+        f.loop();
         setField(IgemmDesc.input, () => f.get(V).get(xi).get(vStride).i32Mul().i32Add());
         setField(IgemmDesc.output, () => f.get(Mb).get(xi).get(mStride).i32Mul().i32Add());
-        setField(IgemmDesc.weights, () => f.get(U).get(xi).get(panels).get(panelBytes).i32Mul().i32Mul().i32Add());
-        f.get(cd).i32Const(0).get(rowTiles).get(pLo).get(pHi).call(igemmRange);
+        setField(IgemmDesc.weights, uBase);
+        f.get(cd).i32Const(0).get(rowTiles).get(first).get(end).call(igemmRange);
         f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(AA).i32LtS().brIf(0);
+        f.end();
+      };
+      f.get(groupPanels).if();
+      {
+        // groupPanels panels at a time: U = G g G^T of their filters (8 per panel, two halves of 4 lanes)
+        // into Us, then their GEMMs.
+        f.get(pLo).set(pp);
+        f.block().loop();
+        {
+          f.get(pp).get(pHi).i32GeS().brIf(1);
+          f.get(pp).get(groupPanels).i32Add().tee(ppEnd).get(pHi).get(ppEnd).get(pHi).i32LtS().select().set(ppEnd);
+          f.get(pp);
+          forLoop(f, q, ppEnd, 1, () => {
+            f.get(U).get(q).get(inRow).i32Const(72).i32Mul().i32Mul().i32Add().set(src);
+            f.get(Us).get(q).get(pp).i32Sub().get(panelBytes).i32Mul().i32Add().i32Const(32).i32Add().set(dst);
+            f.get(dst).get(inRow).i32Const(8).i32Mul().i32Add().set(chEnd);
+            f.block().loop();
+            {
+              f.get(dst).get(chEnd).i32GeS().brIf(1);
+              for (const half of [0, 16]) {
+                for (let k = 0; k < 9; k++) f.get(src).v128Load(k * 32 + half).set(gv[k]!);
+                for (let r = 0; r < A; r++) {
+                  for (let col = 0; col < 3; col++) {
+                    emitCombination(f, tr.g[r]!, [gv[col]!, gv[3 + col]!, gv[6 + col]!], constant);
+                    f.set(ggv[r * 3 + col]!);
+                  }
+                }
+                for (let r = 0; r < A; r++) {
+                  for (let k = 0; k < A; k++) {
+                    f.get(dst);
+                    if (r * A + k > 0) f.get(uStride).i32Const(r * A + k).i32Mul().i32Add();
+                    emitCombination(f, tr.g[k]!, [ggv[r * 3]!, ggv[r * 3 + 1]!, ggv[r * 3 + 2]!], constant);
+                    f.v128Store(half);
+                  }
+                }
+              }
+              f.get(src).i32Const(9 * 32).i32Add().set(src);
+              f.get(dst).i32Const(32).i32Add().set(dst);
+              f.br(0);
+            }
+            f.end().end();
+          });
+          // U[xi]'s panel pp is at Us + xi * uStride (panel 0's address, below it, is never read).
+          gemms(pp, ppEnd, () => f.get(Us).get(xi).get(uStride).i32Mul().i32Add().get(pp).get(panelBytes).i32Mul().i32Sub());
+          f.get(ppEnd).set(pp);
+          f.br(0);
+        }
+        f.end().end();
       }
+      f.else();
+      gemms(pLo, pHi, () => f.get(U).get(xi).get(panels).get(panelBytes).i32Mul().i32Mul().i32Add());
       f.end();
 
       // 3. Output transform: Y = A^T M A + bias (+ residual), ReLU, into the valid pixels of the tile.

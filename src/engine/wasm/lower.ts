@@ -171,12 +171,42 @@ function winogradFor(s: ConvStep, weight: Float32Array, inC: number, outL: Value
   return tr && filtersSuitWinograd(weight, s.weight.shape[0]!) ? tr : null;
 }
 
-/** Floats of a conv's packed Winograd weights (see packWinograd). */
-const winogradPackedFloats = (tr: WinogradTransform, M: number, csIn: number): number => {
+/**
+ * Whether a Winograd conv keeps its 3x3 filters and transforms them per run (WinogradDesc.filtersOnTheFly)
+ * instead of holding U, 16/9 (F2) or 4x (F4) their size: from 128 x 128 channels, where the weights are
+ * the bulk of a net's memory (ResNet-50: 137 MB packed instead of 98) and a run reads each weight for
+ * few tiles, so the GEMMs wait on memory more than on the transform. Measured in the README's load table.
+ */
+function winogradFiltersOnTheFly(C: number, M: number): boolean {
+  return C * M >= 128 * 128;
+}
+
+/** Floats of a conv's packed Winograd weights: U (packWinograd) or the filters (packWinogradFilters), then the bias. */
+const winogradPackedFloats = (tr: WinogradTransform, M: number, csIn: number, onTheFly: boolean): number => {
   const A = tr.m + 2;
   const panels = Math.ceil(M / 8);
-  return A * A * panels * (8 + csIn * 8) + panels * 8;
+  return (onTheFly ? panels * csIn * 9 * 8 : A * A * panels * (8 + csIn * 8)) + panels * 8;
 };
+
+/**
+ * 3x3 filters for a Winograd kernel that transforms them per run: [panel][csIn][tap][8 filters] (padded
+ * channels and filters zero), then the bias; written into `out` (zeroed, winogradPackedFloats long).
+ */
+function packWinogradFilters(weight: Float32Array, wshape: readonly number[], bias: Float32Array, csIn: number, out: Float32Array): void {
+  const [M, C] = wshape as [number, number];
+  const panels = Math.ceil(M / 8);
+  for (let p = 0; p < panels; p++) {
+    const jn = Math.min(8, M - p * 8);
+    for (let c = 0; c < C; c++) {
+      const at = (p * csIn + c) * 72;
+      for (let j = 0; j < jn; j++) {
+        const w = ((p * 8 + j) * C + c) * 9;
+        for (let k = 0; k < 9; k++) out[at + k * 8 + j] = weight[w + k]!;
+      }
+    }
+  }
+  out.set(bias.subarray(0, M), panels * csIn * 72);
+}
 
 /**
  * Winograd weights U = G g G^T for each of the alpha^2 positions xi, each packed like a 1x1 conv over
@@ -251,8 +281,9 @@ export interface StepConst {
   readonly floats: number;
   /** fc: physical reduction length. */
   readonly kPhys?: number;
-  /** conv run as Winograd (packed holds U then the bias). */
+  /** conv run as Winograd (packed holds U, or the filters when winogradOnTheFly, then the bias). */
   readonly winograd?: WinogradTransform;
+  readonly winogradOnTheFly?: boolean;
 }
 
 /** Where packed weights go: `floats` zeroed floats at byte `offset` of the weights region. */
@@ -283,7 +314,7 @@ export function packedBytesBound(plan: Plan, layouts: readonly ValueLayout[], wi
       const [M, C, kh, kw] = s.weight.shape as [number, number, number, number];
       floats = convPackedFloats(M, C, kh * kw);
       const tr = winograd ? winogradShape(s, layouts[s.input]!.c, layouts[s.output]!) : null;
-      if (tr) floats = Math.max(floats, winogradPackedFloats(tr, M, layouts[s.input]!.cs));
+      if (tr) floats = Math.max(floats, winogradPackedFloats(tr, M, layouts[s.input]!.cs, winogradFiltersOnTheFly(C, M)));
     } else if (s.kind === 'fc') {
       const src = fcSource(s, layouts);
       floats = fcPackedFloats(s.weight.shape[0]!, src.h * src.w * src.cs);
@@ -331,8 +362,10 @@ export function packSteps(
       const tr = winograd ? winogradFor(s, weight, cin, layouts[s.output]!) : null;
       if (tr) {
         const csIn = layouts[s.input]!.cs;
-        c = { offset: off, floats: winogradPackedFloats(tr, M, csIn), winograd: tr };
-        packWinograd(tr, weight, s.weight.shape, s.bias, csIn, dest(off, c.floats));
+        const onTheFly = winogradFiltersOnTheFly(C, M);
+        c = { offset: off, floats: winogradPackedFloats(tr, M, csIn, onTheFly), winograd: tr, winogradOnTheFly: onTheFly };
+        if (onTheFly) packWinogradFilters(weight, s.weight.shape, s.bias, csIn, dest(off, c.floats));
+        else packWinograd(tr, weight, s.weight.shape, s.bias, csIn, dest(off, c.floats));
       } else {
         c = { offset: off, floats: convPackedFloats(M, C, kh * kw) };
         packConv(weight, s.weight.shape, s.bias, dest(off, c.floats));
@@ -469,16 +502,30 @@ export interface ProgramContext {
 const WINOGRAD_SCRATCH_BYTES = 2 << 20;
 
 /** Tiles per Winograd block: this thread's share if it fits the budget, in multiples of the micro-kernel rows. */
-function winogradTileBlock(tr: WinogradTransform, tiles: number, threads: number, csIn: number, csOut: number, mr: number): number {
-  const share = winogradSplitsPanels(tiles, threads, csOut) ? tiles : Math.ceil(tiles / threads);
+function winogradTileBlock(tr: WinogradTransform, tiles: number, threads: number, csIn: number, csOut: number, mr: number, onTheFly: boolean): number {
+  const share = winogradSplitsPanels(tiles, threads, csOut, onTheFly) ? tiles : Math.ceil(tiles / threads);
   const A = tr.m + 2;
   const fit = Math.floor(WINOGRAD_SCRATCH_BYTES / (A * A * (csIn + csOut) * 4));
   return Math.max(mr, Math.min(roundUp(share, mr), Math.floor(fit / mr) * mr));
 }
 
-/** Few tiles per thread (late layers at small batch): split output channels instead, each weight read once. */
-function winogradSplitsPanels(tiles: number, threads: number, csOut: number): boolean {
-  return threads > 1 && tiles < 16 * threads && csOut / 8 >= 2 * threads;
+/** Bytes of transformed filters (U) a thread makes at a time when they are transformed per run. */
+const WINOGRAD_U_GROUP_BYTES = 256 << 10;
+
+/** Panels whose U a thread makes at a time (WinogradDesc.filtersOnTheFly), 0 when U is packed. */
+function winogradGroupPanels(tr: WinogradTransform, csIn: number, csOut: number, onTheFly: boolean): number {
+  if (!onTheFly) return 0;
+  const A = tr.m + 2;
+  const fit = Math.floor(WINOGRAD_U_GROUP_BYTES / (A * A * (8 + csIn * 8) * 4));
+  return Math.max(1, Math.min(Math.ceil(csOut / 8), fit));
+}
+
+/**
+ * Few tiles per thread (late layers at small batch): split output channels instead, each weight read once.
+ * Always with filters transformed on the fly, so that each panel's U is made once per block of tiles.
+ */
+function winogradSplitsPanels(tiles: number, threads: number, csOut: number, onTheFly: boolean): boolean {
+  return onTheFly || (threads > 1 && tiles < 16 * threads && csOut / 8 >= 2 * threads);
 }
 
 function winogradTiles(tr: WinogradTransform, outL: ValueLayout, batch: number): number {
@@ -489,11 +536,11 @@ function winogradTiles(tr: WinogradTransform, outL: ValueLayout, batch: number):
 export function scratchBytesPerThread(plan: Plan, layouts: readonly ValueLayout[], consts: readonly StepConst[], batch: number, threads: number, mr: number): number {
   let most = 0;
   plan.steps.forEach((s, i) => {
-    const tr = consts[i]!.winograd;
+    const { winograd: tr, winogradOnTheFly: onTheFly = false } = consts[i]!;
     if (s.kind !== 'conv' || !tr) return;
     const inL = layouts[s.input]!, outL = layouts[s.output]!;
-    const tb = winogradTileBlock(tr, winogradTiles(tr, outL, batch), threads, inL.cs, outL.cs, mr);
-    most = Math.max(most, winogradScratchBytes(tr, tb, inL.cs, outL.cs));
+    const tb = winogradTileBlock(tr, winogradTiles(tr, outL, batch), threads, inL.cs, outL.cs, mr, onTheFly);
+    most = Math.max(most, winogradScratchBytes(tr, tb, inL.cs, outL.cs, winogradGroupPanels(tr, inL.cs, outL.cs, onTheFly)));
   });
   return roundUp(most, ALIGN);
 }
@@ -631,18 +678,20 @@ function fillWinograd(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: Valu
   if (s.residual !== undefined && ctx.layouts[s.residual]!.cs !== outL.cs) {
     throw new Error(`wasm engine: conv ${s.name} residual stride ${ctx.layouts[s.residual]!.cs} != output stride ${outL.cs}`);
   }
+  const onTheFly = c.winogradOnTheFly ?? false;
   d[W.weights] = ctx.weightsAddr + c.offset;
-  d[W.bias] = ctx.weightsAddr + c.offset + A * A * panels * panelBytes;
+  d[W.bias] = ctx.weightsAddr + c.offset + (onTheFly ? panels * inL.cs * 9 * 32 : A * A * panels * panelBytes);
+  d[W.filtersOnTheFly] = winogradGroupPanels(tr, inL.cs, outL.cs, onTheFly);
   d[W.n] = ctx.batch; d[W.h] = g.h; d[W.w] = g.w; d[W.oh] = g.oh; d[W.ow] = g.ow;
   d[W.csIn] = inL.cs; d[W.csOut] = outL.cs; d[W.padTop] = g.pt; d[W.padLeft] = g.pl;
   d[W.relu] = s.relu ? 1 : 0;
   d[W.scratch] = ctx.scratchAddr;
   d[W.scratchBytes] = ctx.scratchBytesPerThread;
-  d[W.tileBlock] = winogradTileBlock(tr, tiles, ctx.threads, inL.cs, outL.cs, ctx.mr);
+  d[W.tileBlock] = winogradTileBlock(tr, tiles, ctx.threads, inL.cs, outL.cs, ctx.mr, onTheFly);
   d[W.panels] = panels;
   d[W.panelBytes] = panelBytes;
   d[W.zero] = ctx.zeroAddr;
-  d[W.splitPanels] = winogradSplitsPanels(tiles, ctx.threads, outL.cs) ? 1 : 0;
+  d[W.splitPanels] = winogradSplitsPanels(tiles, ctx.threads, outL.cs, onTheFly) ? 1 : 0;
 }
 
 function fillConv(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: ValueLayout, outL: ValueLayout): void {

@@ -85,9 +85,10 @@ describe('wasm executor on hand-built plans', () => {
     }
   });
 
-  test('Winograd 3x3 convs: odd sizes, asymmetric pads, residual, tile split and channel split', async () => {
-    // F(2x2,3x3) for few tiles or big weights, F(4x4,3x3) from 4 tiles of 4x4 per image.
-    const cases: { c: number; m: number; h: number; w: number; pad?: [number, number, number, number]; batch: number; tile: number }[] = [
+  test('Winograd 3x3 convs: odd sizes, asymmetric pads, residual, tile split, channel split, filters transformed per run', async () => {
+    // F(2x2,3x3) for few tiles or big weights, F(4x4,3x3) from 4 tiles of 4x4 per image; from 128 x 128
+    // channels the filters are transformed per run (onTheFly), over one or several blocks of tiles.
+    const cases: { c: number; m: number; h: number; w: number; pad?: [number, number, number, number]; batch: number; tile: number; onTheFly?: boolean }[] = [
       { c: 32, m: 40, h: 9, w: 7, batch: 3, tile: 4 },
       { c: 36, m: 16, h: 6, w: 11, pad: [0, 1, 2, 0], batch: 2, tile: 4 },
       { c: 32, m: 40, h: 3, w: 7, batch: 3, tile: 2 },
@@ -95,7 +96,10 @@ describe('wasm executor on hand-built plans', () => {
       { c: 64, m: 64, h: 4, w: 4, batch: 1, tile: 2 },
       { c: 32, m: 24, h: 21, w: 19, batch: 2, tile: 4 },
       { c: 40, m: 32, h: 15, w: 18, pad: [1, 0, 2, 1], batch: 1, tile: 4 },
-      { c: 256, m: 256, h: 16, w: 16, batch: 1, tile: 2 },
+      { c: 256, m: 256, h: 16, w: 16, batch: 1, tile: 2, onTheFly: true },
+      { c: 256, m: 256, h: 16, w: 16, batch: 2, tile: 2, onTheFly: true },
+      { c: 128, m: 128, h: 9, w: 10, pad: [1, 0, 2, 1], batch: 3, tile: 4, onTheFly: true },
+      { c: 130, m: 132, h: 5, w: 3, batch: 2, tile: 2, onTheFly: true },
     ];
     for (const cs of cases) {
       const b = new PlanBuilder();
@@ -103,7 +107,9 @@ describe('wasm executor on hand-built plans', () => {
       const r = b.conv(x, cs.m, 1);
       const y = b.conv(x, cs.m, 3, { pad: cs.pad, relu: true, residual: cs.pad ? undefined : r });
       const plan = b.plan(x, y);
-      assert.equal(packSteps(plan, layoutValues(plan, [x])).consts[1]!.winograd?.m, cs.tile, 'Winograd tile size');
+      const packed = packSteps(plan, layoutValues(plan, [x])).consts[1]!;
+      assert.equal(packed.winograd?.m, cs.tile, 'Winograd tile size');
+      assert.equal(packed.winogradOnTheFly, cs.onTheFly ?? false, 'filters transformed per run');
       for (const threads of [1, 2]) await checkPlan(b.plan(x, y), cs.batch, threads);
     }
   });
