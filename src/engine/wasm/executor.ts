@@ -42,11 +42,11 @@ export interface WasmRunResult {
 }
 
 export interface MemoryBreakdown {
-  /** Packed weights (incl. Winograd-transformed 3x3 weights) and BN constants. */
+  /** Packed weights (Winograd-transformed 3x3 weights of narrow layers included) and BN constants. */
   readonly weights: number;
   /** Liveness-planned activations for the batch size. */
   readonly arena: number;
-  /** Winograd per-thread scratch. */
+  /** Winograd per-thread scratch (tiles in and out of the transforms; the transformed filters of wide layers). */
   readonly scratch: number;
   /** Indirection tables and the step program. */
   readonly tables: number;

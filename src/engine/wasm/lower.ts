@@ -398,18 +398,45 @@ export function rootOf(layouts: readonly ValueLayout[], id: ValueId): ValueId {
 /**
  * Liveness-based arena: each buffer lives from the step that writes it to the last step that reads it
  * (external inputs from the start, kept outputs to the end); buffers are placed largest first at the
- * lowest offset that overlaps no buffer alive at the same time.
+ * lowest offset that overlaps no buffer alive at the same time. A step that adds a residual (a conv's
+ * fused one, or an add) writes into that buffer when this step is its last reader: each element is read
+ * just before the same element is written (ResNet-50 at batch 1: 6.9 -> 5.0 MB).
  */
 export function planArena(plan: Plan, layouts: readonly ValueLayout[], batch: number, externalInputs: readonly ValueId[], keep: readonly ValueId[], wasmSteps: number): { offsets: Map<ValueId, number>; bytes: number } {
+  const steps = plan.steps.slice(0, wasmSteps);
+  const lastRead = new Map<ValueId, number>();
+  for (const id of externalInputs) lastRead.set(rootOf(layouts, id), Infinity);
+  for (const id of keep) lastRead.set(rootOf(layouts, id), Infinity);
+  steps.forEach((s, i) => {
+    for (const id of stepInputs(s)) {
+      const r = rootOf(layouts, id);
+      if (lastRead.get(r) !== Infinity) lastRead.set(r, i);
+    }
+  });
+  // The buffer each root shares (itself unless it is written in place of a dying residual).
+  const bufferOf = new Map<ValueId, ValueId>();
+  const buffer = (id: ValueId): ValueId => {
+    const r = rootOf(layouts, id);
+    return bufferOf.get(r) ?? r;
+  };
+  steps.forEach((s, i) => {
+    const out = rootOf(layouts, s.output);
+    if (out !== s.output) return;
+    for (const res of inPlaceCandidates(s)) {
+      const r = rootOf(layouts, res);
+      if (s.kind === 'conv' && r === rootOf(layouts, s.input)) continue;
+      if (lastRead.get(r) === i && sameLayout(layouts[r]!, layouts[out]!) && !bufferOf.has(out)) bufferOf.set(out, buffer(r));
+    }
+  });
   const first = new Map<ValueId, number>();
   const last = new Map<ValueId, number>();
   const touch = (id: ValueId, step: number): void => {
-    const r = rootOf(layouts, id);
-    if (!first.has(r)) first.set(r, step);
-    last.set(r, Math.max(last.get(r) ?? step, step));
+    const b = buffer(id);
+    if (!first.has(b)) first.set(b, step);
+    last.set(b, Math.max(last.get(b) ?? step, step));
   };
   for (const id of externalInputs) touch(id, -1);
-  plan.steps.slice(0, wasmSteps).forEach((s, i) => {
+  steps.forEach((s, i) => {
     for (const id of stepInputs(s)) touch(id, i);
     touch(s.output, i);
   });
@@ -430,8 +457,18 @@ export function planArena(plan: Plan, layouts: readonly ValueLayout[], batch: nu
     offsets.set(b.id, off);
     total = Math.max(total, off + b.size);
   }
+  for (const [root, b] of bufferOf) offsets.set(root, offsets.get(b)!);
   return { offsets, bytes: total };
 }
+
+/** The values a step may write its output over: a conv's fused residual (unless it is also its input), an add's operands. */
+function inPlaceCandidates(s: Step): ValueId[] {
+  if (s.kind === 'conv') return s.residual !== undefined ? [s.residual] : [];
+  if (s.kind === 'add') return s.a === s.b ? [] : [s.a, s.b];
+  return [];
+}
+
+const sameLayout = (a: ValueLayout, b: ValueLayout): boolean => a.c === b.c && a.h === b.h && a.w === b.w && a.cs === b.cs && !a.source && !b.source;
 
 export interface ConvGeometry {
   readonly n: number; readonly h: number; readonly w: number; readonly c: number; readonly cs: number;

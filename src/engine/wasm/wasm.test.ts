@@ -199,6 +199,27 @@ describe('wasm executor on hand-built plans', () => {
     const one = 8 * 16 * 16 * 4;
     assert.equal(bytes, 2 * one, `arena ${bytes} bytes for activations of ${one}`);
   });
+
+  test('a residual that dies at its step is written over in place; one still read later is not', async () => {
+    const b = new PlanBuilder();
+    const x = b.value('x', [32, 9, 9]);
+    const c1 = b.conv(x, 32, 3, { relu: true });
+    const y = b.conv(c1, 32, 3, { residual: x }); // x is read again below: y gets a buffer of its own
+    const c2 = b.conv(y, 32, 1, { relu: true });
+    const z = b.conv(c2, 32, 3, { residual: y }); // y's last read: z is written over it (Winograd)
+    const s = b.value('s', [32, 9, 9]);
+    b.step({ kind: 'add', name: 'add', a: z, b: x, output: s, relu: true }); // both die here
+    const plan = b.plan(x, s);
+    const layouts = layoutValues(plan, [x]);
+    const inner = planArena(plan, layouts, 1, [], [s], plan.steps.length).offsets;
+    assert.notEqual(inner.get(y), inner.get(x));
+    assert.equal(inner.get(z), inner.get(y));
+    assert.ok(inner.get(s) === inner.get(z) || inner.get(s) === inner.get(x), 'the add writes over one of its operands');
+    // The external input and the kept output are never written over.
+    const outer = planArena(plan, layouts, 1, [x], [s], plan.steps.length).offsets;
+    assert.notEqual(outer.get(s), outer.get(x));
+    for (const threads of [1, 2]) await checkPlan(plan, 2, threads);
+  });
 });
 
 describe('wasm executor on zoo models', () => {
