@@ -16,8 +16,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
+// Pure-JS packages are bundled in: imported from node_modules, a CommonJS package goes through Node's ESM
+// loader, which lexes it for its exports (about 10 MB resident for onnx-proto + fflate). sharp (native, loaded
+// with require: src/preprocess/sharp.ts), onnxruntime-web (its wasm files are found next to it) and electron stay out.
 const node = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: true, logLevel: 'warning',
-  packages: 'external' };
+  external: ['sharp', 'onnxruntime-web', 'electron'] };
 const web = {
   bundle: true, platform: 'browser', target: ['chrome120'], format: 'esm', sourcemap: true, logLevel: 'warning',
   splitting: true, chunkNames: 'chunks/[name]-[hash]',

@@ -1,8 +1,7 @@
 // One image decode as the app needs it: sharp's preprocessing for a model (decodeImage) plus a small
 // preview, with every failure turned into an AppError. Runs inside the decoder utility process; a plain
 // async function so tests call it directly.
-import sharp from 'sharp';
-import { decodeImage, ImageError, MAX_PIXELS } from '../../src/preprocess/sharp';
+import { decodeImage, ImageError, MAX_PIXELS, sharp } from '../../src/preprocess/sharp';
 import type { PreprocessSpec } from '../../src/preprocess/normalize';
 import type { AppError, DecodedImageData, DecodeOptions } from '../shared/ipc';
 

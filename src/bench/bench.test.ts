@@ -54,7 +54,7 @@ test('a real run: wasm and ORT-web agree on resnet20 and both report timings', a
 test('the load table: parse, compile, pack + start and first run times and the peak memory of loading a model file', async () => {
   assert.equal(parseBenchArgs([]).load, true);
   assert.equal(parseBenchArgs(['--no-load']).load, false);
-  const rows = await runLoadBench({ models: ['resnet20'], threads: 2, isolate: false });
+  const rows = await runLoadBench({ models: ['resnet20'], threads: [2], isolate: false });
   assert.equal(rows.length, 1);
   const r = rows[0]!;
   assert.equal(r.model, 'resnet20');
@@ -72,6 +72,6 @@ test('resnet bench prints the load table after its timing table', async () => {
   const out: string[] = [];
   await benchMain(['--models', 'resnet20', '--engines', 'wasm', '--threads', '1', '--runs', '1', '--warmup', '0', '--no-memory'], (s) => out.push(s));
   const text = out.join('\n');
-  assert.match(text, /load, from an ONNX file as `resnet classify` reads it, wasm engine, 1 thread, in this process/);
+  assert.match(text, /load, from an ONNX file as `resnet classify` reads it \(one image: 1 thread\), wasm engine, in this process/);
   assert.match(text, /\| resnet20 \| wasm +\| +1 \| +1\.0 \| +\d+ \| +\d+ \| +\d+ \| +\d+ \| +\d+ \| +\d+\.\d\* \|/);
 });

@@ -80,7 +80,8 @@ const LOAD_CHILD_ENV = 'RESNET_LAB_BENCH_LOAD';
 
 export interface LoadOptions {
   readonly models: readonly string[];
-  readonly threads: number;
+  /** Each model is loaded at each of these thread counts. */
+  readonly threads: readonly number[];
   /**
    * Each load in a fresh process, running this process's own entry point again (the CLI) with the job in
    * LOAD_CHILD_ENV; false measures in this process (then only the first load's peak memory is its own).
@@ -132,7 +133,7 @@ export async function runLoadBench(opts: LoadOptions): Promise<LoadRow[]> {
     for (const model of opts.models) {
       const file = join(dir, `${model}.onnx`);
       writeFileSync(file, serializeOnnx(buildModel(zooSpec(model), { name: model })));
-      rows.push(opts.isolate ? await runChild({ model, file, threads: opts.threads }) : await measureLoad(model, file, opts.threads));
+      for (const threads of opts.threads) rows.push(opts.isolate ? await runChild({ model, file, threads }) : await measureLoad(model, file, threads));
     }
     return rows;
   } finally {

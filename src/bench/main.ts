@@ -60,7 +60,7 @@ export async function benchMain(argv: readonly string[], print: (s: string) => v
   const threads = Math.max(...a.threads);
   // Loads first, each in a process of its own; then memory, while this process holds nothing else.
   if (a.load && a.engines.includes('wasm')) log?.(`loading ${a.models.join(', ')} from ONNX files, each in a fresh process`);
-  const load = a.load && a.engines.includes('wasm') ? await runLoadBench({ models: a.models, threads, isolate: startedAsCli() }) : null;
+  const load = a.load && a.engines.includes('wasm') ? await runLoadBench({ models: a.models, threads: a.threads, isolate: startedAsCli() }) : null;
   const memory = a.memory && a.engines.includes('wasm') ? await measureWasmMemory('resnet50', 1, threads) : null;
   const rows = await runBench({ ...a, log });
   const peak = await measureMachinePeak();
@@ -82,7 +82,7 @@ export async function benchMain(argv: readonly string[], print: (s: string) => v
   if (load) {
     print('');
     const where = load.every((r) => r.isolated) ? 'each model in a fresh process' : 'in this process (*: peak RSS of all it did)';
-    print(`load, from an ONNX file as \`resnet classify\` reads it, wasm engine, ${threads} thread${threads > 1 ? 's' : ''}, ${where} (peak RSS: the whole process's, node included):`);
+    print(`load, from an ONNX file as \`resnet classify\` reads it (one image: 1 thread), wasm engine, ${where} (peak RSS: the whole process's, node and sharp included):`);
     print(formatLoadTable(load));
   }
   return rows;

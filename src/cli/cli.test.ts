@@ -13,6 +13,7 @@ import { zooSpec } from '../zoo/spec';
 import { printable } from '../format';
 import { main } from './main';
 import { packageRoot } from '../models-dir';
+import { defaultThreads } from './engines';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnet-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,9 +105,10 @@ describe('resnet CLI', () => {
       // Every image is reported, and a failed one makes the exit code 1, saying how many failed.
       assert.equal(r.code, 1, r.err);
       assert.match(r.err, /1 of 3 images could not be read/);
-      const res = JSON.parse(r.out) as { image: string; error?: string; trained?: boolean; top?: { label: string; probability: number }[] }[];
+      const res = JSON.parse(r.out) as { image: string; error?: string; trained?: boolean; threads?: number; top?: { label: string; probability: number }[] }[];
       assert.equal(res.length, 3);
       assert.equal(res[0]!.trained, false);
+      assert.equal(res[0]!.threads, defaultThreads(), 'several images: every core');
       assert.equal(res[0]!.top!.length, 3);
       assert.match(res[2]!.error!, /truncated\.jpg/);
       top1.push(res.slice(0, 2).map((x) => x.top![0]!.label));
@@ -122,8 +124,9 @@ describe('resnet CLI', () => {
     const camDir = join(dir, 'cams');
     const r = await cli('classify', join(images, 'marker.png'), '--model', 'resnet20', '--cam', camDir, '--json');
     assert.equal(r.code, 0, r.err);
-    const [res] = JSON.parse(r.out) as { cam: string }[];
+    const [res] = JSON.parse(r.out) as { cam: string; threads: number }[];
     assert.equal(res!.cam, join(camDir, 'marker.cam.png'));
+    assert.equal(res!.threads, 1, 'one image: one thread');
     // The shipped net sees 28x28 gray: the overlay is drawn at 8x, in colour (a heat-map over gray).
     const meta = await sharp(readFileSync(res!.cam)).raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([meta.info.width, meta.info.height, meta.info.channels], [224, 224, 4]);
