@@ -32,6 +32,9 @@ export const Kind = {
   winogradF4x4: 9,
   /** pad / slice: a gather with a per-axis index map and a fill value */
   gather: 10,
+  /** Winograd with the 3x3 filters as weights, transformed per run (WinogradDesc.filtersOnTheFly) */
+  winogradF2x2Filters: 11,
+  winogradF4x4Filters: 12,
 } as const;
 
 /**

@@ -38,8 +38,10 @@ export function buildInferenceModule(opts: KernelOptions, maxPages: number, shar
   const kernels: number[] = [];
   const igemmRange = emitF32IgemmRange(m, opts);
   kernels[Kind.igemm] = emitF32Igemm(m, igemmRange, opts.mr);
-  kernels[Kind.winogradF2x2] = emitWinograd3x3(m, igemmRange, opts.mr, WINOGRAD_F2X2_3X3);
-  kernels[Kind.winogradF4x4] = emitWinograd3x3(m, igemmRange, opts.mr, WINOGRAD_F4X4_3X3);
+  kernels[Kind.winogradF2x2] = emitWinograd3x3(m, igemmRange, opts.mr, WINOGRAD_F2X2_3X3, false);
+  kernels[Kind.winogradF4x4] = emitWinograd3x3(m, igemmRange, opts.mr, WINOGRAD_F4X4_3X3, false);
+  kernels[Kind.winogradF2x2Filters] = emitWinograd3x3(m, igemmRange, opts.mr, WINOGRAD_F2X2_3X3, true);
+  kernels[Kind.winogradF4x4Filters] = emitWinograd3x3(m, igemmRange, opts.mr, WINOGRAD_F4X4_3X3, true);
   kernels[Kind.maxPool] = emitF32MaxPool(m);
   kernels[Kind.avgPool] = emitF32AvgPool(m);
   kernels[Kind.gavgPool] = emitF32Gavgpool(m);

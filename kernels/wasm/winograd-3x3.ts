@@ -80,14 +80,59 @@ function emitCombination(f: FuncBuilder, coefs: readonly number[], xs: readonly 
 }
 
 /**
- * The winograd-f{m}x{m}-3x3 kernel for transform `tr`; `igemmRange` is the function index of the igemm
- * micro-kernel driver (emitF32IgemmRange) it runs its alpha^2 GEMMs on.
+ * G = D G': each row of G over its first non-zero coefficient d_r, which leaves G' in small integers
+ * (F2: rows 1, 1 1 1, 1 -1 1, 1; F4: also 1 2 4, 1 -2 4). U = G g G^T = D (G' g G'^T) D, so a kernel that
+ * transforms the filters per run makes U' = G' g G'^T (adds, a few small multiples) and applies D to the
+ * GEMMs' results instead, in the output transform: Y = (A^T D) M' (D A).
  */
-export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number, tr: WinogradTransform): number {
+function factorG(tr: WinogradTransform): { readonly gInt: number[][]; readonly atScaled: number[][] } {
+  const d = tr.g.map((row) => row.find((c) => c !== 0)!);
+  const gInt = tr.g.map((row, r) => row.map((c) => Math.round(c / d[r]!)));
+  tr.g.forEach((row, r) => row.forEach((c, k) => {
+    if (Math.abs(gInt[r]![k]! * d[r]! - c) > 1e-12) throw new Error(`winograd: G row ${r} is not a multiple of integers`);
+  }));
+  return { gInt, atScaled: tr.at.map((row) => row.map((c, r) => c * d[r]!)) };
+}
+
+/**
+ * Emits the rows of `rows` (3 coefficients each) applied to x0, x1, x2, each stored by `store(r)` (which
+ * pushes an address first, or sets a local). Two rows that differ only in the sign of the middle term
+ * (1 1 1 and 1 -1 1; 1 2 4 and 1 -2 4) share their outer sum: e = c0 x0 + c2 x2, o = c1 x1, then e + o and e - o.
+ */
+function emitRowsOf3(
+  f: FuncBuilder, rows: readonly (readonly number[])[], xs: readonly [Local, Local, Local], even: Local, odd: Local,
+  constant: (c: number) => Local, store: (r: number, value: () => void) => void,
+): void {
+  const done = new Set<number>();
+  rows.forEach((row, r) => {
+    if (done.has(r)) return;
+    const twin = rows.findIndex((o, k) => k > r && o[0] === row[0] && o[2] === row[2] && o[1] === -row[1]! && row[1] !== 0);
+    if (twin < 0 || (row[0] === 0 && row[2] === 0)) {
+      store(r, () => emitCombination(f, row, xs, constant));
+      return;
+    }
+    done.add(twin);
+    emitCombination(f, [row[0]!, 0, row[2]!], xs, constant);
+    f.set(even);
+    emitCombination(f, [0, row[1]!, 0], xs, constant);
+    f.set(odd);
+    store(r, () => f.get(even).get(odd).f32x4Add());
+    store(twin, () => f.get(even).get(odd).f32x4Sub());
+  });
+}
+
+/**
+ * The winograd-f{m}x{m}-3x3 kernel for transform `tr`; `igemmRange` is the function index of the igemm
+ * micro-kernel driver (emitF32IgemmRange) it runs its alpha^2 GEMMs on. With `filtersOnTheFly` its weights
+ * are the 3x3 filters (WinogradDesc.filtersOnTheFly) and U is made per run, factored (factorG).
+ */
+export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number, tr: WinogradTransform, filtersOnTheFly: boolean): number {
   const TM = tr.m;
   const A = TM + 2;
   const AA = A * A;
-  const { f, index } = m.func(`winograd-f${TM}x${TM}-3x3`, [I32, I32, I32]);
+  const { gInt, atScaled } = factorG(tr);
+  const at = filtersOnTheFly ? atScaled : tr.at;
+  const { f, index } = m.func(`winograd-f${TM}x${TM}-3x3${filtersOnTheFly ? '-filters' : ''}`, [I32, I32, I32]);
   const [d, tid, nth] = f.params as [Local, Local, Local];
   const F = WinogradDesc;
   const inp = loadField(f, d, F.input), out = loadField(f, d, F.output), res = loadField(f, d, F.residual);
@@ -111,7 +156,7 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
   };
   // Materialise the constants at the top (they are only read below).
   const usedCoefs = new Set<number>();
-  for (const row of [...tr.bt, ...tr.at, ...tr.g]) for (const c of row) if (c !== 0 && Math.abs(c) !== 1) usedCoefs.add(Math.abs(c));
+  for (const row of [...tr.bt, ...at, ...(filtersOnTheFly ? gInt : [])]) for (const c of row) if (c !== 0 && Math.abs(c) !== 1) usedCoefs.add(Math.abs(c));
   for (const c of usedCoefs) f.f32Const(c).f32x4Splat().set(constant(c));
 
   const TY = f.local(I32), TX = f.local(I32), total = f.local(I32);
@@ -134,6 +179,7 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
   for (let k = 0; k < 9; k++) gv.push(f.local(V128));
   const ggv: Local[] = [];
   for (let k = 0; k < A * 3; k++) ggv.push(f.local(V128));
+  const even = f.local(V128), odd = f.local(V128);
 
   f.get(OH).i32Const(TM - 1).i32Add().i32Const(TM).i32DivU().set(TY);
   f.get(OW).i32Const(TM - 1).i32Add().i32Const(TM).i32DivU().set(TX);
@@ -150,14 +196,14 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
   // their bias slots zero.
   f.get(Mb).get(mStride).i32Const(AA).i32Mul().i32Add().set(Us);
   f.get(groupPanels).get(panelBytes).i32Mul().set(uStride);
-  f.get(groupPanels).if();
+  if (filtersOnTheFly) {
   f.get(uStride).i32Const(AA).i32Mul().set(ppEnd);
   f.i32Const(0);
   forLoop(f, q, ppEnd, 0, () => {
     for (const half of [0, 16]) f.get(Us).get(q).i32Add().v128Const0().v128Store(half);
     f.get(q).get(panelBytes).i32Add().set(q);
   });
-  f.end();
+  }
   // The constant part of the per-xi GEMM descriptor (direct rows, no residual, no ReLU).
   const setField = (word: number, push: () => void): void => {
     f.get(cd);
@@ -261,9 +307,8 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
         f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(AA).i32LtS().brIf(0);
         f.end();
       };
-      f.get(groupPanels).if();
-      {
-        // groupPanels panels at a time: U = G g G^T of their filters (8 per panel, two halves of 4 lanes)
+      if (filtersOnTheFly) {
+        // groupPanels panels at a time: U' = G' g G'^T of their filters (8 per panel, two halves of 4 lanes)
         // into Us, then their GEMMs.
         f.get(pLo).set(pp);
         f.block().loop();
@@ -280,19 +325,20 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
               f.get(dst).get(chEnd).i32GeS().brIf(1);
               for (const half of [0, 16]) {
                 for (let k = 0; k < 9; k++) f.get(src).v128Load(k * 32 + half).set(gv[k]!);
-                for (let r = 0; r < A; r++) {
-                  for (let col = 0; col < 3; col++) {
-                    emitCombination(f, tr.g[r]!, [gv[col]!, gv[3 + col]!, gv[6 + col]!], constant);
+                // G' g, column by column, then (G' g) G'^T row by row, stored as U'[xi = r * A + k].
+                for (let col = 0; col < 3; col++) {
+                  emitRowsOf3(f, gInt, [gv[col]!, gv[3 + col]!, gv[6 + col]!], even, odd, constant, (r, value) => {
+                    value();
                     f.set(ggv[r * 3 + col]!);
-                  }
+                  });
                 }
                 for (let r = 0; r < A; r++) {
-                  for (let k = 0; k < A; k++) {
+                  emitRowsOf3(f, gInt, [ggv[r * 3]!, ggv[r * 3 + 1]!, ggv[r * 3 + 2]!], even, odd, constant, (k, value) => {
                     f.get(dst);
                     if (r * A + k > 0) f.get(uStride).i32Const(r * A + k).i32Mul().i32Add();
-                    emitCombination(f, tr.g[k]!, [ggv[r * 3]!, ggv[r * 3 + 1]!, ggv[r * 3 + 2]!], constant);
+                    value();
                     f.v128Store(half);
-                  }
+                  });
                 }
               }
               f.get(src).i32Const(9 * 32).i32Add().set(src);
@@ -307,10 +353,9 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
           f.br(0);
         }
         f.end().end();
+      } else {
+        gemms(pLo, pHi, () => f.get(U).get(xi).get(panels).get(panelBytes).i32Mul().i32Mul().i32Add());
       }
-      f.else();
-      gemms(pLo, pHi, () => f.get(U).get(xi).get(panels).get(panelBytes).i32Mul().i32Mul().i32Add());
-      f.end();
 
       // 3. Output transform: Y = A^T M A + bias (+ residual), ReLU, into the valid pixels of the tile.
       f.i32Const(0);
@@ -330,7 +375,7 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
           for (let b = 0; b < A; b++) {
             const col = Array.from({ length: A }, (_, a) => dv[a * A + b]!);
             for (let i = 0; i < TM; i++) {
-              emitCombination(f, tr.at[i]!, col, constant);
+              emitCombination(f, at[i]!, col, constant);
               f.set(tv[i * A + b]!);
             }
           }
@@ -346,7 +391,7 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
             const row = Array.from({ length: A }, (_, b) => tv[i * A + b]!);
             for (let jj = 0; jj < TM; jj++) {
               if (jj > 0) f.get(colsLeft).i32Const(jj).i32GtS().if();
-              emitCombination(f, tr.at[jj]!, row, constant);
+              emitCombination(f, at[jj]!, row, constant);
               f.get(bv).f32x4Add().set(yv);
               f.get(res).if();
               f.get(yv).get(r00); pixelOffset(i, jj); f.i32Add().v128Load().f32x4Add().set(yv);

@@ -708,14 +708,14 @@ function fillWinograd(ctx: ProgramContext, d: Int32Array, s: ConvStep, inL: Valu
   const A = tr.m + 2;
   const tiles = winogradTiles(tr, outL, ctx.batch);
   const W = WinogradDesc;
-  d[W.kind] = tr.m === 4 ? Kind.winogradF4x4 : Kind.winogradF2x2;
+  const onTheFly = c.winogradOnTheFly ?? false;
+  d[W.kind] = tr.m === 4 ? (onTheFly ? Kind.winogradF4x4Filters : Kind.winogradF4x4) : (onTheFly ? Kind.winogradF2x2Filters : Kind.winogradF2x2);
   d[W.input] = ctx.addr(s.input);
   d[W.output] = ctx.addr(s.output);
   d[W.residual] = s.residual !== undefined ? ctx.addr(s.residual) : 0;
   if (s.residual !== undefined && ctx.layouts[s.residual]!.cs !== outL.cs) {
     throw new Error(`wasm engine: conv ${s.name} residual stride ${ctx.layouts[s.residual]!.cs} != output stride ${outL.cs}`);
   }
-  const onTheFly = c.winogradOnTheFly ?? false;
   d[W.weights] = ctx.weightsAddr + c.offset;
   d[W.bias] = ctx.weightsAddr + c.offset + (onTheFly ? panels * inL.cs * 9 * 32 : A * A * panels * panelBytes);
   d[W.filtersOnTheFly] = winogradGroupPanels(tr, inL.cs, outL.cs, onTheFly);
