@@ -52,8 +52,8 @@ function emitCombination(f: FuncBuilder, coefs: readonly number[], xs: readonly 
   const groups = new Map<number, { pos: Local[]; neg: Local[] }>();
   coefs.forEach((c, k) => {
     if (c === 0) return;
-    let g = groups.get(Math.abs(c));
-    if (!g) groups.set(Math.abs(c), (g = { pos: [], neg: [] }));
+    const g = groups.get(Math.abs(c)) ?? { pos: [], neg: [] };
+    groups.set(Math.abs(c), g);
     (c > 0 ? g.pos : g.neg).push(xs[k]!);
   });
   if (groups.size === 0) {
