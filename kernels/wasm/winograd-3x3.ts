@@ -186,23 +186,22 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
   f.get(N).get(TY).i32Mul().get(TX).i32Mul().set(total);
   f.get(csIn).i32Const(4).i32Mul().set(inRow);
   f.get(csOut).i32Const(4).i32Mul().set(outRow);
-  // This thread's scratch: [conv descriptor][V: AA x TB x csIn][M: AA x TB x csOut].
+  // This thread's scratch: [conv descriptor][V: AA x TB x csIn][M: AA x TB x csOut][U': AA x groupPanels panels].
   f.get(scratch).get(tid).get(scratchBytes).i32Mul().i32Add().set(cd);
   f.get(cd).i32Const(DESC_BYTES).i32Add().set(V);
   f.get(TB).get(inRow).i32Mul().set(vStride);
   f.get(TB).get(outRow).i32Mul().set(mStride);
   f.get(V).get(vStride).i32Const(AA).i32Mul().i32Add().set(Mb);
-  // With filters transformed on the fly: U of `groupPanels` panels after M ([xi][panel], uStride apart),
-  // their bias slots zero.
-  f.get(Mb).get(mStride).i32Const(AA).i32Mul().i32Add().set(Us);
-  f.get(groupPanels).get(panelBytes).i32Mul().set(uStride);
   if (filtersOnTheFly) {
-  f.get(uStride).i32Const(AA).i32Mul().set(ppEnd);
-  f.i32Const(0);
-  forLoop(f, q, ppEnd, 0, () => {
-    for (const half of [0, 16]) f.get(Us).get(q).i32Add().v128Const0().v128Store(half);
-    f.get(q).get(panelBytes).i32Add().set(q);
-  });
+    // U' of `groupPanels` panels after M ([xi][panel], uStride apart), their bias slots zero.
+    f.get(Mb).get(mStride).i32Const(AA).i32Mul().i32Add().set(Us);
+    f.get(groupPanels).get(panelBytes).i32Mul().set(uStride);
+    f.get(uStride).i32Const(AA).i32Mul().set(ppEnd);
+    f.i32Const(0);
+    forLoop(f, q, ppEnd, 0, () => {
+      for (const half of [0, 16]) f.get(Us).get(q).i32Add().v128Const0().v128Store(half);
+      f.get(q).get(panelBytes).i32Add().set(q);
+    });
   }
   // The constant part of the per-xi GEMM descriptor (direct rows, no residual, no ReLU).
   const setField = (word: number, push: () => void): void => {
