@@ -13,6 +13,22 @@ export function forLoop(f: FuncBuilder, i: Local, end: Local, step: number, body
 }
 
 /**
+ * Emits `for (start = <stack top>; start < end; start = blockEnd) { blockEnd = min(start + step, end); body() }`:
+ * a range walked in blocks of `step` (a local or a constant), the last one cut at `end`.
+ */
+export function forBlocks(f: FuncBuilder, start: Local, end: Local, step: Local | number, blockEnd: Local, body: () => void): void {
+  f.set(start);
+  f.block().loop();
+  f.get(start).get(end).i32GeS().brIf(1);
+  f.get(start);
+  if (typeof step === 'number') f.i32Const(step); else f.get(step);
+  f.i32Add().tee(blockEnd).get(end).get(blockEnd).get(end).i32LtS().select().set(blockEnd);
+  body();
+  f.get(blockEnd).set(start);
+  f.br(0).end().end();
+}
+
+/**
  * `for (i = 0; i < n; i++)` over floats, 4 at a time while 4 remain, then one at a time. The body gets the
  * byte offset of element i and whether it is the vector or the scalar step.
  */

@@ -1,7 +1,7 @@
 // f32-gemm-nt-4x2: the training GEMM with B transposed, C[M,N] (+)= A[M,K] B[N,K]^T, as 4x2 tiles of dot
 // products (contiguous rows of both operands), K in L2-sized chunks and B in blocks of rows reused by every
 // row block of A.
-import { forLoop, hsum } from './builders';
+import { forBlocks, forLoop, hsum } from './builders';
 import { F32, I32, type Local, type ModuleBuilder, V128 } from './emit';
 
 /** gemm_nt reduces over K in chunks of this many floats, so the chunk of B's rows stays in L2. */
@@ -68,11 +68,8 @@ export function emitF32GemmNt4x2(m: ModuleBuilder, relaxed: boolean): number {
   // for j-blocks of NT_NB rows of B: for k-chunks: for row blocks of A: for pairs of B rows in the j-block.
   // With N >> M (a conv's forward) the j-block of B is reused by every row block of A from cache.
   const jb = f.local(I32), jEnd = f.local(I32);
-  f.i32Const(0).set(jb);
-  f.block().loop();
-  {
-    f.get(jb).get(N).i32GeS().brIf(1);
-    f.get(jb).i32Const(NT_NB).i32Add().tee(jEnd).get(N).get(jEnd).get(N).i32LtS().select().set(jEnd);
+  f.i32Const(0);
+  forBlocks(f, jb, N, NT_NB, jEnd, () => {
     f.get(jEnd).get(jb).i32Sub().i32Const(-2).i32And().get(jb).i32Add().set(N2);
     f.i32Const(1).set(first);
     f.i32Const(0).set(k0);
@@ -100,9 +97,6 @@ export function emitF32GemmNt4x2(m: ModuleBuilder, relaxed: boolean): number {
       f.get(k0).get(K).i32LtS().brIf(0);
     }
     f.end();
-    f.get(jEnd).set(jb);
-    f.br(0);
-  }
-  f.end().end();
+  });
   return index;
 }

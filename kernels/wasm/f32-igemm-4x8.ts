@@ -3,7 +3,7 @@
 // x 8 channels keeps its sums in 2 * MR v128 accumulators (the tile of f32-gemm-4x8.ts), reading its input
 // rows directly (1x1 stride 1, fc) or through an indirection table (one row pointer per pixel and tap,
 // padding pointing at a zero row). The output step adds the residual and applies ReLU.
-import { forLoop, loadField } from './builders';
+import { forBlocks, forLoop, loadField } from './builders';
 import { IgemmDesc } from './descriptors';
 import { I32, type Local, type ModuleBuilder, V128 } from './emit';
 import { emitTileStep, tileLocals } from './f32-gemm-4x8';
@@ -142,21 +142,15 @@ export function emitF32IgemmRange(m: ModuleBuilder, opts: KernelOptions): number
   };
 
   // for tb in [t0, t1) step TB: for p in [p0, p1): for t in [tb, min(tb + TB, t1)): tile
-  f.get(t0).set(tb);
-  f.block().loop();
-  {
-    f.get(tb).get(t1).i32GeS().brIf(1);
-    f.get(tb).get(TB).i32Add().tee(te).get(t1).get(te).get(t1).i32LtS().select().set(te);
+  f.get(t0);
+  forBlocks(f, tb, t1, TB, te, () => {
     f.get(p0);
     forLoop(f, p, p1, 1, () => {
       f.get(wts).get(p).get(pstride).i32Mul().i32Add().set(wp);
       f.get(tb);
       forLoop(f, t, te, 1, tile);
     });
-    f.get(tb).get(TB).i32Add().set(tb);
-    f.br(0);
-  }
-  f.end().end();
+  });
   return index;
 }
 

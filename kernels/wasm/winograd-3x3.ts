@@ -2,7 +2,7 @@
 // one generator for both tile sizes. The transforms are generated from the B^T / G / A^T matrices
 // (coefficients +-1 as add/sub, others as a multiply by a splatted constant); the alpha^2 GEMMs in between
 // run on the igemm micro-kernel (f32-igemm-4x8.ts) through a descriptor the kernel writes in its scratch.
-import { forLoop, loadField } from './builders';
+import { forBlocks, forLoop, loadField } from './builders';
 import { DESC_BYTES, IgemmDesc, Kind, WinogradDesc } from './descriptors';
 import { type FuncBuilder, I32, type Local, type ModuleBuilder, V128 } from './emit';
 import { forEachChunk } from './parallel';
@@ -309,11 +309,8 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
       if (filtersOnTheFly) {
         // groupPanels panels at a time: U' = G' g G'^T of their filters (8 per panel, two halves of 4 lanes)
         // into Us, then their GEMMs.
-        f.get(pLo).set(pp);
-        f.block().loop();
-        {
-          f.get(pp).get(pHi).i32GeS().brIf(1);
-          f.get(pp).get(groupPanels).i32Add().tee(ppEnd).get(pHi).get(ppEnd).get(pHi).i32LtS().select().set(ppEnd);
+        f.get(pLo);
+        forBlocks(f, pp, pHi, groupPanels, ppEnd, () => {
           f.get(pp);
           forLoop(f, q, ppEnd, 1, () => {
             f.get(U).get(q).get(inRow).i32Const(72).i32Mul().i32Mul().i32Add().set(src);
@@ -348,10 +345,7 @@ export function emitWinograd3x3(m: ModuleBuilder, igemmRange: number, mr: number
           });
           // U[xi]'s panel pp is at Us + xi * uStride (panel 0's address, below it, is never read).
           gemms(pp, ppEnd, () => f.get(Us).get(xi).get(uStride).i32Mul().i32Add().get(pp).get(panelBytes).i32Mul().i32Sub());
-          f.get(ppEnd).set(pp);
-          f.br(0);
-        }
-        f.end().end();
+        });
       } else {
         gemms(pLo, pHi, () => f.get(U).get(xi).get(panels).get(panelBytes).i32Mul().i32Mul().i32Add());
       }

@@ -424,6 +424,7 @@ export function planArena(plan: Plan, layouts: readonly ValueLayout[], batch: nu
     if (out !== s.output) return;
     for (const res of inPlaceCandidates(s)) {
       const r = rootOf(layouts, res);
+      // A conv reads its input around each output pixel: never in place of a residual that is also its input.
       if (s.kind === 'conv' && r === rootOf(layouts, s.input)) continue;
       if (lastRead.get(r) === i && sameLayout(layouts[r]!, layouts[out]!) && !bufferOf.has(out)) bufferOf.set(out, buffer(r));
     }
@@ -461,7 +462,7 @@ export function planArena(plan: Plan, layouts: readonly ValueLayout[], batch: nu
   return { offsets, bytes: total };
 }
 
-/** The values a step may write its output over: a conv's fused residual (unless it is also its input), an add's operands. */
+/** The values a step may write its output over, if they die there: a conv's fused residual, an add's operands. */
 function inPlaceCandidates(s: Step): ValueId[] {
   if (s.kind === 'conv') return s.residual !== undefined ? [s.residual] : [];
   if (s.kind === 'add') return s.a === s.b ? [] : [s.a, s.b];
