@@ -1,4 +1,4 @@
-// A small WebAssembly binary emitter: just what our generated kernels use (core i32/f32 ops, structured
+// A small WebAssembly binary emitter: just what our generated kernels use (core i32/f32 ops, a few f64 ones, structured
 // control flow, a shared imported memory, a function table, SIMD 0xFD ops incl. relaxed madd, and the
 // 0xFE atomics for the thread barrier). Kernels are written as TypeScript that calls these methods, so the
 // engine needs no toolchain and no committed binary: the module is generated at load time. Every opcode
@@ -9,8 +9,9 @@ import { wasm } from './wasm-api';
 export const I32 = 0x7f;
 export const I64 = 0x7e;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
-export type ValType = typeof I32 | typeof I64 | typeof F32 | typeof V128;
+export type ValType = typeof I32 | typeof I64 | typeof F32 | typeof F64 | typeof V128;
 
 /** Appends bytes with the encodings the binary format uses (LEB128 integers, little-endian floats). */
 export class ByteWriter {
@@ -199,6 +200,11 @@ export class FuncBuilder {
   f32Max(): this { return this.op(0x97); }
   f32Gt(): this { return this.op(0x5e); }
   f32ConvertI32U(): this { return this.op(0xb3); }
+  f32DemoteF64(): this { return this.op(0xb6); }
+
+  // f64 scalar (only where float32 sums would lose too much: long reductions)
+  f64Add(): this { return this.op(0xa0); }
+  f64PromoteF32(): this { return this.op(0xbb); }
 
   // SIMD (0xFD prefix)
   v128Load(offset = 0): this { return this.simd(0x00).mem(4, offset); }
