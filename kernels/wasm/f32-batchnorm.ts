@@ -8,9 +8,9 @@ import { F32, F64, type FuncBuilder, I32, type Local, type ModuleBuilder, V128 }
 /**
  * Floats of one channel summed in float32 before their sum is added into a float64 total. A channel holds
  * N x H x W values (65536 for 64 images at 32x32): summed in float32 all the way, each lane of a 4-lane
- * accumulator added 16384 of them and the normalised output came out ~5e-6 off (relative RMS),
- * which made batch norm the largest float32 error of a training forward pass, 10x PyTorch's (its CPU batch
- * norm sums in double). Chunks of 256 cost one fold per 64 vectors.
+ * accumulator added 16384 of them and the normalised output came out ~5e-6 off (relative RMS): batch norm
+ * was the largest float32 error of a training forward pass, and the logits 10x further from float64 than
+ * PyTorch's (its CPU batch norm sums in double). Chunks of 256 cost one fold per 64 vectors.
  */
 const SUM_CHUNK = 256;
 
@@ -50,7 +50,7 @@ function foldInto(f: FuncBuilder, total: Local, lanes: Local, scalar: Local): vo
  *   bn_stats(x, C, S, shift, out)          out[2c] = sum (x - shift[c]), out[2c+1] = sum (x - shift[c])^2
  *   bn_affine(x, y, C, S, a, b, relu)      y = a[c] * x + b[c], then max(y, 0) with relu
  *   bn_dx(x, dy, dx, C, S, a, cx, b, acc, mask)   dx (+)= a[c] * dy + cx[c] * x + b[c]
- * Sums run in float32 (two 4-lane accumulators, then their lanes) over chunks of SUM_CHUNK, added up in float64.
+ * Each sum runs in float32 (a 4-lane accumulator, then its lanes) over chunks of SUM_CHUNK, added up in float64.
  */
 export function emitTrainingBatchNorm(m: ModuleBuilder): void {
   const channelLoop = (f: FuncBuilder, C: Local, S: Local, body: (c: Local, bytes: Local) => void): void => {
