@@ -20,7 +20,7 @@ export interface Param {
   readonly dims: readonly number[];
   readonly data: FloatArray;
   readonly grad: FloatArray;
-  /** What it is, so callers may treat kinds differently (e.g. leave BN out of weight decay). */
+  /** What it is (scripts/grad-dump.ts writes it beside each gradient, to compare like with like). */
   readonly kind: 'conv' | 'fc-weight' | 'fc-bias' | 'conv-bias' | 'bn-scale' | 'bn-bias';
 }
 
@@ -677,17 +677,6 @@ export class TrainNet {
 
   setStates(v: ArrayLike<number>): void {
     scatter(v, this.states.map((s) => s.data), 'states');
-  }
-
-  /** 1 for parameters that weight decay applies to, per flat entry. */
-  decayMask(kinds: readonly Param['kind'][]): Uint8Array {
-    const mask = new Uint8Array(this.paramCount);
-    let o = 0;
-    for (const p of this.params) {
-      if (kinds.includes(p.kind)) mask.fill(1, o, o + p.data.length);
-      o += p.data.length;
-    }
-    return mask;
   }
 
   /** Multiply-adds of one training-mode forward per sample (convs and FC), for throughput figures. */

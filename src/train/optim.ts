@@ -11,16 +11,13 @@ export const PAPER_SGD: SgdConfig = { momentum: 0.9, weightDecay: 1e-4 };
 /**
  * One step over flat parameter vectors, as PyTorch's SGD does it:
  *   v = momentum * v + (g + weightDecay * w);  w = w - lr * v
- * `decayMask[i]` = 0 exempts parameter i from weight decay (all decay when omitted).
+ * Every parameter decays, batch norm's and biases included (torch-reference.py's SGD does the same).
  */
-export function sgdStep(
-  w: Float32Array, g: ArrayLike<number>, v: Float32Array, lr: number, cfg: SgdConfig, decayMask?: Uint8Array,
-): void {
+export function sgdStep(w: Float32Array, g: ArrayLike<number>, v: Float32Array, lr: number, cfg: SgdConfig): void {
   if (g.length !== w.length || v.length !== w.length) throw new Error(`sgdStep: ${w.length} weights, ${g.length} gradients, ${v.length} velocities`);
   const { momentum, weightDecay } = cfg;
   for (let i = 0; i < w.length; i++) {
-    const wd = decayMask && decayMask[i] === 0 ? 0 : weightDecay;
-    const vi = momentum * v[i]! + g[i]! + wd * w[i]!;
+    const vi = momentum * v[i]! + g[i]! + weightDecay * w[i]!;
     v[i] = vi;
     w[i] = w[i]! - lr * vi;
   }
