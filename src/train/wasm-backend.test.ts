@@ -32,6 +32,13 @@ function assertClose(got: FloatArray, want: FloatArray, tol: number, what: strin
   }
 }
 
+/** RMS of got - want over RMS of want. */
+function rms(got: FloatArray, want: FloatArray): number {
+  let e = 0, s = 0;
+  for (let i = 0; i < want.length; i++) { e += (got[i]! - want[i]!) ** 2; s += want[i]! ** 2; }
+  return Math.sqrt(e / s);
+}
+
 describe('wasm training kernels match the reference', () => {
   it('gemm_nn and gemm_nt on odd sizes, leading dimensions and accumulate', () => {
     for (const [M, N, K] of [[1, 1, 1], [5, 19, 7], [16, 64, 144], [7, 13, 1030], [4, 8, 0], [9, 2, 3]] as const) {
@@ -136,12 +143,6 @@ describe('wasm training kernels match the reference', () => {
 
   it('F(4x4) on points 0, 1, -1, 1/2, -2 is more accurate than on 0, +-1, +-2 (RMS error against float64, all three passes)', () => {
     const textbook = wasmBackend({ f4Points: [0, 1, -1, 2, -2] });
-    /** RMS of got - want over RMS of want. */
-    const rms = (got: FloatArray, want: FloatArray): number => {
-      let e = 0, s = 0;
-      for (let i = 0; i < want.length; i++) { e += (got[i]! - want[i]!) ** 2; s += want[i]! ** 2; }
-      return Math.sqrt(e / s);
-    };
     for (const [C, M, H, n] of [[16, 16, 12, 8], [32, 32, 8, 8], [64, 64, 4, 8]] as const) {
       const g = convGeom(C, n, H, H, M, 3, 1, 1);
       const R = colRows(g), P = colCols(g);
@@ -245,11 +246,6 @@ describe('wasm training kernels match the reference', () => {
     const savedRef = { mean: new Float64Array(C), invStd: new Float64Array(C) };
     wb.bnForwardTrain(x, C, S, gamma, beta, 1e-5, y, saved, null, false);
     ref.bnForwardTrain(f64(x), C, S, f64(gamma), f64(beta), 1e-5, want, savedRef, null, false);
-    const rms = (got: FloatArray, exact: Float64Array): number => {
-      let e = 0, s = 0;
-      for (let i = 0; i < exact.length; i++) { e += (got[i]! - exact[i]!) ** 2; s += exact[i]! ** 2; }
-      return Math.sqrt(e / s);
-    };
     assert.ok(rms(y, want) < 3e-7, `forward: relative RMS error ${rms(y, want)}`);
     const dy = filled(wb, C * S), dx = wb.alloc(C * S), wantDx = new Float64Array(C * S);
     wb.bnBackward(x, dy, C, S, gamma, saved, wb.alloc(C), wb.alloc(C), dx, false, null);
