@@ -14,32 +14,35 @@ import { F32, F64, type FuncBuilder, I32, type Local, type ModuleBuilder, V128 }
  */
 const SUM_CHUNK = 256;
 
+/** One sum of a chunked walk: its float32 partial sums (4 lanes and a scalar tail) and its float64 total. */
+interface ChunkedSum {
+  readonly lanes: Local;
+  readonly scalar: Local;
+  readonly total: Local;
+}
+
 /**
- * Emits a walk over a channel's S floats in chunks of SUM_CHUNK: `begin(startBytes)` before each chunk (set
- * the chunk's pointers, zero its float32 partial sums), `body` per element as floatLoop's (`off` from the
- * chunk's start), `end()` after it (fold the partial sums into the float64 totals).
+ * Emits a walk over a channel's S floats in chunks of SUM_CHUNK that leaves each of `sums` in its float64
+ * total: the totals start at 0; before each chunk `begin(startBytes)` sets the chunk's pointers and the
+ * partial sums start at 0; `body` runs per element as floatLoop's (`off` from the chunk's start) and adds
+ * into the partial sums; after each chunk their lanes and tail are added into the totals.
  */
-function chunkedSums(f: FuncBuilder, S: Local, begin: (startBytes: Local) => void, body: (off: Local, vector: boolean) => void, end: () => void): void {
+function chunkedSums(f: FuncBuilder, S: Local, sums: readonly ChunkedSum[], begin: (startBytes: Local) => void, body: (off: Local, vector: boolean) => void): void {
   const start = f.local(I32), stop = f.local(I32), n = f.local(I32), startBytes = f.local(I32);
+  for (const s of sums) f.f32Const(0).f64PromoteF32().set(s.total);
   f.i32Const(0);
   forBlocks(f, start, S, SUM_CHUNK, stop, () => {
     f.get(stop).get(start).i32Sub().set(n);
     f.get(start).i32Const(4).i32Mul().set(startBytes);
     begin(startBytes);
+    for (const s of sums) f.v128Const0().set(s.lanes).f32Const(0).set(s.scalar);
     floatLoop(f, n, body);
-    end();
+    for (const s of sums) {
+      f.get(s.total);
+      hsum(f, s.lanes);
+      f.get(s.scalar).f32Add().f64PromoteF32().f64Add().set(s.total);
+    }
   });
-}
-
-function zeroTotals(f: FuncBuilder, ...totals: Local[]): void {
-  for (const t of totals) f.f32Const(0).f64PromoteF32().set(t);
-}
-
-/** total += (the lanes of `lanes` + `scalar`), the float32 partial sums of one chunk. */
-function foldInto(f: FuncBuilder, total: Local, lanes: Local, scalar: Local): void {
-  f.get(total);
-  hsum(f, lanes);
-  f.get(scalar).f32Add().f64PromoteF32().f64Add().set(total);
 }
 
 /**
@@ -80,12 +83,11 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
       f.get(dy).get(c).get(bytes).i32Mul().i32Add().set(dyc);
       f.get(mask).get(c).get(bytes).i32Mul().i32Add().set(mc);
       at(f, mean, c); f.f32Load().tee(ms).f32x4Splat().set(mv);
-      zeroTotals(f, tx, ty);
-      const chunk = (masked: boolean): void => chunkedSums(f, S, (start) => {
+      const sums = [{ lanes: s0, scalar: sx, total: tx }, { lanes: s1, scalar: sy, total: ty }];
+      const chunk = (masked: boolean): void => chunkedSums(f, S, sums, (start) => {
         f.get(xc).get(start).i32Add().set(xk);
         f.get(dyc).get(start).i32Add().set(dyk);
         f.get(mc).get(start).i32Add().set(mk);
-        f.v128Const0().set(s0).v128Const0().set(s1).f32Const(0).set(sx).f32Const(0).set(sy);
       }, (off, v) => {
         if (v) {
           loadDy(f, dyk, mk, off, true, masked); f.set(g);
@@ -96,7 +98,7 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
           loadAt(f, xk, off, false); f.get(ms).f32Sub().get(gs).f32Mul().get(sy).f32Add().set(sy);
           f.get(gs).get(sx).f32Add().set(sx);
         }
-      }, () => { foldInto(f, tx, s0, sx); foldInto(f, ty, s1, sy); });
+      });
       f.get(mask).if();
       chunk(true);
       f.else();
@@ -117,10 +119,8 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
     channelLoop(f, C, S, (c, bytes) => {
       f.get(x).get(c).get(bytes).i32Mul().i32Add().set(xc);
       at(f, shift, c); f.f32Load().tee(ms).f32x4Splat().set(mv);
-      zeroTotals(f, tx, tq);
-      chunkedSums(f, S, (start) => {
+      chunkedSums(f, S, [{ lanes: s0, scalar: sx, total: tx }, { lanes: s1, scalar: sq, total: tq }], (start) => {
         f.get(xc).get(start).i32Add().set(xk);
-        f.v128Const0().set(s0).v128Const0().set(s1).f32Const(0).set(sx).f32Const(0).set(sq);
       }, (off, v) => {
         if (v) {
           loadAt(f, xk, off, true); f.get(mv).f32x4Sub().tee(d).get(s0).f32x4Add().set(s0);
@@ -129,7 +129,7 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
           loadAt(f, xk, off, false); f.get(ms).f32Sub().tee(ds).get(sx).f32Add().set(sx);
           f.get(ds).get(ds).f32Mul().get(sq).f32Add().set(sq);
         }
-      }, () => { foldInto(f, tx, s0, sx); foldInto(f, tq, s1, sq); });
+      });
       at(f, out, c, 8); f.get(tx).f32DemoteF64().f32Store(0);
       at(f, out, c, 8); f.get(tq).f32DemoteF64().f32Store(4);
     });
