@@ -215,6 +215,12 @@ export class FuncBuilder {
   v128Store64Lane(lane: number, offset = 0): this { this.simd(0x5b).mem(3, offset); this.code.byte(lane); return this; }
   v128Const0(): this { this.simd(0x0c); this.code.raw(new Array<number>(16).fill(0)); return this; }
   f32x4Splat(): this { return this.simd(0x13); }
+  /** i8x16.shuffle by 32-bit lanes: lane i of the result is lane lanes[i] of (a, b) (0-3 from a, 4-7 from b). */
+  i32x4Shuffle(lanes: readonly [number, number, number, number]): this {
+    this.simd(0x0d);
+    this.code.raw(lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+    return this;
+  }
   f32x4ExtractLane(lane: number): this { this.simd(0x1f); this.code.byte(lane); return this; }
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Sub(): this { return this.simd(0xe5); }

@@ -21,6 +21,7 @@ import {
   WINOGRAD_F4X4_3X3_TRAIN, emitWinogradConvTrain, emitWinogradWeights, emitWinogradWgradOut, emitWinogradWgradTrain, winogradFromPoints,
 } from './winograd-3x3-train';
 import { emitX32Gather, emitX32GatherSubsample } from './x32-gather';
+import { emitX32Transpose } from './x32-transpose';
 
 /**
  * The inference module. Exports `run(prog, nsteps, tid, nth, flags)`: flags bit 0 = this thread may sleep in
@@ -106,10 +107,11 @@ export function buildTrainingModule(opts: TrainingModuleOptions, maxPages: numbe
   m.export('gemm_nn', gemmNN);
   m.export('gemm_nt', gemmNT);
   m.export('gemm_tn', gemmTN);
+  const transpose = emitX32Transpose(m);
   const f4 = opts.f4Points ? winogradFromPoints(opts.f4Points) : WINOGRAD_F4X4_3X3_TRAIN;
   for (const tr of [WINOGRAD_F2X2_3X3, f4]) {
     m.export(`wino_conv_f${tr.m}`, emitWinogradConvTrain(m, gemmTN, tr, opts.relaxedSimd && opts.fmaTransforms !== false));
-    m.export(`wino_wgrad_f${tr.m}`, emitWinogradWgradTrain(m, gemmNT, tr, opts.relaxedSimd && opts.fmaTransforms !== false));
+    m.export(`wino_wgrad_f${tr.m}`, emitWinogradWgradTrain(m, gemmNN, transpose, tr, opts.relaxedSimd && opts.fmaTransforms !== false));
     m.export(`wino_weights_f${tr.m}`, emitWinogradWeights(m, tr));
     m.export(`wino_wgrad_out_f${tr.m}`, emitWinogradWgradOut(m, tr));
   }

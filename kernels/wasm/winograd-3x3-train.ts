@@ -7,8 +7,8 @@
 //   backward weights dW[m][c] = G^T [ sum over tiles (A dy A^T)[m] . (B^T x B)[c] ] G   (the adjoint of forward)
 // Each pass works on blocks of `tb` tiles (tiles x N columns): the transforms write V (and M or DY) in a
 // scratch as alpha^2 matrices of [channels][tb * N], and the alpha^2 products in between are the training
-// GEMMs (gemm_tn of f32-gemm-4x8.ts, transformed weights K-major, for convs; gemm_nt of f32-gemm-nt-4x2.ts
-// for the weight gradient).
+// GEMMs of f32-gemm-4x8.ts (gemm_tn on the K-major transformed weights for convs; gemm_nn on DY and V turned
+// K-major by x32-transpose.ts for the weight gradient).
 // Tiles past the image read zeros (a zero area of N floats) and write to a sink (N floats), so the inner
 // loops have no branches.
 import { forLoop } from './builders';
@@ -416,16 +416,18 @@ export function emitWinogradConvTrain(m: ModuleBuilder, gemmTN: number, tr: Wino
 /**
  * Export `wino_wgrad_f{m}(x, dy, S, scratch, zero, C, M, N, H, W, tb, ldv, vXi, mXi)`: S[xi][m][c] = sum over
  * tiles and images of (A dy A^T)[xi] (B^T x B)[xi], the Winograd-domain weight gradient (dW = G^T S G, see
- * `wino_wgrad_out`). dy and x as for wino_conv; the scratch as there, with DY in place of M. gemmNT is
- * gemm_nt's function index.
+ * `wino_wgrad_out`). dy and x as for wino_conv; the scratch as there, with DY in place of M, then room for
+ * one plane of V turned K-major (tb * N x C floats). gemmNN and transpose are gemm_nn's and transpose's
+ * function indices.
  */
-export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNT: number, tr: WinogradTransform, relaxed = false): number {
+export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNN: number, transpose: number, tr: WinogradTransform, relaxed = false): number {
   const TM = tr.m, A = TM + 2, AA = A * A;
   const { f, index } = m.func(`wino_wgrad_f${TM}`, Array<typeof I32>(14).fill(I32));
   const [x, dy, S, scratch, zeroArea, C, M, N, H, W, TB, ldv, vXi, mXi] = f.params as Local[] as Local[];
   const lanes = laneSets(f, [...tr.bt.flat(), ...tr.at.flat()], relaxed);
   const g = geometry(f, tr, C!, M!, N!, H!, W!, TB!, ldv!, vXi!, mXi!);
   const tmp = scratch!, V = f.local(I32), D = f.local(I32), b0 = f.local(I32), cnt = f.local(I32), xi = f.local(I32);
+  const K = f.local(I32), Vt = f.local(I32);
   f.get(tmp).i32Const(TMP_BYTES).i32Add().set(V);
   const table = f.local(I32);
   f.get(tmp).i32Const(TABLE_AT).i32Add().set(table);
@@ -480,15 +482,22 @@ export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNT: number, tr: Win
         });
       });
     });
-    // alpha^2 GEMMs: S[xi] (M x C) (+)= D[xi] (M x cnt*N) V[xi]^T
+    // alpha^2 GEMMs: S[xi] (M x C) (+)= D[xi] (M x K) V[xi]^T, K = cnt*N. V[xi] is first turned K-major (Vt:
+    // K x C, in the scratch after D), so that the product is gemm_nn's 4x8 register tile over S with K
+    // innermost; as dot products of D's and V's rows (gemm_nt) it took 20-27% longer at C = 32 and 64 (each
+    // of S's values a horizontal sum and a scalar read-modify-write per block, and K only 64 there; the
+    // same at C = 16).
+    f.get(cnt).get(N!).i32Mul().set(K);
+    f.get(D).get(g.mXi).i32Const(AA).i32Mul().i32Add().set(Vt);
     f.i32Const(0).set(xi);
     f.loop();
     {
-      f.get(M!).get(C!).get(cnt).get(N!).i32Mul();
+      f.get(V).get(xi).get(g.vXi).i32Mul().i32Add().get(g.ldv).get(Vt).get(C!).get(C!).get(K).call(transpose);
+      f.get(M!).get(C!).get(K);
       f.get(D).get(xi).get(g.mXi).i32Mul().i32Add().get(g.ldv);
-      f.get(V).get(xi).get(g.vXi).i32Mul().i32Add().get(g.ldv);
+      f.get(Vt).get(C!);
       f.get(S!).get(xi).get(M!).i32Mul().get(C!).i32Mul().i32Const(4).i32Mul().i32Add().get(C!);
-      f.get(b0).i32Const(0).i32GtS().call(gemmNT);
+      f.get(b0).i32Const(0).i32GtS().call(gemmNN);
       f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(AA).i32LtS().brIf(0);
     }
     f.end();

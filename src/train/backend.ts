@@ -136,7 +136,8 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
   /**
    * Tiles per block (V and M, or DY, of a block take about WINOGRAD_BLOCK_FLOATS) and the scratch layout: rows
    * of ldv floats and alpha^2 planes per matrix, padded so that no two rows or planes read together start a
-   * multiple of 4 KB apart (they would share the L1 cache's sets and evict each other).
+   * multiple of 4 KB apart (they would share the L1 cache's sets and evict each other); after them one plane
+   * of V turned K-major (tb * n x C), which the weight gradient's GEMMs read.
    */
   const block = (tile: WinogradTile, C: number, M: number, n: number): number[] => {
     const aa = (tile + 2) * (tile + 2);
@@ -145,7 +146,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     while ((ldv * 4) % 4096 < 256 || (ldv * 4) % 4096 > 4096 - 256) ldv += 16;
     const plane = (rows: number): number => Math.ceil((rows * ldv * 4) / 4096) * 4096 + 5 * 64;
     const vXi = plane(C), mXi = plane(M);
-    const scratch = buf('scratch', (TMP_BYTES + aa * (vXi + mXi)) / 4);
+    const scratch = buf('scratch', (TMP_BYTES + aa * (vXi + mXi)) / 4 + tb * n * C);
     return [addr(scratch), addr(buf('zero', n)), C, M, n, tb, ldv, vXi, mXi];
   };
   const winograd: WinogradKernels = {
