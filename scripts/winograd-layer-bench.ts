@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildTrainingModule } from '../kernels/wasm/modules';
+import { wasm } from '../kernels/wasm/wasm-api';
 import { TMP_BYTES } from '../kernels/wasm/winograd-3x3-train';
 import '../src/train/relaxed-simd-node';
 
@@ -24,9 +25,8 @@ const against = opt('--against');
 if (!['conv', 'wgrad'].includes(pass) || !Number.isInteger(reps) || reps < 1) throw new Error(USAGE);
 
 const PAGES = 8192;
-const memory = new WebAssembly.Memory({ initial: 4096, maximum: PAGES, shared: true });
-const instantiate = (bytes: Uint8Array): Exports =>
-  new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as Exports;
+const memory = new wasm.Memory({ initial: 4096, maximum: PAGES, shared: true });
+const instantiate = (bytes: Uint8Array): Exports => new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports as Exports;
 const builds: { name: string; ex: Exports; times: number[] }[] = [
   { name: 'this', ex: instantiate(buildTrainingModule({ relaxedSimd: true }, PAGES)), times: [] },
 ];

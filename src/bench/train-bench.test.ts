@@ -48,6 +48,10 @@ test('the profile names the passes of the convs and adds up to the step', () => 
   }
   assert.ok(!names.includes('relu forward'), 'ReLUs are fused into batch norm and add');
   assert.ok(p.totalMs > 0);
+  // By layer: resnet20's three stages at 12x12 (16 channels), 6x6 (32) and 3x3 (64), then the head, in
+  // network order; the option-A shortcut's subsampled 16x6x6 and 32x3x3 before their zero channels.
+  assert.deepEqual(p.layers.map((l) => l.layer), ['16x12x12', '32x6x6', '16x6x6', '64x3x3', '32x3x3', '64x1x1', '10x1x1']);
+  for (const stage of [p.layers[0]!, p.layers[1]!, p.layers[3]!]) assert.ok(stage.ms > 0, `${stage.layer} took time`);
 });
 
 test('resnet bench --train goes to the training bench', async () => {

@@ -169,6 +169,8 @@ export interface PhaseProfile {
   /** Median CPU ms of the whole forward + backward, and per phase (medians, so they need not add up). */
   readonly totalMs: number;
   readonly phases: readonly { readonly phase: string; readonly ms: number }[];
+  /** Median CPU ms per layer shape (the ops' output, "CxHxW"), every timed phase; in network order. */
+  readonly layers: readonly { readonly layer: string; readonly ms: number }[];
 }
 
 const cpuMs = (): number => {
@@ -184,17 +186,24 @@ const cpuMs = (): number => {
 export function profileTrainStep(model: string, channels: number, size: number, batch: number, runs: number, warmup: number, opts: Partial<TrainNetOptions> = {}): PhaseProfile {
   const graph = buildModel({ ...zooSpec(model), inputChannels: channels, inputSize: size, classes: 10 }, { name: model, seed: 1 });
   let cur = new Map<string, number>();
+  let byLayer = new Map<string, number>();
   const net = new TrainNet(graph, {
     backend: wasmBackend(), maxBatch: batch, resetBatchNorm: true, ...opts,
-    clock: cpuMs, profile: (phase, ms) => cur.set(phase, (cur.get(phase) ?? 0) + ms),
+    clock: cpuMs,
+    profile: (phase, ms, layer) => {
+      cur.set(phase, (cur.get(phase) ?? 0) + ms);
+      byLayer.set(layer, (byLayer.get(layer) ?? 0) + ms);
+    },
   });
   net.zeroResidualBranchGammas();
   const rng = seededRandom(7);
   const x = Float32Array.from({ length: batch * net.inputSize }, () => rng.normal());
   const labels = Int32Array.from({ length: batch }, () => Math.floor(rng.uniform() * 10));
   const steps: Map<string, number>[] = [];
+  const layerSteps: Map<string, number>[] = [];
   for (let r = 0; r < warmup + runs; r++) {
     cur = new Map();
+    byLayer = new Map();
     const t0 = cpuMs();
     net.forward(x, batch, true);
     net.lossAndBackward(labels);
@@ -203,18 +212,25 @@ export function profileTrainStep(model: string, channels: number, size: number, 
     cur.forEach((ms) => { timed += ms; });
     cur.set('other (loss, layouts, JS)', total - timed);
     cur.set('TOTAL', total);
-    if (r >= warmup) steps.push(cur);
+    if (r >= warmup) {
+      steps.push(cur);
+      layerSteps.push(byLayer);
+    }
   }
   const names = new Set<string>();
   steps.forEach((m) => m.forEach((_, k) => names.add(k)));
   names.delete('TOTAL');
   const phases = [...names].map((phase) => ({ phase, ms: median(steps.map((m) => m.get(phase) ?? 0)) })).sort((p, q) => q.ms - p.ms);
-  return { model, shape: `${channels}x${size}x${size}`, batch, totalMs: median(steps.map((m) => m.get('TOTAL')!)), phases };
+  const layers = [...layerSteps[0]!.keys()].map((layer) => ({ layer, ms: median(layerSteps.map((m) => m.get(layer) ?? 0)) }));
+  return { model, shape: `${channels}x${size}x${size}`, batch, totalMs: median(steps.map((m) => m.get('TOTAL')!)), phases, layers };
 }
 
 function formatProfile(p: PhaseProfile): string {
   const lines = [`${p.model} ${p.shape}, ${p.batch} images on one thread: forward + backward ${p.totalMs.toFixed(1)} ms CPU (medians)`];
-  for (const { phase, ms } of p.phases) lines.push(`  ${phase.padEnd(40)} ${ms.toFixed(1).padStart(8)} ms ${(100 * ms / p.totalMs).toFixed(1).padStart(5)}%`);
+  const row = (name: string, ms: number): string => `  ${name.padEnd(40)} ${ms.toFixed(1).padStart(8)} ms ${(100 * ms / p.totalMs).toFixed(1).padStart(5)}%`;
+  for (const { phase, ms } of p.phases) lines.push(row(phase, ms));
+  lines.push('by layer (the ops\' output shape; forward + backward, all timed phases):');
+  for (const { layer, ms } of p.layers) lines.push(row(layer, ms));
   return lines.join('\n');
 }
 

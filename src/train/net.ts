@@ -52,6 +52,9 @@ type Op =
   | { kind: 'gap'; name: string; x: Value; y: Value }
   | { kind: 'fc'; name: string; x: Value; y: Value; weight: Param; bias: Param };
 
+/** An op's output shape, "CxHxW": the layer a profile puts its time in. */
+const layerOf = (op: Op): string => `${op.y.c}x${op.y.h}x${op.y.w}`;
+
 export interface TrainNetOptions {
   readonly backend: TrainBackend;
   /** Largest batch forward/backward will be called with (buffers are sized for it). */
@@ -65,8 +68,11 @@ export interface TrainNetOptions {
    * GEMM). Default DEFAULT_WINOGRAD.
    */
   readonly winograd?: WinogradPlan;
-  /** Called with (phase, ms) after each timed phase of forward/backward (profiling; see src/bench/train-bench.ts). */
-  readonly profile?: (phase: string, ms: number) => void;
+  /**
+   * Called with (phase, ms, layer) after each timed phase of forward/backward, layer the shape of the op's
+   * output as "CxHxW" (profiling; see src/bench/train-bench.ts).
+   */
+  readonly profile?: (phase: string, ms: number, layer: string) => void;
   /** The profile's clock in ms (default performance.now; CPU time makes profiles on a busy machine steadier). */
   readonly clock?: () => number;
 }
@@ -152,7 +158,7 @@ export class TrainNet {
   private readonly wino: WinogradPlan;
   /** How many nodes read each value (a ReLU is fused into the batch norm or add before it if it is the only reader). */
   private readonly readers = new Map<string, number>();
-  private readonly profile: ((phase: string, ms: number) => void) | null;
+  private readonly profile: ((phase: string, ms: number, layer: string) => void) | null;
   private readonly clock: () => number;
 
   constructor(readonly graph: Graph, opts: TrainNetOptions) {
@@ -427,7 +433,7 @@ export class TrainNet {
     if (!this.profile) return this.forwardOpUntimed(op, n, training);
     const t0 = this.clock();
     this.forwardOpUntimed(op, n, training);
-    if (op.kind !== 'conv') this.profile(`${op.kind} forward`, this.clock() - t0);
+    if (op.kind !== 'conv') this.profile(`${op.kind} forward`, this.clock() - t0, layerOf(op));
   }
 
   private forwardOpUntimed(op: Op, n: number, training: boolean): void {
@@ -469,15 +475,15 @@ export class TrainNet {
     if (!this.profile) return this.backwardOpUntimed(op, n);
     const t0 = this.clock();
     this.backwardOpUntimed(op, n);
-    if (op.kind !== 'conv') this.profile(`${op.kind} backward`, this.clock() - t0);
+    if (op.kind !== 'conv') this.profile(`${op.kind} backward`, this.clock() - t0, layerOf(op));
   }
 
   /** Runs fn, and reports its time as `phase` when profiling. */
-  private timed(phase: string, fn: () => void): void {
+  private timed(op: Op, phase: string, fn: () => void): void {
     if (!this.profile) return fn();
     const t0 = this.clock();
     fn();
-    this.profile(phase, this.clock() - t0);
+    this.profile(phase, this.clock() - t0, layerOf(op));
   }
 
   private backwardOpUntimed(op: Op, n: number): void {
@@ -540,9 +546,9 @@ export class TrainNet {
     const P = n * g.oh * g.ow;
     const tile = this.winogradTile(op, 'forward');
     if (tile) {
-      this.timed(`conv forward (Winograd F${tile})`, () => this.backend.winograd!.conv(op.x.data, op.y.data, op.weight.data, g.c, g.m, n, g.h, g.w, false, false, tile));
+      this.timed(op, `conv forward (Winograd F${tile})`, () => this.backend.winograd!.conv(op.x.data, op.y.data, op.weight.data, g.c, g.m, n, g.h, g.w, false, false, tile));
     } else {
-      this.timed('conv forward (im2col + GEMM)', () => {
+      this.timed(op, 'conv forward (im2col + GEMM)', () => {
         const R = colRows(g);
         const pc = chunkPixels(R, n);
         const be = this.backend;
@@ -566,9 +572,9 @@ export class TrainNet {
     const be = this.backend;
     const wTile = this.winogradTile(op, 'weights');
     if (wTile) {
-      this.timed(`conv weight gradient (Winograd F${wTile})`, () => be.winograd!.weightGrad(op.x.data, dy, op.weight.grad, g.c, M, n, g.h, g.w, wTile));
+      this.timed(op, `conv weight gradient (Winograd F${wTile})`, () => be.winograd!.weightGrad(op.x.data, dy, op.weight.grad, g.c, M, n, g.h, g.w, wTile));
     } else {
-      this.timed('conv weight gradient (im2col + GEMM)', () => {
+      this.timed(op, 'conv weight gradient (im2col + GEMM)', () => {
         for (let p0 = 0; p0 < P; p0 += pc) {
           const p1 = Math.min(P, p0 + pc);
           be.im2col(op.x.data, g, this.col, colStride(pc), p0, p1);
@@ -581,10 +587,10 @@ export class TrainNet {
     if (!t) return;
     const dTile = this.winogradTile(op, 'data');
     if (dTile) {
-      this.timed(`conv backward data (Winograd F${dTile})`, () => be.winograd!.conv(dy, t.dx, op.weight.data, g.c, M, n, g.h, g.w, true, t.acc, dTile));
+      this.timed(op, `conv backward data (Winograd F${dTile})`, () => be.winograd!.conv(dy, t.dx, op.weight.data, g.c, M, n, g.h, g.w, true, t.acc, dTile));
       return;
     }
-    this.timed('conv backward data (im2col + GEMM)', () => this.convBackwardData(op, g, n, dy, t));
+    this.timed(op, 'conv backward data (im2col + GEMM)', () => this.convBackwardData(op, g, n, dy, t));
   }
 
   private convBackwardData(op: Extract<Op, { kind: 'conv' }>, g: ConvGeom, n: number, dy: FloatArray, t: { dx: FloatArray; acc: boolean }): void {
