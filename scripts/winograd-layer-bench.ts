@@ -1,9 +1,12 @@
 // Times the training Winograd kernels one layer at a time: wino_conv_f4 (forward; backward data is the same
 // kernel) or wino_wgrad_f4 on resnet20's three 3x3 layer shapes at 1x28x28 (C = M = 16 at 28x28, 32 at 14x14,
-// 64 at 7x7), one thread's shard of 64 images, with the block sizes the backend picks. With --against DIR
+// 64 at 7x7; --shapes C1xS1,C2xS2,... for others), one thread's shard of 64 images, with the block sizes the
+// backend picks. Each line also gives the time per tile and channel, which grows with the layer where the
+// data leaves the caches. With --against DIR
 // (another checkout of this repository) that checkout's kernels run too, calls interleaved in one process,
 // so that this machine's swings in speed hit both alike; the ratio is this checkout's time over the other's.
-//   node --experimental-wasm-relaxed-simd --import tsx scripts/winograd-layer-bench.ts [--pass conv|wgrad] [--reps N] [--against DIR]
+//   node --experimental-wasm-relaxed-simd --import tsx scripts/winograd-layer-bench.ts [--pass conv|wgrad] [--reps N]
+//        [--shapes 16x28,32x14,64x7] [--against DIR]
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildTrainingModule } from '../kernels/wasm/modules';
@@ -13,7 +16,7 @@ import '../src/train/relaxed-simd-node';
 
 type Exports = Record<string, (...a: number[]) => void>;
 
-const USAGE = 'usage: winograd-layer-bench.ts [--pass conv|wgrad] [--reps N] [--against DIR]';
+const USAGE = 'usage: winograd-layer-bench.ts [--pass conv|wgrad] [--reps N] [--shapes 16x28,32x14,64x7] [--against DIR]';
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
   const i = args.indexOf(name);
@@ -22,7 +25,9 @@ const opt = (name: string): string | undefined => {
 const pass = opt('--pass') ?? 'conv';
 const reps = Number(opt('--reps') ?? 60);
 const against = opt('--against');
+const shapes = (opt('--shapes') ?? '16x28,32x14,64x7').split(',').map((t) => t.split('x').map(Number) as [number, number]);
 if (!['conv', 'wgrad'].includes(pass) || !Number.isInteger(reps) || reps < 1) throw new Error(USAGE);
+if (shapes.some(([C, S]) => !(C! >= 4 && S! >= 1))) throw new Error(USAGE);
 
 const PAGES = 8192;
 const memory = new wasm.Memory({ initial: 4096, maximum: PAGES, shared: true });
@@ -39,7 +44,7 @@ const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[
 const n = 64;
 const f = new Float32Array(memory.buffer);
 for (let i = 0; i < f.length; i += 7) f[i] = Math.random();
-for (const [C, S] of [[16, 28], [32, 14], [64, 7]] as const) {
+for (const [C, S] of shapes) {
   // The block layout of src/train/backend.ts (1 MB of V and M per block, rows and planes off multiples of 4 KB).
   const tb = Math.max(1, Math.min(256, Math.floor((1 << 18) / (36 * 2 * C * n))));
   let ldv = tb * n + 16;
@@ -64,5 +69,6 @@ for (const [C, S] of [[16, 28], [32, 14], [64, 7]] as const) {
   }
   const cells = builds.map((b) => `${b.name} ${median(b.times).toFixed(2)} ms (min ${Math.min(...b.times).toFixed(2)})`);
   const ratio = builds.length > 1 ? `, this/other ${(median(builds[0]!.times) / median(builds[1]!.times)).toFixed(3)}` : '';
-  console.log(`${pass} C=M=${C} ${S}x${S}, ${n} images: ${cells.join(', ')}${ratio}`);
+  const perTile = ` (${((1e6 * median(builds[0]!.times)) / (Math.ceil(S / 4) ** 2 * C)).toFixed(0)} ns per tile and channel)`;
+  console.log(`${pass} C=M=${C} ${S}x${S}, ${n} images: ${cells.join(', ')}${ratio}${perTile}`);
 }
