@@ -2,9 +2,9 @@
 // kernel) or wino_wgrad_f4 on resnet20's three 3x3 layer shapes at 1x28x28 (C = M = 16 at 28x28, 32 at 14x14,
 // 64 at 7x7; --shapes C1xS1,C2xS2,... for others), one thread's shard of 64 images, with the block sizes the
 // backend picks. Each line also gives the time per tile and channel, which grows with the layer where the
-// data leaves the caches. With --against DIR
-// (another checkout of this repository) that checkout's kernels run too, calls interleaved in one process,
-// so that this machine's swings in speed hit both alike; the ratio is this checkout's time over the other's.
+// data leaves the caches. With --against DIR (another checkout of this repository) that checkout's kernels
+// run too, calls interleaved in one process, so that this machine's swings in speed hit both alike; the
+// ratio is this checkout's time over the other's.
 //   node --experimental-wasm-relaxed-simd --import tsx scripts/winograd-layer-bench.ts [--pass conv|wgrad] [--reps N]
 //        [--shapes 16x28,32x14,64x7] [--against DIR]
 import { resolve } from 'node:path';
@@ -27,7 +27,7 @@ const reps = Number(opt('--reps') ?? 60);
 const against = opt('--against');
 const shapes = (opt('--shapes') ?? '16x28,32x14,64x7').split(',').map((t) => t.split('x').map(Number) as [number, number]);
 if (!['conv', 'wgrad'].includes(pass) || !Number.isInteger(reps) || reps < 1) throw new Error(USAGE);
-if (shapes.some(([C, S]) => !(C! >= 4 && S! >= 1))) throw new Error(USAGE);
+if (shapes.some(([C, S]) => !(C >= 4 && S >= 1))) throw new Error(USAGE);
 
 const PAGES = 8192;
 const memory = new wasm.Memory({ initial: 4096, maximum: PAGES, shared: true });
