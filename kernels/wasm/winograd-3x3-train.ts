@@ -7,8 +7,8 @@
 //   backward weights dW[m][c] = G^T [ sum over tiles (A dy A^T)[m] . (B^T x B)[c] ] G   (the adjoint of forward)
 // Each pass works on blocks of `tb` tiles (tiles x N columns): the transforms write V (and M or DY) in a
 // scratch as alpha^2 matrices of [channels][tb * N], and the alpha^2 products in between are the training
-// GEMMs of f32-gemm-4x8.ts (gemm_tn on the K-major transformed weights for convs; gemm_nn on DY and V turned
-// K-major by x32-transpose.ts for the weight gradient).
+// GEMMs of f32-gemm-4x8.ts (gemm_tn on the K-major transformed weights for convs; for the weight gradient
+// gemm_nn on DY and on V turned K-major by x32-transpose.ts).
 // Tiles past the image read zeros (a zero area of N floats) and write to a sink (N floats), so the inner
 // loops have no branches.
 import { forLoop } from './builders';
@@ -432,6 +432,7 @@ export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNN: number, transpo
   const table = f.local(I32);
   f.get(tmp).i32Const(TABLE_AT).i32Add().set(table);
   f.get(V).get(g.vXi).i32Const(AA).i32Mul().i32Add().set(D);
+  f.get(D).get(g.mXi).i32Const(AA).i32Mul().i32Add().set(Vt);
   const j = f.local(I32), mm = f.local(I32), dyc = f.local(I32), dst = f.local(I32), o = f.local(I32), st = f.local(I32);
   const offs = Array.from({ length: TM * TM }, () => f.local(I32));
   const q = Array.from({ length: TM * TM }, () => f.local(I32));
@@ -488,7 +489,6 @@ export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNN: number, transpo
     // of S's values a horizontal sum and a scalar read-modify-write per block, and K only 64 there; the
     // same at C = 16).
     f.get(cnt).get(N!).i32Mul().set(K);
-    f.get(D).get(g.mXi).i32Const(AA).i32Mul().i32Add().set(Vt);
     f.i32Const(0).set(xi);
     f.loop();
     {

@@ -1,6 +1,6 @@
 // x32-transpose: dst[c][r] = src[r][c] for a rows x cols matrix of 32-bit values, in 4x4 blocks (four v128
 // loads, eight shuffles, four stores), the edges one value at a time. The Winograd weight gradient turns its
-// transformed operands K-major with it, so that its GEMM runs on gemm_tn's register tile.
+// transformed input V K-major with it, so that its GEMM runs on gemm_nn's register tile.
 import { forLoop } from './builders';
 import { F32, I32, type Local, type ModuleBuilder, V128 } from './emit';
 
@@ -17,7 +17,7 @@ export function emitX32Transpose(m: ModuleBuilder): number {
   f.get(ldd).i32Const(4).i32Mul().set(ldd4);
   f.get(rows).i32Const(-4).i32And().set(R4);
   f.get(cols).i32Const(-4).i32And().set(C4);
-  /** The values of rows [r0, r1) and columns [c0, c1) one at a time (r0 and c0 on the stack in that order). */
+  /** The values of rows [r0, r1) and columns [c0, c1) one at a time (r0 on the stack). */
   const scalar = (r1: Local, c0: Local, c1: Local): void => {
     forLoop(f, r, r1, 1, () => {
       f.get(c0);
