@@ -29,16 +29,29 @@ export function forBlocks(f: FuncBuilder, start: Local, end: Local, step: Local 
 }
 
 /**
- * `for (i = 0; i < n; i++)` over floats, 4 at a time while 4 remain, then one at a time. The body gets the
- * byte offset of element i and whether it is the vector or the scalar step.
+ * `for (i = 0; i < n; i++)` over floats: `unroll` vectors (4 floats each) per trip while they fill one, then
+ * one vector at a time while 4 floats remain, then one float at a time. The body gets the byte offset `off`
+ * of the trip's first float, whether it is a vector step, and the step's place `j` in its trip (0 outside
+ * the unrolled trips): its vector starts 16 j bytes after `off` (see loadAt's and storeAt's `j`). Several
+ * vectors a trip take the loop's own counting off most of them and give sums independent accumulators (one
+ * accumulator's add latency, not memory, bounded the batch-norm sums).
  */
-export function floatLoop(f: FuncBuilder, n: Local, body: (off: Local, vector: boolean) => void): void {
+export function floatLoop(f: FuncBuilder, n: Local, body: (off: Local, vector: boolean, j: number) => void, unroll = 1): void {
   const i = f.local(I32), nv = f.local(I32), off = f.local(I32);
-  f.get(n).i32Const(-4).i32And().set(nv);
   f.i32Const(0);
-  forLoop(f, i, nv, 4, () => { f.get(i).i32Const(4).i32Mul().set(off); body(off, true); });
+  if (unroll > 1) {
+    const nu = f.local(I32);
+    f.get(n).i32Const(-4 * unroll).i32And().set(nu);
+    forLoop(f, i, nu, 4 * unroll, () => {
+      f.get(i).i32Const(4).i32Mul().set(off);
+      for (let j = 0; j < unroll; j++) body(off, true, j);
+    });
+    f.get(i);
+  }
+  f.get(n).i32Const(-4).i32And().set(nv);
+  forLoop(f, i, nv, 4, () => { f.get(i).i32Const(4).i32Mul().set(off); body(off, true, 0); });
   f.get(nv);
-  forLoop(f, i, n, 1, () => { f.get(i).i32Const(4).i32Mul().set(off); body(off, false); });
+  forLoop(f, i, n, 1, () => { f.get(i).i32Const(4).i32Mul().set(off); body(off, false, 0); });
 }
 
 /** Horizontal sum of a v128 local, left on the stack as f32. */
@@ -47,25 +60,36 @@ export function hsum(f: FuncBuilder, v: Local): void {
   f.get(v).f32x4ExtractLane(2).get(v).f32x4ExtractLane(3).f32Add().f32Add();
 }
 
-/** Pushes a float (or 4-lane vector) at address base + off. */
-export function loadAt(f: FuncBuilder, base: Local, off: Local, vector: boolean): void {
+/** Pushes a float (or 4-lane vector) at address base + off (+ 16 j bytes: vector j of a floatLoop trip). */
+export function loadAt(f: FuncBuilder, base: Local, off: Local, vector: boolean, j = 0): void {
   f.get(base).get(off).i32Add();
-  if (vector) f.v128Load(); else f.f32Load();
+  if (vector) f.v128Load(16 * j); else f.f32Load();
 }
 
-/** Pushes the address base + off (for a store whose value comes next). */
+/** Pushes the address base + off (for a store whose value comes next: storeAt with the same j). */
 export function addressAt(f: FuncBuilder, base: Local, off: Local): void {
   f.get(base).get(off).i32Add();
 }
 
-/** Adds the old value at base + off to the stack top when `acc` is set (a block cannot see the outer stack, so both arms push). */
-export function addOld(f: FuncBuilder, acc: Local, base: Local, off: Local, vector: boolean): void {
-  f.get(acc).if(vector ? V128 : F32);
-  loadAt(f, base, off, vector);
-  f.else();
-  if (vector) f.v128Const0(); else f.f32Const(0);
-  f.end();
+/** Stores the stack top at the address addressAt pushed (+ 16 j bytes for vector j of a floatLoop trip). */
+export function storeAt(f: FuncBuilder, vector: boolean, j = 0): void {
+  if (vector) f.v128Store(16 * j); else f.f32Store();
+}
+
+/** Adds the old value at base + off (+ 16 j bytes) to the stack top when `acc`, known when the code is generated. */
+export function addOld(f: FuncBuilder, acc: boolean, base: Local, off: Local, vector: boolean, j = 0): void {
+  if (!acc) return;
+  loadAt(f, base, off, vector, j);
   if (vector) f.f32x4Add(); else f.f32Add();
+}
+
+/** Emits `if (flag) on(true) else on(false)`: one loop per case, so no inner loop tests a run-time flag. */
+export function branchOn(f: FuncBuilder, flag: Local, on: (value: boolean) => void): void {
+  f.get(flag).if();
+  on(true);
+  f.else();
+  on(false);
+  f.end();
 }
 
 /** Pushes i32 word `word` of the descriptor at `desc`. */

@@ -2,7 +2,7 @@
 // the sums the statistics need, the normalising affine map and the input gradient, each with an optional
 // ReLU fused in (forward: max(., 0); backward: the gradient masked where the ReLU's output was 0). The
 // per-channel arithmetic between these passes runs in JS (src/train/backend.ts).
-import { addOld, addressAt, floatLoop, forBlocks, forLoop, hsum, loadAt } from './builders';
+import { addOld, addressAt, branchOn, floatLoop, forBlocks, forLoop, hsum, loadAt, storeAt } from './builders';
 import { F32, F64, type FuncBuilder, I32, type Local, type ModuleBuilder, V128 } from './emit';
 
 /**
@@ -14,20 +14,29 @@ import { F32, F64, type FuncBuilder, I32, type Local, type ModuleBuilder, V128 }
  */
 const SUM_CHUNK = 256;
 
-/** One sum of a chunked walk: its float32 partial sums (4 lanes and a scalar tail) and its float64 total. */
+/** Vectors per trip of the batch-norm loops (and accumulators per sum): see floatLoop. */
+const UNROLL = 4;
+
+/** One sum of a chunked walk: its float32 partial sums (UNROLL 4-lane accumulators and a scalar tail) and its float64 total. */
 interface ChunkedSum {
-  readonly lanes: Local;
+  readonly lanes: readonly Local[];
   readonly scalar: Local;
   readonly total: Local;
+}
+
+/** A chunked sum's locals. */
+function chunkedSum(f: FuncBuilder): ChunkedSum {
+  return { lanes: Array.from({ length: UNROLL }, () => f.local(V128)), scalar: f.local(F32), total: f.local(F64) };
 }
 
 /**
  * Emits a walk over a channel's S floats in chunks of SUM_CHUNK that leaves each of `sums` in its float64
  * total: the totals start at 0; before each chunk `begin(startBytes)` sets the chunk's pointers and the
- * partial sums start at 0; `body` runs per element as floatLoop's (`off` from the chunk's start) and adds
- * into the partial sums; after each chunk their lanes and tail are added into the totals.
+ * partial sums start at 0; `body` runs per element as floatLoop's (`off` from the chunk's start; vector j of
+ * a trip adds into accumulator j) and adds into the partial sums; after each chunk their accumulators, lanes
+ * and tail are added into the totals.
  */
-function chunkedSums(f: FuncBuilder, S: Local, sums: readonly ChunkedSum[], begin: (startBytes: Local) => void, body: (off: Local, vector: boolean) => void): void {
+function chunkedSums(f: FuncBuilder, S: Local, sums: readonly ChunkedSum[], begin: (startBytes: Local) => void, body: (off: Local, vector: boolean, j: number) => void): void {
   const start = f.local(I32), stop = f.local(I32), n = f.local(I32), startBytes = f.local(I32);
   for (const s of sums) f.f32Const(0).f64PromoteF32().set(s.total);
   f.i32Const(0);
@@ -35,11 +44,16 @@ function chunkedSums(f: FuncBuilder, S: Local, sums: readonly ChunkedSum[], begi
     f.get(stop).get(start).i32Sub().set(n);
     f.get(start).i32Const(4).i32Mul().set(startBytes);
     begin(startBytes);
-    for (const s of sums) f.v128Const0().set(s.lanes).f32Const(0).set(s.scalar);
-    floatLoop(f, n, body);
     for (const s of sums) {
+      for (const l of s.lanes) f.v128Const0().set(l);
+      f.f32Const(0).set(s.scalar);
+    }
+    floatLoop(f, n, body, UNROLL);
+    for (const s of sums) {
+      const [l0, ...rest] = s.lanes as [Local, ...Local[]];
+      for (const l of rest) f.get(l0).get(l).f32x4Add().set(l0);
       f.get(s.total);
-      hsum(f, s.lanes);
+      hsum(f, l0);
       f.get(s.scalar).f32Add().f64PromoteF32().f64Add().set(s.total);
     }
   });
@@ -53,7 +67,7 @@ function chunkedSums(f: FuncBuilder, S: Local, sums: readonly ChunkedSum[], begi
  *   bn_stats(x, C, S, shift, out)          out[2c] = sum (x - shift[c]), out[2c+1] = sum (x - shift[c])^2
  *   bn_affine(x, y, C, S, a, b, relu)      y = a[c] * x + b[c], then max(y, 0) with relu
  *   bn_dx(x, dy, dx, C, S, a, cx, b, acc, mask)   dx (+)= a[c] * dy + cx[c] * x + b[c]
- * Each sum runs in float32 (a 4-lane accumulator, then its lanes) over chunks of SUM_CHUNK, added up in float64.
+ * Each sum runs in float32 (UNROLL 4-lane accumulators, then their lanes) over chunks of SUM_CHUNK, added up in float64.
  */
 export function emitTrainingBatchNorm(m: ModuleBuilder): void {
   const channelLoop = (f: FuncBuilder, C: Local, S: Local, body: (c: Local, bytes: Local) => void): void => {
@@ -63,11 +77,11 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
     forLoop(f, c, C, 1, () => body(c, bytes));
   };
   const at = (f: FuncBuilder, base: Local, c: Local, stride = 4): void => { f.get(base).get(c).i32Const(stride).i32Mul().i32Add(); };
-  /** Pushes dy at base + off, masked by the ReLU output at mask + off when `masked`. */
-  const loadDy = (f: FuncBuilder, dyc: Local, mc: Local, off: Local, v: boolean, masked: boolean): void => {
-    loadAt(f, dyc, off, v);
+  /** Pushes dy at base + off (vector j of a trip), masked by the ReLU output at mask + off when `masked`. */
+  const loadDy = (f: FuncBuilder, dyc: Local, mc: Local, off: Local, v: boolean, masked: boolean, j: number): void => {
+    loadAt(f, dyc, off, v, j);
     if (!masked) return;
-    if (v) { loadAt(f, mc, off, true); f.v128Const0().f32x4Gt().v128And(); return; }
+    if (v) { loadAt(f, mc, off, true, j); f.v128Const0().f32x4Gt().v128And(); return; }
     f.f32Const(0);
     loadAt(f, mc, off, false);
     f.f32Const(0).f32Gt().select();
@@ -76,36 +90,32 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
     const { f, index } = m.func('bn_sums', [I32, I32, I32, I32, I32, I32, I32]);
     const [x, dy, C, S, mean, out, mask] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local];
     const xc = f.local(I32), dyc = f.local(I32), mc = f.local(I32), xk = f.local(I32), dyk = f.local(I32), mk = f.local(I32);
-    const mv = f.local(V128), ms = f.local(F32), s0 = f.local(V128), s1 = f.local(V128), sx = f.local(F32), sy = f.local(F32);
-    const g = f.local(V128), gs = f.local(F32), tx = f.local(F64), ty = f.local(F64);
+    const mv = f.local(V128), ms = f.local(F32), g = f.local(V128), gs = f.local(F32);
+    const sdy = chunkedSum(f), sdyx = chunkedSum(f);
     channelLoop(f, C, S, (c, bytes) => {
       f.get(x).get(c).get(bytes).i32Mul().i32Add().set(xc);
       f.get(dy).get(c).get(bytes).i32Mul().i32Add().set(dyc);
       f.get(mask).get(c).get(bytes).i32Mul().i32Add().set(mc);
       at(f, mean, c); f.f32Load().tee(ms).f32x4Splat().set(mv);
-      const sums = [{ lanes: s0, scalar: sx, total: tx }, { lanes: s1, scalar: sy, total: ty }];
-      const chunk = (masked: boolean): void => chunkedSums(f, S, sums, (start) => {
+      const chunk = (masked: boolean): void => chunkedSums(f, S, [sdy, sdyx], (start) => {
         f.get(xc).get(start).i32Add().set(xk);
         f.get(dyc).get(start).i32Add().set(dyk);
         f.get(mc).get(start).i32Add().set(mk);
-      }, (off, v) => {
+      }, (off, v, j) => {
         if (v) {
-          loadDy(f, dyk, mk, off, true, masked); f.set(g);
-          loadAt(f, xk, off, true); f.get(mv).f32x4Sub().get(g).f32x4Mul().get(s1).f32x4Add().set(s1);
+          const s0 = sdy.lanes[j]!, s1 = sdyx.lanes[j]!;
+          loadDy(f, dyk, mk, off, true, masked, j); f.set(g);
+          loadAt(f, xk, off, true, j); f.get(mv).f32x4Sub().get(g).f32x4Mul().get(s1).f32x4Add().set(s1);
           f.get(g).get(s0).f32x4Add().set(s0);
         } else {
-          loadDy(f, dyk, mk, off, false, masked); f.set(gs);
-          loadAt(f, xk, off, false); f.get(ms).f32Sub().get(gs).f32Mul().get(sy).f32Add().set(sy);
-          f.get(gs).get(sx).f32Add().set(sx);
+          loadDy(f, dyk, mk, off, false, masked, 0); f.set(gs);
+          loadAt(f, xk, off, false); f.get(ms).f32Sub().get(gs).f32Mul().get(sdyx.scalar).f32Add().set(sdyx.scalar);
+          f.get(gs).get(sdy.scalar).f32Add().set(sdy.scalar);
         }
       });
-      f.get(mask).if();
-      chunk(true);
-      f.else();
-      chunk(false);
-      f.end();
-      at(f, out, c, 8); f.get(tx).f32DemoteF64().f32Store(0);
-      at(f, out, c, 8); f.get(ty).f32DemoteF64().f32Store(4);
+      branchOn(f, mask, chunk);
+      at(f, out, c, 8); f.get(sdy.total).f32DemoteF64().f32Store(0);
+      at(f, out, c, 8); f.get(sdyx.total).f32DemoteF64().f32Store(4);
     });
     m.export('bn_sums', index);
   }
@@ -114,24 +124,25 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
     // channel's values, keeps the cancellation in var = E[d^2] - E[d]^2 small).
     const { f, index } = m.func('bn_stats', [I32, I32, I32, I32, I32]);
     const [x, C, S, shift, out] = f.params as Local[] as [Local, Local, Local, Local, Local];
-    const xc = f.local(I32), xk = f.local(I32), mv = f.local(V128), ms = f.local(F32), s0 = f.local(V128), s1 = f.local(V128);
-    const sx = f.local(F32), sq = f.local(F32), d = f.local(V128), ds = f.local(F32), tx = f.local(F64), tq = f.local(F64);
+    const xc = f.local(I32), xk = f.local(I32), mv = f.local(V128), ms = f.local(F32), d = f.local(V128), ds = f.local(F32);
+    const sx = chunkedSum(f), sq = chunkedSum(f);
     channelLoop(f, C, S, (c, bytes) => {
       f.get(x).get(c).get(bytes).i32Mul().i32Add().set(xc);
       at(f, shift, c); f.f32Load().tee(ms).f32x4Splat().set(mv);
-      chunkedSums(f, S, [{ lanes: s0, scalar: sx, total: tx }, { lanes: s1, scalar: sq, total: tq }], (start) => {
+      chunkedSums(f, S, [sx, sq], (start) => {
         f.get(xc).get(start).i32Add().set(xk);
-      }, (off, v) => {
+      }, (off, v, j) => {
         if (v) {
-          loadAt(f, xk, off, true); f.get(mv).f32x4Sub().tee(d).get(s0).f32x4Add().set(s0);
+          const s0 = sx.lanes[j]!, s1 = sq.lanes[j]!;
+          loadAt(f, xk, off, true, j); f.get(mv).f32x4Sub().tee(d).get(s0).f32x4Add().set(s0);
           f.get(d).get(d).f32x4Mul().get(s1).f32x4Add().set(s1);
         } else {
-          loadAt(f, xk, off, false); f.get(ms).f32Sub().tee(ds).get(sx).f32Add().set(sx);
-          f.get(ds).get(ds).f32Mul().get(sq).f32Add().set(sq);
+          loadAt(f, xk, off, false); f.get(ms).f32Sub().tee(ds).get(sx.scalar).f32Add().set(sx.scalar);
+          f.get(ds).get(ds).f32Mul().get(sq.scalar).f32Add().set(sq.scalar);
         }
       });
-      at(f, out, c, 8); f.get(tx).f32DemoteF64().f32Store(0);
-      at(f, out, c, 8); f.get(tq).f32DemoteF64().f32Store(4);
+      at(f, out, c, 8); f.get(sx.total).f32DemoteF64().f32Store(0);
+      at(f, out, c, 8); f.get(sq.total).f32DemoteF64().f32Store(4);
     });
     m.export('bn_stats', index);
   }
@@ -144,17 +155,13 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
       f.get(y).get(c).get(bytes).i32Mul().i32Add().set(yc);
       at(f, a, c); f.f32Load().tee(as).f32x4Splat().set(av);
       at(f, b, c); f.f32Load().tee(bs).f32x4Splat().set(bv);
-      const loop = (withRelu: boolean): void => floatLoop(f, S, (off, v) => {
+      branchOn(f, relu, (withRelu) => floatLoop(f, S, (off, v, j) => {
         addressAt(f, yc, off);
-        loadAt(f, xc, off, v);
-        if (v) { f.get(av).f32x4Mul().get(bv).f32x4Add(); if (withRelu) f.v128Const0().f32x4Pmax(); f.v128Store(); }
-        else { f.get(as).f32Mul().get(bs).f32Add(); if (withRelu) f.f32Const(0).f32Max(); f.f32Store(); }
-      });
-      f.get(relu).if();
-      loop(true);
-      f.else();
-      loop(false);
-      f.end();
+        loadAt(f, xc, off, v, j);
+        if (v) { f.get(av).f32x4Mul().get(bv).f32x4Add(); if (withRelu) f.v128Const0().f32x4Pmax(); }
+        else { f.get(as).f32Mul().get(bs).f32Add(); if (withRelu) f.f32Const(0).f32Max(); }
+        storeAt(f, v, j);
+      }, UNROLL));
     });
     m.export('bn_affine', index);
   }
@@ -171,25 +178,18 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
       at(f, a, c); f.f32Load().tee(as).f32x4Splat().set(av);
       at(f, cx, c); f.f32Load().tee(cs).f32x4Splat().set(cv);
       at(f, b, c); f.f32Load().tee(bs).f32x4Splat().set(bv);
-      const loop = (masked: boolean): void => floatLoop(f, S, (off, v) => {
+      branchOn(f, mask, (masked) => branchOn(f, acc, (accumulate) => floatLoop(f, S, (off, v, j) => {
         addressAt(f, dxc, off);
         if (v) {
-          loadDy(f, dyc, mc, off, true, masked); f.get(av).f32x4Mul();
-          loadAt(f, xc, off, true); f.get(cv).f32x4Mul().f32x4Add().get(bv).f32x4Add();
-          addOld(f, acc, dxc, off, true);
-          f.v128Store();
+          loadDy(f, dyc, mc, off, true, masked, j); f.get(av).f32x4Mul();
+          loadAt(f, xc, off, true, j); f.get(cv).f32x4Mul().f32x4Add().get(bv).f32x4Add();
         } else {
-          loadDy(f, dyc, mc, off, false, masked); f.get(as).f32Mul();
+          loadDy(f, dyc, mc, off, false, masked, 0); f.get(as).f32Mul();
           loadAt(f, xc, off, false); f.get(cs).f32Mul().f32Add().get(bs).f32Add();
-          addOld(f, acc, dxc, off, false);
-          f.f32Store();
         }
-      });
-      f.get(mask).if();
-      loop(true);
-      f.else();
-      loop(false);
-      f.end();
+        addOld(f, accumulate, dxc, off, v, j);
+        storeAt(f, v, j);
+      }, UNROLL)));
     });
     m.export('bn_dx', index);
   }

@@ -1,9 +1,9 @@
 // Elementwise kernels. Inference (descriptor kernels over NHWC buffers, 4 floats at a time, shared among
 // threads): f32-vadd with an optional ReLU and f32-vrelu. Training (direct exports over n floats, vector
 // then scalar steps): relu, its backward, add, and the gradient pass-through.
-import { addOld, addressAt, floatLoop, forLoop, loadAt, loadField } from './builders';
+import { addOld, addressAt, branchOn, floatLoop, forLoop, loadAt, loadField, storeAt } from './builders';
 import { ElementwiseDesc } from './descriptors';
-import { I32, type Local, type ModuleBuilder, V128 } from './emit';
+import { type FuncBuilder, I32, type Local, type ModuleBuilder, V128 } from './emit';
 import { forEachChunk } from './parallel';
 
 /** f32-vadd: out = relu?(a + b) over whole buffers, 4 floats at a time. */
@@ -50,77 +50,64 @@ export function emitTrainingElementwise(m: ModuleBuilder): void {
   {
     const { f, index } = m.func('relu', [I32, I32, I32]);
     const [x, y, n] = f.params as Local[] as [Local, Local, Local];
-    const zero = f.local(V128);
-    f.v128Const0().set(zero);
-    floatLoop(f, n, (off, v) => {
+    floatLoop(f, n, (off, v, j) => {
       addressAt(f, y, off);
-      loadAt(f, x, off, v);
-      if (v) f.get(zero).f32x4Pmax().v128Store();
-      else f.f32Const(0).f32Max().f32Store();
-    });
+      loadAt(f, x, off, v, j);
+      if (v) f.v128Const0().f32x4Pmax(); else f.f32Const(0).f32Max();
+      storeAt(f, v, j);
+    }, UNROLL);
     m.export('relu', index);
   }
   {
     const { f, index } = m.func('relu_bwd', [I32, I32, I32, I32, I32]);
     const [y, dy, dx, n, acc] = f.params as Local[] as [Local, Local, Local, Local, Local];
-    const zero = f.local(V128);
-    f.v128Const0().set(zero);
-    floatLoop(f, n, (off, v) => {
+    branchOn(f, acc, (accumulate) => floatLoop(f, n, (off, v, j) => {
       addressAt(f, dx, off);
-      if (v) {
-        loadAt(f, dy, off, true);
-        loadAt(f, y, off, true);
-        f.get(zero);
-        f.f32x4Gt();
-        f.v128And();
-        addOld(f, acc, dx, off, true);
-        f.v128Store();
-      } else {
-        loadAt(f, dy, off, false);
-        f.f32Const(0);
-        loadAt(f, y, off, false);
-        f.f32Const(0);
-        f.f32Gt();
-        f.select();
-        addOld(f, acc, dx, off, false);
-        f.f32Store();
-      }
-    });
+      maskedDy(f, dy, y, off, v, j);
+      addOld(f, accumulate, dx, off, v, j);
+      storeAt(f, v, j);
+    }, UNROLL));
     m.export('relu_bwd', index);
   }
   {
     const { f, index } = m.func('add', [I32, I32, I32, I32, I32]);
     const [a, b, y, n, relu] = f.params as Local[] as [Local, Local, Local, Local, Local];
-    const loop = (withRelu: boolean): void => floatLoop(f, n, (off, v) => {
+    branchOn(f, relu, (withRelu) => floatLoop(f, n, (off, v, j) => {
       addressAt(f, y, off);
-      loadAt(f, a, off, v);
-      loadAt(f, b, off, v);
-      if (v) { f.f32x4Add(); if (withRelu) f.v128Const0().f32x4Pmax(); f.v128Store(); }
-      else { f.f32Add(); if (withRelu) f.f32Const(0).f32Max(); f.f32Store(); }
-    });
-    f.get(relu).if();
-    loop(true);
-    f.else();
-    loop(false);
-    f.end();
+      loadAt(f, a, off, v, j);
+      loadAt(f, b, off, v, j);
+      if (v) { f.f32x4Add(); if (withRelu) f.v128Const0().f32x4Pmax(); }
+      else { f.f32Add(); if (withRelu) f.f32Const(0).f32Max(); }
+      storeAt(f, v, j);
+    }, UNROLL));
     m.export('add', index);
   }
   {
     const { f, index } = m.func('pass', [I32, I32, I32, I32, I32]);
     const [dy, dx, n, acc, mask] = f.params as Local[] as [Local, Local, Local, Local, Local];
-    const loop = (masked: boolean): void => floatLoop(f, n, (off, v) => {
+    branchOn(f, mask, (masked) => branchOn(f, acc, (accumulate) => floatLoop(f, n, (off, v, j) => {
       addressAt(f, dx, off);
-      loadAt(f, dy, off, v);
-      if (masked && v) { loadAt(f, mask, off, true); f.v128Const0().f32x4Gt().v128And(); }
-      if (masked && !v) { f.f32Const(0); loadAt(f, mask, off, false); f.f32Const(0).f32Gt().select(); }
-      addOld(f, acc, dx, off, v);
-      if (v) f.v128Store(); else f.f32Store();
-    });
-    f.get(mask).if();
-    loop(true);
-    f.else();
-    loop(false);
-    f.end();
+      if (masked) maskedDy(f, dy, mask, off, v, j); else loadAt(f, dy, off, v, j);
+      addOld(f, accumulate, dx, off, v, j);
+      storeAt(f, v, j);
+    }, UNROLL)));
     m.export('pass', index);
   }
+}
+
+/** Vectors per trip of the training loops (see floatLoop). */
+const UNROLL = 4;
+
+/** Pushes dy at base + off where the ReLU output at y + off is > 0, else 0 (vector j of a trip). */
+function maskedDy(f: FuncBuilder, dy: Local, y: Local, off: Local, vector: boolean, j: number): void {
+  if (vector) {
+    loadAt(f, dy, off, true, j);
+    loadAt(f, y, off, true, j);
+    f.v128Const0().f32x4Gt().v128And();
+    return;
+  }
+  loadAt(f, dy, off, false);
+  f.f32Const(0);
+  loadAt(f, y, off, false);
+  f.f32Const(0).f32Gt().select();
 }
