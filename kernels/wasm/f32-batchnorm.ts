@@ -65,7 +65,8 @@ function chunkedSums(f: FuncBuilder, S: Local, sums: readonly ChunkedSum[], begi
  * address of a fused ReLU's output (same layout as x): dy then counts only where mask > 0.
  *   bn_sums(x, dy, C, S, mean, out, mask)  out[2c] = sum dy, out[2c+1] = sum dy * (x - mean[c])
  *   bn_stats(x, C, S, shift, out)          out[2c] = sum (x - shift[c]), out[2c+1] = sum (x - shift[c])^2
- *   bn_affine(x, y, C, S, a, b, relu)      y = a[c] * x + b[c], then max(y, 0) with relu
+ *   bn_affine(x, y, C, S, a, b, relu, res) y = a[c] * x + b[c] (+ res, when res is an address: a residual add
+ *                                          fused in), then max(y, 0) with relu
  *   bn_dx(x, dy, dx, C, S, a, cx, b, acc, mask)   dx (+)= a[c] * dy + cx[c] * x + b[c]
  * Each sum runs in float32 (UNROLL 4-lane accumulators, then their lanes) over chunks of SUM_CHUNK, added up in float64.
  */
@@ -147,21 +148,23 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
     m.export('bn_stats', index);
   }
   {
-    const { f, index } = m.func('bn_affine', [I32, I32, I32, I32, I32, I32, I32]);
-    const [x, y, C, S, a, b, relu] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local];
-    const xc = f.local(I32), yc = f.local(I32), av = f.local(V128), bv = f.local(V128), as = f.local(F32), bs = f.local(F32);
+    const { f, index } = m.func('bn_affine', [I32, I32, I32, I32, I32, I32, I32, I32]);
+    const [x, y, C, S, a, b, relu, res] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local];
+    const xc = f.local(I32), yc = f.local(I32), rc = f.local(I32), av = f.local(V128), bv = f.local(V128), as = f.local(F32), bs = f.local(F32);
     channelLoop(f, C, S, (c, bytes) => {
       f.get(x).get(c).get(bytes).i32Mul().i32Add().set(xc);
       f.get(y).get(c).get(bytes).i32Mul().i32Add().set(yc);
+      f.get(res).get(c).get(bytes).i32Mul().i32Add().set(rc);
       at(f, a, c); f.f32Load().tee(as).f32x4Splat().set(av);
       at(f, b, c); f.f32Load().tee(bs).f32x4Splat().set(bv);
-      branchOn(f, relu, (withRelu) => floatLoop(f, S, (off, v, j) => {
+      branchOn(f, res, (withRes) => branchOn(f, relu, (withRelu) => floatLoop(f, S, (off, v, j) => {
         addressAt(f, yc, off);
         loadAt(f, xc, off, v, j);
-        if (v) { f.get(av).f32x4Mul().get(bv).f32x4Add(); if (withRelu) f.v128Const0().f32x4Pmax(); }
-        else { f.get(as).f32Mul().get(bs).f32Add(); if (withRelu) f.f32Const(0).f32Max(); }
+        if (v) f.get(av).f32x4Mul().get(bv).f32x4Add(); else f.get(as).f32Mul().get(bs).f32Add();
+        if (withRes) { loadAt(f, rc, off, v, j); if (v) f.f32x4Add(); else f.f32Add(); }
+        if (withRelu) { if (v) f.v128Const0().f32x4Pmax(); else f.f32Const(0).f32Max(); }
         storeAt(f, v, j);
-      }, UNROLL));
+      }, UNROLL)));
     });
     m.export('bn_affine', index);
   }

@@ -194,7 +194,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     reluBackward(y, dy, n, dx, acc) { reluBwd(addr(y), addr(dy), addr(dx), n, acc ? 1 : 0); },
     add(a, b, n, y, relu = false) { add(addr(a), addr(b), addr(y), n, relu ? 1 : 0); },
     pass(dy, n, dx, acc, reluOut = null) { pass(addr(dy), addr(dx), n, acc ? 1 : 0, reluOut ? addr(reluOut) : 0); },
-    bnForwardTrain(x, C, S, gamma, beta, eps, y, saved, running, relu = false) {
+    bnForwardTrain(x, C, S, gamma, beta, eps, y, saved, running, relu = false, residual = null) {
       if (S < 2) throw new Error(`batch norm: training needs more than one value per channel, got ${S} (C=${C})`);
       const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
       // One pass: sums of x - shift and their squares, shifted by each channel's first value.
@@ -215,15 +215,15 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
           running.variance[c] = m * running.variance[c]! + (1 - m) * variance * (S / (S - 1));
         }
       }
-      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0);
+      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0, residual ? addr(residual) : 0);
     },
-    bnForwardEval(x, C, S, gamma, beta, mean, variance, eps, y, relu = false) {
+    bnForwardEval(x, C, S, gamma, beta, mean, variance, eps, y, relu = false, residual = null) {
       const [, , a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
       for (let c = 0; c < C; c++) {
         a[c] = gamma[c]! / Math.sqrt(variance[c]! + eps);
         b[c] = beta[c]! - mean[c]! * a[c]!;
       }
-      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0);
+      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0, residual ? addr(residual) : 0);
     },
     bnBackward(x, dy, C, S, gamma, saved: BnSaved, dGamma, dBeta, dx, acc, reluOut = null) {
       const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];

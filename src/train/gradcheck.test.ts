@@ -185,6 +185,18 @@ describe('gradient checks (float64, central differences)', () => {
     }
   });
 
+  it('a residual add and the ReLU after it run inside the batch norm that ends the branch (option A and B, downsampling blocks too)', () => {
+    const base: ModelSpec = { family: 'cifar', block: 'basic', stages: [2, 2], widths: [2, 4], shortcut: 'A', residual: true, inputChannels: 1, inputSize: 6, classes: 3 };
+    for (const spec of [base, { ...base, shortcut: 'B' as const }]) {
+      const phases = new Set<string>();
+      const net = new TrainNet(buildModel(spec, { name: 'tiny', seed: 3 }), { backend: jsBackend(64), maxBatch: 2, profile: (phase) => phases.add(phase) });
+      net.forward(new Float32Array(2 * net.inputSize).fill(0.5), 2, true);
+      net.lossAndBackward([0, 1]);
+      assert.ok(phases.has('bn forward') && phases.has('bn backward'), [...phases].join(', '));
+      assert.deepEqual([...phases].filter((p) => /^(add|relu) /.test(p)), [], `shortcut ${spec.shortcut}`);
+    }
+  });
+
   it('the check itself catches a wrong gradient', () => {
     const g = new G(7);
     g.head(g.conv('input', 2, 3, 3, 1, 1), 3, 3);

@@ -44,7 +44,8 @@ interface Value {
 
 type Op =
   | { kind: 'conv'; name: string; x: Value; y: Value; weight: Param; bias: Param | null; k: number; stride: number; pad: number }
-  | { kind: 'bn'; name: string; x: Value; y: Value; gamma: Param; beta: Param; mean: StateTensor; variance: StateTensor; eps: number; momentum: number; saved: BnSaved; relu: boolean }
+  /** With `residual`, a residual add after the batch norm fused in: y = bn(x) + residual (then max(., 0) with relu). */
+  | { kind: 'bn'; name: string; x: Value; y: Value; gamma: Param; beta: Param; mean: StateTensor; variance: StateTensor; eps: number; momentum: number; saved: BnSaved; relu: boolean; residual: Value | null }
   | { kind: 'relu'; name: string; x: Value; y: Value }
   | { kind: 'add'; name: string; a: Value; b: Value; y: Value; relu: boolean }
   | { kind: 'subsample'; name: string; x: Value; y: Value; stride: number }
@@ -156,6 +157,8 @@ export class TrainNet {
   private batch = 0;
   private training = false;
   private readonly wino: WinogradPlan;
+  /** The first operand of every residual add (fused into a batch norm or not): see zeroResidualBranchGammas. */
+  private readonly residualFirstOperands: Value[] = [];
   /** How many nodes read each value (a ReLU is fused into the batch norm or add before it if it is the only reader). */
   private readonly readers = new Map<string, number>();
   private readonly profile: ((phase: string, ms: number, layer: string) => void) | null;
@@ -213,6 +216,23 @@ export class TrainNet {
     const v = name === undefined ? undefined : this.values.get(name);
     if (!v) fail(node, `input ${i} '${name ?? ''}' is not an activation computed before this node`);
     return v;
+  }
+
+  /**
+   * Fuses the add v + other into the batch norm that computed v when the add is v's only reader: that batch
+   * norm then writes bn(x) + other, and its backward passes the gradient on to `other` (the sum itself is
+   * never stored: one pass over memory less each way, and one buffer less). The batch norm moves to the
+   * add's place in the op list, after whatever computes `other` (option A's subsample and pad come between
+   * them in the zoo's graphs); nothing in between reads v.
+   */
+  private fuseAddIntoBn(v: Value, other: Value, name: string): Extract<Op, { kind: 'bn' }> | null {
+    const i = this.ops.findIndex((o) => o.kind === 'bn' && o.y === v);
+    const op = this.ops[i];
+    if (op?.kind !== 'bn' || op.relu || op.residual || other === v || this.readers.get(name) !== 1) return null;
+    this.ops.splice(i, 1);
+    this.ops.push(op);
+    op.residual = other;
+    return op;
   }
 
   private floatInit(node: GraphNode, i: number, dims: readonly number[]): { name: string; data: Float32Array } {
@@ -279,7 +299,7 @@ export class TrainNet {
         const variance = this.state(node, 4, [C], resetBn ? 1 : undefined);
         const saved: BnSaved = { mean: new Float64Array(C), invStd: new Float64Array(C) };
         return {
-          kind: 'bn', name: node.name, x, y: this.newValue(out, C, x.h, x.w), gamma, beta, mean, variance, saved, relu: false,
+          kind: 'bn', name: node.name, x, y: this.newValue(out, C, x.h, x.w), gamma, beta, mean, variance, saved, relu: false, residual: null,
           eps: attrFloat(node, 'epsilon', 1e-5), momentum: attrFloat(node, 'momentum', 0.9),
         };
       }
@@ -288,7 +308,7 @@ export class TrainNet {
         // Fused into the batch norm or add that computed x when this ReLU is x's only reader: that op writes
         // max(., 0) in place and its backward masks the gradient (one pass over memory less each way).
         const prev = this.ops[this.ops.length - 1];
-        if (prev && (prev.kind === 'bn' || prev.kind === 'add') && prev.y === x && !prev.relu && this.readers.get(x.name) === 1) {
+        if (prev && (prev.kind === 'bn' || prev.kind === 'add') && prev.y === x && !prev.relu && this.readers.get(node.inputs[0]!) === 1) {
           prev.relu = true;
           if (this.values.has(out)) fail(node, `value '${out}' is produced twice`);
           this.values.set(out, x);
@@ -300,6 +320,13 @@ export class TrainNet {
         const a = this.valueOf(node, 0);
         const b = this.valueOf(node, 1);
         if (a.c !== b.c || a.h !== b.h || a.w !== b.w) fail(node, `inputs have shapes [${a.c},${a.h},${a.w}] and [${b.c},${b.h},${b.w}]; training needs equal shapes`);
+        this.residualFirstOperands.push(a);
+        const fused = this.fuseAddIntoBn(a, b, node.inputs[0]!) ?? this.fuseAddIntoBn(b, a, node.inputs[1]!);
+        if (fused) {
+          if (this.values.has(out)) fail(node, `value '${out}' is produced twice`);
+          this.values.set(out, fused.y);
+          return null;
+        }
         return { kind: 'add', name: node.name, a, b, y: this.newValue(out, a.c, a.h, a.w), relu: false };
       }
       case 'Slice': {
@@ -443,9 +470,9 @@ export class TrainNet {
         const S = n * op.x.h * op.x.w;
         if (training) {
           this.backend.bnForwardTrain(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.eps, op.y.data, op.saved,
-            { mean: op.mean.data, variance: op.variance.data, momentum: op.momentum }, op.relu);
+            { mean: op.mean.data, variance: op.variance.data, momentum: op.momentum }, op.relu, op.residual?.data ?? null);
         } else {
-          this.backend.bnForwardEval(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.mean.data, op.variance.data, op.eps, op.y.data, op.relu);
+          this.backend.bnForwardEval(op.x.data, op.x.c, S, op.gamma.data, op.beta.data, op.mean.data, op.variance.data, op.eps, op.y.data, op.relu, op.residual?.data ?? null);
         }
         return;
       }
@@ -491,6 +518,8 @@ export class TrainNet {
     switch (op.kind) {
       case 'conv': return this.convBackward(op, n, dy);
       case 'bn': {
+        const r = op.residual && this.target(op.residual);
+        if (r) this.backend.pass(dy, size(op.y, n), r.dx, r.acc, op.relu ? op.y.data : null);
         const t = this.target(op.x)!;
         this.backend.bnBackward(op.x.data, dy, op.x.c, n * op.x.h * op.x.w, op.gamma.data, op.saved, op.gamma.grad, op.beta.grad, t.dx, t.acc, op.relu ? op.y.data : null);
         return;
@@ -645,9 +674,8 @@ export class TrainNet {
    */
   zeroResidualBranchGammas(): string[] {
     const changed: string[] = [];
-    for (const op of this.ops) {
-      if (op.kind !== 'add') continue;
-      const bn = this.ops.find((o) => o.kind === 'bn' && o.y === op.a);
+    for (const a of this.residualFirstOperands) {
+      const bn = this.ops.find((o) => o.kind === 'bn' && o.y === a);
       if (bn?.kind !== 'bn') continue;
       bn.gamma.data.fill(0);
       changed.push(bn.name);

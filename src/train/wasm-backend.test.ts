@@ -206,17 +206,18 @@ describe('wasm training kernels match the reference', () => {
     }
   });
 
-  it('batch norm: training forward (with running averages), inference forward, backward, each with and without a fused ReLU', () => {
-    for (const [C, S] of [[3, 2], [5, 37], [16, 1568], [2, 4001]] as const) for (const relu of [false, true]) {
+  it('batch norm: training forward (with running averages), inference forward, backward, each with and without a fused residual add and ReLU', () => {
+    for (const [C, S] of [[3, 2], [5, 37], [16, 1568], [2, 4001]] as const) for (const relu of [false, true]) for (const withResidual of [false, true]) {
+      const residual = withResidual ? filled(wb, C * S, 1.5, -0.2) : null;
       const x = filled(wb, C * S, 2, 0.5), gamma = filled(wb, C, 0.2, 1), beta = filled(wb, C, 0.3);
       const mean = filled(wb, C, 0.1), variance = filled(wb, C, 0.1, 1);
       const rMean = f64(mean), rVar = f64(variance);
       const y = wb.alloc(C * S), want = new Float64Array(C * S);
       const saved = { mean: new Float64Array(C), invStd: new Float64Array(C) };
       const savedRef = { mean: new Float64Array(C), invStd: new Float64Array(C) };
-      wb.bnForwardTrain(x, C, S, gamma, beta, 1e-5, y, saved, { mean, variance, momentum: 0.9 }, relu);
-      ref.bnForwardTrain(f64(x), C, S, f64(gamma), f64(beta), 1e-5, want, savedRef, { mean: rMean, variance: rVar, momentum: 0.9 }, relu);
-      assertClose(y, want, 1e-5, `bn train forward C=${C} S=${S} relu=${relu}`);
+      wb.bnForwardTrain(x, C, S, gamma, beta, 1e-5, y, saved, { mean, variance, momentum: 0.9 }, relu, residual);
+      ref.bnForwardTrain(f64(x), C, S, f64(gamma), f64(beta), 1e-5, want, savedRef, { mean: rMean, variance: rVar, momentum: 0.9 }, relu, residual && f64(residual));
+      assertClose(y, want, 1e-5, `bn train forward C=${C} S=${S} relu=${relu} residual=${withResidual}`);
       assertClose(mean, rMean, 1e-5, 'running mean');
       assertClose(variance, rVar, 1e-5, 'running variance');
       for (const acc of [false, true]) {
@@ -230,9 +231,9 @@ describe('wasm training kernels match the reference', () => {
         assertClose(dB, wantDB, 1e-4, 'dbeta');
       }
       const yEval = wb.alloc(C * S), wantEval = new Float64Array(C * S);
-      wb.bnForwardEval(x, C, S, gamma, beta, mean, variance, 1e-5, yEval, relu);
-      ref.bnForwardEval(f64(x), C, S, f64(gamma), f64(beta), f64(mean), f64(variance), 1e-5, wantEval, relu);
-      assertClose(yEval, wantEval, 1e-5, `bn eval C=${C} S=${S}`);
+      wb.bnForwardEval(x, C, S, gamma, beta, mean, variance, 1e-5, yEval, relu, residual);
+      ref.bnForwardEval(f64(x), C, S, f64(gamma), f64(beta), f64(mean), f64(variance), 1e-5, wantEval, relu, residual && f64(residual));
+      assertClose(yEval, wantEval, 1e-5, `bn eval C=${C} S=${S} relu=${relu} residual=${withResidual}`);
     }
   });
 

@@ -11,12 +11,14 @@ export interface BnSaved {
 /**
  * Training-mode forward: normalise with the batch's statistics (biased variance), then update the running
  * averages as ONNX and PyTorch do: running = momentum * running + (1 - momentum) * batch, with the unbiased
- * variance. `momentum` is ONNX's (0.9 = PyTorch's 0.1). With `relu`, y = max(batch norm, 0) (a ReLU fused
- * into the batch norm: see bnBackward's reluOut).
+ * variance. `momentum` is ONNX's (0.9 = PyTorch's 0.1). With `residual`, y = batch norm + residual (the
+ * residual add after the batch norm that ends a branch, fused); with `relu`, y = max(that, 0) (a ReLU fused
+ * in as well: see bnBackward's reluOut).
  */
 export function bnForwardTrain(
   x: FloatArray, C: number, S: number, gamma: FloatArray, beta: FloatArray, eps: number, y: FloatArray,
   saved: BnSaved, running: { mean: FloatArray; variance: FloatArray; momentum: number } | null, relu = false,
+  residual: FloatArray | null = null,
 ): void {
   if (S < 2) throw new Error(`batch norm: training needs more than one value per channel, got ${S} (C=${C})`);
   for (let c = 0; c < C; c++) {
@@ -34,8 +36,7 @@ export function bnForwardTrain(
     saved.mean[c] = mean;
     saved.invStd[c] = invStd;
     const scale = gamma[c]! * invStd;
-    const shift = beta[c]! - mean * scale;
-    for (let i = 0; i < S; i++) y[o + i] = relu ? Math.max(0, x[o + i]! * scale + shift) : x[o + i]! * scale + shift;
+    affine(x, o, S, scale, beta[c]! - mean * scale, residual, relu, y);
     if (running) {
       const m = running.momentum;
       running.mean[c] = m * running.mean[c]! + (1 - m) * mean;
@@ -44,16 +45,22 @@ export function bnForwardTrain(
   }
 }
 
-/** Inference-mode forward with the running statistics (and the fused ReLU with `relu`). */
+/** Inference-mode forward with the running statistics (and the fused residual add and ReLU as above). */
 export function bnForwardEval(
   x: FloatArray, C: number, S: number, gamma: FloatArray, beta: FloatArray, mean: FloatArray, variance: FloatArray,
-  eps: number, y: FloatArray, relu = false,
+  eps: number, y: FloatArray, relu = false, residual: FloatArray | null = null,
 ): void {
   for (let c = 0; c < C; c++) {
     const scale = gamma[c]! / Math.sqrt(variance[c]! + eps);
-    const shift = beta[c]! - mean[c]! * scale;
-    const o = c * S;
-    for (let i = 0; i < S; i++) y[o + i] = relu ? Math.max(0, x[o + i]! * scale + shift) : x[o + i]! * scale + shift;
+    affine(x, c * S, S, scale, beta[c]! - mean[c]! * scale, residual, relu, y);
+  }
+}
+
+/** y = scale x + shift (+ residual), max(., 0) with relu, over the S values of one channel from offset o. */
+function affine(x: FloatArray, o: number, S: number, scale: number, shift: number, residual: FloatArray | null, relu: boolean, y: FloatArray): void {
+  for (let i = o; i < o + S; i++) {
+    const v = residual ? x[i]! * scale + shift + residual[i]! : x[i]! * scale + shift;
+    y[i] = relu ? Math.max(0, v) : v;
   }
 }
 
