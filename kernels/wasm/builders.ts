@@ -1,6 +1,6 @@
 // Code-generation helpers over FuncBuilder that several kernel families share: counted loops, the
 // vector-then-scalar float loop, a horizontal sum, loads and stores at base + offset, descriptor fields.
-import { F32, type FuncBuilder, I32, type Local, V128 } from './emit';
+import { type FuncBuilder, I32, type Local } from './emit';
 
 /** Emits `for (i = <stack top>; i < end; i += step) body()`. */
 export function forLoop(f: FuncBuilder, i: Local, end: Local, step: number, body: () => void): void {
