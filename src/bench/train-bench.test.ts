@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { benchMain } from './main';
-import { formatTrainBenchTable, parseTrainBenchArgs, profileTrainStep, runTrainBench } from './train-bench';
+import { formatStepSplit, formatTrainBenchTable, parseTrainBenchArgs, profileTrainStep, runTrainBench } from './train-bench';
 
 test('train bench flags: defaults, lists, shapes, and refusals that name the flag', () => {
   const d = parseTrainBenchArgs(['--train']);
@@ -32,7 +32,14 @@ test('a real run: every cell has timings, and the table one line per cell', asyn
     assert.equal(r.steps, 2);
     assert.ok(r.ms > 0 && r.msMin <= r.ms && r.ms <= r.msMax, `${r.shape} x${r.threads}: ${r.msMin} ${r.ms} ${r.msMax}`);
     assert.ok(Math.abs(r.imagesPerSec - 4000 / r.ms) < 1e-9);
+    // Each step lasts its slowest shard plus the rest: the split's medians sit inside the step's range.
+    assert.ok(r.fastShardMs > 0 && r.fastShardMs <= r.slowShardMs && r.slowShardMs <= r.msMax && r.restMs >= 0, `${r.shape} x${r.threads}: ${JSON.stringify(r)}`);
+    if (r.threads === 1) assert.equal(r.slowShardMs, r.fastShardMs);
   }
+  const split = formatStepSplit(rows).split('\n');
+  assert.equal(split.length, 1 + rows.length);
+  assert.match(split[1]!, /^ {2}resnet20 1x8x8 x1: the one shard [\d.]+ ms, rest [\d.]+ ms$/);
+  assert.match(split[2]!, /^ {2}resnet20 1x8x8 x2: slowest shard [\d.]+ ms, fastest [\d.]+ ms, rest [\d.]+ ms$/);
   assert.deepEqual(rows.map((r) => `${r.shape} x${r.threads}`), ['1x8x8 x1', '1x8x8 x2', '3x8x8 x1', '3x8x8 x2']);
   const lines = formatTrainBenchTable(rows).split('\n');
   assert.equal(lines.length, 6);
@@ -46,7 +53,7 @@ test('the profile names the passes of the convs and adds up to the step', () => 
   for (const phase of ['conv forward (Winograd F4)', 'conv backward data (Winograd F4)', 'conv weight gradient (Winograd F4)', 'conv forward (im2col + GEMM)', 'bn forward', 'bn backward']) {
     assert.ok(names.includes(phase), `${phase} in ${names.join(', ')}`);
   }
-  assert.ok(!names.includes('relu forward'), 'ReLUs are fused into batch norm and add');
+  assert.ok(!names.includes('relu forward') && !names.includes('add forward'), 'ReLUs and residual adds are fused into batch norm');
   assert.ok(p.totalMs > 0);
   // By layer: resnet20's three stages at 12x12 (16 channels), 6x6 (32) and 3x3 (64), then the head, in
   // network order; the option-A shortcut's subsampled 16x6x6 and 32x3x3 before their zero channels.

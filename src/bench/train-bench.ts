@@ -44,6 +44,14 @@ export interface TrainBenchRow {
   readonly macsPerImage: number;
   /** Effective GFLOPS of the step: 3 passes x 2 x forward multiply-adds x images / time. */
   readonly gflops: number;
+  /**
+   * Where a step's time went (medians over the timed steps): the slowest and the fastest shard's forward +
+   * backward in its thread, and the rest of the step beyond the slowest shard (averaging the shards'
+   * gradients, SGD, messages between the threads). With one thread both shard figures are its one shard.
+   */
+  readonly slowShardMs: number;
+  readonly fastShardMs: number;
+  readonly restMs: number;
 }
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -97,6 +105,8 @@ interface Cell {
   readonly images: Float32Array;
   readonly labels: Int32Array;
   readonly times: number[];
+  /** Per timed step: [slowest shard, fastest shard, rest of the step] in ms. */
+  readonly split: [number, number, number][];
 }
 
 const median = (xs: readonly number[]): number => {
@@ -105,14 +115,16 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** One training step as `resnet train` takes it; returns its wall time in ms. */
-async function step(c: Cell, batch: number): Promise<number> {
+/** One training step as `resnet train` takes it; returns its wall time in ms and where it went (see Cell.split). */
+async function step(c: Cell, batch: number): Promise<[number, [number, number, number]]> {
   const t0 = performance.now();
   const r = await c.engine.step(c.theta, c.states, c.images, c.labels, batch);
   if (!Number.isFinite(r.loss)) throw new Error(`bench: ${c.model} ${c.shape} diverged (loss ${r.loss})`);
   sgdStep(c.theta, r.grads, c.velocity, 0.01, PAPER_SGD);
   c.states.set(r.states);
-  return performance.now() - t0;
+  const ms = performance.now() - t0;
+  const slow = Math.max(...r.shardMs);
+  return [ms, [slow, Math.min(...r.shardMs), ms - slow]];
 }
 
 export async function runTrainBench(a: TrainBenchArgs, log: (line: string) => void = () => {}): Promise<TrainBenchRow[]> {
@@ -136,7 +148,7 @@ export async function runTrainBench(a: TrainBenchArgs, log: (line: string) => vo
           const theta = net.getParams();
           cells.push({
             model, shape: `${channels}x${size}x${size}`, threads: t, macs: net.macsPerSample, engine: await createEngine(net, onnx, t),
-            theta, states: net.getStates(), velocity: new Float32Array(theta.length), images, labels, times: [],
+            theta, states: net.getStates(), velocity: new Float32Array(theta.length), images, labels, times: [], split: [],
           });
         }
       }
@@ -147,7 +159,11 @@ export async function runTrainBench(a: TrainBenchArgs, log: (line: string) => vo
     }
     for (let r = 0; r < a.runs; r++) {
       log(`step ${r + 1}/${a.runs}`);
-      for (const c of cells) c.times.push(await step(c, a.batch));
+      for (const c of cells) {
+        const [ms, split] = await step(c, a.batch);
+        c.times.push(ms);
+        c.split.push(split);
+      }
     }
   } finally {
     for (const c of cells) await c.engine.close();
@@ -157,6 +173,7 @@ export async function runTrainBench(a: TrainBenchArgs, log: (line: string) => vo
     return {
       model: c.model, shape: c.shape, threads: c.threads, batch: a.batch, ms, msMin: Math.min(...c.times), msMax: Math.max(...c.times),
       steps: c.times.length, imagesPerSec: (a.batch * 1000) / ms, macsPerImage: c.macs, gflops: (3 * 2 * c.macs * a.batch) / (ms * 1e6),
+      slowShardMs: median(c.split.map((t) => t[0])), fastShardMs: median(c.split.map((t) => t[1])), restMs: median(c.split.map((t) => t[2])),
     };
   });
 }
@@ -234,6 +251,19 @@ function formatProfile(p: PhaseProfile): string {
   return lines.join('\n');
 }
 
+/**
+ * Where each cell's steps went, one line a cell: a step lasts as long as its slowest shard (the threads
+ * wait for each other), plus the averaging, SGD and messages after it.
+ */
+export function formatStepSplit(rows: readonly TrainBenchRow[]): string {
+  const lines = ['per step (medians): forward + backward of the slowest and the fastest shard, then the rest (averaging, SGD, messages)'];
+  for (const r of rows) {
+    const shards = r.threads > 1 ? `slowest shard ${r.slowShardMs.toFixed(1)} ms, fastest ${r.fastShardMs.toFixed(1)} ms` : `the one shard ${r.slowShardMs.toFixed(1)} ms`;
+    lines.push(`  ${r.model} ${r.shape} x${r.threads}: ${shards}, rest ${r.restMs.toFixed(1)} ms`);
+  }
+  return lines.join('\n');
+}
+
 export function formatTrainBenchTable(rows: readonly TrainBenchRow[]): string {
   const head = ['model', 'input', 'batch', 'threads', 'median ms', 'min-max ms', 'images/s', 'GFLOPS'];
   const body = rows.map((r) => [
@@ -264,6 +294,7 @@ export async function trainBenchMain(argv: readonly string[], print: (s: string)
     print('');
     print(`training steps (forward, backward, SGD) at batch ${a.batch}; median of ${a.runs} after ${a.warmup} warm-up step${a.warmup === 1 ? '' : 's'}; ` +
       'GFLOPS = 3 x 2 x forward multiply-adds per image x images/s');
+    print(formatStepSplit(rows));
     for (const p of profiles) print(`\n${formatProfile(p)}`);
   }
   return rows;

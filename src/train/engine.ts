@@ -81,6 +81,24 @@ class ThreadWorker {
   }
 }
 
+/**
+ * out = sum of weights[i] * parts[i], added in shard order and rounded to float32 after each term, as adding
+ * the terms into a float32 vector one by one does; two shards (the common case) in one pass over memory.
+ */
+function weightedSum(parts: readonly Float32Array[], weights: readonly number[], out: Float32Array): Float32Array {
+  const [p0, p1] = parts as [Float32Array, Float32Array | undefined];
+  const [w0, w1] = weights as [number, number | undefined];
+  if (p1 && w1 !== undefined && parts.length === 2) {
+    for (let j = 0; j < out.length; j++) out[j] = Math.fround(w0 * p0[j]!) + w1 * p1[j]!;
+    return out;
+  }
+  parts.forEach((p, i) => {
+    const w = weights[i]!;
+    for (let j = 0; j < out.length; j++) out[j]! += w * p[j]!;
+  });
+  return out;
+}
+
 /** [start, end) of shard i of n samples in k shards. */
 function shard(n: number, k: number, i: number): [number, number] {
   return [Math.floor((n * i) / k), Math.floor((n * (i + 1)) / k)];
@@ -120,20 +138,21 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
     async step(theta, states, images, labels, n) {
       const k = split(n);
       const all = await runShards(n, (a, b) => ({ type: 'step', theta, states, images: images.subarray(a * per, b * per), labels: labels.subarray(a, b), n: b - a }));
-      const grads = new Float32Array(paramCount);
-      const outStates = new Float32Array(stateCount);
-      let loss = 0;
-      let correct = 0;
-      all.forEach((r, i) => {
+      const steps = all.map((r) => {
         if (r.type !== 'step') throw new Error(`training worker: expected a step reply, got ${r.type}`);
-        const [a, b] = shard(n, k, i);
-        const w = (b - a) / n;
-        for (let j = 0; j < paramCount; j++) grads[j]! += w * r.grads[j]!;
-        for (let j = 0; j < stateCount; j++) outStates[j]! += w * r.states[j]!;
-        loss += w * r.loss;
-        correct += r.correct;
+        return r;
       });
-      return { loss, correct, grads, states: outStates };
+      const weights = steps.map((_, i) => {
+        const [a, b] = shard(n, k, i);
+        return (b - a) / n;
+      });
+      return {
+        loss: steps.reduce((s, r, i) => s + weights[i]! * r.loss, 0),
+        correct: steps.reduce((s, r) => s + r.correct, 0),
+        grads: weightedSum(steps.map((r) => r.grads), weights, new Float32Array(paramCount)),
+        states: weightedSum(steps.map((r) => r.states), weights, new Float32Array(stateCount)),
+        shardMs: steps.map((r) => r.ms),
+      };
     },
     async predict(theta, states, images, n) {
       const k = split(n);

@@ -11,6 +11,8 @@ export interface StepOutput {
   readonly grads: Float32Array;
   /** Batch-norm running statistics after this step. */
   readonly states: Float32Array;
+  /** Wall milliseconds of each shard's forward and backward in its thread, in shard order. */
+  readonly shardMs: readonly number[];
 }
 
 export interface GradientEngine {
@@ -29,7 +31,7 @@ export type Request =
   | { type: 'predict'; theta: Float32Array; states: Float32Array; images: Float32Array; n: number };
 
 export type Reply =
-  | { type: 'step'; loss: number; correct: number; grads: Float32Array; states: Float32Array }
+  | { type: 'step'; loss: number; correct: number; grads: Float32Array; states: Float32Array; ms: number }
   | { type: 'predict'; logits: Float32Array }
   | { type: 'error'; message: string };
 
@@ -41,9 +43,11 @@ export function runLocal(net: TrainNet, req: Request): Reply {
     net.forward(req.images, req.n, false);
     return { type: 'predict', logits: net.logitsRows() };
   }
+  const t0 = performance.now();
   net.forward(req.images, req.n, true);
   const r = net.lossAndBackward(req.labels);
-  return { type: 'step', loss: r.loss, correct: r.correct, grads: net.getGrads(), states: net.getStates() };
+  const ms = performance.now() - t0;
+  return { type: 'step', loss: r.loss, correct: r.correct, grads: net.getGrads(), states: net.getStates(), ms };
 }
 
 /** The engine of one thread: every step and prediction on `net` here. */
@@ -56,7 +60,7 @@ export function localEngine(net: TrainNet): GradientEngine {
     threads: 1, paramCount: net.paramCount, stateCount: net.stateCount,
     async step(theta, states, images, labels, n) {
       const r = reply(runLocal(net, { type: 'step', theta, states, images, labels, n }), 'step');
-      return { loss: r.loss, correct: r.correct, grads: r.grads, states: r.states };
+      return { loss: r.loss, correct: r.correct, grads: r.grads, states: r.states, shardMs: [r.ms] };
     },
     async predict(theta, states, images, n) {
       return reply(runLocal(net, { type: 'predict', theta, states, images, n }), 'predict').logits;
