@@ -86,9 +86,9 @@ class ThreadWorker {
  * the terms into a float32 vector one by one does; two shards (the common case) in one pass over memory.
  */
 function weightedSum(parts: readonly Float32Array[], weights: readonly number[], out: Float32Array): Float32Array {
-  const [p0, p1] = parts as [Float32Array, Float32Array | undefined];
-  const [w0, w1] = weights as [number, number | undefined];
-  if (p1 && w1 !== undefined && parts.length === 2) {
+  if (parts.length === 2) {
+    const [p0, p1] = parts as [Float32Array, Float32Array];
+    const [w0, w1] = weights as [number, number];
     for (let j = 0; j < out.length; j++) out[j] = Math.fround(w0 * p0[j]!) + w1 * p1[j]!;
     return out;
   }
