@@ -66,6 +66,23 @@ export function loadAt(f: FuncBuilder, base: Local, off: Local, vector: boolean,
   if (vector) f.v128Load(16 * j); else f.f32Load();
 }
 
+/**
+ * Pushes the value at base + off (+ 16 j bytes) where the ReLU output at mask + off is > 0, else 0: a
+ * gradient through a ReLU fused into the op that wrote `mask`.
+ */
+export function maskedLoadAt(f: FuncBuilder, base: Local, mask: Local, off: Local, vector: boolean, j = 0): void {
+  if (vector) {
+    loadAt(f, base, off, true, j);
+    loadAt(f, mask, off, true, j);
+    f.v128Const0().f32x4Gt().v128And();
+    return;
+  }
+  loadAt(f, base, off, false);
+  f.f32Const(0);
+  loadAt(f, mask, off, false);
+  f.f32Const(0).f32Gt().select();
+}
+
 /** Pushes the address base + off (for a store whose value comes next: storeAt with the same j). */
 export function addressAt(f: FuncBuilder, base: Local, off: Local): void {
   f.get(base).get(off).i32Add();

@@ -2,7 +2,7 @@
 // the sums the statistics need, the normalising affine map and the input gradient, each with an optional
 // ReLU fused in (forward: max(., 0); backward: the gradient masked where the ReLU's output was 0). The
 // per-channel arithmetic between these passes runs in JS (src/train/backend.ts).
-import { addOld, addressAt, branchOn, floatLoop, forBlocks, forLoop, hsum, loadAt, storeAt } from './builders';
+import { addOld, addressAt, branchOn, floatLoop, forBlocks, forLoop, hsum, loadAt, maskedLoadAt, storeAt } from './builders';
 import { F32, F64, type FuncBuilder, I32, type Local, type ModuleBuilder, V128 } from './emit';
 
 /**
@@ -80,12 +80,7 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
   const at = (f: FuncBuilder, base: Local, c: Local, stride = 4): void => { f.get(base).get(c).i32Const(stride).i32Mul().i32Add(); };
   /** Pushes dy at base + off (vector j of a trip), masked by the ReLU output at mask + off when `masked`. */
   const loadDy = (f: FuncBuilder, dyc: Local, mc: Local, off: Local, v: boolean, masked: boolean, j: number): void => {
-    loadAt(f, dyc, off, v, j);
-    if (!masked) return;
-    if (v) { loadAt(f, mc, off, true, j); f.v128Const0().f32x4Gt().v128And(); return; }
-    f.f32Const(0);
-    loadAt(f, mc, off, false);
-    f.f32Const(0).f32Gt().select();
+    if (masked) maskedLoadAt(f, dyc, mc, off, v, j); else loadAt(f, dyc, off, v, j);
   };
   {
     const { f, index } = m.func('bn_sums', [I32, I32, I32, I32, I32, I32, I32]);

@@ -1,9 +1,9 @@
 // Elementwise kernels. Inference (descriptor kernels over NHWC buffers, 4 floats at a time, shared among
 // threads): f32-vadd with an optional ReLU and f32-vrelu. Training (direct exports over n floats, vector
-// then scalar steps): relu, its backward, add, and the gradient pass-through.
-import { addOld, addressAt, branchOn, floatLoop, forLoop, loadAt, loadField, storeAt } from './builders';
+// then scalar steps): relu, add, and the gradient pass-through (masked by a ReLU's output: the ReLU's backward).
+import { addOld, addressAt, branchOn, floatLoop, forLoop, loadAt, loadField, maskedLoadAt, storeAt } from './builders';
 import { ElementwiseDesc } from './descriptors';
-import { type FuncBuilder, I32, type Local, type ModuleBuilder, V128 } from './emit';
+import { I32, type Local, type ModuleBuilder, V128 } from './emit';
 import { forEachChunk } from './parallel';
 
 /** f32-vadd: out = relu?(a + b) over whole buffers, 4 floats at a time. */
@@ -42,9 +42,8 @@ function emitVaddOrVrelu(m: ModuleBuilder, isAdd: boolean): number {
 
 /**
  * The training module's elementwise exports over n floats (addresses in bytes, `acc` = add into the output):
- * relu(x, y, n): y = max(x, 0). relu_bwd(y, dy, dx, n, acc): dx (+)= y > 0 ? dy : 0. add(a, b, y, n, relu):
- * y = a + b (max(a + b, 0) with relu). pass(dy, dx, n, acc, mask): dx (+)= dy, or (mask = the address of a
- * fused ReLU's output) mask > 0 ? dy : 0.
+ * relu(x, y, n): y = max(x, 0). add(a, b, y, n, relu): y = a + b (max(a + b, 0) with relu).
+ * pass(dy, dx, n, acc, mask): dx (+)= dy, or (mask = the address of a ReLU's output) mask > 0 ? dy : 0.
  */
 export function emitTrainingElementwise(m: ModuleBuilder): void {
   {
@@ -57,17 +56,6 @@ export function emitTrainingElementwise(m: ModuleBuilder): void {
       storeAt(f, v, j);
     }, UNROLL);
     m.export('relu', index);
-  }
-  {
-    const { f, index } = m.func('relu_bwd', [I32, I32, I32, I32, I32]);
-    const [y, dy, dx, n, acc] = f.params as Local[] as [Local, Local, Local, Local, Local];
-    branchOn(f, acc, (accumulate) => floatLoop(f, n, (off, v, j) => {
-      addressAt(f, dx, off);
-      maskedDy(f, dy, y, off, v, j);
-      addOld(f, accumulate, dx, off, v, j);
-      storeAt(f, v, j);
-    }, UNROLL));
-    m.export('relu_bwd', index);
   }
   {
     const { f, index } = m.func('add', [I32, I32, I32, I32, I32]);
@@ -87,7 +75,7 @@ export function emitTrainingElementwise(m: ModuleBuilder): void {
     const [dy, dx, n, acc, mask] = f.params as Local[] as [Local, Local, Local, Local, Local];
     branchOn(f, mask, (masked) => branchOn(f, acc, (accumulate) => floatLoop(f, n, (off, v, j) => {
       addressAt(f, dx, off);
-      if (masked) maskedDy(f, dy, mask, off, v, j); else loadAt(f, dy, off, v, j);
+      if (masked) maskedLoadAt(f, dy, mask, off, v, j); else loadAt(f, dy, off, v, j);
       addOld(f, accumulate, dx, off, v, j);
       storeAt(f, v, j);
     }, UNROLL)));
@@ -97,17 +85,3 @@ export function emitTrainingElementwise(m: ModuleBuilder): void {
 
 /** Vectors per trip of the training loops (see floatLoop). */
 const UNROLL = 4;
-
-/** Pushes dy at base + off where the ReLU output at y + off is > 0, else 0 (vector j of a trip). */
-function maskedDy(f: FuncBuilder, dy: Local, y: Local, off: Local, vector: boolean, j: number): void {
-  if (vector) {
-    loadAt(f, dy, off, true, j);
-    loadAt(f, y, off, true, j);
-    f.v128Const0().f32x4Gt().v128And();
-    return;
-  }
-  loadAt(f, dy, off, false);
-  f.f32Const(0);
-  loadAt(f, y, off, false);
-  f.f32Const(0).f32Gt().select();
-}

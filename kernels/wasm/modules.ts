@@ -92,7 +92,7 @@ export interface TrainingModuleOptions {
  *   gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, acc)   C[M,N] (+)= A[M,K] B[N,K]^T          f32-gemm-nt-4x2.ts
  *   im2col(x, col, ldcol, p0, p1, C, N, H, W, k, stride, pad, OH, OW)   output pixels [p0, p1) only
  *   col2im(col, dx, ldcol, p0, p1, C, N, H, W, k, stride, pad, OH, OW)   dx += adjoint of im2col (f32-im2col.ts)
- *   relu, relu_bwd, add, pass                                                            f32-elementwise.ts
+ *   relu, add, pass                                                                      f32-elementwise.ts
  *   bn_sums, bn_stats, bn_affine, bn_dx                                                  f32-batchnorm.ts
  *   wino_conv_f2/f4, wino_wgrad_f2/f4, wino_weights_f2/f4, wino_wgrad_out_f2/f4         winograd-3x3-train.ts
  * Inference packs weights once; training changes them every step, so these are plain GEMMs over row-major

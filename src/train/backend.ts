@@ -102,8 +102,8 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
   const wino = (name: string): Record<WinogradTile, Fn> => ({ 2: k(`${name}_f2`), 4: k(`${name}_f4`) });
   const [winoConv, winoWgrad, winoWeights, winoWgradOut] = ['wino_conv', 'wino_wgrad', 'wino_weights', 'wino_wgrad_out'].map(wino) as
     [Record<WinogradTile, Fn>, Record<WinogradTile, Fn>, Record<WinogradTile, Fn>, Record<WinogradTile, Fn>];
-  const [relu, reluBwd, add, pass, bnSums, bnStats, bnAffine, bnDx] =
-    ['relu', 'relu_bwd', 'add', 'pass', 'bn_sums', 'bn_stats', 'bn_affine', 'bn_dx'].map(k) as [Fn, Fn, Fn, Fn, Fn, Fn, Fn, Fn];
+  const [relu, add, pass, bnSums, bnStats, bnAffine, bnDx] =
+    ['relu', 'add', 'pass', 'bn_sums', 'bn_stats', 'bn_affine', 'bn_dx'].map(k) as [Fn, Fn, Fn, Fn, Fn, Fn, Fn];
   // Address 0 stays unused.
   let top = ALIGN;
   const addr = (a: FloatArray): number => {
@@ -191,7 +191,8 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
       c2i(addr(col), addr(dx), ldcol, p0, p1, g.c, g.n, g.h, g.w, g.k, g.stride, g.pad, g.oh, g.ow);
     },
     relu(x, n, y) { relu(addr(x), addr(y), n); },
-    reluBackward(y, dy, n, dx, acc) { reluBwd(addr(y), addr(dy), addr(dx), n, acc ? 1 : 0); },
+    // A ReLU's backward is the masked pass-through: dy where its output y > 0.
+    reluBackward(y, dy, n, dx, acc) { pass(addr(dy), addr(dx), n, acc ? 1 : 0, addr(y)); },
     add(a, b, n, y, relu = false) { add(addr(a), addr(b), addr(y), n, relu ? 1 : 0); },
     pass(dy, n, dx, acc, reluOut = null) { pass(addr(dy), addr(dx), n, acc ? 1 : 0, reluOut ? addr(reluOut) : 0); },
     bnForwardTrain(x, C, S, gamma, beta, eps, y, saved, running, relu = false, residual = null) {
