@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildTrainingModule } from '../kernels/wasm/modules';
 import { wasm } from '../kernels/wasm/wasm-api';
-import { TMP_BYTES } from '../kernels/wasm/winograd-3x3-train';
+import { winogradBlockLayout } from '../kernels/wasm/winograd-3x3-train';
 import '../src/train/relaxed-simd-node';
 
 type Exports = Record<string, (...a: number[]) => void>;
@@ -45,14 +45,11 @@ const n = 64;
 const f = new Float32Array(memory.buffer);
 for (let i = 0; i < f.length; i += 7) f[i] = Math.random();
 for (const [C, S] of shapes) {
-  // The block layout of src/train/backend.ts (1 MB of V and M per block, rows and planes off multiples of 4 KB).
-  const tb = Math.max(1, Math.min(256, Math.floor((1 << 18) / (36 * 2 * C * n))));
-  let ldv = tb * n + 16;
-  while ((ldv * 4) % 4096 < 256 || (ldv * 4) % 4096 > 4096 - 256) ldv += 16;
-  const plane = Math.ceil((C * ldv * 4) / 4096) * 4096 + 5 * 64;
+  // The block layout the backend picks (C = M: V's and M's planes the same size).
+  const { tb, ldv, vXi: plane, scratchBytes } = winogradBlockLayout(4, C, C, n);
   const bytes = C * S * S * n * 4;
   const x = 1 << 20, y = x + bytes + 8192, U = y + bytes + 8192, zero = U + 36 * C * C * 4 + 4096, sink = zero + 4096, scratch = sink + 8192;
-  if (scratch + TMP_BYTES + 36 * 2 * plane + tb * n * C * 4 > memory.buffer.byteLength) throw new Error('winograd-layer-bench: memory too small');
+  if (scratch + scratchBytes > memory.buffer.byteLength) throw new Error('winograd-layer-bench: memory too small');
   f.fill(0, zero / 4, zero / 4 + n);
   const run = (ex: Exports): void => {
     if (pass === 'conv') ex['wino_conv_f4']!(x, y, U, scratch, zero, sink, C, C, n, S, S, tb, ldv, plane, plane, 0);

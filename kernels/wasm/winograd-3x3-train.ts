@@ -59,14 +59,46 @@ export function winogradFromPoints(points: readonly number[]): WinogradTransform
 export const WINOGRAD_F4X4_3X3_TRAIN: WinogradTransform = winogradFromPoints([0, 1, -1, 0.5, -2]);
 
 /** Most tiles in one block (the caller caps its block size at this). */
-export const MAX_BLOCK_TILES = 256;
+const MAX_BLOCK_TILES = 256;
 /** Where the block's table of window offsets starts in the scratch (after one tile's intermediate transform). */
 const TABLE_AT = 1024;
 /**
  * Bytes at the start of the scratch: one tile's intermediate transform (alpha^2 vectors), then the block's
  * window offsets (alpha^2 per tile), computed once per block instead of once per tile and channel.
  */
-export const TMP_BYTES = TABLE_AT + MAX_BLOCK_TILES * 36 * 4;
+const TMP_BYTES = TABLE_AT + MAX_BLOCK_TILES * 36 * 4;
+
+/** Floats of one block's transformed input and output by default (1 MB; 256 KB and 4 MB measured slower or no faster). */
+const WINOGRAD_BLOCK_FLOATS = 1 << 18;
+
+/** The arguments wino_conv/wino_wgrad take for their blocks, and the scratch they need. */
+export interface WinogradBlockLayout {
+  /** Tiles per block. */
+  readonly tb: number;
+  /** Floats per row of V, M and DY (>= tb * n). */
+  readonly ldv: number;
+  /** Bytes from one alpha^2 plane of V (C rows) to the next, and of M or DY (M rows). */
+  readonly vXi: number;
+  readonly mXi: number;
+  readonly scratchBytes: number;
+}
+
+/**
+ * The block layout of an F(m x m, 3 x 3) pass with C input and M output channels on n images: as many tiles
+ * per block as keep V and M (or DY) near `blockFloats`; rows of ldv floats and alpha^2 planes per matrix,
+ * padded so that no two rows or planes read together start a multiple of 4 KB apart (they would share the
+ * L1 cache's sets and evict each other). The scratch holds TMP_BYTES, V's and M's planes, then one plane of
+ * V turned K-major (tb * n x C floats) for the weight gradient's GEMMs.
+ */
+export function winogradBlockLayout(m: number, C: number, M: number, n: number, blockFloats = WINOGRAD_BLOCK_FLOATS): WinogradBlockLayout {
+  const aa = (m + 2) * (m + 2);
+  const tb = Math.max(1, Math.min(MAX_BLOCK_TILES, Math.floor(blockFloats / (aa * (C + M) * n))));
+  let ldv = tb * n + 16;
+  while ((ldv * 4) % 4096 < 256 || (ldv * 4) % 4096 > 4096 - 256) ldv += 16;
+  const plane = (rows: number): number => Math.ceil((rows * ldv * 4) / 4096) * 4096 + 5 * 64;
+  const vXi = plane(C), mXi = plane(M);
+  return { tb, ldv, vXi, mXi, scratchBytes: TMP_BYTES + aa * (vXi + mXi) + 4 * tb * n * C };
+}
 
 /**
  * Whether the two halves of a transform pass their intermediate (alpha^2 vectors for F(4x4)) through the

@@ -8,7 +8,7 @@ import { type FloatArray, gemmNN, gemmNT } from '../../kernels/ts/train/gemm';
 import { relaxedSimdSupported, simdSupported } from '../../kernels/wasm/emit';
 import { ALIGN, PAGE, TRAIN_MAX_PAGES as MAX_PAGES } from '../../kernels/wasm/memory';
 import { buildTrainingModule } from '../../kernels/wasm/modules';
-import { MAX_BLOCK_TILES, TMP_BYTES } from '../../kernels/wasm/winograd-3x3-train';
+import { winogradBlockLayout } from '../../kernels/wasm/winograd-3x3-train';
 import { type WasmMemory, wasm } from '../../kernels/wasm/wasm-api';
 
 export type BackendName = 'js64' | 'js32' | 'wasm';
@@ -66,9 +66,6 @@ type GemmFn = (M: number, N: number, K: number, A: number, lda: number, B: numbe
 type Fn = (...args: number[]) => void;
 type Im2colFn = (src: number, dst: number, ldcol: number, p0: number, p1: number, C: number, N: number, H: number, W: number, k: number, s: number, p: number, OH: number, OW: number) => void;
 
-/** Floats of one Winograd block's transformed input and output (1 MB; 256 KB and 4 MB measured slower or no faster). */
-const WINOGRAD_BLOCK_FLOATS = 1 << 18;
-
 export interface WasmBackendOptions {
   /**
    * Default: use relaxed SIMD (FMA) when the runtime has it (browsers, Node 22+; on Node 20 importing
@@ -77,7 +74,7 @@ export interface WasmBackendOptions {
   readonly relaxedSimd?: boolean;
   /** F(4x4,3x3)'s interpolation points (kernels/wasm/winograd-3x3-train.ts winogradFromPoints). */
   readonly f4Points?: readonly number[];
-  /** Floats of one Winograd block's transformed input and output (default WINOGRAD_BLOCK_FLOATS). */
+  /** Floats of one Winograd block's transformed input and output (default 1 MB: winogradBlockLayout). */
   readonly winogradBlockFloats?: number;
   /** Multiply-adds in the Winograd transforms (default: with relaxed SIMD). */
   readonly fmaTransforms?: boolean;
@@ -123,7 +120,6 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     top = end;
     return view;
   };
-  const blockFloats = opts.winogradBlockFloats ?? WINOGRAD_BLOCK_FLOATS;
   // Winograd buffers, grown when a larger layer or batch comes: transformed weights (or weight-gradient sums),
   // the block scratch, and a zero area and a sink of n floats.
   const bufs = { u: null as Float32Array | null, scratch: null as Float32Array | null, zero: null as Float32Array | null, sink: null as Float32Array | null };
@@ -133,21 +129,10 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     bufs[key] = alloc(Math.ceil(n * 1.25));
     return bufs[key]!;
   };
-  /**
-   * Tiles per block (V and M, or DY, of a block take about WINOGRAD_BLOCK_FLOATS) and the scratch layout: rows
-   * of ldv floats and alpha^2 planes per matrix, padded so that no two rows or planes read together start a
-   * multiple of 4 KB apart (they would share the L1 cache's sets and evict each other); after them one plane
-   * of V turned K-major (tb * n x C), which the weight gradient's GEMMs read.
-   */
-  const block = (tile: WinogradTile, C: number, M: number, n: number): number[] => {
-    const aa = (tile + 2) * (tile + 2);
-    const tb = Math.max(1, Math.min(MAX_BLOCK_TILES, Math.floor(blockFloats / (aa * (C + M) * n))));
-    let ldv = tb * n + 16;
-    while ((ldv * 4) % 4096 < 256 || (ldv * 4) % 4096 > 4096 - 256) ldv += 16;
-    const plane = (rows: number): number => Math.ceil((rows * ldv * 4) / 4096) * 4096 + 5 * 64;
-    const vXi = plane(C), mXi = plane(M);
-    const scratch = buf('scratch', (TMP_BYTES + aa * (vXi + mXi)) / 4 + tb * n * C);
-    return [addr(scratch), addr(buf('zero', n)), C, M, n, tb, ldv, vXi, mXi];
+  /** The scratch and zero area's addresses and the block layout of a pass (winogradBlockLayout). */
+  const block = (tile: WinogradTile, C: number, M: number, n: number): [number, number, number, number, number, number] => {
+    const { tb, ldv, vXi, mXi, scratchBytes } = winogradBlockLayout(tile, C, M, n, opts.winogradBlockFloats);
+    return [addr(buf('scratch', scratchBytes / 4)), addr(buf('zero', n)), tb, ldv, vXi, mXi];
   };
   const winograd: WinogradKernels = {
     conv(x, y, w, C, M, n, H, W, flip, acc, tile) {
@@ -155,13 +140,13 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
       const u = buf('u', aa * M * C);
       winoWeights[tile](addr(w), addr(u), M, C, flip ? 1 : 0);
       const [cin, cout] = flip ? [M, C] : [C, M];
-      const [scratch, zero, , , , tb, ldv, vXi, mXi] = block(tile, cin, cout, n) as [number, number, number, number, number, number, number, number, number];
+      const [scratch, zero, tb, ldv, vXi, mXi] = block(tile, cin, cout, n);
       winoConv[tile](addr(x), addr(y), addr(u), scratch, zero, addr(buf('sink', n)), cin, cout, n, H, W, tb, ldv, vXi, mXi, acc ? 1 : 0);
     },
     weightGrad(x, dy, dW, C, M, n, H, W, tile) {
       const aa = (tile + 2) * (tile + 2);
       const sums = buf('u', aa * M * C);
-      const [scratch, zero, , , , tb, ldv, vXi, mXi] = block(tile, C, M, n) as [number, number, number, number, number, number, number, number, number];
+      const [scratch, zero, tb, ldv, vXi, mXi] = block(tile, C, M, n);
       winoWgrad[tile](addr(x), addr(dy), addr(sums), scratch, zero, C, M, n, H, W, tb, ldv, vXi, mXi);
       winoWgradOut[tile](addr(sums), addr(dW), M, C);
     },
