@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildTrainingModule } from '../kernels/wasm/modules';
 import { wasm } from '../kernels/wasm/wasm-api';
-import { winogradBlockLayout, winogradTiles } from '../kernels/wasm/winograd-3x3-train';
+import { winogradBlockLayout } from '../kernels/wasm/winograd-3x3-train';
 import '../src/train/relaxed-simd-node';
 
 type Exports = Record<string, (...a: number[]) => void>;
@@ -52,10 +52,8 @@ for (const [C, S] of shapes) {
   if (scratch + scratchBytes > memory.buffer.byteLength) throw new Error('winograd-layer-bench: memory too small');
   f.fill(0, zero / 4, zero / 4 + n);
   const run = (ex: Exports): void => {
-    // All the tiles (a build from before tile ranges ignores the two extra arguments).
-    const T = winogradTiles(4, S, S);
-    if (pass === 'conv') ex['wino_conv_f4']!(x, y, U, scratch, zero, sink, C, C, n, S, S, tb, ldv, plane, plane, 0, 0, T);
-    else ex['wino_wgrad_f4']!(x, y, U, scratch, zero, C, C, n, S, S, tb, ldv, plane, plane, 0, T);
+    if (pass === 'conv') ex['wino_conv_f4']!(x, y, U, scratch, zero, sink, C, C, n, S, S, tb, ldv, plane, plane, 0);
+    else ex['wino_wgrad_f4']!(x, y, U, scratch, zero, C, C, n, S, S, tb, ldv, plane, plane);
   };
   for (const b of builds) b.times = [];
   for (let r = 0; r < reps; r++) {

@@ -71,11 +71,6 @@ const TMP_BYTES = TABLE_AT + MAX_BLOCK_TILES * 36 * 4;
 /** Floats of one block's transformed input and output by default (1 MB; 256 KB and 4 MB measured slower or no faster). */
 const WINOGRAD_BLOCK_FLOATS = 1 << 18;
 
-/** Output tiles of an F(m x m, 3 x 3) pass over H x W images (the kernels' tile ranges run over these). */
-export function winogradTiles(m: number, H: number, W: number): number {
-  return Math.ceil(H / m) * Math.ceil(W / m);
-}
-
 /** The arguments wino_conv/wino_wgrad take for their blocks, and the scratch they need. */
 export interface WinogradBlockLayout {
   /** Tiles per block. */
@@ -237,17 +232,18 @@ function laneLoop(f: FuncBuilder, lanes: [Lanes, Lanes], nvBytes: Local, nBytes:
 /** Locals both kernels share: geometry and the scratch layout. */
 interface Geometry {
   readonly C: Local; readonly M: Local; readonly N: Local; readonly H: Local; readonly W: Local; readonly TB: Local;
-  readonly TX: Local; readonly nb: Local; readonly nvb: Local; readonly hwnb: Local;
+  readonly TX: Local; readonly T: Local; readonly nb: Local; readonly nvb: Local; readonly hwnb: Local;
   readonly ldv: Local; readonly ldvb: Local; readonly vXi: Local; readonly mXi: Local;
 }
 
 function geometry(f: FuncBuilder, tr: WinogradTransform, C: Local, M: Local, N: Local, H: Local, W: Local, TB: Local, ldv: Local, vXi: Local, mXi: Local): Geometry {
   const TM = tr.m;
   const g = {
-    C, M, N, H, W, TB, TX: f.local(I32), nb: f.local(I32), nvb: f.local(I32), hwnb: f.local(I32),
+    C, M, N, H, W, TB, TX: f.local(I32), T: f.local(I32), nb: f.local(I32), nvb: f.local(I32), hwnb: f.local(I32),
     ldv, ldvb: f.local(I32), vXi, mXi,
   };
   f.get(W).i32Const(TM - 1).i32Add().i32Const(TM).i32DivU().set(g.TX);
+  f.get(H).i32Const(TM - 1).i32Add().i32Const(TM).i32DivU().get(g.TX).i32Mul().set(g.T);
   f.get(N).i32Const(4).i32Mul().set(g.nb);
   f.get(N).i32Const(-4).i32And().i32Const(4).i32Mul().set(g.nvb);
   f.get(H).get(W).i32Mul().get(g.nb).i32Mul().set(g.hwnb);
@@ -355,16 +351,16 @@ function emitInputTransform(f: FuncBuilder, tr: WinogradTransform, lanes: [Lanes
 }
 
 /**
- * Export `wino_conv_f{m}(x, y, U, scratch, zero, sink, C, M, N, H, W, tb, ldv, vXi, mXi, acc, t0, t1)`: y (+)= conv3x3(x)
- * with pad 1 and stride 1 on the output tiles [t0, t1) (row-major, winogradTiles in all), CHWN, y of the same H x W; U = [alpha^2][C][M] transformed weights (K-major); zero and sink
+ * Export `wino_conv_f{m}(x, y, U, scratch, zero, sink, C, M, N, H, W, tb, ldv, vXi, mXi, acc)`: y (+)= conv3x3(x)
+ * with pad 1 and stride 1, CHWN, y of the same H x W; U = [alpha^2][C][M] transformed weights (K-major); zero and sink
  * N floats each. The scratch holds V ([alpha^2][C][ldv], planes vXi bytes apart) then M ([alpha^2][M][ldv],
  * mXi apart), ldv >= tb * N: the caller pads rows and planes so that they do not start at multiples of 4 KB
  * from each other (which would thrash the L1 cache's sets). gemmTN is gemm_tn's function index.
  */
 export function emitWinogradConvTrain(m: ModuleBuilder, gemmTN: number, tr: WinogradTransform, relaxed = false): number {
   const TM = tr.m, A = TM + 2, AA = A * A;
-  const { f, index } = m.func(`wino_conv_f${TM}`, Array<typeof I32>(18).fill(I32));
-  const [x, y, U, scratch, zeroArea, sink, C, M, N, H, W, TB, ldv, vXi, mXi, acc, t0, t1] = f.params as Local[] as Local[];
+  const { f, index } = m.func(`wino_conv_f${TM}`, Array<typeof I32>(16).fill(I32));
+  const [x, y, U, scratch, zeroArea, sink, C, M, N, H, W, TB, ldv, vXi, mXi, acc] = f.params as Local[] as Local[];
   const lanes = laneSets(f, [...tr.bt.flat(), ...tr.at.flat()], relaxed);
   const g = geometry(f, tr, C!, M!, N!, H!, W!, TB!, ldv!, vXi!, mXi!);
   const tmp = scratch!, V = f.local(I32), Mb = f.local(I32), b0 = f.local(I32), cnt = f.local(I32), xi = f.local(I32);
@@ -378,11 +374,11 @@ export function emitWinogradConvTrain(m: ModuleBuilder, gemmTN: number, tr: Wino
   const mv = { v: Array.from({ length: A }, () => f.local(V128)), s: Array.from({ length: A }, () => f.local(F32)) };
   const sv = { v: Array.from({ length: TM * A }, () => f.local(V128)), s: Array.from({ length: TM * A }, () => f.local(F32)) };
 
-  f.get(t0!).set(b0);
+  f.i32Const(0).set(b0);
   f.block().loop();
   {
-    f.get(b0).get(t1!).i32GeS().brIf(1);
-    f.get(t1!).get(b0).i32Sub().tee(cnt).get(TB!).get(cnt).get(TB!).i32LtS().select().set(cnt);
+    f.get(b0).get(g.T).i32GeS().brIf(1);
+    f.get(g.T).get(b0).i32Sub().tee(cnt).get(TB!).get(cnt).get(TB!).i32LtS().select().set(cnt);
     emitInputTransform(f, tr, lanes, g, x!, zeroArea!, V, b0, cnt, tmp);
     // alpha^2 GEMMs: M[xi] (M x cnt*N) = U[xi] (M x C, stored K-major: C x M) V[xi] (C x cnt*N)
     f.i32Const(0).set(xi);
@@ -450,16 +446,16 @@ export function emitWinogradConvTrain(m: ModuleBuilder, gemmTN: number, tr: Wino
 }
 
 /**
- * Export `wino_wgrad_f{m}(x, dy, S, scratch, zero, C, M, N, H, W, tb, ldv, vXi, mXi, t0, t1)`: S[xi][m][c] = sum over
- * the tiles [t0, t1) and the images of (A dy A^T)[xi] (B^T x B)[xi], the Winograd-domain weight gradient (dW = G^T S G, see
+ * Export `wino_wgrad_f{m}(x, dy, S, scratch, zero, C, M, N, H, W, tb, ldv, vXi, mXi)`: S[xi][m][c] = sum over
+ * tiles and images of (A dy A^T)[xi] (B^T x B)[xi], the Winograd-domain weight gradient (dW = G^T S G, see
  * `wino_wgrad_out`). dy and x as for wino_conv; the scratch as there, with DY in place of M, then room for
  * one plane of V turned K-major (tb * N x C floats). gemmNN and transpose are gemm_nn's and transpose's
  * function indices.
  */
 export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNN: number, transpose: number, tr: WinogradTransform, relaxed = false): number {
   const TM = tr.m, A = TM + 2, AA = A * A;
-  const { f, index } = m.func(`wino_wgrad_f${TM}`, Array<typeof I32>(16).fill(I32));
-  const [x, dy, S, scratch, zeroArea, C, M, N, H, W, TB, ldv, vXi, mXi, t0, t1] = f.params as Local[] as Local[];
+  const { f, index } = m.func(`wino_wgrad_f${TM}`, Array<typeof I32>(14).fill(I32));
+  const [x, dy, S, scratch, zeroArea, C, M, N, H, W, TB, ldv, vXi, mXi] = f.params as Local[] as Local[];
   const lanes = laneSets(f, [...tr.bt.flat(), ...tr.at.flat()], relaxed);
   const g = geometry(f, tr, C!, M!, N!, H!, W!, TB!, ldv!, vXi!, mXi!);
   const tmp = scratch!, V = f.local(I32), D = f.local(I32), b0 = f.local(I32), cnt = f.local(I32), xi = f.local(I32);
@@ -477,11 +473,11 @@ export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNN: number, transpo
   // A = at^T: row a of A holds at[i][a] for i < TM.
   const Acol = (a: number): number[] => tr.at.map((row) => row[a]!);
 
-  f.get(t0!).set(b0);
+  f.i32Const(0).set(b0);
   f.block().loop();
   {
-    f.get(b0).get(t1!).i32GeS().brIf(1);
-    f.get(t1!).get(b0).i32Sub().tee(cnt).get(TB!).get(cnt).get(TB!).i32LtS().select().set(cnt);
+    f.get(b0).get(g.T).i32GeS().brIf(1);
+    f.get(g.T).get(b0).i32Sub().tee(cnt).get(TB!).get(cnt).get(TB!).i32LtS().select().set(cnt);
     emitInputTransform(f, tr, lanes, g, x!, zeroArea!, V, b0, cnt, tmp);
     // dy transform: D[xi][m][j*N + n] = (A dy A^T)[xi] for the TM x TM output tile (zeros past the image).
     emitOffsetTable(f, g, TM, b0, cnt, TM, TM, 0, offs, table);
@@ -533,7 +529,7 @@ export function emitWinogradWgradTrain(m: ModuleBuilder, gemmNN: number, transpo
       f.get(D).get(xi).get(g.mXi).i32Mul().i32Add().get(g.ldv);
       f.get(Vt).get(C!);
       f.get(S!).get(xi).get(M!).i32Mul().get(C!).i32Mul().i32Const(4).i32Mul().i32Add().get(C!);
-      f.get(b0).get(t0!).i32GtS().call(gemmNN);
+      f.get(b0).i32Const(0).i32GtS().call(gemmNN);
       f.get(xi).i32Const(1).i32Add().tee(xi).i32Const(AA).i32LtS().brIf(0);
     }
     f.end();

@@ -5,7 +5,7 @@
 // before step r+1 of any), so a noisy neighbour hurts all cells alike; each cell reports its median.
 import { serializeOnnx } from '../onnx/write';
 import { wasmBackend } from '../train/backend';
-import { createEngine, nodeBackend } from '../train/engine';
+import { createEngine } from '../train/engine';
 import type { GradientEngine } from '../train/local-engine';
 import { TrainNet, type TrainNetOptions } from '../train/net';
 import { PAPER_SGD, sgdStep } from '../train/optim';
@@ -24,7 +24,7 @@ export interface TrainBenchArgs {
   runs: number;
   warmup: number;
   json: boolean;
-  /** Also profile the forward + backward of a batch by phase on one thread (CPU time). */
+  /** Also profile one thread's forward + backward by phase (CPU time, the shard of the largest thread count). */
   profile: boolean;
 }
 
@@ -45,10 +45,12 @@ export interface TrainBenchRow {
   /** Effective GFLOPS of the step: 3 passes x 2 x forward multiply-adds x images / time. */
   readonly gflops: number;
   /**
-   * Where a step's time went (medians over the timed steps): the net's forward + backward (on all the
-   * threads), and the rest of the step (SGD, copying parameters and gradients).
+   * Where a step's time went (medians over the timed steps): the slowest and the fastest shard's forward +
+   * backward in its thread, and the rest of the step beyond the slowest shard (averaging the shards'
+   * gradients, SGD, messages between the threads). With one thread both shard figures are its one shard.
    */
-  readonly netMs: number;
+  readonly slowShardMs: number;
+  readonly fastShardMs: number;
   readonly restMs: number;
 }
 
@@ -103,8 +105,8 @@ interface Cell {
   readonly images: Float32Array;
   readonly labels: Int32Array;
   readonly times: number[];
-  /** Per timed step: [forward + backward, rest of the step] in ms. */
-  readonly split: [number, number][];
+  /** Per timed step: [slowest shard, fastest shard, rest of the step] in ms. */
+  readonly split: [number, number, number][];
 }
 
 const median = (xs: readonly number[]): number => {
@@ -114,14 +116,15 @@ const median = (xs: readonly number[]): number => {
 };
 
 /** One training step as `resnet train` takes it; returns its wall time in ms and where it went (see Cell.split). */
-async function step(c: Cell, batch: number): Promise<[number, [number, number]]> {
+async function step(c: Cell, batch: number): Promise<[number, [number, number, number]]> {
   const t0 = performance.now();
   const r = await c.engine.step(c.theta, c.states, c.images, c.labels, batch);
   if (!Number.isFinite(r.loss)) throw new Error(`bench: ${c.model} ${c.shape} diverged (loss ${r.loss})`);
   sgdStep(c.theta, r.grads, c.velocity, 0.01, PAPER_SGD);
   c.states.set(r.states);
   const ms = performance.now() - t0;
-  return [ms, [r.ms, ms - r.ms]];
+  const slow = Math.max(...r.shardMs);
+  return [ms, [slow, Math.min(...r.shardMs), ms - slow]];
 }
 
 export async function runTrainBench(a: TrainBenchArgs, log: (line: string) => void = () => {}): Promise<TrainBenchRow[]> {
@@ -137,7 +140,7 @@ export async function runTrainBench(a: TrainBenchArgs, log: (line: string) => vo
         for (const threads of a.threads) {
           const t = Math.min(threads, a.batch);
           log(`loading ${model} ${channels}x${size}x${size} (${t} thread${t > 1 ? 's' : ''})`);
-          const net = new TrainNet(graph, { backend: nodeBackend(t), maxBatch: a.batch, resetBatchNorm: true });
+          const net = new TrainNet(graph, { backend: wasmBackend(), maxBatch: Math.ceil(a.batch / t), resetBatchNorm: true });
           net.zeroResidualBranchGammas();
           const rng = seededRandom(7);
           const images = Float32Array.from({ length: a.batch * net.inputSize }, () => rng.normal());
@@ -170,7 +173,7 @@ export async function runTrainBench(a: TrainBenchArgs, log: (line: string) => vo
     return {
       model: c.model, shape: c.shape, threads: c.threads, batch: a.batch, ms, msMin: Math.min(...c.times), msMax: Math.max(...c.times),
       steps: c.times.length, imagesPerSec: (a.batch * 1000) / ms, macsPerImage: c.macs, gflops: (3 * 2 * c.macs * a.batch) / (ms * 1e6),
-      netMs: median(c.split.map((t) => t[0])), restMs: median(c.split.map((t) => t[1])),
+      slowShardMs: median(c.split.map((t) => t[0])), fastShardMs: median(c.split.map((t) => t[1])), restMs: median(c.split.map((t) => t[2])),
     };
   });
 }
@@ -178,7 +181,7 @@ export async function runTrainBench(a: TrainBenchArgs, log: (line: string) => vo
 export interface PhaseProfile {
   readonly model: string;
   readonly shape: string;
-  /** Images in the profiled forward + backward (the batch). */
+  /** Images in the profiled forward + backward (one thread's shard). */
   readonly batch: number;
   /** Median CPU ms of the whole forward + backward, and per phase (medians, so they need not add up). */
   readonly totalMs: number;
@@ -248,10 +251,16 @@ function formatProfile(p: PhaseProfile): string {
   return lines.join('\n');
 }
 
-/** Where each cell's steps went, one line a cell: the net's forward + backward, then SGD and copies. */
+/**
+ * Where each cell's steps went, one line a cell: a step lasts as long as its slowest shard (the threads
+ * wait for each other), plus the averaging, SGD and messages after it.
+ */
 export function formatStepSplit(rows: readonly TrainBenchRow[]): string {
-  const lines = ['per step (medians): forward + backward, then the rest (SGD, copies)'];
-  for (const r of rows) lines.push(`  ${r.model} ${r.shape} x${r.threads}: forward + backward ${r.netMs.toFixed(1)} ms, rest ${r.restMs.toFixed(1)} ms`);
+  const lines = ['per step (medians): forward + backward of the slowest and the fastest shard, then the rest (averaging, SGD, messages)'];
+  for (const r of rows) {
+    const shards = r.threads > 1 ? `slowest shard ${r.slowShardMs.toFixed(1)} ms, fastest ${r.fastShardMs.toFixed(1)} ms` : `the one shard ${r.slowShardMs.toFixed(1)} ms`;
+    lines.push(`  ${r.model} ${r.shape} x${r.threads}: ${shards}, rest ${r.restMs.toFixed(1)} ms`);
+  }
   return lines.join('\n');
 }
 
@@ -273,9 +282,10 @@ export async function trainBenchMain(argv: readonly string[], print: (s: string)
   const rows = await runTrainBench(a, log);
   const profiles: PhaseProfile[] = [];
   if (a.profile) {
+    const shard = Math.ceil(a.batch / Math.max(...a.threads));
     for (const model of a.models) for (const [c, size] of a.shapes) {
-      log?.(`profiling ${model} ${c}x${size}x${size}, ${a.batch} images on one thread`);
-      profiles.push(profileTrainStep(model, c, size, a.batch, a.runs, a.warmup));
+      log?.(`profiling ${model} ${c}x${size}x${size}, ${shard} images`);
+      profiles.push(profileTrainStep(model, c, size, shard, a.runs, a.warmup));
     }
   }
   if (a.json) print(JSON.stringify({ rows, profiles }, null, 2));

@@ -8,20 +8,13 @@ import { type FloatArray, gemmNN, gemmNT } from '../../kernels/ts/train/gemm';
 import { relaxedSimdSupported, simdSupported } from '../../kernels/wasm/emit';
 import { ALIGN, PAGE, TRAIN_MAX_PAGES as MAX_PAGES } from '../../kernels/wasm/memory';
 import { buildTrainingModule } from '../../kernels/wasm/modules';
-import { winogradBlockLayout, winogradTiles } from '../../kernels/wasm/winograd-3x3-train';
-import { type WasmMemory, type WasmModule, wasm } from '../../kernels/wasm/wasm-api';
-import { type Chunk, type KernelCall, KernelTeam, pieces, type TeamKernel, teamControl } from './kernel-team';
+import { winogradBlockLayout } from '../../kernels/wasm/winograd-3x3-train';
+import { type WasmMemory, wasm } from '../../kernels/wasm/wasm-api';
 
 export type BackendName = 'js64' | 'js32' | 'wasm';
 
 export interface TrainBackend {
   readonly name: BackendName;
-  /** Threads that share each kernel call (see chunked). */
-  readonly threads: number;
-  /** Resolves when the backend's helper threads have started (until then this thread runs every chunk). */
-  ready(): Promise<void>;
-  /** Stops the backend's helper threads, if any. */
-  close(): Promise<void>;
   /** A zeroed buffer of n floats. */
   alloc(n: number): FloatArray;
   gemmNN(M: number, N: number, K: number, A: FloatArray, lda: number, B: FloatArray, ldb: number, C: FloatArray, ldc: number, accumulate: boolean): void;
@@ -38,11 +31,6 @@ export interface TrainBackend {
   bnForwardTrain: typeof bnForwardTrain;
   bnForwardEval: typeof bnForwardEval;
   bnBackward: typeof bnBackward;
-  /**
-   * Runs body(0 .. count - 1): the GEMM, im2col and col2im calls each body makes form one chunk of work, and
-   * chunks may run at the same time on different threads, so no two may write the same memory.
-   */
-  chunked(count: number, body: (j: number) => void): void;
   /** Winograd 3x3 stride-1 pad-1 convs, where the backend has them (the net uses im2col + GEMM otherwise). */
   readonly winograd?: WinogradKernels;
 }
@@ -68,35 +56,15 @@ export interface WinogradKernels {
 export function jsBackend(precision: 64 | 32): TrainBackend {
   return {
     name: precision === 64 ? 'js64' : 'js32',
-    threads: 1,
-    async ready() {},
-    async close() {},
     alloc: (n) => (precision === 64 ? new Float64Array(n) : new Float32Array(n)),
     gemmNN, gemmNT, im2col, col2im,
-    chunked(count, body) {
-      for (let j = 0; j < count; j++) body(j);
-    },
     relu: reluForward, reluBackward, add: addForward, pass: passBackward, bnForwardTrain, bnForwardEval, bnBackward,
   };
 }
 
+type GemmFn = (M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number, C: number, ldc: number, acc: number) => void;
 type Fn = (...args: number[]) => void;
-
-/** Starts a kernel team's helper threads (kernel-team-node.ts in Node); they stop with close(). */
-export type StartTeamHelpers = (module: WasmModule, memory: WasmMemory, control: SharedArrayBuffer, count: number) => { close(): Promise<void> };
-
-/**
- * Most chunks one kernel call is cut into. Fixed, whatever the thread count, so that sums split over chunks
- * (the Winograd weight gradient's) add up the same way on one thread or several.
- */
-const CHUNKS = 16;
-/** Chunks of a Winograd weight gradient (each sums into a buffer of its own). */
-const WGRAD_CHUNKS = 8;
-/** Elementwise calls shorter than this run as one chunk (a chunk's claim costs about a microsecond). */
-const MIN_CHUNK_FLOATS = 16384;
-
-/** How long helper threads may take to start. */
-const HELPER_START_MS = 60_000;
+type Im2colFn = (src: number, dst: number, ldcol: number, p0: number, p1: number, C: number, N: number, H: number, W: number, k: number, s: number, p: number, OH: number, OW: number) => void;
 
 export interface WasmBackendOptions {
   /**
@@ -110,45 +78,29 @@ export interface WasmBackendOptions {
   readonly winogradBlockFloats?: number;
   /** Multiply-adds in the Winograd transforms (default: with relaxed SIMD). */
   readonly fmaTransforms?: boolean;
-  /** Threads that share every kernel call (default 1); more than one needs `startHelpers`. */
-  readonly threads?: number;
-  readonly startHelpers?: StartTeamHelpers;
 }
 
 /**
  * The WebAssembly backend. Buffers are views of one shared wasm memory, which grows as buffers are allocated;
  * growing a shared memory keeps earlier views valid, so buffers can be allocated at any time.
  */
-export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { readonly relaxedSimd: boolean; memoryBytes(): number; chunksByHelpers(): number } {
+export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { readonly relaxedSimd: boolean; memoryBytes(): number } {
   if (!simdSupported()) throw new Error('training: this runtime has no WebAssembly SIMD');
   const relaxed = opts.relaxedSimd === false ? false : relaxedSimdSupported();
   if (opts.relaxedSimd === true && !relaxed) throw new Error('training: relaxed SIMD requested but not supported by this runtime');
   const memory: WasmMemory = new wasm.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
   const module = new wasm.Module(buildTrainingModule({ relaxedSimd: relaxed, ...(opts.f4Points && { f4Points: opts.f4Points }), ...(opts.fmaTransforms !== undefined && { fmaTransforms: opts.fmaTransforms }) }, MAX_PAGES));
   const ex = new wasm.Instance(module, { env: { memory } }).exports;
-  const threads = opts.threads ?? 1;
-  if (threads > 1 && !opts.startHelpers) throw new Error('training: more than one thread needs a way to start helper threads');
-  const control = teamControl();
-  const team = new KernelTeam(ex, control, threads - 1);
-  const helpers = threads > 1 ? opts.startHelpers!(module, memory, control, threads - 1) : null;
+  const nn = ex['gemm_nn'] as GemmFn;
+  const nt = ex['gemm_nt'] as GemmFn;
+  const i2c = ex['im2col'] as Im2colFn;
+  const c2i = ex['col2im'] as Im2colFn;
   const k = (name: string): Fn => ex[name] as Fn;
   const wino = (name: string): Record<WinogradTile, Fn> => ({ 2: k(`${name}_f2`), 4: k(`${name}_f4`) });
-  const [winoWeights, winoWgradOut] = ['wino_weights', 'wino_wgrad_out'].map(wino) as [Record<WinogradTile, Fn>, Record<WinogradTile, Fn>];
-  const call = (kernel: TeamKernel, args: number[], perThread?: KernelCall['perThread']): KernelCall => (perThread ? { kernel, args, perThread } : { kernel, args });
-  /** Inside chunked(): the calls of the chunk being recorded (they run in order, on one thread). */
-  let recording: KernelCall[] | null = null;
-  /** Up to k chunks for one call (one when it is part of a recorded chunk). */
-  const split = (k: number): number => (recording ? 1 : Math.max(1, k));
-  /** One chunk per call. */
-  const run = (calls: readonly KernelCall[]): void => {
-    if (recording) recording.push(...calls);
-    else team.run(calls.map((c): Chunk => [c]));
-  };
-  /** A call over channels [c0, c1), in up to CHUNKS chunks. */
-  const overChannels = (C: number, body: (c0: number, c1: number) => KernelCall): void => run(pieces(C, split(Math.min(C, CHUNKS))).map(([a, b]) => body(a, b)));
-  /** A call over elements [i0, i1) (multiples of 16 inside), in up to CHUNKS chunks. */
-  const overElements = (n: number, body: (i0: number, i1: number) => KernelCall): void =>
-    run(pieces(n, split(Math.min(CHUNKS, Math.floor(n / MIN_CHUNK_FLOATS))), 16).map(([a, b]) => body(a, b)));
+  const [winoConv, winoWgrad, winoWeights, winoWgradOut] = ['wino_conv', 'wino_wgrad', 'wino_weights', 'wino_wgrad_out'].map(wino) as
+    [Record<WinogradTile, Fn>, Record<WinogradTile, Fn>, Record<WinogradTile, Fn>, Record<WinogradTile, Fn>];
+  const [relu, add, pass, bnSums, bnStats, bnAffine, bnDx] =
+    ['relu', 'add', 'pass', 'bn_sums', 'bn_stats', 'bn_affine', 'bn_dx'].map(k) as [Fn, Fn, Fn, Fn, Fn, Fn, Fn];
   // Address 0 stays unused.
   let top = ALIGN;
   const addr = (a: FloatArray): number => {
@@ -177,11 +129,10 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     bufs[key] = alloc(Math.ceil(n * 1.25));
     return bufs[key]!;
   };
-  /** Each thread's scratch (its address for thread 0, and the stride to the next), the zero area and the block layout of a pass. */
-  const block = (tile: WinogradTile, C: number, M: number, n: number) => {
+  /** The scratch and zero area's addresses and the block layout of a pass (winogradBlockLayout). */
+  const block = (tile: WinogradTile, C: number, M: number, n: number): [number, number, number, number, number, number] => {
     const { tb, ldv, vXi, mXi, scratchBytes } = winogradBlockLayout(tile, C, M, n, opts.winogradBlockFloats);
-    const stride = Math.ceil(scratchBytes / ALIGN) * ALIGN;
-    return { scratch: addr(buf('scratch', (threads * stride) / 4)), stride, zero: addr(buf('zero', n)), tb, ldv, vXi, mXi };
+    return [addr(buf('scratch', scratchBytes / 4)), addr(buf('zero', n)), tb, ldv, vXi, mXi];
   };
   const winograd: WinogradKernels = {
     conv(x, y, w, C, M, n, H, W, flip, acc, tile) {
@@ -189,32 +140,17 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
       const u = buf('u', aa * M * C);
       winoWeights[tile](addr(w), addr(u), M, C, flip ? 1 : 0);
       const [cin, cout] = flip ? [M, C] : [C, M];
-      const b = block(tile, cin, cout, n);
-      const sink = addr(buf('sink', n));
-      const T = winogradTiles(tile, H, W);
-      run(pieces(T, Math.min(T, CHUNKS)).map(([t0, t1]) => call(`wino_conv_f${tile}`,
-        [addr(x), addr(y), addr(u), b.scratch, b.zero, sink, cin, cout, n, H, W, b.tb, b.ldv, b.vXi, b.mXi, acc ? 1 : 0, t0, t1], { arg: 3, stride: b.stride })));
+      const [scratch, zero, tb, ldv, vXi, mXi] = block(tile, cin, cout, n);
+      winoConv[tile](addr(x), addr(y), addr(u), scratch, zero, addr(buf('sink', n)), cin, cout, n, H, W, tb, ldv, vXi, mXi, acc ? 1 : 0);
     },
     weightGrad(x, dy, dW, C, M, n, H, W, tile) {
-      // Each chunk of tiles sums into its own S, then the chunks' sums are added in chunk order.
-      const size = (tile + 2) * (tile + 2) * M * C;
-      const T = winogradTiles(tile, H, W);
-      const ranges = pieces(T, Math.min(T, WGRAD_CHUNKS));
-      const sums = addr(buf('u', size * ranges.length));
-      const b = block(tile, C, M, n);
-      run(ranges.map(([t0, t1], j) => call(`wino_wgrad_f${tile}`,
-        [addr(x), addr(dy), sums + j * size * 4, b.scratch, b.zero, C, M, n, H, W, b.tb, b.ldv, b.vXi, b.mXi, t0, t1], { arg: 3, stride: b.stride })));
-      if (ranges.length > 1) {
-        team.run(pieces(size, Math.max(1, Math.min(CHUNKS, Math.floor(size / MIN_CHUNK_FLOATS))), 16).map(([i0, i1]) =>
-          ranges.slice(1).map((_, j) => call('add', [sums + i0 * 4, sums + ((j + 1) * size + i0) * 4, sums + i0 * 4, i1 - i0, 0]))));
-      }
-      winoWgradOut[tile](sums, addr(dW), M, C);
+      const aa = (tile + 2) * (tile + 2);
+      const sums = buf('u', aa * M * C);
+      const [scratch, zero, tb, ldv, vXi, mXi] = block(tile, C, M, n);
+      winoWgrad[tile](addr(x), addr(dy), addr(sums), scratch, zero, C, M, n, H, W, tb, ldv, vXi, mXi);
+      winoWgradOut[tile](addr(sums), addr(dW), M, C);
     },
   };
-  /** y = a x + b per channel (+ residual, ReLU): batch norm's affine pass. */
-  const affine = (x: FloatArray, y: FloatArray, C: number, S: number, a: Float32Array, b: Float32Array, relu: boolean, residual: FloatArray | null): void =>
-    overChannels(C, (c0, c1) => call('bn_affine', [addr(x) + c0 * S * 4, addr(y) + c0 * S * 4, c1 - c0, S, addr(a) + c0 * 4, addr(b) + c0 * 4, relu ? 1 : 0,
-      residual ? addr(residual) + c0 * S * 4 : 0]));
   // Per-channel vectors for the batch-norm kernels (grown when a wider layer comes).
   let perChannel: Float32Array[] = [];
   const channelVectors = (C: number): Float32Array[] => {
@@ -224,68 +160,32 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
   return {
     name: 'wasm',
     relaxedSimd: relaxed,
-    threads,
     winograd,
     memoryBytes: () => memory.buffer.byteLength,
-    chunksByHelpers: () => team.helped,
-    async ready() {
-      const t0 = Date.now();
-      while (team.joined < threads - 1) {
-        if (Date.now() - t0 > HELPER_START_MS) throw new Error(`training: ${threads - 1 - team.joined} helper thread(s) did not start within ${HELPER_START_MS / 1000} s`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    },
-    async close() {
-      team.stop();
-      await helpers?.close();
-    },
     alloc,
-    chunked(count, body) {
-      if (recording) throw new Error('wasm backend: chunked() inside chunked()');
-      const chunks: KernelCall[][] = [];
-      try {
-        for (let j = 0; j < count; j++) {
-          recording = [];
-          body(j);
-          chunks.push(recording);
-        }
-      } finally {
-        recording = null;
-      }
-      team.run(chunks);
-    },
-    // GEMMs in column ranges (multiples of 8, the register tile's width) when there are enough columns.
     gemmNN(M, N, K, A, lda, B, ldb, C, ldc, accumulate) {
-      run(pieces(N, split(Math.min(CHUNKS, Math.floor(N / 128))), 8).map(([j0, j1]) =>
-        call('gemm_nn', [M, j1 - j0, K, addr(A), lda, addr(B) + j0 * 4, ldb, addr(C) + j0 * 4, ldc, accumulate ? 1 : 0])));
+      nn(M, N, K, addr(A), lda, addr(B), ldb, addr(C), ldc, accumulate ? 1 : 0);
     },
     gemmNT(M, N, K, A, lda, B, ldb, C, ldc, accumulate) {
-      run(pieces(N, split(Math.min(CHUNKS, Math.floor(N / 32))), 8).map(([j0, j1]) =>
-        call('gemm_nt', [M, j1 - j0, K, addr(A), lda, addr(B) + j0 * ldb * 4, ldb, addr(C) + j0 * 4, ldc, accumulate ? 1 : 0])));
+      nt(M, N, K, addr(A), lda, addr(B), ldb, addr(C), ldc, accumulate ? 1 : 0);
     },
-    // im2col in whole pixels (runs of n columns), col2im in channel ranges (its pixels' windows overlap).
     im2col(x, g, col, ldcol, p0, p1) {
-      const px = (p1 - p0) / g.n;
-      run(pieces(px, split(Math.min(CHUNKS, Math.floor((px * g.n * g.c * g.k * g.k) / MIN_CHUNK_FLOATS)))).map(([a, b]) =>
-        call('im2col', [addr(x), addr(col) + a * g.n * 4, ldcol, p0 + a * g.n, p0 + b * g.n, g.c, g.n, g.h, g.w, g.k, g.stride, g.pad, g.oh, g.ow])));
+      i2c(addr(x), addr(col), ldcol, p0, p1, g.c, g.n, g.h, g.w, g.k, g.stride, g.pad, g.oh, g.ow);
     },
     col2im(col, g, dx, ldcol, p0, p1) {
-      overChannels(g.c, (c0, c1) => call('col2im',
-        [addr(col) + c0 * g.k * g.k * ldcol * 4, addr(dx) + c0 * g.h * g.w * g.n * 4, ldcol, p0, p1, c1 - c0, g.n, g.h, g.w, g.k, g.stride, g.pad, g.oh, g.ow]));
+      c2i(addr(col), addr(dx), ldcol, p0, p1, g.c, g.n, g.h, g.w, g.k, g.stride, g.pad, g.oh, g.ow);
     },
-    relu(x, n, y) { overElements(n, (a, b) => call('relu', [addr(x) + a * 4, addr(y) + a * 4, b - a])); },
+    relu(x, n, y) { relu(addr(x), addr(y), n); },
     // A ReLU's backward is the masked pass-through: dy where its output y > 0.
-    reluBackward(y, dy, n, dx, acc) { overElements(n, (a, b) => call('pass', [addr(dy) + a * 4, addr(dx) + a * 4, b - a, acc ? 1 : 0, addr(y) + a * 4])); },
-    add(a, b, n, y, relu = false) { overElements(n, (i, j) => call('add', [addr(a) + i * 4, addr(b) + i * 4, addr(y) + i * 4, j - i, relu ? 1 : 0])); },
-    pass(dy, n, dx, acc, reluOut = null) {
-      overElements(n, (a, b) => call('pass', [addr(dy) + a * 4, addr(dx) + a * 4, b - a, acc ? 1 : 0, reluOut ? addr(reluOut) + a * 4 : 0]));
-    },
+    reluBackward(y, dy, n, dx, acc) { pass(addr(dy), addr(dx), n, acc ? 1 : 0, addr(y)); },
+    add(a, b, n, y, relu = false) { add(addr(a), addr(b), addr(y), n, relu ? 1 : 0); },
+    pass(dy, n, dx, acc, reluOut = null) { pass(addr(dy), addr(dx), n, acc ? 1 : 0, reluOut ? addr(reluOut) : 0); },
     bnForwardTrain(x, C, S, gamma, beta, eps, y, saved, running, relu = false, residual = null) {
       if (S < 2) throw new Error(`batch norm: training needs more than one value per channel, got ${S} (C=${C})`);
       const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
       // One pass: sums of x - shift and their squares, shifted by each channel's first value.
       for (let c = 0; c < C; c++) mean[c] = x[c * S]!;
-      overChannels(C, (c0, c1) => call('bn_stats', [addr(x) + c0 * S * 4, c1 - c0, S, addr(mean) + c0 * 4, addr(out) + 2 * c0 * 4]));
+      bnStats(addr(x), C, S, addr(mean), addr(out));
       for (let c = 0; c < C; c++) {
         const d = out[2 * c]! / S;
         mean[c]! += d;
@@ -301,7 +201,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
           running.variance[c] = m * running.variance[c]! + (1 - m) * variance * (S / (S - 1));
         }
       }
-      affine(x, y, C, S, a, b, relu, residual);
+      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0, residual ? addr(residual) : 0);
     },
     bnForwardEval(x, C, S, gamma, beta, mean, variance, eps, y, relu = false, residual = null) {
       const [, , a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
@@ -309,12 +209,12 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
         a[c] = gamma[c]! / Math.sqrt(variance[c]! + eps);
         b[c] = beta[c]! - mean[c]! * a[c]!;
       }
-      affine(x, y, C, S, a, b, relu, residual);
+      bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0, residual ? addr(residual) : 0);
     },
     bnBackward(x, dy, C, S, gamma, saved: BnSaved, dGamma, dBeta, dx, acc, reluOut = null) {
       const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
       for (let c = 0; c < C; c++) mean[c] = saved.mean[c]!;
-      overChannels(C, (c0, c1) => call('bn_sums', [addr(x) + c0 * S * 4, addr(dy) + c0 * S * 4, c1 - c0, S, addr(mean) + c0 * 4, addr(out) + 2 * c0 * 4, reluOut ? addr(reluOut) + c0 * S * 4 : 0]));
+      bnSums(addr(x), addr(dy), C, S, addr(mean), addr(out), reluOut ? addr(reluOut) : 0);
       // dx = k dy + cx x + b0 with k = gamma invStd (see kernels/ts/train/batchnorm.ts); cx goes in `mean`'s
       // second half, since `mean` is no longer needed.
       const cx = mean.subarray(C);
@@ -330,8 +230,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
         cx[c] = -k * invStd * invStd * sdyx / S;
         b[c] = -k * sdy / S + k * m * invStd * invStd * sdyx / S;
       }
-      overChannels(C, (c0, c1) => call('bn_dx', [addr(x) + c0 * S * 4, addr(dy) + c0 * S * 4, addr(dx) + c0 * S * 4, c1 - c0, S, addr(a) + c0 * 4, addr(cx) + c0 * 4,
-        addr(b) + c0 * 4, acc ? 1 : 0, reluOut ? addr(reluOut) + c0 * S * 4 : 0]));
+      bnDx(addr(x), addr(dy), addr(dx), C, S, addr(a), addr(cx), addr(b), acc ? 1 : 0, reluOut ? addr(reluOut) : 0);
     },
   };
 }

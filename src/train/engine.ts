@@ -1,12 +1,12 @@
-// Who runs a net's steps in the CLI: this thread, or a worker thread (so that this one is free for another
-// net while a step runs: the race side by side). Either way one net takes the whole batch (batch norm sees
-// all of it, as PyTorch's does) and its backend shares every kernel call among `threads` threads
-// (kernel-team.ts), with the same results whatever their number.
+// Who computes gradients in the CLI: the net in this thread, or data-parallel across Node worker threads. With T threads a
+// batch is split into T shards; this thread runs shard 0 while T-1 workers run the others (or, for an engine
+// kept off this thread, T workers run them all), each on its own copy of the net (parameters are sent with
+// every step, gradients come back and are averaged). Batch norm uses each shard's statistics, as multi-GPU
+// training does; running statistics are averaged.
 import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
 import { parseOnnx } from '../onnx/read';
 import { wasmBackend } from './backend';
-import { startTeamHelpers } from './kernel-team-node';
-import { type GradientEngine, localEngine, type Reply, type Request, runLocal } from './local-engine';
+import { type GradientEngine, type Reply, type Request, runLocal } from './local-engine';
 import './relaxed-simd-node';
 import { spawnModuleWorker } from './spawn';
 import { TrainNet } from './net';
@@ -17,20 +17,13 @@ interface WorkerInit {
   readonly kind: typeof WORKER_KIND;
   readonly onnx: Uint8Array;
   readonly maxBatch: number;
-  readonly threads: number;
-}
-
-/** The wasm backend on `threads` threads (helpers started as worker threads). */
-export function nodeBackend(threads: number): ReturnType<typeof wasmBackend> {
-  return wasmBackend({ threads, startHelpers: startTeamHelpers });
 }
 
 // A worker thread: this same module, started with workerData of our kind.
 if (!isMainThread && (workerData as Partial<WorkerInit> | null)?.kind === WORKER_KIND && parentPort) {
   const init = workerData as WorkerInit;
   const port = parentPort;
-  const backend = nodeBackend(init.threads);
-  const net = new TrainNet(parseOnnx(init.onnx), { backend, maxBatch: init.maxBatch });
+  const net = new TrainNet(parseOnnx(init.onnx), { backend: wasmBackend(), maxBatch: init.maxBatch });
   port.on('message', (req: Request) => {
     let reply: Reply;
     try {
@@ -41,7 +34,7 @@ if (!isMainThread && (workerData as Partial<WorkerInit> | null)?.kind === WORKER
     const transfer = reply.type === 'step' ? [reply.grads.buffer, reply.states.buffer] : reply.type === 'predict' ? [reply.logits.buffer] : [];
     port.postMessage(reply, transfer as ArrayBuffer[]);
   });
-  void backend.ready().then(() => port.postMessage({ type: 'ready' }), (e: Error) => port.postMessage({ type: 'error', message: e.message }));
+  port.postMessage({ type: 'ready' });
 }
 
 class ThreadWorker {
@@ -61,15 +54,16 @@ class ThreadWorker {
     });
   }
 
-  static start(init: Omit<WorkerInit, 'kind'>): Promise<ThreadWorker> {
-    const worker = spawnModuleWorker(import.meta.url, { kind: WORKER_KIND, ...init } satisfies WorkerInit);
+  static start(onnx: Uint8Array, maxBatch: number): Promise<ThreadWorker> {
+    const init: WorkerInit = { kind: WORKER_KIND, onnx, maxBatch };
+    const worker = spawnModuleWorker(import.meta.url, init);
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => reject(new Error(`training worker failed to start: ${e.message}`));
       worker.once('error', onError);
-      worker.once('message', (m: { type: string; message?: string }) => {
+      worker.once('message', (m: { type: string }) => {
         worker.off('error', onError);
         if (m.type === 'ready') resolve(new ThreadWorker(worker));
-        else reject(new Error(`training worker: ${m.message ?? `unexpected first message ${m.type}`}`));
+        else reject(new Error(`training worker: unexpected first message ${m.type}`));
       });
     });
   }
@@ -88,33 +82,90 @@ class ThreadWorker {
 }
 
 /**
- * The engine of `net` (built from the graph in `onnx` on nodeBackend(threads)). With `inThisThread` false the
- * steps run on a copy of the net in a worker thread instead, on `threads` threads of its own; this thread's
- * net then only supplies the initial parameters, and can be built on one thread.
+ * out = sum of weights[i] * parts[i], added in shard order and rounded to float32 after each term, as adding
+ * the terms into a float32 vector one by one does; two shards (the common case) in one pass over memory.
+ */
+function weightedSum(parts: readonly Float32Array[], weights: readonly number[], out: Float32Array): Float32Array {
+  if (parts.length === 2) {
+    const [p0, p1] = parts as [Float32Array, Float32Array];
+    const [w0, w1] = weights as [number, number];
+    for (let j = 0; j < out.length; j++) out[j] = Math.fround(w0 * p0[j]!) + w1 * p1[j]!;
+    return out;
+  }
+  parts.forEach((p, i) => {
+    const w = weights[i]!;
+    for (let j = 0; j < out.length; j++) out[j]! += w * p[j]!;
+  });
+  return out;
+}
+
+/** [start, end) of shard i of n samples in k shards. */
+function shard(n: number, k: number, i: number): [number, number] {
+  return [Math.floor((n * i) / k), Math.floor((n * (i + 1)) / k)];
+}
+
+/**
+ * An engine on `threads` threads for the model in `onnx` (the graph the net was built from). `net` is this
+ * thread's copy, sized for shards of up to ceil(maxBatch / threads) samples. With `inThisThread` false every
+ * shard runs in a worker, so this thread is free (for another net) while a step runs.
  */
 export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: number, inThisThread = true): Promise<GradientEngine> {
-  if (inThisThread) {
-    if (net.threads !== threads) throw new Error(`training: the net runs on ${net.threads} thread(s), the engine was asked for ${threads}`);
-    await net.ready();
-    return localEngine(net);
-  }
-  const worker = await ThreadWorker.start({ onnx, maxBatch: net.maxBatch, threads });
-  const expect = <T extends Reply['type']>(r: Reply, type: T): Extract<Reply, { type: T }> => {
-    if (r.type !== type) throw new Error(`training worker: expected a ${type} reply, got ${r.type}`);
-    return r as Extract<Reply, { type: T }>;
+  const pool = await Promise.all(Array.from({ length: inThisThread ? threads - 1 : threads }, () => ThreadWorker.start(onnx, net.maxBatch)));
+  // Shard i runs on runners[i]: this thread's net first when it takes part.
+  const runners: ((req: Request) => Reply | Promise<Reply>)[] = [
+    ...(inThisThread ? [(req: Request) => runLocal(net, req)] : []),
+    // A posted view would carry its whole buffer (the batch): a worker gets copies of its shard only.
+    ...pool.map((w) => (req: Request) => w.request(req.type === 'step'
+      ? { ...req, images: req.images.slice(), labels: req.labels.slice() } : { ...req, images: req.images.slice() })),
+  ];
+  const per = net.inputSize;
+  const paramCount = net.paramCount;
+  const stateCount = net.stateCount;
+  const K = net.classes;
+  const split = (n: number): number => Math.min(threads, n);
+  /**
+   * Every shard's request, last shard first so that the workers' are posted before this thread runs its own
+   * (shard 0); the replies in shard order.
+   */
+  const runShards = (n: number, request: (a: number, b: number) => Request): Promise<Reply[]> => {
+    const k = split(n);
+    const pending: (Reply | Promise<Reply>)[] = new Array(k);
+    for (let i = k - 1; i >= 0; i--) pending[i] = runners[i]!(request(...shard(n, k, i)));
+    return Promise.all(pending);
   };
   return {
-    threads, paramCount: net.paramCount, stateCount: net.stateCount,
+    threads, paramCount, stateCount,
     async step(theta, states, images, labels, n) {
-      // A posted view would carry its whole buffer: the worker gets copies of the batch only.
-      const r = expect(await worker.request({ type: 'step', theta, states, images: images.slice(0, n * net.inputSize), labels: labels.slice(0, n), n }), 'step');
-      return { loss: r.loss, correct: r.correct, grads: r.grads, states: r.states, ms: r.ms };
+      const k = split(n);
+      const all = await runShards(n, (a, b) => ({ type: 'step', theta, states, images: images.subarray(a * per, b * per), labels: labels.subarray(a, b), n: b - a }));
+      const steps = all.map((r) => {
+        if (r.type !== 'step') throw new Error(`training worker: expected a step reply, got ${r.type}`);
+        return r;
+      });
+      const weights = steps.map((_, i) => {
+        const [a, b] = shard(n, k, i);
+        return (b - a) / n;
+      });
+      return {
+        loss: steps.reduce((s, r, i) => s + weights[i]! * r.loss, 0),
+        correct: steps.reduce((s, r) => s + r.correct, 0),
+        grads: weightedSum(steps.map((r) => r.grads), weights, new Float32Array(paramCount)),
+        states: weightedSum(steps.map((r) => r.states), weights, new Float32Array(stateCount)),
+        shardMs: steps.map((r) => r.ms),
+      };
     },
     async predict(theta, states, images, n) {
-      return expect(await worker.request({ type: 'predict', theta, states, images: images.slice(0, n * net.inputSize), n }), 'predict').logits;
+      const k = split(n);
+      const all = await runShards(n, (a, b) => ({ type: 'predict', theta, states, images: images.subarray(a * per, b * per), n: b - a }));
+      const logits = new Float32Array(n * K);
+      all.forEach((r, i) => {
+        if (r.type !== 'predict') throw new Error(`training worker: expected a predict reply, got ${r.type}`);
+        logits.set(r.logits, shard(n, k, i)[0] * K);
+      });
+      return logits;
     },
     async close() {
-      await worker.close();
+      await Promise.all(pool.map((w) => w.close()));
     },
   };
 }

@@ -1,6 +1,6 @@
 // Gradients of a training net in the calling thread: one forward/backward (or an inference pass) at given
-// parameters (the net's backend may share each kernel among threads of its own). Pure: engine.ts can also
-// run it in a Node worker thread for the CLI; the app's training worker (a Web Worker per net) runs it as it is.
+// parameters. Pure: engine.ts spreads it over Node worker threads for the CLI; the app's training worker
+// (a Web Worker per net) runs it as it is.
 import type { TrainNet } from './net';
 
 export interface StepOutput {
@@ -11,8 +11,8 @@ export interface StepOutput {
   readonly grads: Float32Array;
   /** Batch-norm running statistics after this step. */
   readonly states: Float32Array;
-  /** Wall milliseconds of the forward and backward (the rest of a step is the caller's: SGD, data). */
-  readonly ms: number;
+  /** Wall milliseconds of each shard's forward and backward in its thread, in shard order. */
+  readonly shardMs: readonly number[];
 }
 
 export interface GradientEngine {
@@ -35,7 +35,7 @@ export type Reply =
   | { type: 'predict'; logits: Float32Array }
   | { type: 'error'; message: string };
 
-/** One request's work on a net in this thread. */
+/** One shard's work on a net in this thread. */
 export function runLocal(net: TrainNet, req: Request): Reply {
   net.setParams(req.theta);
   net.setStates(req.states);
@@ -57,16 +57,14 @@ export function localEngine(net: TrainNet): GradientEngine {
     return r as Extract<Reply, { type: T }>;
   };
   return {
-    threads: net.threads, paramCount: net.paramCount, stateCount: net.stateCount,
+    threads: 1, paramCount: net.paramCount, stateCount: net.stateCount,
     async step(theta, states, images, labels, n) {
       const r = reply(runLocal(net, { type: 'step', theta, states, images, labels, n }), 'step');
-      return { loss: r.loss, correct: r.correct, grads: r.grads, states: r.states, ms: r.ms };
+      return { loss: r.loss, correct: r.correct, grads: r.grads, states: r.states, shardMs: [r.ms] };
     },
     async predict(theta, states, images, n) {
       return reply(runLocal(net, { type: 'predict', theta, states, images, n }), 'predict').logits;
     },
-    async close() {
-      await net.close();
-    },
+    async close() {},
   };
 }

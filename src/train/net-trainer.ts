@@ -10,7 +10,7 @@ import { serializeOnnx } from '../onnx/write';
 import type { EpochRecord, Recipe, Sidecar } from '../sidecar';
 import { buildModel, seededRandom } from '../zoo/build';
 import { isZooName, type ModelSpec, type ShortcutOption, zooSpec } from '../zoo/spec';
-import { type TrainBackend, wasmBackend } from './backend';
+import { wasmBackend } from './backend';
 import { type Augment, channelStats, fillBatch, type ImageSet, PAPER_AUGMENT, pixelStats, shuffled } from './image-set';
 import type { GradientEngine } from './local-engine';
 import { type ClassReport, ReportBuilder } from './metrics';
@@ -180,10 +180,10 @@ export function estimateSeconds(secondsPerStep: number, steps: number, epochs: n
   return epochs * steps * secondsPerStep + ((epochs * valImages) / batch) * secondsPerStep / 3;
 }
 
-/** A trainable net for `spec` from the zoo's seeded weights, for batches of up to `maxBatch` images, on `backend`. */
-export function buildTrainNet(spec: ModelSpec, recipe: Recipe, maxBatch: number, backend: TrainBackend = wasmBackend()): { graph: Graph; net: TrainNet } {
+/** A trainable net for `spec` from the zoo's seeded weights, with shards of up to `maxBatch` images. */
+export function buildTrainNet(spec: ModelSpec, recipe: Recipe, maxBatch: number): { graph: Graph; net: TrainNet } {
   const graph = buildModel(spec, { name: recipe.model, seed: recipe.seed });
-  const net = new TrainNet(graph, { backend, maxBatch, resetBatchNorm: true });
+  const net = new TrainNet(graph, { backend: wasmBackend(), maxBatch, resetBatchNorm: true });
   if (recipe.zeroGamma ?? true) net.zeroResidualBranchGammas(); // absent: a recipe from before the choice, which silenced them
   return { graph, net };
 }
@@ -258,6 +258,11 @@ export class NetTrainer {
     return this.engine.threads;
   }
 
+  /** Images per evaluation batch: the training batch, rounded up to a multiple of the threads. */
+  private get evalBatch(): number {
+    return Math.ceil(this.recipe.batch / this.threads) * this.threads;
+  }
+
   describe(): string {
     const r = this.recipe;
     return `training ${r.model} (${this.net.paramCount} parameters, ${(this.net.macsPerSample / 1e6).toFixed(1)}M multiply-adds per image) on ${this.data.train.count} images, ` +
@@ -330,7 +335,7 @@ export class NetTrainer {
     const r = this.recipe;
     const e = this.epochStats;
     // This net's own training time (in a race, the twin's steps in between are not counted).
-    const ev = await evaluate(this.engine, this.theta, this.states, this.data, r.mean, r.std, this.recipe.batch);
+    const ev = await evaluate(this.engine, this.theta, this.states, this.data, r.mean, r.std, this.evalBatch);
     this.lastReport = ev.report;
     const rec: EpochRecord = {
       epoch: epoch + 1, lr: e.lr, trainLoss: e.loss / e.seen, trainError: e.wrong / e.seen, testLoss: ev.loss, testError: ev.error,
@@ -345,7 +350,7 @@ export class NetTrainer {
     const r = this.recipe;
     const last = this.history[this.history.length - 1];
     if (!last) throw new Error('export: no epoch has been trained');
-    const report = this.lastReport ?? (await evaluate(this.engine, this.theta, this.states, this.data, r.mean, r.std, this.recipe.batch)).report;
+    const report = this.lastReport ?? (await evaluate(this.engine, this.theta, this.states, this.data, r.mean, r.std, this.evalBatch)).report;
     this.net.setParams(this.theta);
     this.net.setStates(this.states);
     const training: TrainingRecord = {

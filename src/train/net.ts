@@ -13,7 +13,6 @@ import { fcBackward, fcForward, type LossResult, softmaxCrossEntropy } from '../
 import { UserError } from '../errors';
 import { type Graph, type GraphNode, type IrTensor, attrFloat, attrInt, attrInts, attrString, f32 } from '../graph/ir';
 import type { TrainBackend, WinogradTile } from './backend';
-import { pieces } from './kernel-team';
 
 /** A learnable tensor and its gradient (same shape, overwritten by every backward pass). */
 export interface Param {
@@ -133,23 +132,6 @@ function chunkPixels(rows: number, n = 1): number {
 }
 
 /**
- * Chunks an im2col conv's pixels are cut into for the backend's threads (blocks of chunkPixels each). Fixed,
- * whatever the thread count, so that the weight gradient's per-chunk sums add up the same way everywhere.
- */
-const CONV_CHUNKS = 8;
-
-/** The conv's blocks of `pc` columns (of P) in up to CONV_CHUNKS chunks: [first block, end block) each. */
-function blockChunks(P: number, pc: number): [number, number][] {
-  const blocks = Math.ceil(P / pc);
-  return pieces(blocks, Math.min(blocks, CONV_CHUNKS));
-}
-
-/** The column ranges [p0, p1) of the blocks [b0, b1). */
-function blocksOf([b0, b1]: [number, number], P: number, pc: number): [number, number][] {
-  return Array.from({ length: b1 - b0 }, (_, i) => [(b0 + i) * pc, Math.min(P, (b0 + i + 1) * pc)]);
-}
-
-/**
  * The row stride of an im2col chunk of `cols` columns: padded so that rows do not start a multiple of 4 KB
  * apart (with 1024 columns, conv1's 9 rows shared one L1 cache set and evicted each other in the GEMM).
  */
@@ -169,10 +151,7 @@ export class TrainNet {
   private readonly ops: Op[] = [];
   private readonly values = new Map<string, Value>();
   private readonly backend: TrainBackend;
-  /** One im2col buffer per conv chunk (chunks may run at once). */
-  private readonly cols: FloatArray[];
-  /** Each conv chunk's sums of an im2col weight gradient. */
-  private readonly wgradParts: FloatArray[];
+  private readonly col: FloatArray;
   private readonly wT: FloatArray;
   private readonly gradReady = new Set<Value>();
   private batch = 0;
@@ -220,8 +199,7 @@ export class TrainNet {
     if (out.h !== 1 || out.w !== 1) throw new TrainGraphError(`training: output '${out.name}' must be [N, classes], is [N,${out.c},${out.h},${out.w}]`);
     this.output = out;
     this.classes = out.c;
-    this.cols = Array.from({ length: CONV_CHUNKS }, () => this.backend.alloc(Math.max(colSize, 1)));
-    this.wgradParts = Array.from({ length: CONV_CHUNKS }, () => this.backend.alloc(Math.max(wtSize, 1)));
+    this.col = this.backend.alloc(Math.max(colSize, 1));
     this.wT = this.backend.alloc(Math.max(wtSize, 1));
   }
 
@@ -603,14 +581,11 @@ export class TrainNet {
         const R = colRows(g);
         const pc = chunkPixels(R, n);
         const be = this.backend;
-        const parts = blockChunks(P, pc);
-        be.chunked(parts.length, (j) => {
-          const col = this.cols[j]!;
-          for (const [p0, p1] of blocksOf(parts[j]!, P, pc)) {
-            be.im2col(op.x.data, g, col, colStride(pc), p0, p1);
-            be.gemmNN(g.m, p1 - p0, R, op.weight.data, R, col, colStride(pc), op.y.data.subarray(p0), P, false);
-          }
-        });
+        for (let p0 = 0; p0 < P; p0 += pc) {
+          const p1 = Math.min(P, p0 + pc);
+          be.im2col(op.x.data, g, this.col, colStride(pc), p0, p1);
+          be.gemmNN(g.m, p1 - p0, R, op.weight.data, R, this.col, colStride(pc), op.y.data.subarray(p0), P, false);
+        }
       });
     }
     if (op.bias) addRowBias(op.y.data, op.bias.data, g.m, P);
@@ -629,21 +604,10 @@ export class TrainNet {
       this.timed(op, `conv weight gradient (Winograd F${wTile})`, () => be.winograd!.weightGrad(op.x.data, dy, op.weight.grad, g.c, M, n, g.h, g.w, wTile));
     } else {
       this.timed(op, 'conv weight gradient (im2col + GEMM)', () => {
-        // Each chunk of pixels sums its own dW; the chunks' sums are then added in chunk order.
-        const parts = blockChunks(P, pc);
-        be.chunked(parts.length, (j) => {
-          const col = this.cols[j]!;
-          blocksOf(parts[j]!, P, pc).forEach(([p0, p1], b) => {
-            be.im2col(op.x.data, g, col, colStride(pc), p0, p1);
-            be.gemmNT(M, R, p1 - p0, dy.subarray(p0), P, col, colStride(pc), this.wgradParts[j]!, R, b > 0);
-          });
-        });
-        const dW = op.weight.grad;
-        const sums = this.wgradParts;
-        for (let i = 0; i < M * R; i++) {
-          let v = sums[0]![i]!;
-          for (let j = 1; j < parts.length; j++) v += sums[j]![i]!;
-          dW[i] = v;
+        for (let p0 = 0; p0 < P; p0 += pc) {
+          const p1 = Math.min(P, p0 + pc);
+          be.im2col(op.x.data, g, this.col, colStride(pc), p0, p1);
+          be.gemmNT(M, R, p1 - p0, dy.subarray(p0), P, this.col, colStride(pc), op.weight.grad, R, p0 > 0);
         }
       });
     }
@@ -678,32 +642,21 @@ export class TrainNet {
       const RT = colRows(gT);
       const pcT = chunkPixels(RT, n);
       const PX = n * g.h * g.w;
-      const parts = blockChunks(PX, pcT);
-      be.chunked(parts.length, (j) => {
-        const col = this.cols[j]!;
-        for (const [p0, p1] of blocksOf(parts[j]!, PX, pcT)) {
-          be.im2col(dy, gT, col, colStride(pcT), p0, p1);
-          be.gemmNN(C, p1 - p0, RT, wT, RT, col, colStride(pcT), t.dx.subarray(p0), PX, t.acc);
-        }
-      });
+      for (let p0 = 0; p0 < PX; p0 += pcT) {
+        const p1 = Math.min(PX, p0 + pcT);
+        be.im2col(dy, gT, this.col, colStride(pcT), p0, p1);
+        be.gemmNN(C, p1 - p0, RT, wT, RT, this.col, colStride(pcT), t.dx.subarray(p0), PX, t.acc);
+      }
       return;
     }
     // Other strides: dcol = W^T dy, then scatter-add with col2im.
     for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = w[m * R + r]!;
     if (!t.acc) t.dx.fill(0, 0, g.c * g.h * g.w * n);
-    // In channel ranges: neighbouring pixels' windows overlap in dx, channels do not.
-    const KK = K * K, HWN = g.h * g.w * n;
-    const ranges = pieces(g.c, Math.min(g.c, CONV_CHUNKS));
-    be.chunked(ranges.length, (j) => {
-      const [c0, c1] = ranges[j]!;
-      const col = this.cols[j]!;
-      const gc = { ...g, c: c1 - c0 };
-      for (let p0 = 0; p0 < P; p0 += pc) {
-        const p1 = Math.min(P, p0 + pc);
-        be.gemmNN((c1 - c0) * KK, p1 - p0, M, wT.subarray(c0 * KK * M), M, dy.subarray(p0), P, col, colStride(pc), false);
-        be.col2im(col, gc, t.dx.subarray(c0 * HWN), colStride(pc), p0, p1);
-      }
-    });
+    for (let p0 = 0; p0 < P; p0 += pc) {
+      const p1 = Math.min(P, p0 + pc);
+      be.gemmNN(R, p1 - p0, M, wT, M, dy.subarray(p0), P, this.col, colStride(pc), false);
+      be.col2im(this.col, g, t.dx, colStride(pc), p0, p1);
+    }
   }
 
   /** A copy of the graph with this net's weights and BN statistics as its initializers. */
@@ -731,21 +684,6 @@ export class TrainNet {
   }
 
   /** Sizes of the flat vectors below: all parameters, all states. */
-  /** Threads the backend shares each kernel call among. */
-  get threads(): number {
-    return this.backend.threads;
-  }
-
-  /** Resolves when the backend's helper threads have started. */
-  ready(): Promise<void> {
-    return this.backend.ready();
-  }
-
-  /** Stops the backend's helper threads (the net is not used after). */
-  close(): Promise<void> {
-    return this.backend.close();
-  }
-
   get paramCount(): number {
     return this.params.reduce((s, t) => s + t.data.length, 0);
   }

@@ -14,7 +14,7 @@ import type { EpochRecord, Recipe } from '../sidecar';
 import { writeUserFile } from '../write-file';
 import { type Checkpoint, encodeCheckpoint, readCheckpoint } from './checkpoint';
 import { loadFashionMnist } from './data';
-import { createEngine, nodeBackend } from './engine';
+import { createEngine } from './engine';
 import { describeFolder, isIdxFolder, loadImageFolder } from './folder';
 import type { ImageSet } from './image-set';
 import { type ClassReport, reportLines } from './metrics';
@@ -159,8 +159,8 @@ class TrainRun implements RaceRun {
     } else if (resume) {
       log(`no checkpoint in ${outDir}: starting from scratch`);
     }
-    // A net whose steps run in a worker is built there from the same graph (this one supplies its initial values).
-    const { graph, net } = buildTrainNet(spec, recipe, recipe.batch, nodeBackend(threads.inThisThread ? threads.count : 1));
+    const { graph, net } = buildTrainNet(spec, recipe, Math.ceil(recipe.batch / threads.count));
+    // Workers build their nets from the same graph; their initial values are overwritten by every step.
     const engine = await createEngine(net, serializeOnnx(graph), threads.count, threads.inThisThread);
     const from = ckpt
       ? { theta: Float32Array.from(ckpt.params), states: Float32Array.from(ckpt.states), velocity: Float32Array.from(ckpt.velocity), epochsDone: ckpt.epochsDone, history: ckpt.history }
