@@ -222,6 +222,7 @@ export class FuncBuilder {
     return this;
   }
   f32x4ExtractLane(lane: number): this { this.simd(0x1f); this.code.byte(lane); return this; }
+  f32x4ReplaceLane(lane: number): this { this.simd(0x20); this.code.byte(lane); return this; }
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Sub(): this { return this.simd(0xe5); }
   f32x4Neg(): this { return this.simd(0xe1); }

@@ -550,34 +550,57 @@ export function emitWinogradWeights(m: ModuleBuilder, tr: WinogradTransform): nu
   const TM = tr.m, A = TM + 2, AA = A * A;
   const { f, index } = m.func(`wino_weights_f${TM}`, [I32, I32, I32, I32, I32]);
   const [w, U, M, C, flip] = f.params as Local[] as Local[];
-  const [, sl] = laneSets(f, tr.g.flat());
-  const mm = f.local(I32), c = f.local(I32), wp = f.local(I32), up = f.local(I32), plane = f.local(I32);
-  const gv = Array.from({ length: 9 }, () => f.local(F32));
-  const tv = Array.from({ length: A * 3 }, () => f.local(F32));
+  // Four filters at a time along the index that is contiguous in U (m forward, c flipped), each lane the
+  // scalar code's exact arithmetic (mul and add, no FMA); the filters past a multiple of 4 one at a time.
+  const [vl, sl] = laneSets(f, tr.g.flat());
+  const o = f.local(I32), v = f.local(I32), vEnd = f.local(I32), wp = f.local(I32), up = f.local(I32), plane = f.local(I32), ls = f.local(I32);
+  const lanePtr = [wp, f.local(I32), f.local(I32), f.local(I32)];
+  const gv = { v: Array.from({ length: 9 }, () => f.local(V128)), s: Array.from({ length: 9 }, () => f.local(F32)) };
+  const tv = { v: Array.from({ length: A * 3 }, () => f.local(V128)), s: Array.from({ length: A * 3 }, () => f.local(F32)) };
   f.get(M!).get(C!).i32Mul().i32Const(4).i32Mul().set(plane);
   const body = (flipped: boolean): void => {
+    // Outer index o and vector index v: (c, m) forward, (m, c) flipped.
+    const [outerN, vecN] = flipped ? [M!, C!] : [C!, M!];
+    // Bytes from filter (m, c) to the next along v in w: C filters (forward) or one.
+    if (flipped) f.i32Const(36).set(ls);
+    else f.get(C!).i32Const(36).i32Mul().set(ls);
+    f.get(vecN).i32Const(-4).i32And().set(vEnd);
+    const filter = (l: Lanes): void => {
+      // wp = &w[m][c][0], up = &U[0][.][.] for (o, v)
+      if (flipped) f.get(o).get(C!).i32Mul().get(v).i32Add();
+      else f.get(v).get(C!).i32Mul().get(o).i32Add();
+      f.i32Const(36).i32Mul().get(w!).i32Add().set(wp);
+      f.get(o).get(vecN).i32Mul().get(v).i32Add().i32Const(4).i32Mul().get(U!).i32Add().set(up);
+      const g = l.vec ? gv.v : gv.s;
+      const t = l.vec ? tv.v : tv.s;
+      if (l.vec) for (let i = 1; i < 4; i++) f.get(lanePtr[i - 1]!).get(ls).i32Add().set(lanePtr[i]!);
+      for (let k = 0; k < 9; k++) {
+        const at = (flipped ? 8 - k : k) * 4;
+        f.get(wp).f32Load(at);
+        if (l.vec) {
+          f.f32x4Splat();
+          for (let i = 1; i < 4; i++) f.get(lanePtr[i]!).f32Load(at).f32x4ReplaceLane(i);
+        }
+        f.set(g[k]!);
+      }
+      // t = G g (A x 3), then U = t G^T
+      for (let a = 0; a < A; a++) for (let kw = 0; kw < 3; kw++) {
+        emitLaneCombination(f, l, tr.g[a]!, [g[kw]!, g[3 + kw]!, g[6 + kw]!]);
+        f.set(t[a * 3 + kw]!);
+      }
+      for (let a = 0; a < A; a++) for (let b = 0; b < A; b++) {
+        f.get(up);
+        emitLaneCombination(f, l, tr.g[b]!, [t[a * 3]!, t[a * 3 + 1]!, t[a * 3 + 2]!]);
+        store(f, l);
+        if (a * A + b < AA - 1) f.get(up).get(plane).i32Add().set(up);
+      }
+    };
     f.i32Const(0);
-    forLoop(f, mm, M!, 1, () => {
+    forLoop(f, o, outerN, 1, () => {
       f.i32Const(0);
-      forLoop(f, c, C!, 1, () => {
-        f.get(w!).get(mm).get(C!).i32Mul().get(c).i32Add().i32Const(36).i32Mul().i32Add().set(wp);
-        // U index [c][m] (or [m][c] flipped) within each xi plane: K-major for gemm_tn
-        if (flipped) f.get(mm).get(C!).i32Mul().get(c).i32Add();
-        else f.get(c).get(M!).i32Mul().get(mm).i32Add();
-        f.i32Const(4).i32Mul().get(U!).i32Add().set(up);
-        for (let k = 0; k < 9; k++) f.get(wp).f32Load((flipped ? 8 - k : k) * 4).set(gv[k]!);
-        // t = G g (A x 3), then U = t G^T
-        for (let a = 0; a < A; a++) for (let kw = 0; kw < 3; kw++) {
-          emitLaneCombination(f, sl, tr.g[a]!, [gv[kw]!, gv[3 + kw]!, gv[6 + kw]!]);
-          f.set(tv[a * 3 + kw]!);
-        }
-        for (let a = 0; a < A; a++) for (let b = 0; b < A; b++) {
-          f.get(up);
-          emitLaneCombination(f, sl, tr.g[b]!, [tv[a * 3]!, tv[a * 3 + 1]!, tv[a * 3 + 2]!]);
-          f.f32Store();
-          if (a * A + b < AA - 1) f.get(up).get(plane).i32Add().set(up);
-        }
-      });
+      forLoop(f, v, vEnd, 4, () => filter(vl));
+      f.get(vEnd);
+      forLoop(f, v, vecN, 1, () => filter(sl));
     });
   };
   f.get(flip!).if();
@@ -596,31 +619,50 @@ export function emitWinogradWgradOut(m: ModuleBuilder, tr: WinogradTransform): n
   const TM = tr.m, A = TM + 2;
   const { f, index } = m.func(`wino_wgrad_out_f${TM}`, [I32, I32, I32, I32]);
   const [S, dW, M, C] = f.params as Local[] as Local[];
-  const [, sl] = laneSets(f, tr.g.flat());
-  const k = f.local(I32), total = f.local(I32), sp = f.local(I32), plane = f.local(I32), wp = f.local(I32);
-  const sv = Array.from({ length: A * A }, () => f.local(F32));
-  const tv = Array.from({ length: 3 * A }, () => f.local(F32));
+  // Four (m, c) at a time (contiguous in S's planes), each lane the scalar code's exact arithmetic; the
+  // last M * C mod 4 one at a time.
+  const [vl, sl] = laneSets(f, tr.g.flat());
+  const k = f.local(I32), total = f.local(I32), vEnd = f.local(I32), sp = f.local(I32), plane = f.local(I32), wp = f.local(I32);
+  const sv = { v: Array.from({ length: A * A }, () => f.local(V128)), s: Array.from({ length: A * A }, () => f.local(F32)) };
+  const tv = { v: Array.from({ length: 3 * A }, () => f.local(V128)), s: Array.from({ length: 3 * A }, () => f.local(F32)) };
+  const out = f.local(V128);
   const Gcol = (kh: number): number[] => tr.g.map((row) => row[kh]!);
   f.get(M!).get(C!).i32Mul().set(total);
   f.get(total).i32Const(4).i32Mul().set(plane);
-  f.i32Const(0);
-  forLoop(f, k, total, 1, () => {
+  f.get(total).i32Const(-4).i32And().set(vEnd);
+  const one = (l: Lanes): void => {
+    const s = l.vec ? sv.v : sv.s;
+    const t = l.vec ? tv.v : tv.s;
     f.get(S!).get(k).i32Const(4).i32Mul().i32Add().set(sp);
     for (let xi = 0; xi < A * A; xi++) {
-      f.get(sp).f32Load().set(sv[xi]!);
+      f.get(sp);
+      load(f, l);
+      f.set(s[xi]!);
       if (xi < A * A - 1) f.get(sp).get(plane).i32Add().set(sp);
     }
     // t = G^T S (3 x A), then dW = t G (3 x 3)
     for (let kh = 0; kh < 3; kh++) for (let b = 0; b < A; b++) {
-      emitLaneCombination(f, sl, Gcol(kh), Array.from({ length: A }, (_, a) => sv[a * A + b]!));
-      f.set(tv[kh * A + b]!);
+      emitLaneCombination(f, l, Gcol(kh), Array.from({ length: A }, (_, a) => s[a * A + b]!));
+      f.set(t[kh * A + b]!);
     }
     f.get(dW!).get(k).i32Const(36).i32Mul().i32Add().set(wp);
     for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
-      f.get(wp);
-      emitLaneCombination(f, sl, Gcol(kw), Array.from({ length: A }, (_, b) => tv[kh * A + b]!));
-      f.f32Store((kh * 3 + kw) * 4);
+      const at = (kh * 3 + kw) * 4;
+      if (l.vec) {
+        // Lane i is filter k + i's tap: 36 bytes on.
+        emitLaneCombination(f, l, Gcol(kw), Array.from({ length: A }, (_, b) => t[kh * A + b]!));
+        f.set(out);
+        for (let i = 0; i < 4; i++) f.get(wp).get(out).v128Store32Lane(i, at + i * 36);
+      } else {
+        f.get(wp);
+        emitLaneCombination(f, l, Gcol(kw), Array.from({ length: A }, (_, b) => t[kh * A + b]!));
+        f.f32Store(at);
+      }
     }
-  });
+  };
+  f.i32Const(0);
+  forLoop(f, k, vEnd, 4, () => one(vl));
+  f.get(vEnd);
+  forLoop(f, k, total, 1, () => one(sl));
   return index;
 }
