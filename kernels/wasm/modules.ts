@@ -18,7 +18,7 @@ import { STEP_ADDR } from './memory';
 import { emitBarrier } from './parallel';
 import { WINOGRAD_F2X2_3X3, WINOGRAD_F4X4_3X3, emitWinograd3x3 } from './winograd-3x3';
 import {
-  WINOGRAD_F4X4_3X3_TRAIN, emitWinogradConvTrain, emitWinogradWeights, emitWinogradWgradOut, emitWinogradWgradTrain, winogradFromPoints,
+  WINOGRAD_F4X4_3X3_TRAIN, WINOGRAD_F7X7_3X3_TRAIN, emitWinogradConvTrain, emitWinogradWeights, emitWinogradWgradOut, emitWinogradWgradTrain, winogradFromPoints,
 } from './winograd-3x3-train';
 import { emitX32Gather, emitX32GatherSubsample } from './x32-gather';
 import { emitX32Transpose } from './x32-transpose';
@@ -94,7 +94,7 @@ export interface TrainingModuleOptions {
  *   col2im(col, dx, ldcol, p0, p1, C, N, H, W, k, stride, pad, OH, OW)   dx += adjoint of im2col (f32-im2col.ts)
  *   relu, add, pass                                                                      f32-elementwise.ts
  *   bn_sums, bn_stats, bn_affine, bn_dx                                                  f32-batchnorm.ts
- *   wino_conv_f2/f4, wino_wgrad_f2/f4, wino_weights_f2/f4, wino_wgrad_out_f2/f4         winograd-3x3-train.ts
+ *   wino_conv_f2/f4/f7, wino_wgrad_f2/f4/f7, wino_weights_f2/f4/f7, wino_wgrad_out_f2/f4/f7   winograd-3x3-train.ts
  * Inference packs weights once; training changes them every step, so these are plain GEMMs over row-major
  * matrices plus im2col/col2im (kernels/ts/train holds the reference versions they are tested against).
  */
@@ -109,7 +109,7 @@ export function buildTrainingModule(opts: TrainingModuleOptions, maxPages: numbe
   m.export('gemm_tn', gemmTN);
   const transpose = emitX32Transpose(m);
   const f4 = opts.f4Points ? winogradFromPoints(opts.f4Points) : WINOGRAD_F4X4_3X3_TRAIN;
-  for (const tr of [WINOGRAD_F2X2_3X3, f4]) {
+  for (const tr of [WINOGRAD_F2X2_3X3, f4, WINOGRAD_F7X7_3X3_TRAIN]) {
     m.export(`wino_conv_f${tr.m}`, emitWinogradConvTrain(m, gemmTN, tr, opts.relaxedSimd && opts.fmaTransforms !== false));
     m.export(`wino_wgrad_f${tr.m}`, emitWinogradWgradTrain(m, gemmNN, transpose, tr, opts.relaxedSimd && opts.fmaTransforms !== false));
     m.export(`wino_weights_f${tr.m}`, emitWinogradWeights(m, tr));

@@ -1,4 +1,4 @@
-// Winograd F(2x2,3x3) and F(4x4,3x3) for training: 3x3 stride-1 pad-1 convs over CHWN activations
+// Winograd F(2x2,3x3), F(4x4,3x3) and F(7x7,3x3) for training: 3x3 stride-1 pad-1 convs over CHWN activations
 // ([C, H, W, N], the batch innermost), vectorised over the images (4 at a time, then one at a time for a
 // batch that 4 does not divide). The same transforms as the inference kernels (winograd-3x3.ts: B^T, G,
 // A^T), here for the three passes of a training step:
@@ -58,15 +58,25 @@ export function winogradFromPoints(points: readonly number[]): WinogradTransform
  */
 export const WINOGRAD_F4X4_3X3_TRAIN: WinogradTransform = winogradFromPoints([0, 1, -1, 0.5, -2]);
 
+/**
+ * F(7x7,3x3) for the layers F(4x4) covers badly (14x14 and 7x7: 16 and 4 tiles of 36 products where 4 and 1
+ * of 81 cover them exactly, 0.56 of the products). 30x the float32 error of F(4x4) (about 2e-5 relative RMS
+ * per layer at C = 32 and 64; the points chosen of three sets by that error), still far below the noise of
+ * a minibatch gradient. Points 0, 1, -1, 1/2, -1/2, 2, -2, -1/4.
+ */
+export const WINOGRAD_F7X7_3X3_TRAIN: WinogradTransform = winogradFromPoints([0, 1, -1, 0.5, -0.5, 2, -2, -0.25]);
+
 /** Most tiles in one block (the caller caps its block size at this). */
 const MAX_BLOCK_TILES = 256;
-/** Where the block's table of window offsets starts in the scratch (after one tile's intermediate transform). */
-const TABLE_AT = 1024;
+/** The largest alpha^2 of the tiles generated (F(7x7): 9 x 9). */
+const MAX_AA = 81;
+/** Where the block's table of window offsets starts in the scratch: after one tile's intermediate transform (up to MAX_AA vectors). */
+const TABLE_AT = 2048;
 /**
  * Bytes at the start of the scratch: one tile's intermediate transform (alpha^2 vectors), then the block's
  * window offsets (alpha^2 per tile), computed once per block instead of once per tile and channel.
  */
-const TMP_BYTES = TABLE_AT + MAX_BLOCK_TILES * 36 * 4;
+const TMP_BYTES = TABLE_AT + MAX_BLOCK_TILES * MAX_AA * 4;
 
 /** Floats of one block's transformed input and output by default (1 MB; 256 KB and 4 MB measured slower or no faster). */
 const WINOGRAD_BLOCK_FLOATS = 1 << 18;

@@ -35,8 +35,8 @@ export interface TrainBackend {
   readonly winograd?: WinogradKernels;
 }
 
-/** F(2x2,3x3) or F(4x4,3x3): output tile size. */
-export type WinogradTile = 2 | 4;
+/** F(2x2,3x3), F(4x4,3x3) or F(7x7,3x3): output tile size. */
+export type WinogradTile = 2 | 4 | 7;
 
 /**
  * 3x3 convs with stride 1 and pad 1 over CHWN activations of C x H x W (per image) and n images, by
@@ -96,7 +96,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
   const i2c = ex['im2col'] as Im2colFn;
   const c2i = ex['col2im'] as Im2colFn;
   const k = (name: string): Fn => ex[name] as Fn;
-  const wino = (name: string): Record<WinogradTile, Fn> => ({ 2: k(`${name}_f2`), 4: k(`${name}_f4`) });
+  const wino = (name: string): Record<WinogradTile, Fn> => ({ 2: k(`${name}_f2`), 4: k(`${name}_f4`), 7: k(`${name}_f7`) });
   const [winoConv, winoWgrad, winoWeights, winoWgradOut] = ['wino_conv', 'wino_wgrad', 'wino_weights', 'wino_wgrad_out'].map(wino) as
     [Record<WinogradTile, Fn>, Record<WinogradTile, Fn>, Record<WinogradTile, Fn>, Record<WinogradTile, Fn>];
   const [relu, add, pass, bnSums, bnStats, bnAffine, bnDx] =

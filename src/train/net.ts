@@ -84,24 +84,40 @@ export interface WinogradPlan {
   readonly weights: WinogradTile | 0;
   /** Convs with fewer input channels than this use im2col + GEMM in every pass (the first conv, C = 1 or 3). */
   readonly minChannels: number;
+  /** Passes planned as F(4x4) take F(7x7) where it pays (useF7). */
+  readonly f7: boolean;
+}
+
+/** Products of an F(m x m, 3 x 3) pass per image and channel pair: its tiles' alpha^2 each. */
+function winogradProducts(m: number, H: number, W: number): number {
+  return Math.ceil(H / m) * Math.ceil(W / m) * (m + 2) ** 2;
+}
+
+/**
+ * F(7x7) instead of F(4x4): where it needs at most 0.6 of the products (14x14 and 7x7 layers, where F(4x4)'s
+ * tiles overhang: 0.56) and there are 32 channels or more each way, where the products are most of a pass
+ * (at 16 the transforms are, and F(7x7)'s cost more: kernels/wasm/README.md, Round 5).
+ */
+function useF7(C: number, M: number, H: number, W: number): boolean {
+  return Math.min(C, M) >= 32 && winogradProducts(7, H, W) <= 0.6 * winogradProducts(4, H, W);
 }
 
 /**
  * Residual nets: F(4x4) in all three passes (4x fewer multiplies than direct, against 2.25x for F(2x2)), on the
- * better conditioned points of WINOGRAD_F4X4_3X3_TRAIN. Its float32 error per layer is ~5e-7 relative RMS
- * (F(2x2) ~1.5e-7, a direct conv ~2e-7); whole-net gradients against float64 differ mostly where a ReLU
+ * better conditioned points of WINOGRAD_F4X4_3X3_TRAIN, and F(7x7) where useF7. F(4x4)'s float32 error per layer
+ * is ~5e-7 relative RMS (F(2x2) ~1.5e-7, a direct conv ~2e-7, F(7x7) ~2e-5); whole-net gradients against float64 differ mostly where a ReLU
  * input within that error of 0 flips, and for resnet20 F(4x4) forward makes that no more frequent than
  * float32 im2col convs do (kernels/wasm/README.md, Accuracy).
  */
-const DEFAULT_WINOGRAD: WinogradPlan = { forward: 4, data: 4, weights: 4, minChannels: 4 };
+const DEFAULT_WINOGRAD: WinogradPlan = { forward: 4, data: 4, weights: 4, minChannels: 4, f7: true };
 /**
  * Plain nets (no residual add): F(2x2) forward. There F(4x4) forward doubled the inputs whose gradients a
  * flipped ReLU moved (plain20: 7 of 12 against 3 of 12 with float32 im2col), and in short plain56 runs one of
- * two stayed at chance after 50 steps while F(2x2) forward learned.
+ * two stayed at chance after 50 steps while F(2x2) forward learned. The backward passes as residual nets'.
  */
-const PLAIN_WINOGRAD: WinogradPlan = { forward: 2, data: 4, weights: 4, minChannels: 4 };
+const PLAIN_WINOGRAD: WinogradPlan = { forward: 2, data: 4, weights: 4, minChannels: 4, f7: true };
 /** Every conv through im2col + GEMM (the tests keep that path covered). */
-export const NO_WINOGRAD: WinogradPlan = { forward: 0, data: 0, weights: 0, minChannels: 4 };
+export const NO_WINOGRAD: WinogradPlan = { forward: 0, data: 0, weights: 0, minChannels: 4, f7: false };
 
 /** Ops a trainable graph may use; anything else is refused by name. */
 const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
@@ -564,9 +580,10 @@ export class TrainNet {
   }
 
   /** The Winograd tile for this conv in one pass, or 0 for im2col + GEMM. */
-  private winogradTile(op: Extract<Op, { kind: 'conv' }>, pass: keyof Omit<WinogradPlan, 'minChannels'>): WinogradTile | 0 {
+  private winogradTile(op: Extract<Op, { kind: 'conv' }>, pass: 'forward' | 'data' | 'weights'): WinogradTile | 0 {
     if (!this.backend.winograd || op.k !== 3 || op.stride !== 1 || op.pad !== 1 || op.x.c < this.wino.minChannels) return 0;
-    return this.wino[pass];
+    const tile = this.wino[pass];
+    return tile === 4 && this.wino.f7 && useF7(op.x.c, op.y.c, op.x.h, op.x.w) ? 7 : tile;
   }
 
   /** y = W col(x), in chunks of pixels whose im2col stays in cache; or Winograd's. */
