@@ -640,7 +640,7 @@ export function emitWinogradWgradOut(m: ModuleBuilder, tr: WinogradTransform): n
   f.get(M!).get(C!).i32Mul().set(total);
   f.get(total).i32Const(4).i32Mul().set(plane);
   f.get(total).i32Const(-4).i32And().set(vEnd);
-  const one = (l: Lanes): void => {
+  const transform = (l: Lanes): void => {
     const s = l.vec ? sv.v : sv.s;
     const t = l.vec ? tv.v : tv.s;
     f.get(S!).get(k).i32Const(4).i32Mul().i32Add().set(sp);
@@ -671,8 +671,8 @@ export function emitWinogradWgradOut(m: ModuleBuilder, tr: WinogradTransform): n
     }
   };
   f.i32Const(0);
-  forLoop(f, k, vEnd, 4, () => one(vl));
+  forLoop(f, k, vEnd, 4, () => transform(vl));
   f.get(vEnd);
-  forLoop(f, k, total, 1, () => one(sl));
+  forLoop(f, k, total, 1, () => transform(sl));
   return index;
 }
