@@ -2,7 +2,7 @@
 // kernel on odd sizes, then whole networks: same loss and gradients from both backends.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { colCols, colRows, convGeom } from '../../kernels/ts/train/conv';
+import { type ConvGeom, colCols, colRows, convGeom } from '../../kernels/ts/train/conv';
 import type { FloatArray } from '../../kernels/ts/train/gemm';
 import { buildModel, seededRandom } from '../zoo/build';
 import { zooSpec, type ModelSpec } from '../zoo/spec';
@@ -30,6 +30,41 @@ function assertClose(got: FloatArray, want: FloatArray, tol: number, what: strin
   for (let i = 0; i < want.length; i++) {
     if (!(Math.abs(got[i]! - want[i]!) <= tol * scale)) assert.fail(`${what}: element ${i} is ${got[i]}, want ${want[i]} (tolerance ${tol} of ${scale})`);
   }
+}
+
+/**
+ * A conv's three passes in float64 by im2col + GEMM: y = W col(x), dcol = W^T dy (dx = col2im(dcol)),
+ * dW = dy col(x)^T; dx is dcol scattered into zeros.
+ */
+function convReference(g: ConvGeom, x: Float64Array, w: Float64Array, dy: Float64Array): { y: Float64Array; dcol: Float64Array; dx: Float64Array; dW: Float64Array } {
+  const R = colRows(g), P = colCols(g), M = g.m;
+  const col = new Float64Array(R * P);
+  ref.im2col(x, g, col, P, 0, P);
+  const y = new Float64Array(M * P);
+  ref.gemmNN(M, P, R, w, R, col, P, y, P, false);
+  const wT = new Float64Array(R * M);
+  for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = w[m * R + r]!;
+  const dcol = new Float64Array(R * P);
+  ref.gemmNN(R, P, M, wT, M, dy, P, dcol, P, false);
+  const dx = new Float64Array(x.length);
+  ref.col2im(dcol, g, dx, P, 0, P);
+  const dW = new Float64Array(M * R);
+  ref.gemmNT(M, R, P, dy, P, col, P, dW, R, false);
+  return { y, dcol, dx, dW };
+}
+
+/**
+ * Relative RMS errors of `be`'s Winograd forward, backward data and weight gradient (tile `tile`, square
+ * images) on x, w, dy against convReference's `want`.
+ */
+function winogradErrors(be: TrainBackend, g: ConvGeom, xs: number[], ws: number[], dys: number[], tile: 2 | 4 | 7, want: ReturnType<typeof convReference>): [number, number, number] {
+  const copy = (v: number[]): FloatArray => { const a = be.alloc(v.length); a.set(v); return a; };
+  const x = copy(xs), w = copy(ws), dy = copy(dys);
+  const y = be.alloc(want.y.length), dx = be.alloc(want.dx.length), dW = be.alloc(want.dW.length);
+  be.winograd!.conv(x, y, w, g.c, g.m, g.n, g.h, g.h, false, false, tile);
+  be.winograd!.conv(dy, dx, w, g.c, g.m, g.n, g.h, g.h, true, false, tile);
+  be.winograd!.weightGrad(x, dy, dW, g.c, g.m, g.n, g.h, g.h, tile);
+  return [rms(y, want.y), rms(dx, want.dx), rms(dW, want.dW)];
 }
 
 /** RMS of got - want over RMS of want. */
@@ -89,17 +124,7 @@ describe('wasm training kernels match the reference', () => {
       const g = convGeom(C, n, H, W, M, 3, 1, 1);
       const R = colRows(g), P = colCols(g);
       const x = filled(wb, C * H * W * n), w = filled(wb, M * R, 0.3), dy = filled(wb, M * P);
-      // The reference: y = W col(x); dx = col2im(W^T dy); dW = dy col(x)^T, in float64.
-      const col = new Float64Array(R * P);
-      ref.im2col(f64(x), g, col, P, 0, P);
-      const wantY = new Float64Array(M * P);
-      ref.gemmNN(M, P, R, f64(w), R, col, P, wantY, P, false);
-      const wT = new Float64Array(R * M);
-      for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = w[m * R + r]!;
-      const dcol = new Float64Array(R * P);
-      ref.gemmNN(R, P, M, wT, M, f64(dy), P, dcol, P, false);
-      const wantDW = new Float64Array(M * R);
-      ref.gemmNT(M, R, P, f64(dy), P, col, P, wantDW, R, false);
+      const { y: wantY, dcol, dW: wantDW } = convReference(g, f64(x), f64(w), f64(dy));
       for (const tile of [2, 4, 7] as const) {
         const what = `F(${tile}x${tile}) C=${C} M=${M} ${H}x${W} n=${n}`;
         // F(7x7)'s float32 error is ~30x F(4x4)'s (WINOGRAD_F7X7_3X3_TRAIN).
@@ -152,27 +177,8 @@ describe('wasm training kernels match the reference', () => {
       const xs = Array.from({ length: C * H * H * n }, () => Math.abs(rng.normal()));
       const ws = Array.from({ length: M * R }, () => 0.3 * rng.normal());
       const dys = Array.from({ length: M * P }, () => rng.normal());
-      const col = new Float64Array(R * P);
-      ref.im2col(Float64Array.from(xs), g, col, P, 0, P);
-      const wantY = new Float64Array(M * P);
-      ref.gemmNN(M, P, R, Float64Array.from(ws), R, col, P, wantY, P, false);
-      const wT = new Float64Array(R * M);
-      for (let m = 0; m < M; m++) for (let r = 0; r < R; r++) wT[r * M + m] = ws[m * R + r]!;
-      const dcol = new Float64Array(R * P);
-      ref.gemmNN(R, P, M, wT, M, Float64Array.from(dys), P, dcol, P, false);
-      const wantDx = new Float64Array(C * H * H * n);
-      ref.col2im(dcol, g, wantDx, P, 0, P);
-      const wantDW = new Float64Array(M * R);
-      ref.gemmNT(M, R, P, Float64Array.from(dys), P, col, P, wantDW, R, false);
-      const errors = [wb, textbook].map((be) => {
-        const copy = (v: number[]): FloatArray => { const a = be.alloc(v.length); a.set(v); return a; };
-        const x = copy(xs), w = copy(ws), dy = copy(dys);
-        const y = be.alloc(M * P), dx = be.alloc(C * H * H * n), dW = be.alloc(M * R);
-        be.winograd!.conv(x, y, w, C, M, n, H, H, false, false, 4);
-        be.winograd!.conv(dy, dx, w, C, M, n, H, H, true, false, 4);
-        be.winograd!.weightGrad(x, dy, dW, C, M, n, H, H, 4);
-        return [rms(y, wantY), rms(dx, wantDx), rms(dW, wantDW)];
-      });
+      const want = convReference(g, Float64Array.from(xs), Float64Array.from(ws), Float64Array.from(dys));
+      const errors = [wb, textbook].map((be) => winogradErrors(be, g, xs, ws, dys, 4, want));
       ['forward', 'backward data', 'weight gradient'].forEach((pass, i) => {
         const [ours, theirs] = [errors[0]![i]!, errors[1]![i]!];
         assert.ok(ours < 1.5e-6, `${pass} C=${C} ${H}x${H}: RMS error ${ours}`);
@@ -297,25 +303,9 @@ describe('F(7x7) accuracy', () => {
       const xs = Array.from({ length: C * H * H * n }, () => Math.abs(r.normal()));
       const ws = Array.from({ length: C * R }, () => 0.3 * r.normal());
       const dys = Array.from({ length: C * P }, () => r.normal());
-      const col = new Float64Array(R * P);
-      ref.im2col(Float64Array.from(xs), g, col, P, 0, P);
-      const wantY = new Float64Array(C * P);
-      ref.gemmNN(C, P, R, Float64Array.from(ws), R, col, P, wantY, P, false);
-      const wT = new Float64Array(R * C);
-      for (let m = 0; m < C; m++) for (let k = 0; k < R; k++) wT[k * C + m] = ws[m * R + k]!;
-      const dcol = new Float64Array(R * P);
-      ref.gemmNN(R, P, C, wT, C, Float64Array.from(dys), P, dcol, P, false);
-      const wantDx = new Float64Array(C * H * H * n);
-      ref.col2im(dcol, g, wantDx, P, 0, P);
-      const wantDW = new Float64Array(C * R);
-      ref.gemmNT(C, R, P, Float64Array.from(dys), P, col, P, wantDW, R, false);
-      const copy = (v: number[]): FloatArray => { const a = wb.alloc(v.length); a.set(v); return a; };
-      const x = copy(xs), w = copy(ws), dy = copy(dys);
-      const y = wb.alloc(C * P), dx = wb.alloc(C * H * H * n), dW = wb.alloc(C * R);
-      wb.winograd!.conv(x, y, w, C, C, n, H, H, false, false, 7);
-      wb.winograd!.conv(dy, dx, w, C, C, n, H, H, true, false, 7);
-      wb.winograd!.weightGrad(x, dy, dW, C, C, n, H, H, 7);
-      for (const [pass, e] of [['forward', rms(y, wantY)], ['backward data', rms(dx, wantDx)], ['weight gradient', rms(dW, wantDW)]] as const) {
+      const want = convReference(g, Float64Array.from(xs), Float64Array.from(ws), Float64Array.from(dys));
+      const [ey, edx, edW] = winogradErrors(wb, g, xs, ws, dys, 7, want);
+      for (const [pass, e] of [['forward', ey], ['backward data', edx], ['weight gradient', edW]] as const) {
         assert.ok(e < 5e-5, `${pass} C=${C} ${H}x${H}: RMS error ${e}`);
       }
     }
