@@ -78,14 +78,13 @@ export interface TrainNetOptions {
   readonly clock?: () => number;
 }
 
+/** Winograd tile per pass (a pass planned as F(4x4) takes F(7x7) where useF7 says it pays). */
 export interface WinogradPlan {
   readonly forward: WinogradTile | 0;
   readonly data: WinogradTile | 0;
   readonly weights: WinogradTile | 0;
   /** Convs with fewer input channels than this use im2col + GEMM in every pass (the first conv, C = 1 or 3). */
   readonly minChannels: number;
-  /** Passes planned as F(4x4) take F(7x7) where it pays (useF7). */
-  readonly f7: boolean;
 }
 
 /** Products of an F(m x m, 3 x 3) pass per image and channel pair: its tiles' alpha^2 each. */
@@ -109,15 +108,15 @@ function useF7(C: number, M: number, H: number, W: number): boolean {
  * input within that error of 0 flips, and for resnet20 F(4x4) forward makes that no more frequent than
  * float32 im2col convs do (kernels/wasm/README.md, Accuracy).
  */
-const DEFAULT_WINOGRAD: WinogradPlan = { forward: 4, data: 4, weights: 4, minChannels: 4, f7: true };
+const DEFAULT_WINOGRAD: WinogradPlan = { forward: 4, data: 4, weights: 4, minChannels: 4 };
 /**
  * Plain nets (no residual add): F(2x2) forward. There F(4x4) forward doubled the inputs whose gradients a
  * flipped ReLU moved (plain20: 7 of 12 against 3 of 12 with float32 im2col), and in short plain56 runs one of
  * two stayed at chance after 50 steps while F(2x2) forward learned. The backward passes as residual nets'.
  */
-const PLAIN_WINOGRAD: WinogradPlan = { forward: 2, data: 4, weights: 4, minChannels: 4, f7: true };
+const PLAIN_WINOGRAD: WinogradPlan = { forward: 2, data: 4, weights: 4, minChannels: 4 };
 /** Every conv through im2col + GEMM (the tests keep that path covered). */
-export const NO_WINOGRAD: WinogradPlan = { forward: 0, data: 0, weights: 0, minChannels: 4, f7: false };
+export const NO_WINOGRAD: WinogradPlan = { forward: 0, data: 0, weights: 0, minChannels: 4 };
 
 /** Ops a trainable graph may use; anything else is refused by name. */
 const TRAINABLE_OPS = ['Conv', 'BatchNormalization', 'Relu', 'Add', 'Slice', 'Pad', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Identity'] as const;
@@ -583,7 +582,7 @@ export class TrainNet {
   private winogradTile(op: Extract<Op, { kind: 'conv' }>, pass: 'forward' | 'data' | 'weights'): WinogradTile | 0 {
     if (!this.backend.winograd || op.k !== 3 || op.stride !== 1 || op.pad !== 1 || op.x.c < this.wino.minChannels) return 0;
     const tile = this.wino[pass];
-    return tile === 4 && this.wino.f7 && useF7(op.x.c, op.y.c, op.x.h, op.x.w) ? 7 : tile;
+    return tile === 4 && useF7(op.x.c, op.y.c, op.x.h, op.x.w) ? 7 : tile;
   }
 
   /** y = W col(x), in chunks of pixels whose im2col stays in cache; or Winograd's. */
