@@ -10,6 +10,7 @@ import { ALIGN, PAGE, TRAIN_MAX_PAGES as MAX_PAGES } from '../../kernels/wasm/me
 import { buildTrainingModule } from '../../kernels/wasm/modules';
 import { winogradBlockLayout } from '../../kernels/wasm/winograd-3x3-train';
 import { type WasmMemory, wasm } from '../../kernels/wasm/wasm-api';
+import { HELPING, type WgradBoard, type WgradTask } from './weight-grad-team';
 
 export type BackendName = 'js64' | 'js32' | 'wasm';
 
@@ -33,6 +34,12 @@ export interface TrainBackend {
   bnBackward: typeof bnBackward;
   /** Winograd 3x3 stride-1 pad-1 convs, where the backend has them (the net uses im2col + GEMM otherwise). */
   readonly winograd?: WinogradKernels;
+  /**
+   * At the end of a backward pass, where the backend shares weight gradients with other threads
+   * (weight-grad-team.ts): runs its own tasks no one took, helps the others until every thread is done,
+   * and returns when all of this thread's weight gradients are written.
+   */
+  finishWeightGrads?(): void;
 }
 
 /** F(2x2,3x3), F(4x4,3x3) or F(7x7,3x3): output tile size. */
@@ -84,7 +91,22 @@ export interface WasmBackendOptions {
  * The WebAssembly backend. Buffers are views of one shared wasm memory, which grows as buffers are allocated;
  * growing a shared memory keeps earlier views valid, so buffers can be allocated at any time.
  */
-export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { readonly relaxedSimd: boolean; memoryBytes(): number } {
+/** The wasm backend's own interface: its memory, and joining the threads of a data-parallel engine. */
+export interface WasmTrainBackend extends TrainBackend {
+  readonly relaxedSimd: boolean;
+  readonly memory: WasmMemory;
+  memoryBytes(): number;
+  /**
+   * Shares Winograd weight gradients with the other threads of an engine from now on: `board` is the
+   * engine's (weight-grad-team.ts), `self` this thread's index on it, `memories[t]` thread t's backend
+   * memory (null for this thread and for threads not on the board).
+   */
+  joinTeam(board: WgradBoard, self: number, memories: readonly (WasmMemory | null)[]): void;
+  /** Computes every weight gradient in this thread again. */
+  leaveTeam(): void;
+}
+
+export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
   if (!simdSupported()) throw new Error('training: this runtime has no WebAssembly SIMD');
   const relaxed = opts.relaxedSimd === false ? false : relaxedSimdSupported();
   if (opts.relaxedSimd === true && !relaxed) throw new Error('training: relaxed SIMD requested but not supported by this runtime');
@@ -144,12 +166,71 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
       winoConv[tile](addr(x), addr(y), addr(u), scratch, zero, addr(buf('sink', n)), cin, cout, n, H, W, tb, ldv, vXi, mXi, acc ? 1 : 0);
     },
     weightGrad(x, dy, dW, C, M, n, H, W, tile) {
-      const aa = (tile + 2) * (tile + 2);
-      const sums = buf('u', aa * M * C);
-      const [scratch, zero, tb, ldv, vXi, mXi] = block(tile, C, M, n);
-      winoWgrad[tile](addr(x), addr(dy), addr(sums), scratch, zero, C, M, n, H, W, tb, ldv, vXi, mXi);
-      winoWgradOut[tile](addr(sums), addr(dW), M, C);
+      const { tb, ldv, vXi, mXi, scratchBytes } = winogradBlockLayout(tile, C, M, n, opts.winogradBlockFloats);
+      const task: WgradTask = { tile, x: addr(x), dy: addr(dy), dW: addr(dW), C, M, n, H, W, tb, ldv, vXi, mXi, scratchBytes };
+      if (team?.board.someoneHelping(team.self) && handOff(team, task)) return;
+      runOwnTask(task);
     },
+  };
+  /** A weight-gradient task on this thread's memory, in its own scratch. */
+  const runOwnTask = (t: WgradTask): void => {
+    const sums = buf('u', (t.tile + 2) ** 2 * t.M * t.C);
+    const scratch = addr(buf('scratch', t.scratchBytes / 4));
+    const tile = t.tile as WinogradTile;
+    winoWgrad[tile](t.x, t.dy, addr(sums), scratch, addr(buf('zero', t.n)), t.C, t.M, t.n, t.H, t.W, t.tb, t.ldv, t.vXi, t.mXi);
+    winoWgradOut[tile](addr(sums), t.dW, t.M, t.C);
+  };
+  // Weight gradients shared with the other threads of an engine (weight-grad-team.ts): the board, this
+  // thread's index, and an instance of the training module on each other thread's memory.
+  type Team = { readonly board: WgradBoard; readonly self: number; readonly guests: readonly (Record<string, Fn> | null)[] };
+  let team: Team | null = null;
+  /** Publishes a task for a helper, after making sure every helper's area here is large enough for it. */
+  const handOff = (tm: Team, t: WgradTask): boolean => {
+    const sumsFloats = (t.tile + 2) ** 2 * t.M * t.C;
+    for (let h = 0; h < tm.board.threads; h++) {
+      if (h === tm.self) continue;
+      const a = tm.board.area(tm.self, h);
+      if (a.scratchBytes >= t.scratchBytes && a.sumsFloats >= sumsFloats && a.zeroFloats >= t.n) continue;
+      // A larger area (the old one stays allocated: a helper may still be using it).
+      const grown = (have: number, need: number): number => Math.max(have, Math.ceil(need * 1.25));
+      const sb = grown(a.scratchBytes, t.scratchBytes), sf = grown(a.sumsFloats, sumsFloats), zf = grown(a.zeroFloats, t.n);
+      tm.board.setArea(tm.self, h, { scratch: addr(alloc(Math.ceil(sb / 4))), scratchBytes: sb, sums: addr(alloc(sf)), sumsFloats: sf, zero: addr(alloc(zf)), zeroFloats: zf });
+    }
+    return tm.board.publish(tm.self, t);
+  };
+  /** Runs one of thread `owner`'s tasks on its memory, in the area it set aside for this thread. */
+  const runGuestTask = (tm: Team, owner: number, t: WgradTask): void => {
+    const g = tm.guests[owner];
+    if (!g) throw new Error(`training: no module instance on thread ${owner}'s memory`);
+    const a = tm.board.area(owner, tm.self);
+    g[`wino_wgrad_f${t.tile}`]!(t.x, t.dy, a.sums, a.scratch, a.zero, t.C, t.M, t.n, t.H, t.W, t.tb, t.ldv, t.vXi, t.mXi);
+    g[`wino_wgrad_out_f${t.tile}`]!(a.sums, t.dW, t.M, t.C);
+  };
+  const finishWeightGrads = (): void => {
+    const tm = team;
+    if (!tm) return;
+    const { board, self } = tm;
+    for (let t = board.claim(self); t; t = board.claim(self)) {
+      runOwnTask(t);
+      board.complete(self);
+    }
+    board.setState(self, HELPING);
+    for (;;) {
+      const seq = board.seq();
+      let worked = false;
+      for (let o = 0; o < board.threads; o++) {
+        if (o === self) continue;
+        const t = board.claim(o);
+        if (!t) continue;
+        runGuestTask(tm, o, t);
+        board.complete(o);
+        worked = true;
+      }
+      if (worked) continue;
+      if (board.allSettled(self)) break;
+      board.sleep(seq);
+    }
+    board.waitCompleted(self);
   };
   // Per-channel vectors for the batch-norm kernels (grown when a wider layer comes).
   let perChannel: Float32Array[] = [];
@@ -161,7 +242,14 @@ export function wasmBackend(opts: WasmBackendOptions = {}): TrainBackend & { rea
     name: 'wasm',
     relaxedSimd: relaxed,
     winograd,
+    memory,
     memoryBytes: () => memory.buffer.byteLength,
+    joinTeam(board, self, memories) {
+      const guests = memories.map((m, t) => (m && t !== self ? new wasm.Instance(module, { env: { memory: m } }).exports as Record<string, Fn> : null));
+      team = { board, self, guests };
+    },
+    leaveTeam() { team = null; },
+    finishWeightGrads,
     alloc,
     gemmNN(M, N, K, A, lda, B, ldb, C, ldc, accumulate) {
       nn(M, N, K, addr(A), lda, addr(B), ldb, addr(C), ldc, accumulate ? 1 : 0);

@@ -2,14 +2,17 @@
 // batch is split into T shards; this thread runs shard 0 while T-1 workers run the others (or, for an engine
 // kept off this thread, T workers run them all), each on its own copy of the net (parameters are sent with
 // every step, gradients come back and are averaged). Batch norm uses each shard's statistics, as multi-GPU
-// training does; running statistics are averaged.
+// training does; running statistics are averaged. A thread that finishes its shard first computes Winograd
+// weight gradients the others hand it (weight-grad-team.ts), with the same bits as theirs.
 import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
+import type { WasmMemory } from '../../kernels/wasm/wasm-api';
 import { parseOnnx } from '../onnx/read';
-import { wasmBackend } from './backend';
+import { type TrainBackend, type WasmTrainBackend, wasmBackend } from './backend';
 import { type GradientEngine, type Reply, type Request, runLocal } from './local-engine';
 import './relaxed-simd-node';
 import { spawnModuleWorker } from './spawn';
 import { TrainNet } from './net';
+import { WgradBoard } from './weight-grad-team';
 
 const WORKER_KIND = 'resnet-lab/train-worker';
 
@@ -19,15 +22,28 @@ interface WorkerInit {
   readonly maxBatch: number;
 }
 
+/** Setting up the weight-gradient team: a worker's memory, then the board and everyone's memories. */
+type TeamRequest =
+  | { type: 'memory' }
+  | { type: 'team'; board: SharedArrayBuffer; threads: number; self: number; memories: (WasmMemory | null)[] };
+type TeamReply = { type: 'memory'; memory: WasmMemory } | { type: 'team' };
+
+const isWasmBackend = (b: TrainBackend): b is WasmTrainBackend => b.name === 'wasm' && 'joinTeam' in b;
+
 // A worker thread: this same module, started with workerData of our kind.
 if (!isMainThread && (workerData as Partial<WorkerInit> | null)?.kind === WORKER_KIND && parentPort) {
   const init = workerData as WorkerInit;
   const port = parentPort;
-  const net = new TrainNet(parseOnnx(init.onnx), { backend: wasmBackend(), maxBatch: init.maxBatch });
-  port.on('message', (req: Request) => {
-    let reply: Reply;
+  const backend = wasmBackend();
+  const net = new TrainNet(parseOnnx(init.onnx), { backend, maxBatch: init.maxBatch });
+  port.on('message', (req: Request | TeamRequest) => {
+    let reply: Reply | TeamReply;
     try {
-      reply = runLocal(net, req);
+      if (req.type === 'memory') reply = { type: 'memory', memory: backend.memory };
+      else if (req.type === 'team') {
+        backend.joinTeam(new WgradBoard(req.threads, req.board), req.self, req.memories);
+        reply = { type: 'team' };
+      } else reply = runLocal(net, req);
     } catch (e) {
       reply = { type: 'error', message: (e as Error).message };
     }
@@ -38,10 +54,10 @@ if (!isMainThread && (workerData as Partial<WorkerInit> | null)?.kind === WORKER
 }
 
 class ThreadWorker {
-  private pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | null = null;
+  private pending: { resolve: (r: Reply | TeamReply) => void; reject: (e: Error) => void } | null = null;
 
   private constructor(private readonly worker: Worker) {
-    worker.on('message', (m: Reply) => {
+    worker.on('message', (m: Reply | TeamReply) => {
       const p = this.pending;
       this.pending = null;
       if (!p) return;
@@ -68,7 +84,9 @@ class ThreadWorker {
     });
   }
 
-  request(req: Request): Promise<Reply> {
+  request(req: Request): Promise<Reply>;
+  request(req: TeamRequest): Promise<TeamReply>;
+  request(req: Request | TeamRequest): Promise<Reply | TeamReply> {
     if (this.pending) throw new Error('training worker: a request is already running');
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
@@ -109,7 +127,7 @@ function shard(n: number, k: number, i: number): [number, number] {
  * thread's copy, sized for shards of up to ceil(maxBatch / threads) samples. With `inThisThread` false every
  * shard runs in a worker, so this thread is free (for another net) while a step runs.
  */
-export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: number, inThisThread = true): Promise<GradientEngine> {
+export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: number, inThisThread = true, shareWeightGrads = true): Promise<GradientEngine> {
   const pool = await Promise.all(Array.from({ length: inThisThread ? threads - 1 : threads }, () => ThreadWorker.start(onnx, net.maxBatch)));
   // Shard i runs on runners[i]: this thread's net first when it takes part.
   const runners: ((req: Request) => Reply | Promise<Reply>)[] = [
@@ -118,6 +136,7 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
     ...pool.map((w) => (req: Request) => w.request(req.type === 'step'
       ? { ...req, images: req.images.slice(), labels: req.labels.slice() } : { ...req, images: req.images.slice() })),
   ];
+  const board = shareWeightGrads ? await formTeam(net, pool, inThisThread) : null;
   const per = net.inputSize;
   const paramCount = net.paramCount;
   const stateCount = net.stateCount;
@@ -137,6 +156,7 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
     threads, paramCount, stateCount,
     async step(theta, states, images, labels, n) {
       const k = split(n);
+      board?.reset(k);
       const all = await runShards(n, (a, b) => ({ type: 'step', theta, states, images: images.subarray(a * per, b * per), labels: labels.subarray(a, b), n: b - a }));
       const steps = all.map((r) => {
         if (r.type !== 'step') throw new Error(`training worker: expected a step reply, got ${r.type}`);
@@ -165,7 +185,31 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
       return logits;
     },
     async close() {
+      if (board && inThisThread && isWasmBackend(net.backend)) net.backend.leaveTeam();
       await Promise.all(pool.map((w) => w.close()));
     },
   };
+}
+
+/**
+ * Puts the engine's threads on one weight-gradient board (weight-grad-team.ts), each with the others' memories,
+ * when there are two or more and all run the wasm backend; returns the board, or null.
+ */
+async function formTeam(net: TrainNet, pool: readonly ThreadWorker[], inThisThread: boolean): Promise<WgradBoard | null> {
+  const own = inThisThread ? net.backend : null;
+  const threads = pool.length + (own ? 1 : 0);
+  if (threads < 2 || (own && !isWasmBackend(own))) return null;
+  const memories: (WasmMemory | null)[] = [
+    ...(own && isWasmBackend(own) ? [own.memory] : []),
+    ...(await Promise.all(pool.map(async (w) => {
+      const r = await w.request({ type: 'memory' });
+      if (r.type !== 'memory') throw new Error(`training worker: expected its memory, got ${r.type}`);
+      return r.memory;
+    }))),
+  ];
+  const board = new WgradBoard(threads);
+  const offset = own ? 1 : 0;
+  if (own && isWasmBackend(own)) own.joinTeam(board, 0, memories);
+  await Promise.all(pool.map((w, i) => w.request({ type: 'team', board: board.buffer, threads, self: i + offset, memories })));
+  return board;
 }

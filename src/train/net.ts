@@ -165,7 +165,7 @@ export class TrainNet {
   readonly maxBatch: number;
   private readonly ops: Op[] = [];
   private readonly values = new Map<string, Value>();
-  private readonly backend: TrainBackend;
+  readonly backend: TrainBackend;
   private readonly col: FloatArray;
   private readonly wT: FloatArray;
   private readonly gradReady = new Set<Value>();
@@ -450,6 +450,7 @@ export class TrainNet {
     this.gradReady.clear();
     this.gradReady.add(out);
     for (let i = this.ops.length - 1; i >= 0; i--) this.backwardOp(this.ops[i]!, n);
+    this.backend.finishWeightGrads?.();
     return r;
   }
 

@@ -1,0 +1,123 @@
+// Weight gradients shared between an engine's threads: the board's bookkeeping, a gradient handed to another
+// backend and computed there on this backend's memory (the same bits as computed here), and 2-thread
+// engines with and without sharing giving the same bits step after step.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { serializeOnnx } from '../onnx/write';
+import { buildModel, seededRandom } from '../zoo/build';
+import type { ModelSpec } from '../zoo/spec';
+import { type WinogradTile, wasmBackend } from './backend';
+import { createEngine } from './engine';
+import './relaxed-simd-node';
+import { TrainNet } from './net';
+import { BUSY, HELPING, OUT, WgradBoard, type WgradTask } from './weight-grad-team';
+
+const task = (i: number): WgradTask => ({ tile: 4, x: 64 * i, dy: 2, dW: 3, C: 4, M: 5, n: 6, H: 7, W: 8, tb: 9, ldv: 10, vXi: 11, mXi: 12, scratchBytes: 13 });
+
+describe('weight-gradient board', () => {
+  it('hands out each published task once, in order, and counts them done', () => {
+    const b = new WgradBoard(3);
+    b.reset(2);
+    assert.deepEqual([b.state(0), b.state(1), b.state(2)], [BUSY, BUSY, OUT]);
+    assert.equal(b.someoneHelping(0), false);
+    assert.equal(b.claim(0), null);
+    assert.ok(b.publish(0, task(1)) && b.publish(0, task(2)));
+    assert.deepEqual(b.claim(0), task(1));
+    assert.deepEqual(b.claim(0), task(2));
+    assert.equal(b.claim(0), null);
+    b.setState(1, HELPING);
+    assert.equal(b.someoneHelping(0), true);
+    assert.equal(b.someoneHelping(1), false);
+    // Thread 1 may stop helping only when thread 0 no longer runs and left nothing unclaimed.
+    assert.equal(b.allSettled(1), false);
+    b.setState(0, HELPING);
+    assert.equal(b.allSettled(1), true);
+    b.publish(0, task(3));
+    assert.equal(b.allSettled(1), false);
+    b.claim(0);
+    assert.equal(b.allSettled(1), true);
+    for (let i = 0; i < 3; i++) b.complete(0);
+    b.waitCompleted(0);
+    b.reset(3);
+    assert.deepEqual([b.state(0), b.state(2)], [BUSY, BUSY]);
+    assert.equal(b.claim(0), null, 'a reset empties the queues');
+  });
+
+  it('keeps each owner\'s areas per helper, across resets; a view of the same buffer sees them', () => {
+    const b = new WgradBoard(2);
+    const area = { scratch: 4096, scratchBytes: 1000, sums: 8192, sumsFloats: 300, zero: 12288, zeroFloats: 64 };
+    b.setArea(1, 0, area);
+    b.reset(2);
+    const view = new WgradBoard(2, b.buffer);
+    assert.deepEqual(view.area(1, 0), area);
+    assert.equal(view.area(0, 1).scratchBytes, 0);
+    assert.throws(() => new WgradBoard(3, b.buffer), /bytes for 3 threads/);
+  });
+});
+
+describe('weight gradients computed by another thread', () => {
+  it('a gradient handed to a helper is computed on the owner\'s memory with the same bits', () => {
+    const rng = seededRandom(11);
+    const owner = wasmBackend();
+    const helper = wasmBackend();
+    const solo = wasmBackend();
+    const board = new WgradBoard(2);
+    owner.joinTeam(board, 0, [null, helper.memory]);
+    helper.joinTeam(board, 1, [owner.memory, null]);
+    const shapes: [number, number, number, number, WinogradTile][] = [[5, 6, 3, 9, 4], [8, 4, 4, 7, 7], [6, 7, 5, 6, 2]];
+    const want: Float32Array[] = [];
+    const got: Float32Array[] = [];
+    board.reset(2);
+    board.setState(1, HELPING);
+    for (const [C, M, n, S, tile] of shapes) {
+      const xs = Float32Array.from({ length: C * S * S * n }, () => Math.max(0, rng.normal()));
+      const dys = Float32Array.from({ length: M * S * S * n }, () => rng.normal());
+      const [x, dy, dW] = [owner.alloc(xs.length), owner.alloc(dys.length), owner.alloc(M * C * 9)];
+      x.set(xs);
+      dy.set(dys);
+      owner.winograd!.weightGrad(x, dy, dW, C, M, n, S, S, tile);
+      assert.ok(dW.every((v) => v === 0), 'handed off, not computed here');
+      got.push(dW as Float32Array);
+      const [x1, dy1, dW1] = [solo.alloc(xs.length), solo.alloc(dys.length), solo.alloc(M * C * 9)];
+      x1.set(xs);
+      dy1.set(dys);
+      solo.winograd!.weightGrad(x1, dy1, dW1, C, M, n, S, S, tile);
+      want.push(dW1 as Float32Array);
+    }
+    // The owner reaches the end of its backward pass; the helper takes its queue, then the owner returns.
+    board.setState(0, HELPING);
+    helper.finishWeightGrads!();
+    owner.finishWeightGrads!();
+    got.forEach((g, i) => assert.deepEqual(g, want[i], `shape ${i}`));
+    assert.ok(want.every((w) => w.some((v) => v !== 0)));
+  });
+
+  it('2-thread engines with and without sharing give the same bits, step after step', async () => {
+    const spec: ModelSpec = { family: 'cifar', block: 'basic', stages: [2, 2], widths: [8, 16], shortcut: 'A', residual: true, inputChannels: 1, inputSize: 12, classes: 5 };
+    const graph = buildModel(spec, { name: 'small', seed: 5 });
+    const n = 24;
+    const rng = seededRandom(6);
+    const mk = async (share: boolean) => {
+      const net = new TrainNet(graph, { backend: wasmBackend(), maxBatch: n / 2, resetBatchNorm: true });
+      return createEngine(net, serializeOnnx(graph), 2, true, share);
+    };
+    const [a, b] = [await mk(true), await mk(false)];
+    try {
+      const net = new TrainNet(graph, { backend: wasmBackend(), maxBatch: 1 });
+      const theta = net.getParams();
+      const states = net.getStates();
+      for (let s = 0; s < 4; s++) {
+        const images = Float32Array.from({ length: n * net.inputSize }, () => rng.normal());
+        const labels = Int32Array.from({ length: n }, () => Math.floor(rng.uniform() * 5));
+        const [ra, rb] = [await a.step(theta, states, images, labels, n), await b.step(theta, states, images, labels, n)];
+        assert.deepEqual(ra.grads, rb.grads, `step ${s}: gradients`);
+        assert.deepEqual(ra.states, rb.states, `step ${s}: statistics`);
+        ra.grads.forEach((g, i) => { theta[i]! -= 0.05 * g; });
+        states.set(ra.states);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
