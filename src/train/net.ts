@@ -537,7 +537,10 @@ export class TrainNet {
         const r = op.residual && this.target(op.residual);
         if (r) this.backend.pass(dy, size(op.y, n), r.dx, r.acc, op.relu ? op.y.data : null);
         const t = this.target(op.x)!;
-        this.backend.bnBackward(op.x.data, dy, op.x.c, n * op.x.h * op.x.w, op.gamma.data, op.saved, op.gamma.grad, op.beta.grad, t.dx, t.acc, op.relu ? op.y.data : null);
+        // The shortcut's gradient, when this pass wrote all of it, is the masked dy the batch norm needs: read
+        // it instead of dy and the ReLU's output (one stream less in each of bn_sums and bn_dx; same bits).
+        const [g, mask] = r && !r.acc ? [r.dx, null] : [dy, op.relu ? op.y.data : null];
+        this.backend.bnBackward(op.x.data, g, op.x.c, n * op.x.h * op.x.w, op.gamma.data, op.saved, op.gamma.grad, op.beta.grad, t.dx, t.acc, mask);
         return;
       }
       case 'relu': {
