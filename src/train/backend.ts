@@ -91,6 +91,9 @@ export interface WasmBackendOptions {
  * The WebAssembly backend. Buffers are views of one shared wasm memory, which grows as buffers are allocated;
  * growing a shared memory keeps earlier views valid, so buffers can be allocated at any time.
  */
+/** How long a helper waits for a busy thread whose board shows no change before it stops helping. */
+const STALL_MS = 10_000;
+
 /** The wasm backend's own interface: its memory, and joining the threads of a data-parallel engine. */
 export interface WasmTrainBackend extends TrainBackend {
   readonly relaxedSimd: boolean;
@@ -215,6 +218,10 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
       board.complete(self);
     }
     board.setState(self, HELPING);
+    // A thread that stays busy with nothing on the board changing for STALL_MS is not running a step (a
+    // caller that starts this thread's step before posting the other's would otherwise wait here forever):
+    // stop helping; its tasks are then its own to run.
+    let quietSince = performance.now();
     for (;;) {
       const seq = board.seq();
       let worked = false;
@@ -228,7 +235,8 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
       }
       if (worked) continue;
       if (board.allSettled(self)) break;
-      board.sleep(seq);
+      if (board.sleep(seq)) quietSince = performance.now();
+      else if (performance.now() - quietSince > STALL_MS) break;
     }
     board.waitCompleted(self);
   };

@@ -12,7 +12,7 @@ import { type GradientEngine, type Reply, type Request, runLocal } from './local
 import './relaxed-simd-node';
 import { spawnModuleWorker } from './spawn';
 import { TrainNet } from './net';
-import { WgradBoard } from './weight-grad-team';
+import { OUT, WgradBoard } from './weight-grad-team';
 
 const WORKER_KIND = 'resnet-lab/train-worker';
 
@@ -136,7 +136,20 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
     ...pool.map((w) => (req: Request) => w.request(req.type === 'step'
       ? { ...req, images: req.images.slice(), labels: req.labels.slice() } : { ...req, images: req.images.slice() })),
   ];
-  const board = shareWeightGrads ? await formTeam(net, pool, inThisThread) : null;
+  const memories = await threadMemories(net, pool, inThisThread);
+  /** Puts this engine's threads on `b` at `offset`, `offset` + 1, ... with every thread's memory in `all`. */
+  const join = async (b: WgradBoard, offset: number, all: readonly (WasmMemory | null)[]): Promise<void> => {
+    if (inThisThread) (net.backend as WasmTrainBackend).joinTeam(b, offset, all);
+    const first = offset + (inThisThread ? 1 : 0);
+    await Promise.all(pool.map((w, i) => w.request({ type: 'team', board: b.buffer, threads: b.threads, self: first + i, memories: [...all] })));
+  };
+  // The board this engine resets before each of its steps: its own, or none once it joined one shared
+  // with other engines (shareWeightGradsAcross), which whoever steps them resets.
+  let board: WgradBoard | null = null;
+  if (shareWeightGrads && memories && threads >= 2) {
+    board = new WgradBoard(threads);
+    await join(board, 0, memories);
+  }
   const per = net.inputSize;
   const paramCount = net.paramCount;
   const stateCount = net.stateCount;
@@ -152,11 +165,14 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
     for (let i = k - 1; i >= 0; i--) pending[i] = runners[i]!(request(...shard(n, k, i)));
     return Promise.all(pending);
   };
-  return {
+  let shared: { board: WgradBoard; offset: number } | null = null;
+  const engine: GradientEngine = {
     threads, paramCount, stateCount,
     async step(theta, states, images, labels, n) {
       const k = split(n);
       board?.reset(k);
+      // On a shared board: the threads without a shard this step are out (the others wait for busy threads).
+      for (let t = k; shared && t < threads; t++) shared.board.setState(shared.offset + t, OUT);
       const all = await runShards(n, (a, b) => ({ type: 'step', theta, states, images: images.subarray(a * per, b * per), labels: labels.subarray(a, b), n: b - a }));
       const steps = all.map((r) => {
         if (r.type !== 'step') throw new Error(`training worker: expected a step reply, got ${r.type}`);
@@ -185,31 +201,62 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
       return logits;
     },
     async close() {
-      if (board && inThisThread && isWasmBackend(net.backend)) net.backend.leaveTeam();
+      if ((board || shared) && inThisThread) (net.backend as WasmTrainBackend).leaveTeam();
       await Promise.all(pool.map((w) => w.close()));
     },
   };
+  if (memories) {
+    crews.set(engine, {
+      memories,
+      async join(b, offset, all) {
+        board = null;
+        shared = { board: b, offset };
+        await join(b, offset, all);
+      },
+    });
+  }
+  return engine;
 }
 
+/** An engine's threads as a board sees them: their memories in shard order, and joining them to a board. */
+interface Crew {
+  readonly memories: readonly WasmMemory[];
+  join(board: WgradBoard, offset: number, all: readonly (WasmMemory | null)[]): Promise<void>;
+}
+
+const crews = new WeakMap<GradientEngine, Crew>();
+
 /**
- * Puts the engine's threads on one weight-gradient board (weight-grad-team.ts), each with the others' memories,
- * when there are two or more and all run the wasm backend; returns the board, or null.
+ * Puts the threads of engines that step side by side (a race's nets, each on its own threads) on one
+ * weight-gradient board, so that a thread done with its net's step helps with another net's weight
+ * gradients. Returns what to call before each round of steps with which engines step in it (their
+ * threads are then busy, the others out), or null when an engine cannot share (not the wasm backend).
+ * Each round must post the steps of engines that run in workers before an engine on this thread runs its
+ * own: this thread may wait for theirs.
  */
-async function formTeam(net: TrainNet, pool: readonly ThreadWorker[], inThisThread: boolean): Promise<WgradBoard | null> {
+export async function shareWeightGradsAcross(engines: readonly GradientEngine[]): Promise<((stepping: readonly boolean[]) => void) | null> {
+  const members = engines.map((e) => crews.get(e));
+  if (!members.every((c): c is Crew => c !== undefined)) return null;
+  const all = members.flatMap((c) => c.memories);
+  const board = new WgradBoard(all.length);
+  // Thread t of the board is engine owner[t]'s.
+  const owner = members.flatMap((c, e) => c.memories.map(() => e));
+  let offset = 0;
+  for (const c of members) {
+    await c.join(board, offset, all);
+    offset += c.memories.length;
+  }
+  return (stepping) => board.reset(owner.map((e) => stepping[e] ?? false));
+}
+
+/** The wasm memories of an engine's threads in shard order, or null when this thread's backend is not wasm. */
+async function threadMemories(net: TrainNet, pool: readonly ThreadWorker[], inThisThread: boolean): Promise<WasmMemory[] | null> {
   const own = inThisThread ? net.backend : null;
-  const threads = pool.length + (own ? 1 : 0);
-  if (threads < 2 || (own && !isWasmBackend(own))) return null;
-  const memories: (WasmMemory | null)[] = [
-    ...(own && isWasmBackend(own) ? [own.memory] : []),
-    ...(await Promise.all(pool.map(async (w) => {
-      const r = await w.request({ type: 'memory' });
-      if (r.type !== 'memory') throw new Error(`training worker: expected its memory, got ${r.type}`);
-      return r.memory;
-    }))),
-  ];
-  const board = new WgradBoard(threads);
-  const offset = own ? 1 : 0;
-  if (own && isWasmBackend(own)) own.joinTeam(board, 0, memories);
-  await Promise.all(pool.map((w, i) => w.request({ type: 'team', board: board.buffer, threads, self: i + offset, memories })));
-  return board;
+  if (own && !isWasmBackend(own)) return null;
+  const theirs = await Promise.all(pool.map(async (w) => {
+    const r = await w.request({ type: 'memory' });
+    if (r.type !== 'memory') throw new Error(`training worker: expected its memory, got ${r.type}`);
+    return r.memory;
+  }));
+  return [...(own && isWasmBackend(own) ? [own.memory] : []), ...theirs];
 }

@@ -14,7 +14,7 @@ import type { EpochRecord, Recipe } from '../sidecar';
 import { writeUserFile } from '../write-file';
 import { type Checkpoint, encodeCheckpoint, readCheckpoint } from './checkpoint';
 import { loadFashionMnist } from './data';
-import { createEngine } from './engine';
+import { createEngine, shareWeightGradsAcross } from './engine';
 import { describeFolder, isIdxFolder, loadImageFolder } from './folder';
 import type { ImageSet } from './image-set';
 import { type ClassReport, reportLines } from './metrics';
@@ -121,6 +121,9 @@ export interface RaceRun {
   secondsLeft(epoch: number, s: number): number;
   endEpoch(epoch: number, prefix?: string): Promise<unknown>;
 }
+
+/** Called before each round of side-by-side steps with which runs step in it (shareWeightGradsAcross). */
+type BeforeRound = (stepping: readonly boolean[]) => void;
 
 /** The threads of one run, and whether this thread is one of them. */
 interface ThreadShare {
@@ -256,7 +259,9 @@ class TrainRun implements RaceRun {
  * workers started first), else one after the other; every run is evaluated at the end of each epoch. A run
  * resumed further than another joins at its own next epoch. One progress line per run.
  */
-export async function trainTogether(runs: readonly RaceRun[], log: (line: string) => void, signal?: AbortSignal, sideBySide = false): Promise<void> {
+export async function trainTogether(
+  runs: readonly RaceRun[], log: (line: string) => void, signal?: AbortSignal, sideBySide = false, beforeRound?: BeforeRound,
+): Promise<void> {
   const race = runs.length > 1;
   const prefix = (run: RaceRun): string => (race ? `${run.model.padEnd(Math.max(...runs.map((x) => x.model.length)))}  ` : '');
   const first = Math.min(...runs.map((r) => r.start));
@@ -273,7 +278,10 @@ export async function trainTogether(runs: readonly RaceRun[], log: (line: string
       if (signal?.aborted) {
         throw new TrainingCancelled(`training cancelled at epoch ${epoch + 1}, step ${s + 1}: ${epoch > 0 ? `the checkpoint of epoch ${epoch} is kept (--resume continues it)` : 'no epoch was finished'}`);
       }
-      if (sideBySide) await Promise.all(active.map((run) => run.step(epoch, s)));
+      if (sideBySide) {
+        beforeRound?.(runs.map((r) => active.includes(r)));
+        await Promise.all(active.map((run) => run.step(epoch, s)));
+      }
       else for (const run of active) await run.step(epoch, s);
       const now = performance.now();
       if (now - lastLog > 30000 || s === steps - 1 || s === 9) {
@@ -288,7 +296,7 @@ export async function trainTogether(runs: readonly RaceRun[], log: (line: string
 }
 
 /** Times two steps of each net (at once when they run side by side) and logs the whole run's estimate. */
-async function estimate(runs: readonly TrainRun[], sideBySide: boolean, log: (line: string) => void): Promise<void> {
+async function estimate(runs: readonly TrainRun[], sideBySide: boolean, log: (line: string) => void, beforeRound?: BeforeRound): Promise<void> {
   const todo = runs.filter((r) => r.start < r.recipe.epochs);
   if (todo.length === 0) return;
   const perStep: number[] = [];
@@ -296,6 +304,7 @@ async function estimate(runs: readonly TrainRun[], sideBySide: boolean, log: (li
     // Round by round, as the race steps them: a loop of steps on this thread would hold back the replies
     // of the net in workers, and time that net as slow as both together.
     const round = async (): Promise<void> => {
+      beforeRound?.(runs.map((r) => todo.includes(r)));
       await Promise.all(todo.map((r) => r.core.trialStep()));
     };
     await round();
@@ -330,8 +339,10 @@ export async function trainModels(opts: TrainRunOptions): Promise<TrainResult[]>
     for (const [i, m] of models.entries()) runs.push(await TrainRun.open(m, input, data, opts.race ? join(outDir, m) : outDir, opts.resume, shares[i]!, log));
     for (const run of runs) log(run.describe());
     if (data.kind === 'folder') log(`recipe: ${recipeText(runs[0]!.recipe)}`);
-    await estimate(runs, sideBySide, log);
-    await trainTogether(runs, log, opts.signal, sideBySide);
+    // Side by side, a net's threads done with their step help with the other's weight gradients.
+    const beforeRound = sideBySide ? (await shareWeightGradsAcross(runs.map((r) => r.core.engine))) ?? undefined : undefined;
+    await estimate(runs, sideBySide, log, beforeRound);
+    await trainTogether(runs, log, opts.signal, sideBySide, beforeRound);
     const results: TrainResult[] = [];
     for (const run of runs) {
       const out = await run.finish();

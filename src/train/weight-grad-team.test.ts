@@ -1,13 +1,13 @@
 // Weight gradients shared between an engine's threads: the board's bookkeeping, a gradient handed to another
-// backend and computed there on this backend's memory (the same bits as computed here), and 2-thread
-// engines with and without sharing giving the same bits step after step.
+// backend and computed there on this backend's memory (the same bits as computed here), 2-thread engines with
+// and without sharing giving the same bits step after step, and so two nets' engines side by side (a race).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { serializeOnnx } from '../onnx/write';
 import { buildModel, seededRandom } from '../zoo/build';
 import type { ModelSpec } from '../zoo/spec';
 import { type WinogradTile, wasmBackend } from './backend';
-import { createEngine } from './engine';
+import { createEngine, shareWeightGradsAcross } from './engine';
 import './relaxed-simd-node';
 import { TrainNet } from './net';
 import { BUSY, HELPING, OUT, WgradBoard, type WgradTask } from './weight-grad-team';
@@ -118,6 +118,41 @@ describe('weight gradients computed by another thread', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('two nets side by side (one in a worker, one here) share weight gradients with the same bits, also when one sits a round out', async () => {
+    const spec = (residual: boolean): ModelSpec => ({ family: 'cifar', block: 'basic', stages: [2, 1], widths: [8, 16], shortcut: 'A', residual, inputChannels: 3, inputSize: 10, classes: 4 });
+    const graphs = [buildModel(spec(false), { name: 'plain', seed: 7 }), buildModel(spec(true), { name: 'res', seed: 8 })];
+    const n = 10;
+    const rng = seededRandom(9);
+    const pair = (): Promise<Awaited<ReturnType<typeof createEngine>>[]> => Promise.all(graphs.map((g, i) => {
+      const net = new TrainNet(g, { backend: wasmBackend(), maxBatch: n, resetBatchNorm: true });
+      return createEngine(net, serializeOnnx(g), 1, i === 1);
+    }));
+    const [shared, apart] = [await pair(), await pair()];
+    try {
+      const round = await shareWeightGradsAcross(shared);
+      assert.ok(round);
+      const start = graphs.map((g) => new TrainNet(g, { backend: wasmBackend(), maxBatch: 1 }));
+      const theta = start.map((t) => t.getParams());
+      const states = start.map((t) => t.getStates());
+      for (const stepping of [[true, true], [false, true], [true, true], [true, false]]) {
+        const images = Float32Array.from({ length: n * start[0]!.inputSize }, () => rng.normal());
+        const labels = Int32Array.from({ length: n }, () => Math.floor(rng.uniform() * 4));
+        const nets = [0, 1].filter((i) => stepping[i]);
+        round(stepping);
+        // The worker's engine first: its step is posted before this thread runs its own.
+        const got = await Promise.all(nets.map((i) => shared[i]!.step(theta[i]!, states[i]!, images, labels, n)));
+        for (const [j, i] of nets.entries()) {
+          const want = await apart[i]!.step(theta[i]!, states[i]!, images, labels, n);
+          assert.deepEqual(got[j]!.grads, want.grads, `net ${i}, round ${stepping}`);
+          got[j]!.grads.forEach((g, k) => { theta[i]![k]! -= 0.05 * g; });
+          states[i]!.set(got[j]!.states);
+        }
+      }
+    } finally {
+      for (const e of [...shared, ...apart]) await e.close();
     }
   });
 });

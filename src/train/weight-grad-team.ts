@@ -73,11 +73,14 @@ export class WgradBoard {
   // Per thread: [state, published, claimed, completed, areas (threads x AREA_INTS), tasks].
   private base(t: number): number { return GLOBAL_INTS + t * this.perThread; }
 
-  /** Before a step (no thread running): threads [0, k) take part, the others are out. Areas stay. */
-  reset(k: number): void {
+  /**
+   * Before a step (no thread running): the threads that take part (the first `taking`, or those marked) are
+   * busy, the others out; the queues empty. Areas stay.
+   */
+  reset(taking: number | readonly boolean[]): void {
     for (let t = 0; t < this.threads; t++) {
       const b = this.base(t);
-      Atomics.store(this.i32, b, t < k ? BUSY : OUT);
+      Atomics.store(this.i32, b, (typeof taking === 'number' ? t < taking : taking[t]) ? BUSY : OUT);
       for (let j = 1; j < 4; j++) Atomics.store(this.i32, b + j, 0);
     }
   }
@@ -164,9 +167,9 @@ export class WgradBoard {
   /** The board's change count: read it before looking for work, then sleep(seq) if there was none. */
   seq(): number { return Atomics.load(this.i32, 0); }
 
-  /** Sleeps until something changed on the board (a task, a state) since `seq`, or 5 ms. */
-  sleep(seq: number): void {
-    Atomics.wait(this.i32, 0, seq, 5);
+  /** Sleeps until something changed on the board (a task, a state) since `seq`, or `ms`; false if nothing did. */
+  sleep(seq: number, ms = 5): boolean {
+    return Atomics.wait(this.i32, 0, seq, ms) !== 'timed-out';
   }
 
   private wake(): void {
