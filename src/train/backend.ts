@@ -87,10 +87,6 @@ export interface WasmBackendOptions {
   readonly fmaTransforms?: boolean;
 }
 
-/**
- * The WebAssembly backend. Buffers are views of one shared wasm memory, which grows as buffers are allocated;
- * growing a shared memory keeps earlier views valid, so buffers can be allocated at any time.
- */
 /** How long a helper waits for a busy thread whose board shows no change before it stops helping. */
 const STALL_MS = 10_000;
 
@@ -109,6 +105,10 @@ export interface WasmTrainBackend extends TrainBackend {
   leaveTeam(): void;
 }
 
+/**
+ * The WebAssembly backend. Buffers are views of one shared wasm memory, which grows as buffers are allocated;
+ * growing a shared memory keeps earlier views valid, so buffers can be allocated at any time.
+ */
 export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
   if (!simdSupported()) throw new Error('training: this runtime has no WebAssembly SIMD');
   const relaxed = opts.relaxedSimd === false ? false : relaxedSimdSupported();
