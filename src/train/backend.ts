@@ -85,10 +85,12 @@ export interface WasmBackendOptions {
   readonly winogradBlockFloats?: number;
   /** Multiply-adds in the Winograd transforms (default: with relaxed SIMD). */
   readonly fmaTransforms?: boolean;
+  /**
+   * How long a thread done with its shard waits for a busy thread whose board shows no change before it
+   * stops helping (default 10 s; see finishWeightGrads).
+   */
+  readonly helperPatienceMs?: number;
 }
-
-/** How long a helper waits for a busy thread whose board shows no change before it stops helping. */
-const STALL_MS = 10_000;
 
 /** The wasm backend's own interface: its memory, and joining the threads of a data-parallel engine. */
 export interface WasmTrainBackend extends TrainBackend {
@@ -209,6 +211,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
     g[`wino_wgrad_f${t.tile}`]!(t.x, t.dy, a.sums, a.scratch, a.zero, t.C, t.M, t.n, t.H, t.W, t.tb, t.ldv, t.vXi, t.mXi);
     g[`wino_wgrad_out_f${t.tile}`]!(a.sums, t.dW, t.M, t.C);
   };
+  const patience = opts.helperPatienceMs ?? 10_000;
   const finishWeightGrads = (): void => {
     const tm = team;
     if (!tm) return;
@@ -218,9 +221,9 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
       board.complete(self);
     }
     board.setState(self, HELPING);
-    // A thread that stays busy with nothing on the board changing for STALL_MS is not running a step (a
-    // caller that starts this thread's step before posting the other's would otherwise wait here forever):
-    // stop helping; its tasks are then its own to run.
+    // A thread that stays busy with nothing on the board changing for helperPatienceMs is not running a step
+    // (a caller that starts this thread's step before posting the other's would otherwise wait here
+    // forever): stop helping; its tasks are then its own to run.
     let quietSince = performance.now();
     for (;;) {
       const seq = board.seq();
@@ -236,7 +239,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
       if (worked) continue;
       if (board.allSettled(self)) break;
       if (board.sleep(seq)) quietSince = performance.now();
-      else if (performance.now() - quietSince > STALL_MS) break;
+      else if (performance.now() - quietSince > patience) break;
     }
     board.waitCompleted(self);
   };

@@ -92,6 +92,36 @@ describe('weight gradients computed by another thread', () => {
     assert.ok(want.every((w) => w.some((v) => v !== 0)));
   });
 
+  it('a task no helper took is run by its owner, which stops waiting for a thread that never finishes', () => {
+    const self = wasmBackend({ helperPatienceMs: 50 });
+    const other = wasmBackend();
+    const solo = wasmBackend();
+    const board = new WgradBoard(2);
+    self.joinTeam(board, 0, [null, other.memory]);
+    const [C, M, n, S] = [6, 5, 3, 8];
+    const rng = seededRandom(12);
+    const xs = Float32Array.from({ length: C * S * S * n }, () => rng.normal());
+    const dys = Float32Array.from({ length: M * S * S * n }, () => rng.normal());
+    const grad = (be: ReturnType<typeof wasmBackend>): Float32Array => {
+      const [x, dy, dW] = [be.alloc(xs.length), be.alloc(dys.length), be.alloc(M * C * 9)];
+      x.set(xs);
+      dy.set(dys);
+      be.winograd!.weightGrad(x, dy, dW, C, M, n, S, S, 4);
+      return dW as Float32Array;
+    };
+    board.reset(2);
+    board.setState(1, HELPING);
+    const dW = grad(self);
+    assert.ok(dW.every((v) => v === 0), 'handed off');
+    // Thread 1 goes back to work and never finishes (as if its step were never posted).
+    board.setState(1, BUSY);
+    const t0 = performance.now();
+    self.finishWeightGrads!();
+    const waited = performance.now() - t0;
+    assert.ok(waited >= 50 && waited < 5000, `waited ${waited} ms`);
+    assert.deepEqual(dW, grad(solo));
+  });
+
   it('2-thread engines with and without sharing give the same bits, step after step', async () => {
     const spec: ModelSpec = { family: 'cifar', block: 'basic', stages: [2, 2], widths: [8, 16], shortcut: 'A', residual: true, inputChannels: 1, inputSize: 12, classes: 5 };
     const graph = buildModel(spec, { name: 'small', seed: 5 });
