@@ -125,7 +125,9 @@ function shard(n: number, k: number, i: number): [number, number] {
 /**
  * An engine on `threads` threads for the model in `onnx` (the graph the net was built from). `net` is this
  * thread's copy, sized for shards of up to ceil(maxBatch / threads) samples. With `inThisThread` false every
- * shard runs in a worker, so this thread is free (for another net) while a step runs.
+ * shard runs in a worker, so this thread is free (for another net) while a step runs. With `shareWeightGrads`
+ * (the default) a thread done with its shard computes the others' Winograd weight gradients, and the engine
+ * can join shareWeightGradsAcross; without, every thread computes its own (the same bits, slower).
  */
 export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: number, inThisThread = true, shareWeightGrads = true): Promise<GradientEngine> {
   const pool = await Promise.all(Array.from({ length: inThisThread ? threads - 1 : threads }, () => ThreadWorker.start(onnx, net.maxBatch)));
@@ -136,9 +138,9 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
     ...pool.map((w) => (req: Request) => w.request(req.type === 'step'
       ? { ...req, images: req.images.slice(), labels: req.labels.slice() } : { ...req, images: req.images.slice() })),
   ];
-  const memories = await threadMemories(net, pool, inThisThread);
+  const memories = shareWeightGrads ? await threadMemories(net, pool, inThisThread) : null;
   /** Puts this engine's threads on `b` at `offset`, `offset` + 1, ... with every thread's memory in `all`. */
-  const join = async (b: WgradBoard, offset: number, all: readonly (WasmMemory | null)[]): Promise<void> => {
+  const joinBoard = async (b: WgradBoard, offset: number, all: readonly (WasmMemory | null)[]): Promise<void> => {
     if (inThisThread) (net.backend as WasmTrainBackend).joinTeam(b, offset, all);
     const first = offset + (inThisThread ? 1 : 0);
     await Promise.all(pool.map((w, i) => w.request({ type: 'team', board: b.buffer, threads: b.threads, self: first + i, memories: [...all] })));
@@ -148,7 +150,7 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
   let board: WgradBoard | null = null;
   if (shareWeightGrads && memories && threads >= 2) {
     board = new WgradBoard(threads);
-    await join(board, 0, memories);
+    await joinBoard(board, 0, memories);
   }
   const per = net.inputSize;
   const paramCount = net.paramCount;
@@ -205,13 +207,13 @@ export async function createEngine(net: TrainNet, onnx: Uint8Array, threads: num
       await Promise.all(pool.map((w) => w.close()));
     },
   };
-  if (memories) {
+  if (memories && shareWeightGrads) {
     crews.set(engine, {
       memories,
       async join(b, offset, all) {
         board = null;
         shared = { board: b, offset };
-        await join(b, offset, all);
+        await joinBoard(b, offset, all);
       },
     });
   }
