@@ -61,13 +61,16 @@ function chunkedSums(f: FuncBuilder, S: Local, sums: readonly ChunkedSum[], begi
 
 /**
  * Per-channel kernels for batch norm over channel-major activations (channel c = floats [c*S, (c+1)*S));
- * per-channel inputs and outputs are float arrays of C entries at the given addresses. `mask` is 0 or the
- * address of a fused ReLU's output (same layout as x): dy then counts only where mask > 0.
- *   bn_sums(x, dy, C, S, mean, out, mask)  out[2c] = sum dy, out[2c+1] = sum dy * (x - mean[c])
- *   bn_stats(x, C, S, shift, out)          out[2c] = sum (x - shift[c]), out[2c+1] = sum (x - shift[c])^2
- *   bn_affine(x, y, C, S, a, b, relu, res) y = a[c] * x + b[c] (+ res, when res is an address: a residual add
- *                                          fused in), then max(y, 0) with relu
- *   bn_dx(x, dy, dx, C, S, a, cx, b, acc, mask)   dx (+)= a[c] * dy + cx[c] * x + b[c]
+ * per-channel inputs and outputs are float arrays of C entries at the given addresses. A fused ReLU masks dy
+ * (counted only where the ReLU's output was > 0), told by `mask` or `gate` (0 when not used): `mask` is the
+ * address of the ReLU's output (same layout as x); `gate` the address of the forward's affine map, C scales
+ * then C shifts, for a ReLU right after it (no residual add): the mask is then ga[c] * x + gb[c] > 0,
+ * computed as bn_affine computed it (the same bits as reading the output, one stream less).
+ *   bn_sums(x, dy, C, S, mean, out, mask, gate)   out[2c] = sum dy, out[2c+1] = sum dy * (x - mean[c])
+ *   bn_stats(x, C, S, shift, out)                 out[2c] = sum (x - shift[c]), out[2c+1] = sum (x - shift[c])^2
+ *   bn_affine(x, y, C, S, a, b, relu, res)        y = a[c] * x + b[c] (+ res, when res is an address: a residual
+ *                                                 add fused in), then max(y, 0) with relu
+ *   bn_dx(x, dy, dx, C, S, a, cx, b, acc, mask, gate)   dx (+)= a[c] * dy + cx[c] * x + b[c]
  * Each sum runs in float32 (UNROLL 4-lane accumulators, then their lanes) over chunks of SUM_CHUNK, added up in float64.
  */
 export function emitTrainingBatchNorm(m: ModuleBuilder): void {
@@ -78,13 +81,47 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
     forLoop(f, c, C, 1, () => body(c, bytes));
   };
   const at = (f: FuncBuilder, base: Local, c: Local, stride = 4): void => { f.get(base).get(c).i32Const(stride).i32Mul().i32Add(); };
-  /** Pushes dy at base + off (vector j of a trip), masked by the ReLU output at mask + off when `masked`. */
-  const loadDy = (f: FuncBuilder, dyc: Local, mc: Local, off: Local, v: boolean, masked: boolean, j: number): void => {
-    if (masked) maskedLoadAt(f, dyc, mc, off, v, j); else loadAt(f, dyc, off, v, j);
+  /** How a fused ReLU's mask is had: none, read from its output, or recomputed from x (see above). */
+  type Masking = 'none' | 'output' | 'gate';
+  /** The three variants of a loop, chosen at run time by `mask` and `gate`. */
+  const byMasking = (f: FuncBuilder, mask: Local, gate: Local, emit: (m: Masking) => void): void => {
+    f.get(mask).if();
+    emit('output');
+    f.else();
+    branchOn(f, gate, (gated) => emit(gated ? 'gate' : 'none'));
+    f.end();
+  };
+  /**
+   * Pushes dy at base + off (vector j of a trip), masked as `m` says; with 'gate', x's value at off is in `xv`
+   * (vector) or `xs` (scalar) and the gate's scale and shift splatted in ga/gb (gas/gbs).
+   */
+  const loadDy = (f: FuncBuilder, dyc: Local, mc: Local, off: Local, v: boolean, m: Masking, j: number, g: Gate): void => {
+    if (m === 'output') maskedLoadAt(f, dyc, mc, off, v, j);
+    else if (m === 'none') loadAt(f, dyc, off, v, j);
+    else if (v) {
+      // As bn_affine: x * a + b (a multiply, then an add), then > 0 as a lane mask.
+      loadAt(f, dyc, off, true, j);
+      f.get(g.xv).get(g.ga).f32x4Mul().get(g.gb).f32x4Add().v128Const0().f32x4Gt().v128And();
+    } else {
+      loadAt(f, dyc, off, false);
+      f.f32Const(0);
+      f.get(g.xs).get(g.gas).f32Mul().get(g.gbs).f32Add().f32Const(0).f32Gt().select();
+    }
+  };
+  /** The locals of a gate: x's value, and the channel's scale and shift (splatted and scalar). */
+  interface Gate { readonly xv: Local; readonly xs: Local; readonly ga: Local; readonly gb: Local; readonly gas: Local; readonly gbs: Local }
+  const gateLocals = (f: FuncBuilder): Gate => ({ xv: f.local(V128), xs: f.local(F32), ga: f.local(V128), gb: f.local(V128), gas: f.local(F32), gbs: f.local(F32) });
+  /** Splats channel c's gate scale and shift (C floats apart) into the gate's locals, when there is a gate. */
+  const loadGate = (f: FuncBuilder, gate: Local, c: Local, C: Local, g: Gate): void => {
+    f.get(gate).if();
+    at(f, gate, c); f.f32Load().tee(g.gas).f32x4Splat().set(g.ga);
+    f.get(gate).get(C).i32Const(4).i32Mul().i32Add().get(c).i32Const(4).i32Mul().i32Add().f32Load().tee(g.gbs).f32x4Splat().set(g.gb);
+    f.end();
   };
   {
-    const { f, index } = m.func('bn_sums', [I32, I32, I32, I32, I32, I32, I32]);
-    const [x, dy, C, S, mean, out, mask] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local];
+    const { f, index } = m.func('bn_sums', [I32, I32, I32, I32, I32, I32, I32, I32]);
+    const [x, dy, C, S, mean, out, mask, gate] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local];
+    const gl = gateLocals(f);
     const xc = f.local(I32), dyc = f.local(I32), mc = f.local(I32), xk = f.local(I32), dyk = f.local(I32), mk = f.local(I32);
     const mv = f.local(V128), ms = f.local(F32), g = f.local(V128), gs = f.local(F32);
     const sdy = chunkedSum(f), sdyx = chunkedSum(f);
@@ -93,23 +130,26 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
       f.get(dy).get(c).get(bytes).i32Mul().i32Add().set(dyc);
       f.get(mask).get(c).get(bytes).i32Mul().i32Add().set(mc);
       at(f, mean, c); f.f32Load().tee(ms).f32x4Splat().set(mv);
-      const chunk = (masked: boolean): void => chunkedSums(f, S, [sdy, sdyx], (start) => {
+      loadGate(f, gate, c, C, gl);
+      const chunk = (masking: Masking): void => chunkedSums(f, S, [sdy, sdyx], (start) => {
         f.get(xc).get(start).i32Add().set(xk);
         f.get(dyc).get(start).i32Add().set(dyk);
         f.get(mc).get(start).i32Add().set(mk);
       }, (off, v, j) => {
         if (v) {
           const s0 = sdy.lanes[j]!, s1 = sdyx.lanes[j]!;
-          loadDy(f, dyk, mk, off, true, masked, j); f.set(g);
-          loadAt(f, xk, off, true, j); f.get(mv).f32x4Sub().get(g).f32x4Mul().get(s1).f32x4Add().set(s1);
+          loadAt(f, xk, off, true, j); f.set(gl.xv);
+          loadDy(f, dyk, mk, off, true, masking, j, gl); f.set(g);
+          f.get(gl.xv).get(mv).f32x4Sub().get(g).f32x4Mul().get(s1).f32x4Add().set(s1);
           f.get(g).get(s0).f32x4Add().set(s0);
         } else {
-          loadDy(f, dyk, mk, off, false, masked, 0); f.set(gs);
-          loadAt(f, xk, off, false); f.get(ms).f32Sub().get(gs).f32Mul().get(sdyx.scalar).f32Add().set(sdyx.scalar);
+          loadAt(f, xk, off, false); f.set(gl.xs);
+          loadDy(f, dyk, mk, off, false, masking, 0, gl); f.set(gs);
+          f.get(gl.xs).get(ms).f32Sub().get(gs).f32Mul().get(sdyx.scalar).f32Add().set(sdyx.scalar);
           f.get(gs).get(sdy.scalar).f32Add().set(sdy.scalar);
         }
       });
-      branchOn(f, mask, chunk);
+      byMasking(f, mask, gate, chunk);
       at(f, out, c, 8); f.get(sdy.total).f32DemoteF64().f32Store(0);
       at(f, out, c, 8); f.get(sdyx.total).f32DemoteF64().f32Store(4);
     });
@@ -164,8 +204,9 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
     m.export('bn_affine', index);
   }
   {
-    const { f, index } = m.func('bn_dx', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
-    const [x, dy, dx, C, S, a, cx, b, acc, mask] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+    const { f, index } = m.func('bn_dx', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+    const [x, dy, dx, C, S, a, cx, b, acc, mask, gate] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+    const gl = gateLocals(f);
     const xc = f.local(I32), dyc = f.local(I32), dxc = f.local(I32), mc = f.local(I32);
     const av = f.local(V128), cv = f.local(V128), bv = f.local(V128), as = f.local(F32), cs = f.local(F32), bs = f.local(F32);
     channelLoop(f, C, S, (c, bytes) => {
@@ -176,14 +217,18 @@ export function emitTrainingBatchNorm(m: ModuleBuilder): void {
       at(f, a, c); f.f32Load().tee(as).f32x4Splat().set(av);
       at(f, cx, c); f.f32Load().tee(cs).f32x4Splat().set(cv);
       at(f, b, c); f.f32Load().tee(bs).f32x4Splat().set(bv);
-      branchOn(f, mask, (masked) => branchOn(f, acc, (accumulate) => floatLoop(f, S, (off, v, j) => {
-        addressAt(f, dxc, off);
+      loadGate(f, gate, c, C, gl);
+      byMasking(f, mask, gate, (masking) => branchOn(f, acc, (accumulate) => floatLoop(f, S, (off, v, j) => {
         if (v) {
-          loadDy(f, dyc, mc, off, true, masked, j); f.get(av).f32x4Mul();
-          loadAt(f, xc, off, true, j); f.get(cv).f32x4Mul().f32x4Add().get(bv).f32x4Add();
+          loadAt(f, xc, off, true, j); f.set(gl.xv);
+          addressAt(f, dxc, off);
+          loadDy(f, dyc, mc, off, true, masking, j, gl); f.get(av).f32x4Mul();
+          f.get(gl.xv).get(cv).f32x4Mul().f32x4Add().get(bv).f32x4Add();
         } else {
-          loadDy(f, dyc, mc, off, false, masked, 0); f.get(as).f32Mul();
-          loadAt(f, xc, off, false); f.get(cs).f32Mul().f32Add().get(bs).f32Add();
+          loadAt(f, xc, off, false); f.set(gl.xs);
+          addressAt(f, dxc, off);
+          loadDy(f, dyc, mc, off, false, masking, 0, gl); f.get(as).f32Mul();
+          f.get(gl.xs).get(cs).f32Mul().f32Add().get(bs).f32Add();
         }
         addOld(f, accumulate, dxc, off, v, j);
         storeAt(f, v, j);

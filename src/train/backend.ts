@@ -243,6 +243,10 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
     }
     board.waitCompleted(self);
   };
+  // Per batch norm (its saved statistics), the affine map its last training forward applied before a fused
+  // ReLU with no residual add: C scales then C shifts, so that the backward recomputes the ReLU's mask from x
+  // (the same bits) instead of reading the ReLU's output (bn_sums, bn_dx: `gate`).
+  const gates = new WeakMap<BnSaved, Float32Array>();
   // Per-channel vectors for the batch-norm kernels (grown when a wider layer comes).
   let perChannel: Float32Array[] = [];
   const channelVectors = (C: number): Float32Array[] => {
@@ -301,6 +305,15 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
         }
       }
       bnAffine(addr(x), addr(y), C, S, addr(a), addr(b), relu ? 1 : 0, residual ? addr(residual) : 0);
+      if (relu && !residual) {
+        let g = gates.get(saved);
+        if (!g || g.length !== 2 * C) {
+          g = alloc(2 * C);
+          gates.set(saved, g);
+        }
+        g.set(a.subarray(0, C));
+        g.set(b.subarray(0, C), C);
+      } else gates.delete(saved);
     },
     bnForwardEval(x, C, S, gamma, beta, mean, variance, eps, y, relu = false, residual = null) {
       const [, , a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
@@ -313,7 +326,10 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
     bnBackward(x, dy, C, S, gamma, saved: BnSaved, dGamma, dBeta, dx, acc, reluOut = null) {
       const [mean, out, a, b] = channelVectors(C) as [Float32Array, Float32Array, Float32Array, Float32Array];
       for (let c = 0; c < C; c++) mean[c] = saved.mean[c]!;
-      bnSums(addr(x), addr(dy), C, S, addr(mean), addr(out), reluOut ? addr(reluOut) : 0);
+      // A ReLU right after this batch norm: its mask from x and the forward's affine map (one stream less).
+      const gate = reluOut ? gates.get(saved) : undefined;
+      const [mask, gateAt] = gate ? [0, addr(gate)] : [reluOut ? addr(reluOut) : 0, 0];
+      bnSums(addr(x), addr(dy), C, S, addr(mean), addr(out), mask, gateAt);
       // dx = k dy + cx x + b0 with k = gamma invStd (see kernels/ts/train/batchnorm.ts); cx goes in `mean`'s
       // second half, since `mean` is no longer needed.
       const cx = mean.subarray(C);
@@ -329,7 +345,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmTrainBackend {
         cx[c] = -k * invStd * invStd * sdyx / S;
         b[c] = -k * sdy / S + k * m * invStd * invStd * sdyx / S;
       }
-      bnDx(addr(x), addr(dy), addr(dx), C, S, addr(a), addr(cx), addr(b), acc ? 1 : 0, reluOut ? addr(reluOut) : 0);
+      bnDx(addr(x), addr(dy), addr(dx), C, S, addr(a), addr(cx), addr(b), acc ? 1 : 0, mask, gateAt);
     },
   };
 }

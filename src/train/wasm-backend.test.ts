@@ -214,7 +214,7 @@ describe('wasm training kernels match the reference', () => {
     }
   });
 
-  it('batch norm: training forward (with running averages), inference forward, backward, each with and without a fused residual add and ReLU', () => {
+  it('batch norm: training forward (with running averages), inference forward, backward, each with and without a fused residual add and ReLU (its mask read or recomputed)', () => {
     for (const [C, S] of [[3, 2], [5, 37], [16, 1568], [2, 4001]] as const) for (const relu of [false, true]) for (const withResidual of [false, true]) {
       const residual = withResidual ? filled(wb, C * S, 1.5, -0.2) : null;
       const x = filled(wb, C * S, 2, 0.5), gamma = filled(wb, C, 0.2, 1), beta = filled(wb, C, 0.3);
@@ -231,8 +231,17 @@ describe('wasm training kernels match the reference', () => {
       for (const acc of [false, true]) {
         const dy = filled(wb, C * S), dx = filled(wb, C * S), wantDx = f64(dx);
         const dG = wb.alloc(C), dB = wb.alloc(C), wantDG = new Float64Array(C), wantDB = new Float64Array(C);
+        const dxRead = wb.alloc(C * S);
+        dxRead.set(dx);
         wb.bnBackward(x, dy, C, S, gamma, saved, dG, dB, dx, acc, relu ? y : null);
         ref.bnBackward(f64(x), f64(dy), C, S, f64(gamma), savedRef, wantDG, wantDB, wantDx, acc, relu ? f64(y) : null);
+        if (relu && !withResidual) {
+          // The ReLU's mask was recomputed from x and the forward's affine map: the same bits as reading y
+          // (statistics copied into a new object, which no forward has seen, so the backward reads y).
+          const dGRead = wb.alloc(C), dBRead = wb.alloc(C);
+          wb.bnBackward(x, dy, C, S, gamma, { mean: Float64Array.from(saved.mean), invStd: Float64Array.from(saved.invStd) }, dGRead, dBRead, dxRead, acc, y);
+          assert.deepEqual([dxRead, dGRead, dBRead], [dx, dG, dB], `gate and mask agree C=${C} S=${S} acc=${acc}`);
+        }
         // With S = 2 the exact dx is ~0 (two values normalise to +-1 whatever they are): compare at dy's scale.
         assertClose(dx, wantDx, 1e-4, `bn backward dx C=${C} S=${S} acc=${acc}`, 1);
         assertClose(dG, wantDG, 1e-4, 'dgamma');
