@@ -16,12 +16,10 @@ export const BUSY = 0;
 export const HELPING = 1;
 export const OUT = 2;
 
-/** Integers per task: the kernel's arguments (see WgradTask). */
-const TASK_INTS = 14;
 /** Tasks a thread can publish per step (one per Winograd conv of its net; more run in place). */
 const MAX_TASKS = 512;
-/** Per helper, the scratch area's address and sizes: scratch, sums, zero, and their capacities. */
-const AREA_INTS = 6;
+/** A thread's state and task counts on the board (its header), before its areas and tasks. */
+const STATE = 0, PUBLISHED = 1, CLAIMED = 2, COMPLETED = 3, HEADER_INTS = 4;
 /** Board-wide: the wake-up sequence. */
 const GLOBAL_INTS = 4;
 
@@ -53,7 +51,12 @@ export interface HelperArea {
   readonly zeroFloats: number;
 }
 
-const FIELDS: readonly (keyof WgradTask)[] = ['tile', 'x', 'dy', 'dW', 'C', 'M', 'n', 'H', 'W', 'tb', 'ldv', 'vXi', 'mXi', 'scratchBytes'];
+/** A task's integers on the board, in this order (the kernel's arguments). */
+const TASK_FIELDS: readonly (keyof WgradTask)[] = ['tile', 'x', 'dy', 'dW', 'C', 'M', 'n', 'H', 'W', 'tb', 'ldv', 'vXi', 'mXi', 'scratchBytes'];
+const TASK_INTS = TASK_FIELDS.length;
+/** A helper area's integers on the board, in this order. */
+const AREA_FIELDS: readonly (keyof HelperArea)[] = ['scratch', 'scratchBytes', 'sums', 'sumsFloats', 'zero', 'zeroFloats'];
+const AREA_INTS = AREA_FIELDS.length;
 
 export class WgradBoard {
   readonly buffer: SharedArrayBuffer;
@@ -63,7 +66,7 @@ export class WgradBoard {
   /** A new board for `threads` threads, or the view of an existing one's buffer. */
   constructor(readonly threads: number, buffer?: SharedArrayBuffer) {
     if (!(threads >= 1)) throw new Error(`weight-gradient board: ${threads} threads`);
-    this.perThread = 4 + threads * AREA_INTS + MAX_TASKS * TASK_INTS;
+    this.perThread = HEADER_INTS + threads * AREA_INTS + MAX_TASKS * TASK_INTS;
     const bytes = 4 * (GLOBAL_INTS + threads * this.perThread);
     this.buffer = buffer ?? new SharedArrayBuffer(bytes);
     if (this.buffer.byteLength !== bytes) throw new Error(`weight-gradient board: ${this.buffer.byteLength} bytes for ${threads} threads, expected ${bytes}`);
@@ -73,6 +76,9 @@ export class WgradBoard {
   // Per thread: [state, published, claimed, completed, areas (threads x AREA_INTS), tasks].
   private base(t: number): number { return GLOBAL_INTS + t * this.perThread; }
 
+  /** Where `owner`'s task i starts. */
+  private taskAt(owner: number, i: number): number { return this.base(owner) + HEADER_INTS + this.threads * AREA_INTS + i * TASK_INTS; }
+
   /**
    * Before a step (no thread running): the threads that take part (the first `taking`, or those marked) are
    * busy, the others out; the queues empty. Areas stay.
@@ -80,15 +86,15 @@ export class WgradBoard {
   reset(taking: number | readonly boolean[]): void {
     for (let t = 0; t < this.threads; t++) {
       const b = this.base(t);
-      Atomics.store(this.i32, b, (typeof taking === 'number' ? t < taking : taking[t]) ? BUSY : OUT);
-      for (let j = 1; j < 4; j++) Atomics.store(this.i32, b + j, 0);
+      Atomics.store(this.i32, b + STATE, (typeof taking === 'number' ? t < taking : taking[t]) ? BUSY : OUT);
+      for (const j of [PUBLISHED, CLAIMED, COMPLETED]) Atomics.store(this.i32, b + j, 0);
     }
   }
 
-  state(t: number): number { return Atomics.load(this.i32, this.base(t)); }
+  state(t: number): number { return Atomics.load(this.i32, this.base(t) + STATE); }
 
   setState(t: number, s: number): void {
-    Atomics.store(this.i32, this.base(t), s);
+    Atomics.store(this.i32, this.base(t) + STATE, s);
     this.wake();
   }
 
@@ -100,24 +106,23 @@ export class WgradBoard {
 
   /** The area `owner` set aside in its memory for `helper`. */
   area(owner: number, helper: number): HelperArea {
-    const a = this.base(owner) + 4 + helper * AREA_INTS;
-    const v = (j: number): number => Atomics.load(this.i32, a + j);
-    return { scratch: v(0), scratchBytes: v(1), sums: v(2), sumsFloats: v(3), zero: v(4), zeroFloats: v(5) };
+    const a = this.base(owner) + HEADER_INTS + helper * AREA_INTS;
+    return Object.fromEntries(AREA_FIELDS.map((k, j) => [k, Atomics.load(this.i32, a + j)])) as unknown as HelperArea;
   }
 
   setArea(owner: number, helper: number, area: HelperArea): void {
-    const a = this.base(owner) + 4 + helper * AREA_INTS;
-    [area.scratch, area.scratchBytes, area.sums, area.sumsFloats, area.zero, area.zeroFloats].forEach((v, j) => Atomics.store(this.i32, a + j, v));
+    const a = this.base(owner) + HEADER_INTS + helper * AREA_INTS;
+    AREA_FIELDS.forEach((k, j) => Atomics.store(this.i32, a + j, area[k]));
   }
 
   /** Adds a task to `owner`'s queue; false when the queue is full (the owner then runs it itself). */
   publish(owner: number, task: WgradTask): boolean {
     const b = this.base(owner);
-    const i = Atomics.load(this.i32, b + 1);
+    const i = Atomics.load(this.i32, b + PUBLISHED);
     if (i >= MAX_TASKS) return false;
-    const at = b + 4 + this.threads * AREA_INTS + i * TASK_INTS;
-    FIELDS.forEach((k, j) => { this.i32[at + j] = task[k]; });
-    Atomics.store(this.i32, b + 1, i + 1);
+    const at = this.taskAt(owner, i);
+    TASK_FIELDS.forEach((k, j) => { this.i32[at + j] = task[k]; });
+    Atomics.store(this.i32, b + PUBLISHED, i + 1);
     this.wake();
     return true;
   }
@@ -126,17 +131,17 @@ export class WgradBoard {
   claim(owner: number): WgradTask | null {
     const b = this.base(owner);
     for (;;) {
-      const c = Atomics.load(this.i32, b + 2);
-      if (c >= Atomics.load(this.i32, b + 1)) return null;
-      if (Atomics.compareExchange(this.i32, b + 2, c, c + 1) !== c) continue;
-      const at = b + 4 + this.threads * AREA_INTS + c * TASK_INTS;
-      return Object.fromEntries(FIELDS.map((k, j) => [k, this.i32[at + j]!])) as unknown as WgradTask;
+      const c = Atomics.load(this.i32, b + CLAIMED);
+      if (c >= Atomics.load(this.i32, b + PUBLISHED)) return null;
+      if (Atomics.compareExchange(this.i32, b + CLAIMED, c, c + 1) !== c) continue;
+      const at = this.taskAt(owner, c);
+      return Object.fromEntries(TASK_FIELDS.map((k, j) => [k, this.i32[at + j]!])) as unknown as WgradTask;
     }
   }
 
   /** Marks one of `owner`'s claimed tasks done (its gradient written). */
   complete(owner: number): void {
-    const at = this.base(owner) + 3;
+    const at = this.base(owner) + COMPLETED;
     Atomics.add(this.i32, at, 1);
     Atomics.notify(this.i32, at);
   }
@@ -145,9 +150,9 @@ export class WgradBoard {
   waitCompleted(owner: number): void {
     const b = this.base(owner);
     for (;;) {
-      const done = Atomics.load(this.i32, b + 3);
-      if (done >= Atomics.load(this.i32, b + 1)) return;
-      Atomics.wait(this.i32, b + 3, done, 50);
+      const done = Atomics.load(this.i32, b + COMPLETED);
+      if (done >= Atomics.load(this.i32, b + PUBLISHED)) return;
+      Atomics.wait(this.i32, b + COMPLETED, done, 50);
     }
   }
 
@@ -159,7 +164,7 @@ export class WgradBoard {
     for (let t = 0; t < this.threads; t++) {
       if (t === self) continue;
       const b = this.base(t);
-      if (Atomics.load(this.i32, b) === BUSY || Atomics.load(this.i32, b + 2) < Atomics.load(this.i32, b + 1)) return false;
+      if (Atomics.load(this.i32, b + STATE) === BUSY || Atomics.load(this.i32, b + CLAIMED) < Atomics.load(this.i32, b + PUBLISHED)) return false;
     }
     return true;
   }
