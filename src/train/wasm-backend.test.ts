@@ -6,7 +6,7 @@ import { type ConvGeom, colCols, colRows, convGeom } from '../../kernels/ts/trai
 import type { FloatArray } from '../../kernels/ts/train/gemm';
 import { buildModel, seededRandom } from '../zoo/build';
 import { zooSpec, type ModelSpec } from '../zoo/spec';
-import { jsBackend, wasmBackend, type TrainBackend } from './backend';
+import { jsBackend, wasmBackend, type TrainBackend, type WinogradTile } from './backend';
 import './relaxed-simd-node';
 import { NO_WINOGRAD, TrainNet, type WinogradPlan } from './net';
 
@@ -54,10 +54,22 @@ function convReference(g: ConvGeom, x: Float64Array, w: Float64Array, dy: Float6
 }
 
 /**
+ * A random 3x3 conv case drawn from `r` (x, then w, then dy): inputs as after a ReLU (non-negative), weights
+ * and output gradients centred; with its float64 reference.
+ */
+function reluConvCase(r: ReturnType<typeof seededRandom>, C: number, M: number, H: number, n: number) {
+  const g = convGeom(C, n, H, H, M, 3, 1, 1);
+  const xs = Array.from({ length: C * H * H * n }, () => Math.abs(r.normal()));
+  const ws = Array.from({ length: M * colRows(g) }, () => 0.3 * r.normal());
+  const dys = Array.from({ length: M * colCols(g) }, () => r.normal());
+  return { g, xs, ws, dys, want: convReference(g, Float64Array.from(xs), Float64Array.from(ws), Float64Array.from(dys)) };
+}
+
+/**
  * Relative RMS errors of `be`'s Winograd forward, backward data and weight gradient (tile `tile`, square
  * images) on x, w, dy against convReference's `want`.
  */
-function winogradErrors(be: TrainBackend, g: ConvGeom, xs: number[], ws: number[], dys: number[], tile: 2 | 4 | 7, want: ReturnType<typeof convReference>): [number, number, number] {
+function winogradErrors(be: TrainBackend, g: ConvGeom, xs: number[], ws: number[], dys: number[], tile: WinogradTile, want: ReturnType<typeof convReference>): [number, number, number] {
   const copy = (v: number[]): FloatArray => { const a = be.alloc(v.length); a.set(v); return a; };
   const x = copy(xs), w = copy(ws), dy = copy(dys);
   const y = be.alloc(want.y.length), dx = be.alloc(want.dx.length), dW = be.alloc(want.dW.length);
@@ -171,13 +183,7 @@ describe('wasm training kernels match the reference', () => {
   it('F(4x4) on points 0, 1, -1, 1/2, -2 is more accurate than on 0, +-1, +-2 (RMS error against float64, all three passes)', () => {
     const textbook = wasmBackend({ f4Points: [0, 1, -1, 2, -2] });
     for (const [C, M, H, n] of [[16, 16, 12, 8], [32, 32, 8, 8], [64, 64, 4, 8]] as const) {
-      const g = convGeom(C, n, H, H, M, 3, 1, 1);
-      const R = colRows(g), P = colCols(g);
-      // Inputs as after a ReLU (non-negative), weights and output gradients centred.
-      const xs = Array.from({ length: C * H * H * n }, () => Math.abs(rng.normal()));
-      const ws = Array.from({ length: M * R }, () => 0.3 * rng.normal());
-      const dys = Array.from({ length: M * P }, () => rng.normal());
-      const want = convReference(g, Float64Array.from(xs), Float64Array.from(ws), Float64Array.from(dys));
+      const { g, xs, ws, dys, want } = reluConvCase(rng, C, M, H, n);
       const errors = [wb, textbook].map((be) => winogradErrors(be, g, xs, ws, dys, 4, want));
       ['forward', 'backward data', 'weight gradient'].forEach((pass, i) => {
         const [ours, theirs] = [errors[0]![i]!, errors[1]![i]!];
@@ -307,12 +313,7 @@ describe('F(7x7) accuracy', () => {
   it('stays within 5e-5 relative RMS of float64 in all three passes at the layers it serves (14x14 and 7x7, 32 and 64 channels)', () => {
     const r = seededRandom(11);
     for (const [C, H, n] of [[32, 14, 8], [64, 7, 8]] as const) {
-      const g = convGeom(C, n, H, H, C, 3, 1, 1);
-      const R = colRows(g), P = colCols(g);
-      const xs = Array.from({ length: C * H * H * n }, () => Math.abs(r.normal()));
-      const ws = Array.from({ length: C * R }, () => 0.3 * r.normal());
-      const dys = Array.from({ length: C * P }, () => r.normal());
-      const want = convReference(g, Float64Array.from(xs), Float64Array.from(ws), Float64Array.from(dys));
+      const { g, xs, ws, dys, want } = reluConvCase(r, C, C, H, n);
       const [ey, edx, edW] = winogradErrors(wb, g, xs, ws, dys, 7, want);
       for (const [pass, e] of [['forward', ey], ['backward data', edx], ['weight gradient', edW]] as const) {
         assert.ok(e < 5e-5, `${pass} C=${C} ${H}x${H}: RMS error ${e}`);
