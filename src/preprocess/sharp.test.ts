@@ -202,6 +202,22 @@ describe('decodeImage refuses bad input with ImageError', () => {
     await rejects(image('truncated.png'), 'corrupt', /^truncated\.png: corrupt or truncated image/);
   });
 
+  it('a truncated JPEG decoded beside text files is corrupt every time (libvips shares its error text between threads)', async () => {
+    // Cut inside the header (300 bytes: the header read fails) and inside the data (the pixel decode fails).
+    const whole = readFileSync(image('orient-1.jpg'));
+    const cuts = [whole.subarray(0, 300), image('truncated.jpg')];
+    const kinds = new Map<string, number>();
+    for (let round = 0; round < 150; round++) {
+      await Promise.all([...cuts, image('not-an-image.jpg'), ...cuts, image('not-an-image.jpg')].map(async (input, i) => {
+        const err = await decodeImage(input, raw(32, 48)).then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof ImageError, `input ${i}: expected ImageError, got ${String(err)}`);
+        const key = `${i % 3 === 2 ? 'text' : 'cut'} ${err.kind}`;
+        kinds.set(key, (kinds.get(key) ?? 0) + 1);
+      }));
+    }
+    assert.deepEqual(Object.fromEntries(kinds), { 'cut corrupt': 600, 'text not-an-image': 300 });
+  });
+
   it('text named .jpg, random bytes, empty file, missing file, a directory', async () => {
     await rejects(image('not-an-image.jpg'), 'not-an-image', /^not-an-image\.jpg: not an image \(unsupported or corrupt data\)$/);
     const noise = new Uint8Array(4096).map((_, i) => (i * 2654435761) >>> 24);

@@ -70,10 +70,17 @@ export interface DecodedImage {
   format: string;
 }
 
-/** Map a sharp/libvips failure to a reason a user can act on. */
-function sharpFailure(source: string, err: unknown): ImageError {
+/**
+ * Map a sharp/libvips failure to a reason a user can act on. libvips keeps one error buffer for all its
+ * threads, so the detail after sharp's own words can carry another file's message (a truncated JPEG decoded
+ * beside a text file was reported as not an image about once in 600): sharp's "corrupt header" verdict
+ * comes first, and with `headerRead` (the header already read as a supported image) a failure is never
+ * "not an image".
+ */
+function sharpFailure(source: string, err: unknown, headerRead = false): ImageError {
   const text = err instanceof Error ? err.message : String(err);
-  if (/unsupported image format|bad seek|not a known file format/i.test(text)) {
+  const corruptHeader = /^Input (file|buffer) has corrupt header/i.test(text);
+  if (!headerRead && !corruptHeader && /unsupported image format|bad seek|not a known file format/i.test(text)) {
     return new ImageError('not-an-image', source, 'not an image (unsupported or corrupt data)', { cause: err });
   }
   if (/exceeds pixel limit/i.test(text)) {
@@ -148,7 +155,7 @@ export async function decodeImage(
     }
     ({ data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (err) {
-    throw sharpFailure(source, err);
+    throw sharpFailure(source, err, true);
   }
   const channels = info.channels;
   if (channels !== 1 && channels !== 3 && channels !== 4) {
